@@ -1,0 +1,40 @@
+/* Included first by every forestall .c file: feature macros, the banned-function list, and the
+ * handful of helpers every module uses. */
+#ifndef FS_COMMON_H
+#define FS_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "core/err.h"
+
+#define FS_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+#define FS_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define FS_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define FS_UNUSED(x) ((void)(x))
+
+/* Allocation that aborts on failure is never used; callers handle NULL. These wrappers exist
+ * so tests can inject allocation failures at numbered points (see core/fault.h). */
+void *fs_malloc(size_t n);
+void *fs_calloc(size_t n, size_t size);
+void *fs_realloc(void *p, size_t n);
+char *fs_strdup(const char *s);
+char *fs_strndup(const char *s, size_t n);
+
+/* snprintf into a fixed buffer; returns 0, or -FS_E_TOO_LARGE if the result was truncated. */
+int fs_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Bounded copy that always terminates; returns -FS_E_TOO_LARGE if src did not fit. */
+int fs_strlcpy(char *dst, const char *src, size_t size);
+
+bool fs_streq(const char *a, const char *b); /* NULL-safe */
+
+#include "core/banned.h"
+
+#endif

@@ -1,0 +1,694 @@
+/* config: the key table, YAML loading over the embedded default, validation with file:line,
+ * secret resolution, and the shared current config. The table is the single source of truth:
+ * the embedded etc/forestall.yaml must set every key (a unit test checks), and docs/config.md
+ * is generated from it. */
+#include "core/common.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/embed.h"
+#include "core/json.h"
+#include "core/time.h"
+#include "core/yaml.h"
+
+#define OFF(f) offsetof(struct fs_config, f)
+#define DAY (86400LL * 1000)
+
+const struct fs_config_key fs_config_keys[] = {
+    {"data_dir", FS_CFG_PATH, OFF(data_dir), 0, 0, NULL, 0,
+     "Directory for the store and other state; created if missing."},
+    {"server.listen", FS_CFG_ADDR, OFF(server.listen), 0, 0, NULL, 0,
+     "HOST:PORT the HTTP API, webhook intake and /metrics listen on. Port 0 picks a free port "
+     "(printed at startup)."},
+    {"server.threads", FS_CFG_INT, OFF(server.threads), 1, 64, NULL, 0,
+     "HTTP worker threads (each runs an event loop)."},
+    {"server.max_connections", FS_CFG_INT, OFF(server.max_connections), 1, 100000, NULL, 0,
+     "Concurrent client connections accepted."},
+    {"server.connection_timeout", FS_CFG_DURATION, OFF(server.connection_timeout_ms), 1000,
+     3600 * 1000, NULL, 0, "An idle or stalled connection is closed after this long."},
+    {"server.max_body", FS_CFG_SIZE, OFF(server.max_body), 1024, 1LL << 30, NULL, FS_CFG_RELOAD,
+     "Largest request body; a larger one is answered 413 too_large."},
+    {"server.max_json_depth", FS_CFG_INT, OFF(server.max_json_depth), 4, 1000, NULL,
+     FS_CFG_RELOAD, "Deepest JSON nesting accepted; deeper is answered 400 too_deep."},
+    {"server.max_alerts", FS_CFG_INT, OFF(server.max_alerts), 1, 1000000, NULL, FS_CFG_RELOAD,
+     "Most alerts in one webhook; more is answered 400 too_many_alerts."},
+    {"server.max_pending", FS_CFG_INT, OFF(server.max_pending), 16, 1000000, NULL, 0,
+     "Requests waiting for a durable commit; beyond this new ones get 503 overloaded."},
+    {"server.drain_timeout", FS_CFG_DURATION, OFF(server.drain_timeout_ms), 0, 3600 * 1000, NULL,
+     0, "On SIGTERM, how long in-flight requests may take before the daemon exits."},
+    {"server.allow_public_without_token", FS_CFG_BOOL, OFF(server.allow_public_without_token), 0,
+     0, NULL, 0,
+     "Allow a non-loopback listen address without auth.token. Off: such a config is refused."},
+    {"auth.token", FS_CFG_SECRET, OFF(auth.token), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Bearer token required on every API and intake request (not on /healthz, /readyz). "
+     "{env: FORESTALL_NAME} or {file: PATH}; null disables authentication."},
+    {"store.driver", FS_CFG_ENUM, OFF(store.driver), 0, 0, "sqlite", 0,
+     "Storage engine. sqlite: one file in data_dir, WAL mode, synchronous=FULL."},
+    {"store.path", FS_CFG_STR, OFF(store.path), 0, 0, NULL, 0,
+     "Database file, relative to data_dir."},
+    {"store.busy_timeout", FS_CFG_DURATION, OFF(store.busy_timeout_ms), 0, 600 * 1000, NULL, 0,
+     "How long a write waits for the database lock before the request gets 503 store_busy."},
+    {"store.group_commit_max", FS_CFG_INT, OFF(store.group_commit_max), 1, 100000, NULL, 0,
+     "Most requests that share one durable commit."},
+    {"store.inbox_retention", FS_CFG_DURATION, OFF(store.inbox_retention_ms), 60 * 1000,
+     3650 * DAY, NULL, FS_CFG_RELOAD, "Raw webhook bodies are kept this long after they are applied."},
+    {"store.dead_letter_retention", FS_CFG_DURATION, OFF(store.dead_letter_retention_ms),
+     60 * 1000, 3650 * DAY, NULL, FS_CFG_RELOAD, "Rejected bodies (dead letters) are kept this long."},
+    {"store.dead_letter_max_body", FS_CFG_SIZE, OFF(store.dead_letter_max_body), 0, 1LL << 30,
+     NULL, FS_CFG_RELOAD, "Bytes of a rejected body kept in the dead-letter table."},
+    {"incidents.group_by", FS_CFG_STRLIST, OFF(incidents.group_by), 0, 0, NULL, FS_CFG_RELOAD,
+     "Labels whose values put episodes into the same incident. An alert carrying none of them "
+     "gets an incident of its own."},
+    {"incidents.window", FS_CFG_DURATION, OFF(incidents.window_ms), 0, 30 * DAY, NULL,
+     FS_CFG_RELOAD, "A resolved incident is reopened by a new episode starting within this long "
+     "after it resolved."},
+    {"incidents.skew", FS_CFG_DURATION, OFF(incidents.skew_ms), 0, 3600 * 1000, NULL,
+     FS_CFG_RELOAD, "startsAt differences treated as the same episode (HA senders disagree by "
+     "a few seconds)."},
+    {"incidents.default_severity", FS_CFG_ENUM, OFF(incidents.default_severity), 0, 0,
+     "info|warning|critical", FS_CFG_RELOAD,
+     "Severity of an alert without a recognised severity label."},
+    {"incidents.event_ttl", FS_CFG_DURATION, OFF(incidents.event_ttl_ms), 60 * 1000, 30 * DAY,
+     NULL, FS_CFG_RELOAD,
+     "A generic event with neither ends_at nor a later resolve is closed after this long."},
+    {"reconcile.alertmanager_url", FS_CFG_URL, OFF(reconcile.alertmanager_url), 0, 0, NULL,
+     FS_CFG_NULLABLE, "Alertmanager to poll (GET /api/v2/alerts) for firings and resolves that "
+     "did not arrive as webhooks. null disables reconciliation."},
+    {"reconcile.interval", FS_CFG_DURATION, OFF(reconcile.interval_ms), 1000, DAY, NULL, 0,
+     "Time between reconciliation polls."},
+    {"reconcile.receiver", FS_CFG_STR, OFF(reconcile.receiver), 0, 0, NULL, FS_CFG_NULLABLE,
+     "Only consider alerts routed to this receiver (Alertmanager's receiver regex filter)."},
+    {"log.level", FS_CFG_ENUM, OFF(log.level), 0, 0, "debug|info|warn|error", FS_CFG_RELOAD,
+     "Least severe log level written."},
+    {"log.format", FS_CFG_ENUM, OFF(log.format), 0, 0, "logfmt|json", FS_CFG_RELOAD,
+     "Log line format on stderr."},
+    {NULL, 0, 0, 0, 0, NULL, 0, NULL},
+};
+
+const char *fs_config_type_name(enum fs_config_type t)
+{
+    static const char *const names[] = {"string", "integer", "boolean",  "duration",
+                                        "size",   "address", "url",      "path",
+                                        "enum",   "list of strings", "secret"};
+    return (unsigned)t < FS_ARRAY_LEN(names) ? names[t] : "?";
+}
+
+/* ---- loading ---------------------------------------------------------------------------- */
+
+struct loader {
+    struct fs_config *cfg;
+    const struct fs_yaml_doc *doc;
+    const char *basedir; /* for relative paths; NULL = working directory */
+    struct fs_buf *diag;
+    struct fs_err *err;
+    int problems;
+};
+
+static int problem(struct loader *L, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int problem(struct loader *L, const char *path, const char *fmt, ...)
+{
+    char msg[400], where[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    int line = fs_yaml_line(L->doc, path);
+    if (line > 0)
+        snprintf(where, sizeof(where), "%s:%d", L->doc->name, line);
+    else
+        snprintf(where, sizeof(where), "%s", L->doc->name);
+    if (L->diag)
+        fs_buf_printf(L->diag, "%s: %s: %s\n", where, path, msg);
+    if (L->problems++ == 0)
+        fs_err_set(L->err, FS_E_CONFIG, where, "%s: %s: %s", where, path, msg);
+    return -FS_E_CONFIG;
+}
+
+static const struct fs_config_key *key_find(const char *path)
+{
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++)
+        if (strcmp(k->path, path) == 0)
+            return k;
+    return NULL;
+}
+
+static bool is_section(const char *path)
+{
+    size_t n = strlen(path);
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++)
+        if (strncmp(k->path, path, n) == 0 && k->path[n] == '.')
+            return true;
+    return false;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    size_t d[64][64];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            c = FS_MIN(c, d[i - 1][j] + 1);
+            d[i][j] = FS_MIN(c, d[i][j - 1] + 1);
+        }
+    return d[la][lb];
+}
+
+static const char *suggest(const char *path)
+{
+    const char *best = NULL;
+    size_t bestd = 4;
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
+        size_t d = edit_distance(path, k->path);
+        if (d < bestd) {
+            bestd = d;
+            best = k->path;
+        }
+    }
+    return best;
+}
+
+static bool host_is_loopback(const char *host)
+{
+    if (strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0)
+        return true;
+    struct in_addr a;
+    if (inet_pton(AF_INET, host, &a) == 1)
+        return (ntohl(a.s_addr) >> 24) == 127;
+    return false;
+}
+
+/* "HOST:PORT", "[v6]:PORT". host/port out are optional. */
+static int parse_addr(const char *s, char *host, size_t hostsize, int *port)
+{
+    const char *colon;
+    char h[256];
+    if (s[0] == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':' || (size_t)(close - s - 1) >= sizeof(h))
+            return -1;
+        memcpy(h, s + 1, (size_t)(close - s - 1));
+        h[close - s - 1] = '\0';
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || colon == s || (size_t)(colon - s) >= sizeof(h))
+            return -1;
+        memcpy(h, s, (size_t)(colon - s));
+        h[colon - s] = '\0';
+        if (strchr(h, ':'))
+            return -1;
+    }
+    char *end;
+    errno = 0;
+    long p = strtol(colon + 1, &end, 10);
+    if (errno || *end || end == colon + 1 || p < 0 || p > 65535)
+        return -1;
+    for (const char *c = h; *c; c++)
+        if (!isalnum((unsigned char)*c) && *c != '.' && *c != '-' && *c != ':' && *c != '_')
+            return -1;
+    if (host)
+        fs_strlcpy(host, h, hostsize);
+    if (port)
+        *port = (int)p;
+    return 0;
+}
+
+static void strlist_clear(struct fs_strlist *l)
+{
+    for (size_t i = 0; i < l->n; i++)
+        free(l->items[i]);
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+static char *resolve_path(const char *base, const char *p)
+{
+    if (p[0] == '/' || !base)
+        return fs_strdup(p);
+    size_t n = strlen(base) + strlen(p) + 2;
+    char *r = fs_malloc(n);
+    if (r)
+        snprintf(r, n, "%s/%s", base, p);
+    return r;
+}
+
+static int read_secret_file(struct loader *L, const char *path, const char *file, char **out)
+{
+    FILE *f = fopen(file, "rb");
+    if (!f)
+        return problem(L, path, "secret file %s: %s", file, strerror(errno));
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    bool more = fgetc(f) != EOF;
+    fclose(f);
+    if (more)
+        return problem(L, path, "secret file %s is larger than %zu bytes", file, sizeof(buf) - 1);
+    buf[n] = '\0';
+    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+        buf[--n] = '\0';
+    if (n == 0 || strlen(buf) != n)
+        return problem(L, path, "secret file %s is empty or contains NUL bytes", file);
+    *out = fs_strdup(buf);
+    return *out ? 0 : -FS_E_NOMEM;
+}
+
+static int apply_secret(struct loader *L, const struct fs_config_key *k, json_t *v,
+                        struct fs_secret *s)
+{
+    if (json_is_string(v))
+        return problem(L, k->path,
+                       "a secret is not written in the config; use {env: FORESTALL_NAME} or "
+                       "{file: PATH}");
+    if (!json_is_object(v) || json_object_size(v) != 1)
+        return problem(L, k->path, "expected {env: FORESTALL_NAME} or {file: PATH}");
+    json_t *env = json_object_get(v, "env"), *file = json_object_get(v, "file");
+    char *value = NULL;
+    char source[300];
+    if (env) {
+        const char *name = json_string_value(env);
+        if (!name || strncmp(name, "FORESTALL_", 10) != 0 || !name[10])
+            return problem(L, k->path, "env: expected a variable name starting with FORESTALL_");
+        for (const char *c = name; *c; c++)
+            if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
+                return problem(L, k->path, "env: %s is not a valid variable name", name);
+        const char *val = getenv(name);
+        if (!val || !*val)
+            return problem(L, k->path, "environment variable %s is not set", name);
+        value = fs_strdup(val);
+        snprintf(source, sizeof(source), "env:%s", name);
+    } else if (file) {
+        const char *fname = json_string_value(file);
+        if (!fname || !*fname)
+            return problem(L, k->path, "file: expected a path");
+        char *resolved = resolve_path(L->basedir, fname);
+        if (!resolved)
+            return -FS_E_NOMEM;
+        int rc = read_secret_file(L, k->path, resolved, &value);
+        snprintf(source, sizeof(source), "file:%s", resolved);
+        free(resolved);
+        if (rc < 0)
+            return rc;
+    } else {
+        return problem(L, k->path, "expected {env: FORESTALL_NAME} or {file: PATH}");
+    }
+    if (!value)
+        return -FS_E_NOMEM;
+    free(s->value);
+    s->value = value;
+    memcpy(s->source, source, sizeof(source));
+    return 0;
+}
+
+static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
+{
+    void *field = (char *)L->cfg + k->offset;
+    char tmp[64];
+    if (json_is_null(v)) {
+        if (!(k->flags & FS_CFG_NULLABLE))
+            return problem(L, k->path, "must be set (expected %s)", fs_config_type_name(k->type));
+        if (k->type == FS_CFG_SECRET) {
+            struct fs_secret *s = field;
+            free(s->value);
+            s->value = NULL;
+            s->source[0] = '\0';
+        } else {
+            free(*(char **)field);
+            *(char **)field = NULL;
+        }
+        return 0;
+    }
+    switch (k->type) {
+    case FS_CFG_STR:
+    case FS_CFG_PATH:
+    case FS_CFG_URL:
+    case FS_CFG_ADDR:
+    case FS_CFG_ENUM: {
+        if (!json_is_string(v))
+            return problem(L, k->path, "expected %s, got %s", fs_config_type_name(k->type),
+                           fs_json_type_name(v));
+        const char *s = json_string_value(v);
+        if (!*s)
+            return problem(L, k->path, "must not be empty");
+        if (k->type == FS_CFG_ADDR && parse_addr(s, NULL, 0, NULL) < 0)
+            return problem(L, k->path, "expected HOST:PORT, got \"%s\"", s);
+        if (k->type == FS_CFG_URL && strncmp(s, "http://", 7) != 0 &&
+            strncmp(s, "https://", 8) != 0)
+            return problem(L, k->path, "expected an http:// or https:// URL, got \"%s\"", s);
+        if (k->type == FS_CFG_ENUM) {
+            bool ok = false;
+            const char *c = k->choices;
+            size_t n = strlen(s);
+            while (c && *c) {
+                const char *bar = strchr(c, '|');
+                size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+                if (cl == n && strncmp(c, s, n) == 0)
+                    ok = true;
+                c = bar ? bar + 1 : NULL;
+            }
+            if (!ok)
+                return problem(L, k->path, "expected one of %s, got \"%s\"", k->choices, s);
+        }
+        char *copy = k->type == FS_CFG_PATH ? resolve_path(L->basedir, s) : fs_strdup(s);
+        if (!copy)
+            return -FS_E_NOMEM;
+        free(*(char **)field);
+        *(char **)field = copy;
+        return 0;
+    }
+    case FS_CFG_INT: {
+        if (!json_is_integer(v))
+            return problem(L, k->path, "expected integer, got %s", fs_json_type_name(v));
+        json_int_t i = json_integer_value(v);
+        if (i < k->min || (k->max && i > k->max))
+            return problem(L, k->path, "must be between %" PRId64 " and %" PRId64 ", got %lld",
+                           k->min, k->max, (long long)i);
+        *(int64_t *)field = i;
+        return 0;
+    }
+    case FS_CFG_BOOL:
+        if (!json_is_boolean(v))
+            return problem(L, k->path, "expected true or false, got %s", fs_json_type_name(v));
+        *(bool *)field = json_is_true(v);
+        return 0;
+    case FS_CFG_DURATION: {
+        int64_t ms;
+        if (!json_is_string(v) || fs_duration_parse(json_string_value(v), &ms) < 0)
+            return problem(L, k->path, "expected a duration such as 30s, 5m, 1h or 7d");
+        if (ms < k->min || (k->max && ms > k->max)) {
+            char a[32], b[32];
+            return problem(L, k->path, "must be between %s and %s",
+                           fs_duration_format(k->min, a, sizeof(a)),
+                           fs_duration_format(k->max, b, sizeof(b)));
+        }
+        *(int64_t *)field = ms;
+        return 0;
+    }
+    case FS_CFG_SIZE: {
+        uint64_t n;
+        const char *s = json_is_string(v) ? json_string_value(v) : NULL;
+        if (json_is_integer(v) && json_integer_value(v) >= 0) {
+            snprintf(tmp, sizeof(tmp), "%lld", (long long)json_integer_value(v));
+            s = tmp;
+        }
+        if (!s || fs_size_parse(s, &n) < 0)
+            return problem(L, k->path, "expected a size such as 512KiB, 2MiB or 1048576");
+        if (n < (uint64_t)k->min || (k->max && n > (uint64_t)k->max))
+            return problem(L, k->path, "must be between %" PRId64 " and %" PRId64 " bytes",
+                           k->min, k->max);
+        *(uint64_t *)field = n;
+        return 0;
+    }
+    case FS_CFG_STRLIST: {
+        if (!json_is_array(v))
+            return problem(L, k->path, "expected a list of strings, got %s",
+                           fs_json_type_name(v));
+        struct fs_strlist nl = {fs_calloc(json_array_size(v) + 1, sizeof(char *)), 0};
+        if (!nl.items)
+            return -FS_E_NOMEM;
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) {
+            if (!json_is_string(item) || !*json_string_value(item)) {
+                strlist_clear(&nl);
+                char p[300];
+                fs_jpath_index(p, sizeof(p), k->path, i);
+                return problem(L, p, "expected a non-empty string");
+            }
+            nl.items[nl.n++] = fs_strdup(json_string_value(item));
+        }
+        strlist_clear((struct fs_strlist *)field);
+        *(struct fs_strlist *)field = nl;
+        return 0;
+    }
+    case FS_CFG_SECRET:
+        return apply_secret(L, k, v, field);
+    }
+    return 0;
+}
+
+static int walk(struct loader *L, json_t *node, const char *path)
+{
+    const char *key;
+    json_t *v;
+    if (!json_is_object(node))
+        return problem(L, *path ? path : "(top level)", "expected a mapping, got %s",
+                       fs_json_type_name(node));
+    json_object_foreach(node, key, v) {
+        char child[300];
+        if (*path)
+            snprintf(child, sizeof(child), "%s.%s", path, key);
+        else
+            snprintf(child, sizeof(child), "%s", key);
+        const struct fs_config_key *k = key_find(child);
+        if (k)
+            apply_key(L, k, v);
+        else if (is_section(child))
+            walk(L, v, child);
+        else {
+            const char *s = suggest(child);
+            if (s)
+                problem(L, child, "unknown key (did you mean %s?)", s);
+            else
+                problem(L, child, "unknown key");
+        }
+    }
+    return L->problems ? -FS_E_CONFIG : 0;
+}
+
+static int check_cross(struct loader *L)
+{
+    struct fs_config *c = L->cfg;
+    char host[256];
+    int port;
+    if (parse_addr(c->server.listen, host, sizeof(host), &port) == 0 && !host_is_loopback(host) &&
+        !c->auth.token.value && !c->server.allow_public_without_token)
+        problem(L, "server.listen",
+                "%s is not a loopback address and auth.token is not set; set auth.token "
+                "(or server.allow_public_without_token: true)",
+                c->server.listen);
+    for (size_t i = 0; i < c->incidents.group_by.n; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(c->incidents.group_by.items[i], c->incidents.group_by.items[j]) == 0)
+                problem(L, "incidents.group_by", "label %s is listed twice",
+                        c->incidents.group_by.items[i]);
+    return L->problems ? -FS_E_CONFIG : 0;
+}
+
+void fs_config_free(struct fs_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
+        void *field = (char *)cfg + k->offset;
+        switch (k->type) {
+        case FS_CFG_STR:
+        case FS_CFG_PATH:
+        case FS_CFG_URL:
+        case FS_CFG_ADDR:
+        case FS_CFG_ENUM: free(*(char **)field); break;
+        case FS_CFG_STRLIST: strlist_clear(field); break;
+        case FS_CFG_SECRET: {
+            struct fs_secret *s = field;
+            if (s->value) {
+                explicit_bzero(s->value, strlen(s->value));
+                free(s->value);
+            }
+            break;
+        }
+        default: break;
+        }
+    }
+    free(cfg->file);
+    free(cfg);
+}
+
+int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag,
+                   struct fs_err *err)
+{
+    *out = NULL;
+    struct fs_config *cfg = fs_calloc(1, sizeof(*cfg));
+    if (!cfg)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    cfg->refs = 1;
+
+    const struct fs_embed_file *def = fs_embed_find("etc/forestall.yaml");
+    if (!def)
+        FS_BUG("the default configuration is not embedded");
+    struct fs_yaml_doc doc;
+    struct fs_err derr;
+    if (fs_yaml_parse((const char *)def->start, fs_embed_len(def), "(embedded)etc/forestall.yaml",
+                      &doc, &derr) < 0)
+        FS_BUG("embedded default config: %s", derr.msg);
+    struct loader L = {.cfg = cfg, .doc = &doc, .basedir = NULL, .err = &derr};
+    if (walk(&L, doc.root, "") < 0)
+        FS_BUG("embedded default config: %s", derr.msg);
+    fs_yaml_doc_release(&doc);
+
+    int rc = 0;
+    if (file) {
+        if ((rc = fs_yaml_load_file(file, &doc, err)) < 0) {
+            if (diag)
+                fs_buf_printf(diag, "%s\n", err->msg);
+            fs_config_free(cfg);
+            return rc;
+        }
+        char *dircopy = fs_strdup(file);
+        struct loader F = {.cfg = cfg, .doc = &doc, .diag = diag, .err = err};
+        F.basedir = dircopy ? dirname(dircopy) : ".";
+        /* data_dir must be resolved first so store.path can be relative to it */
+        if (doc.root && !json_is_null(doc.root))
+            rc = walk(&F, doc.root, "");
+        if (rc == 0)
+            rc = check_cross(&F);
+        free(dircopy);
+        fs_yaml_doc_release(&doc);
+        cfg->file = fs_strdup(file);
+    } else {
+        struct loader F = {.cfg = cfg, .doc = &doc, .diag = diag, .err = err};
+        snprintf(doc.name, sizeof(doc.name), "(embedded)");
+        doc.lines = NULL;
+        rc = check_cross(&F);
+        cfg->file = fs_strdup("(embedded)");
+    }
+    if (rc < 0) {
+        fs_config_free(cfg);
+        return rc;
+    }
+    *out = cfg;
+    return 0;
+}
+
+char *fs_config_store_path(const struct fs_config *cfg)
+{
+    return resolve_path(cfg->data_dir, cfg->store.path);
+}
+
+int fs_config_set(struct fs_config *cfg, const char *path, const char *value, struct fs_err *err)
+{
+    const struct fs_config_key *k = key_find(path);
+    if (!k)
+        return fs_err_set(err, FS_E_CONFIG, path, "%s: unknown key", path);
+    struct fs_yaml_doc doc = {.root = NULL, .lines = NULL};
+    snprintf(doc.name, sizeof(doc.name), "command line");
+    struct loader L = {.cfg = cfg, .doc = &doc, .err = err};
+    json_t *v = json_string(value);
+    if (!v)
+        return fs_err_set(err, FS_E_CONFIG, path, "%s: not valid UTF-8", path);
+    apply_key(&L, k, v);
+    json_decref(v);
+    return L.problems ? -FS_E_CONFIG : 0;
+}
+
+int fs_config_check(struct fs_config *cfg, struct fs_err *err)
+{
+    struct fs_yaml_doc doc = {.root = NULL, .lines = NULL};
+    snprintf(doc.name, sizeof(doc.name), "%s", cfg->file ? cfg->file : "config");
+    struct loader L = {.cfg = cfg, .doc = &doc, .err = err};
+    return check_cross(&L);
+}
+
+/* ---- the shared current config ---------------------------------------------------------- */
+
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct fs_config *current;
+
+void fs_config_install(struct fs_config *cfg)
+{
+    pthread_mutex_lock(&current_lock);
+    struct fs_config *old = current;
+    current = cfg;
+    pthread_mutex_unlock(&current_lock);
+    if (old)
+        fs_config_release(old);
+}
+
+struct fs_config *fs_config_acquire(void)
+{
+    pthread_mutex_lock(&current_lock);
+    struct fs_config *c = current;
+    if (c)
+        c->refs++;
+    pthread_mutex_unlock(&current_lock);
+    return c;
+}
+
+void fs_config_release(struct fs_config *cfg)
+{
+    if (!cfg)
+        return;
+    pthread_mutex_lock(&current_lock);
+    bool last = --cfg->refs == 0;
+    pthread_mutex_unlock(&current_lock);
+    if (last)
+        fs_config_free(cfg);
+}
+
+/* ---- reference ---------------------------------------------------------------------------- */
+
+int fs_config_doc_markdown(struct fs_buf *b)
+{
+    const struct fs_embed_file *def = fs_embed_find("etc/forestall.yaml");
+    struct fs_yaml_doc doc;
+    struct fs_err e;
+    if (!def || fs_yaml_parse((const char *)def->start, fs_embed_len(def), "default", &doc, &e) < 0)
+        return -FS_E_INVALID;
+    fs_buf_puts(b, "# Configuration reference\n\n"
+                   "<!-- generated by `forestall docs config` from the key table in "
+                   "src/core/config.c; do not edit -->\n\n"
+                   "forestall reads the embedded default (etc/forestall.yaml) and then the file "
+                   "given with `-c FILE`, which only needs the keys it changes. Unknown keys are "
+                   "errors. `forestall config check FILE` names the file, line and key of every "
+                   "problem.\n\n"
+                   "Secrets (type *secret*) are never written in the file: they take "
+                   "`{env: FORESTALL_NAME}` or `{file: PATH}`. Relative paths in a file are "
+                   "relative to that file's directory. Keys marked *reload* take effect on "
+                   "SIGHUP; the others need a restart.\n\n"
+                   "| key | type | default | reload | description |\n"
+                   "|---|---|---|---|---|\n");
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
+        /* the default as written in the embedded file */
+        json_t *v = doc.root;
+        char part[128];
+        const char *p = k->path;
+        while (v && *p) {
+            const char *dot = strchr(p, '.');
+            size_t n = dot ? (size_t)(dot - p) : strlen(p);
+            snprintf(part, sizeof(part), "%.*s", (int)n, p);
+            v = json_object_get(v, part);
+            p = dot ? dot + 1 : p + n;
+        }
+        char *dv = v ? fs_json_compact(v) : NULL;
+        char type[128];
+        if (k->type == FS_CFG_ENUM)
+            snprintf(type, sizeof(type), "%s", k->choices);
+        else
+            snprintf(type, sizeof(type), "%s", fs_config_type_name(k->type));
+        for (char *c = type; *c; c++)
+            if (*c == '|')
+                *c = '/';
+        fs_buf_printf(b, "| `%s` | %s | `%s` | %s | %s |\n", k->path, type, dv ? dv : "?",
+                      (k->flags & FS_CFG_RELOAD) ? "yes" : "no", k->doc);
+        free(dv);
+    }
+    fs_yaml_doc_release(&doc);
+    return 0;
+}

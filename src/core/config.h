@@ -1,0 +1,121 @@
+/* Configuration: the key table (types, limits, docs), loading YAML over the embedded default,
+ * validation that names file, line and key, secrets from the environment or files, and a
+ * reference-counted current config that SIGHUP can swap. */
+#ifndef FS_CONFIG_H
+#define FS_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+struct fs_strlist {
+    char **items;
+    size_t n;
+};
+
+struct fs_secret {
+    char *value;      /* NULL when unset */
+    char source[300]; /* "env:FORESTALL_TOKEN" or "file:/etc/forestall/token"; never the value */
+};
+
+struct fs_config {
+    char *file; /* the file loaded over the defaults, or "(embedded)" */
+    char *data_dir;
+    struct {
+        char *listen;
+        int64_t threads;
+        int64_t max_connections;
+        int64_t connection_timeout_ms;
+        uint64_t max_body;
+        int64_t max_json_depth;
+        int64_t max_alerts;
+        int64_t max_pending;
+        int64_t drain_timeout_ms;
+        bool allow_public_without_token;
+    } server;
+    struct {
+        struct fs_secret token;
+    } auth;
+    struct {
+        char *driver;
+        char *path; /* relative to data_dir unless absolute; see fs_config_store_path() */
+        int64_t busy_timeout_ms;
+        int64_t group_commit_max;
+        int64_t inbox_retention_ms;
+        int64_t dead_letter_retention_ms;
+        uint64_t dead_letter_max_body;
+    } store;
+    struct {
+        struct fs_strlist group_by;
+        int64_t window_ms;
+        int64_t skew_ms;
+        char *default_severity;
+        int64_t event_ttl_ms;
+    } incidents;
+    struct {
+        char *alertmanager_url;
+        int64_t interval_ms;
+        char *receiver;
+    } reconcile;
+    struct {
+        char *level;
+        char *format;
+    } log;
+
+    int refs; /* owned by config.c */
+};
+
+enum fs_config_type {
+    FS_CFG_STR,
+    FS_CFG_INT,
+    FS_CFG_BOOL,
+    FS_CFG_DURATION,
+    FS_CFG_SIZE,
+    FS_CFG_ADDR,
+    FS_CFG_URL,
+    FS_CFG_PATH,
+    FS_CFG_ENUM,
+    FS_CFG_STRLIST,
+    FS_CFG_SECRET,
+};
+
+#define FS_CFG_NULLABLE 1u /* may be null (unset) */
+#define FS_CFG_RELOAD 2u   /* takes effect on SIGHUP without a restart */
+
+struct fs_config_key {
+    const char *path;
+    enum fs_config_type type;
+    size_t offset;
+    int64_t min, max; /* INT, DURATION (ms), SIZE (bytes); max 0 = none */
+    const char *choices; /* ENUM: "a|b|c" */
+    unsigned flags;
+    const char *doc;
+};
+
+/* The table of every key, terminated by {NULL}. */
+extern const struct fs_config_key fs_config_keys[];
+const char *fs_config_type_name(enum fs_config_type t);
+
+/* Load the embedded default, then file (may be NULL) over it. diag (may be NULL) receives one
+ * line per problem ("file:line: key: message"); err gets the first. */
+int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag,
+                   struct fs_err *err);
+void fs_config_free(struct fs_config *cfg);
+/* Set one key from a string (command-line overrides such as --listen), validated like the file. */
+int fs_config_set(struct fs_config *cfg, const char *path, const char *value, struct fs_err *err);
+/* Checks that involve several keys (run again after fs_config_set). */
+int fs_config_check(struct fs_config *cfg, struct fs_err *err);
+/* The database file: store.path resolved against data_dir. Caller frees. */
+char *fs_config_store_path(const struct fs_config *cfg);
+
+/* The daemon's current config, shared: acquire a reference, release it when done. */
+void fs_config_install(struct fs_config *cfg); /* takes ownership */
+struct fs_config *fs_config_acquire(void);
+void fs_config_release(struct fs_config *cfg);
+
+/* Render the key table as Markdown (docs/config.md) into b. */
+int fs_config_doc_markdown(struct fs_buf *b);
+
+#endif

@@ -1,0 +1,31 @@
+/* Numbered fault points, for tests that must prove forestall survives what the world does to
+ * it (a failed fsync, a full disk, a failed allocation). Inert unless armed: in production the
+ * check is one relaxed atomic load.
+ *
+ * Armed from the environment at startup:  FORESTALL_FAULT="store.fsync@3,store.full@1x5"
+ *   POINT@N      fail the N-th hit of POINT (1-based) and every later one
+ *   POINT@NxC    fail C hits starting at the N-th */
+#ifndef FS_FAULT_H
+#define FS_FAULT_H
+
+#include <stdbool.h>
+
+#define FS_FAULT_POINTS(X)                                                        \
+    X(ALLOC, "alloc", "every fs_malloc/fs_calloc/fs_realloc")                     \
+    X(FSYNC, "store.fsync", "the store's fsync/fdatasync of the database or WAL") \
+    X(FULL, "store.full", "a store write fails with ENOSPC (disk full)")          \
+    X(BUSY, "store.busy", "a store transaction cannot take the write lock")
+
+enum fs_fault_point {
+#define FS_FAULT_ENUM(e, name, doc) FS_FAULT_##e,
+    FS_FAULT_POINTS(FS_FAULT_ENUM)
+#undef FS_FAULT_ENUM
+        FS_FAULT__COUNT
+};
+
+/* Parse spec ("store.fsync@3,alloc@100x1"); returns 0 or -FS_E_INVALID. NULL/"" disarms. */
+int fs_fault_arm(const char *spec);
+/* True when this hit of the point should fail. */
+bool fs_fault_check(enum fs_fault_point p);
+
+#endif
