@@ -1,14 +1,206 @@
-/* cli: placeholder until the command table lands. */
+/* cli: the command table of the one forestall binary, dispatch by the longest matching
+ * command words, --help for every command, and the generated CLI reference. Commands hold no
+ * logic the API lacks: client commands call the daemon over HTTP. */
 #include "core/common.h"
 
+#include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 
+const struct fs_command fs_commands[] = {
+    {"serve", fs_cmd_serve, "[-c FILE] [--listen HOST:PORT] [--data-dir DIR]",
+     "Run the daemon: webhook intake, API and metrics, on the embedded defaults unless -c is "
+     "given.",
+     "  -c, --config FILE     load FILE over the embedded default configuration\n"
+     "  --listen HOST:PORT    override server.listen (port 0 picks a free port)\n"
+     "  --data-dir DIR        override data_dir\n"
+     "Signals: SIGTERM/SIGINT drain in-flight requests and exit 0; SIGHUP reloads the config.\n"
+     "Exits 6 when a durable write fails (fail-stop), so a supervisor restarts it."},
+    {"alert send", fs_cmd_alert_send, "[--source alertmanager|grafana|event] [--url URL] FILE|-",
+     "Post an alert payload to the daemon and print its answer.",
+     "  --source S    payload format; default: detected from the body (Grafana has\n"
+     "                version \"1\", events have \"type\" or \"events\", else Alertmanager)\n"
+     "  --url URL     daemon address (default $FORESTALL_URL or http://127.0.0.1:9797)\n"
+     "The token, if the daemon needs one, comes from $FORESTALL_TOKEN."},
+    {"incidents list", fs_cmd_incidents_list,
+     "[--status open|resolved|all] [--severity S] [--limit N] [-o table|json] [--url URL]",
+     "List incidents, newest first.",
+     "  --status S    open, resolved or all (default all)\n"
+     "  --severity S  info, warning or critical\n"
+     "  --limit N     at most N incidents (default 100; 0 = all)\n"
+     "  -o FORMAT     table (default) or json: an array of incidents, each with id, status,\n"
+     "                severity, title, labels and episodes (fingerprint, status, startsAt, ...)"},
+    {"incidents show", fs_cmd_incidents_show, "ID [-o text|json] [--url URL]",
+     "Show one incident with its episodes and timeline.",
+     "  ID            inc-42 or 42\n"
+     "  -o FORMAT     text (default) or json"},
+    {"deadletters list", fs_cmd_dead_letters, "[--limit N] [--body] [-o table|json] [--url URL]",
+     "List rejected bodies kept in the dead-letter table.",
+     "  --limit N     at most N (default 100)\n"
+     "  --body        include the kept bodies (json output)\n"
+     "  -o FORMAT     table (default) or json"},
+    {"status", fs_cmd_status, "[-o text|json] [--url URL]",
+     "Show the daemon's version, readiness and store row counts.", ""},
+    {"config check", fs_cmd_config_check, "FILE",
+     "Validate a configuration file; print every problem with file, line and key.",
+     "Exit 0 when valid, 1 otherwise."},
+    {"version", fs_cmd_version, "", "Print the version.", ""},
+    {"docs", fs_cmd_docs, "config|api|cli|metrics",
+     "Print a reference page (Markdown) generated from the code's own tables.", ""},
+    {"help", fs_cmd_help, "[COMMAND...]", "Show the commands, or one command's help.", ""},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static const char *const exit_docs[][2] = {
+#define FS_EXIT_DOC(e, v, doc) {#v, doc},
+    FS_EXIT_CODES(FS_EXIT_DOC)
+#undef FS_EXIT_DOC
+};
+
+int fs_cli_fail(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fputs("forestall: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return code;
+}
+
+static const struct fs_command *find(const char *name)
+{
+    for (const struct fs_command *c = fs_commands; c->name; c++)
+        if (strcmp(c->name, name) == 0)
+            return c;
+    return NULL;
+}
+
+void fs_cli_usage(const char *name, bool full)
+{
+    const struct fs_command *c = find(name);
+    FILE *f = full ? stdout : stderr;
+    if (!c)
+        return;
+    fprintf(f, "usage: forestall %s%s%s\n", c->name, *c->usage ? " " : "", c->usage);
+    if (full) {
+        fprintf(f, "\n%s\n", c->summary);
+        if (*c->help)
+            fprintf(f, "\n%s\n", c->help);
+    }
+}
+
+bool fs_cli_wants_help(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            fs_cli_usage(name, true);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void overview(FILE *f)
+{
+    fprintf(f, "forestall — an SRE agent that acts at the warning threshold\n\n"
+               "usage: forestall COMMAND [ARGS]\n\ncommands:\n");
+    for (const struct fs_command *c = fs_commands; c->name; c++)
+        fprintf(f, "  %-18s %s\n", c->name, c->summary);
+    fprintf(f, "\n`forestall COMMAND --help` for a command's options. Exit codes:\n");
+    for (size_t i = 0; i < FS_ARRAY_LEN(exit_docs); i++)
+        fprintf(f, "  %s  %s\n", exit_docs[i][0], exit_docs[i][1]);
+}
+
+int fs_cmd_help(int argc, char **argv)
+{
+    if (argc <= 1) {
+        overview(stdout);
+        return FS_EXIT_OK;
+    }
+    char name[128] = "";
+    for (int i = 1; i < argc; i++)
+        snprintf(name + strlen(name), sizeof(name) - strlen(name), "%s%s", i > 1 ? " " : "",
+                 argv[i]);
+    if (!find(name))
+        return fs_cli_fail(FS_EXIT_USAGE, "no command \"%s\"", name);
+    fs_cli_usage(name, true);
+    return FS_EXIT_OK;
+}
+
 int fs_cli_main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "forestall: no commands yet\n");
-    return 2;
+    if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
+        overview(argc < 2 ? stderr : stdout);
+        return argc < 2 ? FS_EXIT_USAGE : FS_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0)
+        return fs_cmd_version(1, argv);
+    /* longest match: "incidents list" before "incidents" */
+    const struct fs_command *best = NULL;
+    int words = 0;
+    for (const struct fs_command *c = fs_commands; c->name; c++) {
+        char buf[128];
+        snprintf(buf, sizeof(buf), "%s", c->name);
+        int n = 0;
+        bool ok = true;
+        char *save = NULL;
+        for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+            if (1 + n >= argc || strcmp(argv[1 + n], w) != 0) {
+                ok = false;
+                break;
+            }
+            n++;
+        }
+        if (ok && n > words) {
+            best = c;
+            words = n;
+        }
+    }
+    if (!best) {
+        /* a known group with a missing or unknown subcommand */
+        bool group = false;
+        for (const struct fs_command *c = fs_commands; c->name; c++) {
+            size_t l = strlen(argv[1]);
+            if (strncmp(c->name, argv[1], l) == 0 && c->name[l] == ' ') {
+                if (!group)
+                    fprintf(stderr, "forestall: \"%s\" needs a subcommand:\n", argv[1]);
+                group = true;
+                fprintf(stderr, "  forestall %s %s\n", c->name, c->usage);
+            }
+        }
+        if (!group)
+            fprintf(stderr, "forestall: unknown command \"%s\" (see forestall --help)\n", argv[1]);
+        return FS_EXIT_USAGE;
+    }
+    /* the command sees argv[0] = its name, then its own arguments */
+    int sub_argc = argc - words;
+    char **sub_argv = argv + words;
+    if (fs_cli_wants_help(sub_argc, sub_argv, best->name))
+        return FS_EXIT_OK;
+    return best->fn(sub_argc, sub_argv);
+}
+
+int fs_cli_doc_markdown(struct fs_buf *b)
+{
+    fs_buf_puts(b, "# Command-line reference\n\n"
+                   "<!-- generated by `forestall docs cli` from the command table in "
+                   "src/cli/cli.c; do not edit -->\n\n"
+                   "One binary, `forestall`. Commands that talk to a running daemon find it "
+                   "through `--url` or `FORESTALL_URL` (default `http://127.0.0.1:9797`) and "
+                   "send `FORESTALL_TOKEN` as the bearer token when it is set.\n\n");
+    for (const struct fs_command *c = fs_commands; c->name; c++) {
+        fs_buf_printf(b, "## forestall %s\n\n```\nforestall %s%s%s\n```\n\n%s\n\n", c->name,
+                      c->name, *c->usage ? " " : "", c->usage, c->summary);
+        if (*c->help)
+            fs_buf_printf(b, "```\n%s\n```\n\n", c->help);
+    }
+    fs_buf_puts(b, "## Exit codes\n\n| code | meaning |\n|---|---|\n");
+    for (size_t i = 0; i < FS_ARRAY_LEN(exit_docs); i++)
+        fs_buf_printf(b, "| %s | %s |\n", exit_docs[i][0], exit_docs[i][1]);
+    return 0;
 }

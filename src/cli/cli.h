@@ -1,7 +1,89 @@
-/* The command table and the helpers commands share (option parsing, output, exit codes). */
+/* The command table and what commands share: exit codes, option parsing help, output format,
+ * and the HTTP client used by commands that talk to a running daemon. */
 #ifndef FS_CLI_H
 #define FS_CLI_H
 
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+
+/* X(ENUM, value, "meaning") — documented in docs/cli.md */
+#define FS_EXIT_CODES(X)                                                                       \
+    X(OK, 0, "success")                                                                        \
+    X(FAILURE, 1, "the command failed (invalid config, not found, startup error); the message " \
+                  "says why")                                                                  \
+    X(USAGE, 2, "invalid command line")                                                        \
+    X(UNREACHABLE, 3, "could not connect to the daemon (--url / FORESTALL_URL)")               \
+    X(REJECTED, 4, "the daemon rejected the request (HTTP 4xx: invalid payload, auth, ...)")   \
+    X(UNAVAILABLE, 5, "the daemon could not take the request now (HTTP 5xx); retry later")     \
+    X(FAILSTOP, 6, "serve: stopped because a durable write failed (fail-stop)")
+
+enum fs_exit {
+#define FS_EXIT_ENUM(e, v, doc) FS_EXIT_##e = v,
+    FS_EXIT_CODES(FS_EXIT_ENUM)
+#undef FS_EXIT_ENUM
+};
+
+struct fs_command {
+    const char *name;  /* "incidents list" */
+    int (*fn)(int argc, char **argv);
+    const char *usage; /* after the name */
+    const char *summary;
+    const char *help; /* options, one per line */
+};
+
+extern const struct fs_command fs_commands[];
+
 int fs_cli_main(int argc, char **argv);
+/* Print "usage: forestall NAME USAGE" and the help of the command to f. */
+void fs_cli_usage(const char *name, bool full);
+/* Print "forestall: msg" to stderr and return code. */
+int fs_cli_fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* -h/--help as argv[1]: print help, return true. */
+bool fs_cli_wants_help(int argc, char **argv, const char *name);
+
+/* ---- client ----------------------------------------------------------------------------- */
+
+struct fs_client {
+    char url[512];   /* --url, FORESTALL_URL, or http://127.0.0.1:9797 */
+    char *token;     /* FORESTALL_TOKEN, or NULL */
+    long timeout_ms;
+};
+
+struct fs_http_reply {
+    long status;      /* 0 when no reply */
+    struct fs_buf body;
+    char error[256];  /* transport error */
+};
+
+void fs_client_init(struct fs_client *c, const char *url_opt);
+void fs_client_release(struct fs_client *c);
+/* method "GET"/"POST"; body may be NULL. Returns an exit code for transport failures
+ * (FS_EXIT_UNREACHABLE) or FS_EXIT_OK when an HTTP reply arrived (any status). */
+int fs_client_request(struct fs_client *c, const char *method, const char *path,
+                      const char *body, size_t len, struct fs_http_reply *out);
+void fs_http_reply_release(struct fs_http_reply *r);
+/* Exit code for an HTTP status; prints the daemon's error message for non-2xx. */
+int fs_client_check(const struct fs_http_reply *r);
+
+/* Read a whole file (or stdin for "-") with a cap. */
+int fs_read_file(const char *path, size_t max, struct fs_buf *out, struct fs_err *err);
+
+/* Command implementations */
+int fs_cmd_serve(int argc, char **argv);
+int fs_cmd_alert_send(int argc, char **argv);
+int fs_cmd_incidents_list(int argc, char **argv);
+int fs_cmd_incidents_show(int argc, char **argv);
+int fs_cmd_dead_letters(int argc, char **argv);
+int fs_cmd_status(int argc, char **argv);
+int fs_cmd_config_check(int argc, char **argv);
+int fs_cmd_version(int argc, char **argv);
+int fs_cmd_docs(int argc, char **argv);
+int fs_cmd_help(int argc, char **argv);
+
+int fs_cli_doc_markdown(struct fs_buf *b);
 
 #endif

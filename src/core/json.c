@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/hash.h"
 #include "core/json.h"
 
 int fs_json_depth_check(const char *buf, size_t len, int max_depth, struct fs_err *err)
@@ -146,32 +147,35 @@ const char *fs_json_type_name(const json_t *v)
     return "unknown";
 }
 
-static int get_member(const json_t *obj, const char *key, const char *base, bool required,
-                      json_t **out, char path[256], struct fs_err *err)
+/* Paths are only composed when there is an error to report: this runs for every field of
+ * every webhook. */
+static int missing(const char *base, const char *key, struct fs_err *err)
 {
-    fs_jpath_key(path, 256, base, key);
-    *out = json_object_get(obj, key);
-    if (!*out && required)
-        return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: required field is missing", path);
-    return 0;
+    char path[256];
+    fs_jpath_key(path, sizeof(path), base, key);
+    return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: required field is missing", path);
 }
 
-static int type_error(const char *path, const char *want, const json_t *got, struct fs_err *err)
+static int type_error(const char *base, const char *key, const char *want, const json_t *got,
+                      struct fs_err *err)
 {
+    char path[256];
+    fs_jpath_key(path, sizeof(path), base, key);
     return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: expected %s, got %s", path, want,
                       fs_json_type_name(got));
 }
 
+#define GET_MEMBER(v)                                      \
+    json_t *v = json_object_get(obj, key);                 \
+    if (!v)                                                \
+        return required ? missing(base, key, err) : 0
+
 int fs_json_get_str(const json_t *obj, const char *key, const char *base, bool required,
                     const char **out, struct fs_err *err)
 {
-    char path[256];
-    json_t *v;
-    int rc = get_member(obj, key, base, required, &v, path, err);
-    if (rc < 0 || !v)
-        return rc;
+    GET_MEMBER(v);
     if (!json_is_string(v))
-        return type_error(path, "string", v, err);
+        return type_error(base, key, "string", v, err);
     *out = json_string_value(v);
     return 0;
 }
@@ -179,13 +183,9 @@ int fs_json_get_str(const json_t *obj, const char *key, const char *base, bool r
 int fs_json_get_obj(const json_t *obj, const char *key, const char *base, bool required,
                     json_t **out, struct fs_err *err)
 {
-    char path[256];
-    json_t *v;
-    int rc = get_member(obj, key, base, required, &v, path, err);
-    if (rc < 0 || !v)
-        return rc;
+    GET_MEMBER(v);
     if (!json_is_object(v))
-        return type_error(path, "object", v, err);
+        return type_error(base, key, "object", v, err);
     *out = v;
     return 0;
 }
@@ -193,13 +193,9 @@ int fs_json_get_obj(const json_t *obj, const char *key, const char *base, bool r
 int fs_json_get_arr(const json_t *obj, const char *key, const char *base, bool required,
                     json_t **out, struct fs_err *err)
 {
-    char path[256];
-    json_t *v;
-    int rc = get_member(obj, key, base, required, &v, path, err);
-    if (rc < 0 || !v)
-        return rc;
+    GET_MEMBER(v);
     if (!json_is_array(v))
-        return type_error(path, "array", v, err);
+        return type_error(base, key, "array", v, err);
     *out = v;
     return 0;
 }
@@ -207,18 +203,17 @@ int fs_json_get_arr(const json_t *obj, const char *key, const char *base, bool r
 int fs_json_get_num(const json_t *obj, const char *key, const char *base, bool required,
                     double *out, bool *present, struct fs_err *err)
 {
-    char path[256];
-    json_t *v;
     if (present)
         *present = false;
-    int rc = get_member(obj, key, base, required, &v, path, err);
-    if (rc < 0 || !v)
-        return rc;
+    GET_MEMBER(v);
     if (!json_is_number(v))
-        return type_error(path, "number", v, err);
+        return type_error(base, key, "number", v, err);
     double d = json_number_value(v);
-    if (!isfinite(d))
+    if (!isfinite(d)) {
+        char path[256];
+        fs_jpath_key(path, sizeof(path), base, key);
         return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: number out of range", path);
+    }
     *out = d;
     if (present)
         *present = true;
@@ -228,15 +223,11 @@ int fs_json_get_num(const json_t *obj, const char *key, const char *base, bool r
 int fs_json_get_int(const json_t *obj, const char *key, const char *base, bool required,
                     int64_t *out, bool *present, struct fs_err *err)
 {
-    char path[256];
-    json_t *v;
     if (present)
         *present = false;
-    int rc = get_member(obj, key, base, required, &v, path, err);
-    if (rc < 0 || !v)
-        return rc;
+    GET_MEMBER(v);
     if (!json_is_integer(v))
-        return type_error(path, "integer", v, err);
+        return type_error(base, key, "integer", v, err);
     *out = json_integer_value(v);
     if (present)
         *present = true;
@@ -248,11 +239,8 @@ int fs_json_check_str_map(const json_t *obj, const char *path, struct fs_err *er
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)obj, k, v) {
-        if (!json_is_string(v)) {
-            char p[256];
-            fs_jpath_key(p, sizeof(p), path, k);
-            return type_error(p, "string", v, err);
-        }
+        if (!json_is_string(v))
+            return type_error(path, k, "string", v, err);
     }
     return 0;
 }
@@ -265,4 +253,61 @@ char *fs_json_canonical(const json_t *v)
 char *fs_json_compact(const json_t *v)
 {
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static uint64_t hash_value(uint64_t h, const json_t *v, int depth)
+{
+    unsigned char tag = v ? (unsigned char)json_typeof(v) : 0xff;
+    h = fs_fnv64a_add_byte(h, tag);
+    if (!v || depth > 64)
+        return h;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char *stack[32];
+        const char **keys = n <= 32 ? stack : malloc(n * sizeof(*keys));
+        if (!keys)
+            return fs_fnv64a_add_byte(h, 0);
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) keys[i++] = k;
+        qsort(keys, n, sizeof(*keys), cmp_keys);
+        for (i = 0; i < n; i++) {
+            h = fs_fnv64a_add(h, keys[i], strlen(keys[i]) + 1);
+            h = hash_value(h, json_object_get(v, keys[i]), depth + 1);
+        }
+        if (keys != stack)
+            free(keys);
+        return h;
+    }
+    case JSON_ARRAY: {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) h = hash_value(h, x, depth + 1);
+        return fs_fnv64a_add_byte(h, ']');
+    }
+    case JSON_STRING:
+        return fs_fnv64a_add(h, json_string_value(v), json_string_length(v));
+    case JSON_INTEGER: {
+        json_int_t i = json_integer_value(v);
+        return fs_fnv64a_add(h, &i, sizeof(i));
+    }
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        return fs_fnv64a_add(h, &d, sizeof(d));
+    }
+    default: return h;
+    }
+}
+
+uint64_t fs_json_hash(const json_t *v)
+{
+    if (!v) /* absent hashes like {}, as stores keep {} for "nothing" */
+        return fs_fnv64a_add_byte(FS_FNV64_OFFSET, (unsigned char)JSON_OBJECT);
+    return hash_value(FS_FNV64_OFFSET, v, 0);
 }

@@ -41,6 +41,11 @@ int fs_json_get_int(const json_t *obj, const char *key, const char *base, bool r
 /* An object whose every value is a string (labels, annotations). */
 int fs_json_check_str_map(const json_t *obj, const char *path, struct fs_err *err);
 
+/* A 64-bit hash of a value's content, independent of object key order (FNV-1a over a
+ * canonical walk). NULL hashes like an empty object. Not for security; for noticing that a
+ * value did not change. */
+uint64_t fs_json_hash(const json_t *v);
+
 /* Canonical text: sorted keys, compact, no trailing newline. Caller frees with free(). */
 char *fs_json_canonical(const json_t *v);
 /* Compact text, keys in insertion order. Caller frees with free(). */

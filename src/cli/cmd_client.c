@@ -1,0 +1,371 @@
+/* cmd_client: the commands that talk to a running daemon — alert send, incidents list/show,
+ * deadletters list, status. Each is a thin view over an HTTP API route. */
+#include "core/common.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli/cli.h"
+#include "core/time.h"
+
+#define PAYLOAD_MAX (64u << 20)
+
+enum { OPT_URL = 1000, OPT_SOURCE, OPT_STATUS, OPT_SEVERITY, OPT_LIMIT, OPT_BODY };
+
+static int print_json(const json_t *v)
+{
+    char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!s)
+        return FS_EXIT_FAILURE;
+    puts(s);
+    free(s);
+    return FS_EXIT_OK;
+}
+
+/* GET path; on success *out is the parsed reply. Returns an exit code. */
+static int get_json(const char *url, const char *path, json_t **out)
+{
+    struct fs_client c;
+    struct fs_http_reply r;
+    fs_client_init(&c, url);
+    int rc = fs_client_request(&c, "GET", path, NULL, 0, &r);
+    fs_client_release(&c);
+    if (rc != FS_EXIT_OK) {
+        fs_cli_fail(rc, "%s", r.error);
+        fs_http_reply_release(&r);
+        return rc;
+    }
+    if ((rc = fs_client_check(&r)) != FS_EXIT_OK) {
+        fs_http_reply_release(&r);
+        return rc;
+    }
+    json_error_t je;
+    *out = json_loads(fs_buf_str(&r.body), 0, &je);
+    fs_http_reply_release(&r);
+    if (!*out)
+        return fs_cli_fail(FS_EXIT_FAILURE, "the daemon's reply is not JSON: %s", je.text);
+    return FS_EXIT_OK;
+}
+
+static const char *detect_source(const char *body, size_t len)
+{
+    json_t *v = json_loadb(body, len, 0, NULL);
+    const char *src = "alertmanager";
+    if (json_is_object(v)) {
+        const char *ver = json_string_value(json_object_get(v, "version"));
+        if ((ver && strcmp(ver, "1") == 0) || json_object_get(v, "orgId"))
+            src = "grafana";
+        else if (json_object_get(v, "type") || json_object_get(v, "events"))
+            src = "event";
+    }
+    json_decref(v);
+    return src;
+}
+
+int fs_cmd_alert_send(int argc, char **argv)
+{
+    static const struct option opts[] = {{"source", required_argument, NULL, OPT_SOURCE},
+                                         {"url", required_argument, NULL, OPT_URL},
+                                         {NULL, 0, NULL, 0}};
+    const char *source = NULL, *url = NULL;
+    int o;
+    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (o) {
+        case OPT_SOURCE: source = optarg; break;
+        case OPT_URL: url = optarg; break;
+        default: fs_cli_usage("alert send", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fs_cli_usage("alert send", false);
+        return FS_EXIT_USAGE;
+    }
+    struct fs_buf body;
+    struct fs_err err;
+    if (fs_read_file(argv[optind], PAYLOAD_MAX, &body, &err) < 0)
+        return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+    if (!source)
+        source = detect_source(fs_buf_str(&body), body.len);
+    const char *path;
+    if (strcmp(source, "alertmanager") == 0)
+        path = "/api/v1/alerts/alertmanager";
+    else if (strcmp(source, "grafana") == 0)
+        path = "/api/v1/alerts/grafana";
+    else if (strcmp(source, "event") == 0)
+        path = "/api/v1/events";
+    else {
+        fs_buf_release(&body);
+        return fs_cli_fail(FS_EXIT_USAGE, "--source: expected alertmanager, grafana or event");
+    }
+    struct fs_client c;
+    struct fs_http_reply r;
+    fs_client_init(&c, url);
+    int rc = fs_client_request(&c, "POST", path, fs_buf_str(&body), body.len, &r);
+    fs_client_release(&c);
+    fs_buf_release(&body);
+    if (rc != FS_EXIT_OK) {
+        fs_http_reply_release(&r);
+        return fs_cli_fail(rc, "%s", r.error);
+    }
+    printf("HTTP %ld\n%s", r.status, fs_buf_str(&r.body));
+    rc = fs_client_check(&r);
+    fs_http_reply_release(&r);
+    return rc;
+}
+
+static int output_arg(const char *arg, const char *a, const char *b, int *which)
+{
+    if (strcmp(arg, a) == 0)
+        *which = 0;
+    else if (strcmp(arg, b) == 0)
+        *which = 1;
+    else
+        return fs_cli_fail(FS_EXIT_USAGE, "-o: expected %s or %s", a, b);
+    return 0;
+}
+
+static void short_time(const char *rfc, char *out, size_t size)
+{
+    /* "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25" */
+    snprintf(out, size, "%.10s %.8s", rfc ? rfc : "", rfc && strlen(rfc) > 11 ? rfc + 11 : "");
+}
+
+int fs_cmd_incidents_list(int argc, char **argv)
+{
+    static const struct option opts[] = {{"status", required_argument, NULL, OPT_STATUS},
+                                         {"severity", required_argument, NULL, OPT_SEVERITY},
+                                         {"limit", required_argument, NULL, OPT_LIMIT},
+                                         {"url", required_argument, NULL, OPT_URL},
+                                         {NULL, 0, NULL, 0}};
+    const char *status = NULL, *severity = NULL, *limit = NULL, *url = NULL;
+    int json = 0, o;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            if (output_arg(optarg, "table", "json", &json))
+                return FS_EXIT_USAGE;
+            break;
+        case OPT_STATUS: status = optarg; break;
+        case OPT_SEVERITY: severity = optarg; break;
+        case OPT_LIMIT: limit = optarg; break;
+        case OPT_URL: url = optarg; break;
+        default: fs_cli_usage("incidents list", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fs_cli_usage("incidents list", false);
+        return FS_EXIT_USAGE;
+    }
+    char path[512];
+    snprintf(path, sizeof(path), "/api/v1/incidents?limit=%s%s%s%s%s", limit ? limit : "100",
+             status ? "&status=" : "", status ? status : "", severity ? "&severity=" : "",
+             severity ? severity : "");
+    for (char *p = path; *p; p++)
+        if (*p == ' ' || *p == '#')
+            *p = '+';
+    json_t *arr;
+    int rc = get_json(url, path, &arr);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    if (json) {
+        rc = print_json(arr);
+    } else {
+        printf("%-10s %-9s %-9s %-8s %-20s %s\n", "ID", "STATUS", "SEVERITY", "EPISODES",
+               "UPDATED", "TITLE");
+        size_t i;
+        json_t *inc;
+        json_array_foreach(arr, i, inc) {
+            char t[40];
+            short_time(json_string_value(json_object_get(inc, "updatedAt")), t, sizeof(t));
+            char eps[24];
+            snprintf(eps, sizeof(eps), "%lld/%zu",
+                     (long long)json_integer_value(json_object_get(inc, "openEpisodes")),
+                     json_array_size(json_object_get(inc, "episodes")));
+            printf("%-10s %-9s %-9s %-8s %-20s %s\n",
+                   json_string_value(json_object_get(inc, "id")),
+                   json_string_value(json_object_get(inc, "status")),
+                   json_string_value(json_object_get(inc, "severity")), eps, t,
+                   json_string_value(json_object_get(inc, "title")));
+        }
+        if (json_array_size(arr) == 0)
+            printf("(no incidents)\n");
+    }
+    json_decref(arr);
+    return rc;
+}
+
+static void print_map(const char *title, const json_t *m, const char *indent)
+{
+    if (!json_object_size(m))
+        return;
+    printf("%s%s:\n", indent, title);
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)m, k, v) {
+        char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        printf("%s  %s: %s\n", indent, k, s ? s : json_string_value(v));
+        free(s);
+    }
+}
+
+int fs_cmd_incidents_show(int argc, char **argv)
+{
+    static const struct option opts[] = {{"url", required_argument, NULL, OPT_URL},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL;
+    int json = 0, o;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            if (output_arg(optarg, "text", "json", &json))
+                return FS_EXIT_USAGE;
+            break;
+        case OPT_URL: url = optarg; break;
+        default: fs_cli_usage("incidents show", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fs_cli_usage("incidents show", false);
+        return FS_EXIT_USAGE;
+    }
+    const char *id = argv[optind];
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || *p == '-' || (*p >= 'a' && *p <= 'z')))
+            return fs_cli_fail(FS_EXIT_USAGE, "not an incident id: %s (expected inc-42 or 42)",
+                               id);
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/incidents/%s", id);
+    json_t *inc;
+    int rc = get_json(url, path, &inc);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    if (json) {
+        rc = print_json(inc);
+        json_decref(inc);
+        return rc;
+    }
+    printf("%s  %s  [%s]  %s\n", json_string_value(json_object_get(inc, "id")),
+           json_string_value(json_object_get(inc, "status")),
+           json_string_value(json_object_get(inc, "severity")),
+           json_string_value(json_object_get(inc, "title")));
+    printf("created %s, updated %s", json_string_value(json_object_get(inc, "createdAt")),
+           json_string_value(json_object_get(inc, "updatedAt")));
+    const char *res = json_string_value(json_object_get(inc, "resolvedAt"));
+    printf("%s%s\n", res ? ", resolved " : "", res ? res : "");
+    print_map("labels", json_object_get(inc, "labels"), "");
+    size_t i;
+    json_t *ep;
+    printf("episodes:\n");
+    json_array_foreach(json_object_get(inc, "episodes"), i, ep) {
+        const char *ends = json_string_value(json_object_get(ep, "endsAt"));
+        printf("  %s %s %s %s  %s → %s%s\n", json_string_value(json_object_get(ep, "id")),
+               json_string_value(json_object_get(ep, "fingerprint")),
+               json_string_value(json_object_get(ep, "status")),
+               json_string_value(json_object_get(ep, "alertname")) ?: "-",
+               json_string_value(json_object_get(ep, "startsAt")), ends ? ends : "now",
+               json_is_true(json_object_get(ep, "endInferred")) ? " (inferred)" : "");
+        print_map("annotations", json_object_get(ep, "annotations"), "    ");
+    }
+    printf("timeline:\n");
+    json_t *ev;
+    json_array_foreach(json_object_get(inc, "timeline"), i, ev) {
+        char *d = json_dumps(json_object_get(ev, "detail"), JSON_COMPACT);
+        printf("  %s  %-26s %s\n", json_string_value(json_object_get(ev, "ts")),
+               json_string_value(json_object_get(ev, "kind")), d ? d : "");
+        free(d);
+    }
+    json_decref(inc);
+    return FS_EXIT_OK;
+}
+
+int fs_cmd_dead_letters(int argc, char **argv)
+{
+    static const struct option opts[] = {{"limit", required_argument, NULL, OPT_LIMIT},
+                                         {"body", no_argument, NULL, OPT_BODY},
+                                         {"url", required_argument, NULL, OPT_URL},
+                                         {NULL, 0, NULL, 0}};
+    const char *limit = "100", *url = NULL;
+    int json = 0, body = 0, o;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            if (output_arg(optarg, "table", "json", &json))
+                return FS_EXIT_USAGE;
+            break;
+        case OPT_LIMIT: limit = optarg; break;
+        case OPT_BODY: body = 1; break;
+        case OPT_URL: url = optarg; break;
+        default: fs_cli_usage("deadletters list", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fs_cli_usage("deadletters list", false);
+        return FS_EXIT_USAGE;
+    }
+    char path[256];
+    snprintf(path, sizeof(path), "/api/v1/dead-letters?limit=%s%s", limit, body ? "&body=1" : "");
+    json_t *arr;
+    int rc = get_json(url, path, &arr);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    if (json) {
+        rc = print_json(arr);
+    } else {
+        printf("%-8s %-20s %-12s %-4s %-16s %s\n", "ID", "RECEIVED", "SOURCE", "HTTP", "CODE",
+               "MESSAGE");
+        size_t i;
+        json_t *d;
+        json_array_foreach(arr, i, d) {
+            char t[40];
+            short_time(json_string_value(json_object_get(d, "receivedAt")), t, sizeof(t));
+            printf("%-8s %-20s %-12s %-4lld %-16s %s\n",
+                   json_string_value(json_object_get(d, "id")), t,
+                   json_string_value(json_object_get(d, "source")),
+                   (long long)json_integer_value(json_object_get(d, "httpStatus")),
+                   json_string_value(json_object_get(d, "code")),
+                   json_string_value(json_object_get(d, "message")));
+        }
+    }
+    json_decref(arr);
+    return rc;
+}
+
+int fs_cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {{"url", required_argument, NULL, OPT_URL},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL;
+    int json = 0, o;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            if (output_arg(optarg, "text", "json", &json))
+                return FS_EXIT_USAGE;
+            break;
+        case OPT_URL: url = optarg; break;
+        default: fs_cli_usage("status", false); return FS_EXIT_USAGE;
+        }
+    }
+    json_t *st;
+    int rc = get_json(url, "/api/v1/status", &st);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    if (json) {
+        rc = print_json(st);
+    } else {
+        printf("forestall %s, up %llds, %s (%s)\nconfig: %s\nstore: %s\n",
+               json_string_value(json_object_get(st, "version")),
+               (long long)json_integer_value(json_object_get(st, "uptimeSeconds")),
+               json_is_true(json_object_get(st, "ready")) ? "ready" : "NOT READY",
+               json_string_value(json_object_get(st, "readiness")),
+               json_string_value(json_object_get(st, "config")),
+               json_string_value(json_object_get(st, "storeDriver")));
+        const char *k;
+        json_t *v;
+        json_object_foreach(json_object_get(st, "store"), k, v)
+            printf("  %-16s %lld\n", k, (long long)json_integer_value(v));
+    }
+    json_decref(st);
+    return rc;
+}

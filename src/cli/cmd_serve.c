@@ -1,0 +1,288 @@
+/* cmd_serve: `forestall serve` — wires config, log, store, ingest writer, HTTP server and the
+ * reconciler together, owns the signals (SIGTERM/SIGINT drain, SIGHUP reload), the data
+ * directory and its single-instance lock, and the fail-stop exit. */
+#include "core/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/fault.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "intake/http.h"
+#include "intake/ingest.h"
+#include "intake/metrics.h"
+#include "intake/reconcile.h"
+#include "store/store.h"
+#include "version.h"
+
+struct overrides {
+    const char *file;
+    const char *listen;
+    const char *data_dir;
+};
+
+static int load_config(const struct overrides *ov, struct fs_config **out, struct fs_err *err)
+{
+    struct fs_buf diag = FS_BUF_INIT(1 << 16);
+    int rc = fs_config_load(ov->file, out, &diag, err);
+    if (rc < 0 && diag.len) {
+        /* every problem, not only the first */
+        snprintf(err->msg, sizeof(err->msg), "%s", fs_buf_str(&diag));
+        size_t n = strlen(err->msg);
+        while (n && err->msg[n - 1] == '\n')
+            err->msg[--n] = '\0';
+    }
+    fs_buf_release(&diag);
+    if (rc < 0)
+        return rc;
+    if ((ov->listen && (rc = fs_config_set(*out, "server.listen", ov->listen, err)) < 0) ||
+        (ov->data_dir && (rc = fs_config_set(*out, "data_dir", ov->data_dir, err)) < 0) ||
+        (rc = fs_config_check(*out, err)) < 0) {
+        fs_config_free(*out);
+        *out = NULL;
+        return rc;
+    }
+    return 0;
+}
+
+static void apply_logging(const struct fs_config *cfg)
+{
+    enum fs_log_level lvl = FS_LOG_INFO;
+    fs_log_level_parse(cfg->log.level, &lvl);
+    fs_log_setup(lvl, strcmp(cfg->log.format, "json") == 0 ? FS_LOG_JSON : FS_LOG_LOGFMT);
+}
+
+static int mkdir_p(const char *dir, struct fs_err *err)
+{
+    char path[4096];
+    if (fs_strlcpy(path, dir, sizeof(path)) < 0)
+        return fs_err_set(err, FS_E_CONFIG, "data_dir", "data_dir: path too long");
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path,
+                                  strerror(errno));
+            *p = '/';
+        }
+    }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path,
+                          strerror(errno));
+    return 0;
+}
+
+/* One daemon per data directory: two writers would fight over the store. */
+static int lock_data_dir(const char *dir, int *fd_out, struct fs_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/forestall.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fs_err_set(err, FS_E_IO, "data_dir", "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return fs_err_set(err, FS_E_IO, "data_dir",
+                          "%s is in use by another forestall (lock %s is held)", dir, path);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
+        FS_LOG_DEBUG("cannot write pid to the lock file");
+    *fd_out = fd;
+    return 0;
+}
+
+/* SIGHUP: re-read the file; keep running on the old config if the new one is invalid. */
+static void reload(const struct overrides *ov)
+{
+    struct fs_config *next = NULL, *cur = fs_config_acquire();
+    struct fs_err err;
+    if (load_config(ov, &next, &err) < 0) {
+        fs_counter_add(&fs_metrics.config_reloads[1], 1);
+        FS_LOG_ERROR("config reload failed; keeping the running config", "error", err.msg);
+        fs_config_release(cur);
+        return;
+    }
+    /* keys that need a restart: say so instead of pretending */
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
+        if (k->flags & FS_CFG_RELOAD)
+            continue;
+        const char *a = NULL, *b = NULL;
+        if (k->type == FS_CFG_STR || k->type == FS_CFG_PATH || k->type == FS_CFG_ADDR ||
+            k->type == FS_CFG_URL || k->type == FS_CFG_ENUM) {
+            a = *(char **)((char *)cur + k->offset);
+            b = *(char **)((char *)next + k->offset);
+            if (!fs_streq(a, b))
+                FS_LOG_WARN("config key changed but needs a restart to take effect", "key",
+                            k->path);
+        } else if (k->type == FS_CFG_INT || k->type == FS_CFG_DURATION) {
+            if (*(int64_t *)((char *)cur + k->offset) != *(int64_t *)((char *)next + k->offset))
+                FS_LOG_WARN("config key changed but needs a restart to take effect", "key",
+                            k->path);
+        }
+    }
+    fs_config_release(cur);
+    apply_logging(next);
+    fs_config_install(next);
+    fs_counter_add(&fs_metrics.config_reloads[0], 1);
+    FS_LOG_INFO("configuration reloaded", "file", ov->file ? ov->file : "(embedded)");
+}
+
+enum { OPT_LISTEN = 1000, OPT_DATA_DIR };
+
+int fs_cmd_serve(int argc, char **argv)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"listen", required_argument, NULL, OPT_LISTEN},
+                                         {"data-dir", required_argument, NULL, OPT_DATA_DIR},
+                                         {NULL, 0, NULL, 0}};
+    struct overrides ov = {0};
+    int o;
+    while ((o = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'c': ov.file = optarg; break;
+        case OPT_LISTEN: ov.listen = optarg; break;
+        case OPT_DATA_DIR: ov.data_dir = optarg; break;
+        default: fs_cli_usage("serve", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fs_cli_usage("serve", false);
+        return FS_EXIT_USAGE;
+    }
+    if (fs_fault_arm(getenv("FORESTALL_FAULT")) < 0)
+        return fs_cli_fail(FS_EXIT_USAGE, "FORESTALL_FAULT: invalid fault specification");
+
+    /* Signals are taken synchronously by this thread; block them before any thread starts so
+     * that none of the library threads receives them. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct fs_config *cfg = NULL;
+    struct fs_err err;
+    if (load_config(&ov, &cfg, &err) < 0)
+        return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+    apply_logging(cfg);
+    fs_config_install(cfg);
+    cfg = fs_config_acquire();
+
+    int code = FS_EXIT_FAILURE, lockfd = -1;
+    struct fs_store *store = NULL;
+    struct fs_ingest *ingest = NULL;
+    struct fs_server *srv = NULL;
+    struct fs_reconciler *rec = NULL;
+    char *dbpath = fs_config_store_path(cfg);
+    if (!dbpath) {
+        fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
+        goto out;
+    }
+    if (mkdir_p(cfg->data_dir, &err) < 0 || lock_data_dir(cfg->data_dir, &lockfd, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    struct fs_store_options so = {.driver = cfg->store.driver, .path = dbpath,
+                                  .busy_timeout_ms = cfg->store.busy_timeout_ms};
+    if (fs_store_open(&so, &store, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    struct fs_ingest_options io = {.max_batch = (int)cfg->store.group_commit_max,
+                                   .max_pending = (int)cfg->server.max_pending};
+    if (fs_ingest_start(store, &io, &ingest, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    struct fs_server_options hs = {.listen = cfg->server.listen,
+                                   .threads = (int)cfg->server.threads,
+                                   .max_connections = (int)cfg->server.max_connections,
+                                   .connection_timeout_ms = cfg->server.connection_timeout_ms};
+    if (fs_server_start(&hs, store, ingest, &srv, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    if (fs_reconcile_start(ingest, &rec, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    FS_LOG_INFO("forestall started", "version", FS_VERSION, "listen", fs_server_url(srv),
+                "config", cfg->file, "store", dbpath, "auth",
+                cfg->auth.token.value ? cfg->auth.token.source : "none");
+    printf("forestall %s listening on %s\n"
+           "  store:   %s (%s, schema v%d)\n"
+           "  config:  %s\n"
+           "  auth:    %s\n"
+           "send it an alert:\n"
+           "  forestall alert send examples/alertmanager-disk.json\n"
+           "  curl -H 'Content-Type: application/json' --data @examples/alertmanager-disk.json "
+           "%s/api/v1/alerts/alertmanager\n"
+           "then:  forestall incidents list    (Ctrl-C stops it)\n",
+           FS_VERSION, fs_server_url(srv), dbpath, fs_store_driver(store),
+           fs_store_schema_version(store), cfg->file,
+           cfg->auth.token.value ? cfg->auth.token.source : "none (loopback only)",
+           fs_server_url(srv));
+    fflush(stdout);
+
+    code = FS_EXIT_OK;
+    for (;;) {
+        struct timespec ts = {0, 200 * 1000000L};
+        int sig = sigtimedwait(&sigs, NULL, &ts);
+        if (sig == SIGHUP) {
+            reload(&ov);
+            continue;
+        }
+        if (sig == SIGTERM || sig == SIGINT) {
+            FS_LOG_INFO("shutting down: draining in-flight requests", "signal",
+                        sig == SIGTERM ? "TERM" : "INT");
+            break;
+        }
+        if (fs_ingest_failed(ingest)) {
+            code = FS_EXIT_FAILSTOP;
+            break;
+        }
+    }
+    fs_server_drain(srv);
+    int64_t deadline = fs_mono_ns() + cfg->server.drain_timeout_ms * 1000000;
+    while (fs_server_inflight(srv) > 0 && fs_mono_ns() < deadline) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (fs_server_inflight(srv) > 0)
+        FS_LOG_WARN("drain timeout: closing with requests in flight (they were not acknowledged)",
+                    "requests", FS_I64(fs_server_inflight(srv)));
+out:
+    /* Order matters: the writer finishes (and resumes) every queued request before the server
+     * goes away, and the server is gone before the writer's memory is. */
+    fs_reconcile_stop(rec);
+    fs_ingest_stop(ingest);
+    fs_server_stop(srv);
+    fs_ingest_free(ingest);
+    fs_store_close(store);
+    if (lockfd >= 0)
+        close(lockfd);
+    free(dbpath);
+    if (code == FS_EXIT_FAILSTOP)
+        FS_LOG_ERROR("stopped after a failed durable write (fail-stop); restart to recover from "
+                     "what is on disk");
+    else if (code == FS_EXIT_OK)
+        FS_LOG_INFO("stopped");
+    fs_config_release(cfg);
+    fs_config_install(NULL);
+    return code;
+}

@@ -1,0 +1,802 @@
+/* http: the libmicrohttpd server — route table, bearer auth, body and depth limits, JSON error
+ * replies with stable codes, and suspend/resume around the ingest writer so that a 2xx is only
+ * ever sent after the durable commit. Holds no business logic: intake bodies go to the parsers
+ * and the writer, reads go to the store. */
+#include "core/common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/config.h"
+#include "core/hash.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/time.h"
+#include "incidents/alert.h"
+#include "intake/http.h"
+#include "intake/ingest.h"
+#include "intake/metrics.h"
+#include "store/store.h"
+#include "version.h"
+
+struct fs_server {
+    struct MHD_Daemon *mhd;
+    struct fs_store *store;
+    struct fs_ingest *ingest;
+    int port;
+    char url[300];
+    atomic_bool draining;
+    atomic_int inflight;
+    int64_t started_ms;
+};
+
+struct req;
+typedef void (*route_fn)(struct req *r);
+
+enum route_flags { R_AUTH = 1, R_BODY = 2, R_PREFIX = 4 };
+
+struct route {
+    const char *method;
+    const char *path;
+    route_fn fn;
+    int source; /* intake routes: enum fs_alert_source */
+    unsigned flags;
+    const char *doc;
+};
+
+enum req_state { RS_NEW, RS_BODY, RS_WAITING, RS_DONE };
+
+struct req {
+    struct fs_server *srv;
+    struct MHD_Connection *conn;
+    const struct route *route;
+    const char *url;
+    enum req_state state;
+    struct fs_buf body;
+    size_t received;
+    size_t declared;
+    bool too_large;
+    int64_t t_body_ns;
+    char remote[64];
+    struct fs_ingest_job job;
+    struct fs_err err;
+    bool dead_letter; /* the waiting job keeps a rejected body */
+    int reject_status;
+};
+
+static void h_intake(struct req *r);
+static void h_incidents_list(struct req *r);
+static void h_incident_get(struct req *r);
+static void h_dead_letters(struct req *r);
+static void h_status(struct req *r);
+static void h_healthz(struct req *r);
+static void h_readyz(struct req *r);
+static void h_metrics(struct req *r);
+
+static const struct route routes[] = {
+    {"POST", "/api/v1/alerts/alertmanager", h_intake, FS_SRC_ALERTMANAGER, R_AUTH | R_BODY,
+     "Alertmanager webhook (version 4). Answered only after the alerts are durably stored."},
+    {"POST", "/api/v1/alerts/grafana", h_intake, FS_SRC_GRAFANA, R_AUTH | R_BODY,
+     "Grafana unified alerting webhook contact point (version 1)."},
+    {"POST", "/api/v1/events", h_intake, FS_SRC_EVENT, R_AUTH | R_BODY,
+     "Generic events (provider.unhealthy, budget.exceeded, sla.violation, latency.spike, "
+     "custom types); see docs/events.md."},
+    {"GET", "/api/v1/incidents", h_incidents_list, 0, R_AUTH,
+     "Incidents, newest first, with their episodes. Query: status=open|resolved, "
+     "severity=info|warning|critical, since=RFC3339 (updated at or after), before=inc-N "
+     "(page), limit=N (default 100, 0 = all)."},
+    {"GET", "/api/v1/incidents/", h_incident_get, 0, R_AUTH | R_PREFIX,
+     "`/api/v1/incidents/{id}`: one incident (id `inc-N` or `N`) with episodes and timeline."},
+    {"GET", "/api/v1/dead-letters", h_dead_letters, 0, R_AUTH,
+     "Rejected bodies, newest first. Query: limit=N (default 100), body=1 to include bodies."},
+    {"GET", "/api/v1/status", h_status, 0, R_AUTH,
+     "Version, uptime, store driver and row counts, readiness."},
+    {"GET", "/healthz", h_healthz, 0, 0, "Liveness: 200 while the process serves HTTP."},
+    {"GET", "/readyz", h_readyz, 0, 0,
+     "Readiness: 200 when alerts can be accepted; 503 while draining or after a fail-stop."},
+    {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics (docs/metrics.md)."},
+};
+
+/* ---- responses ----------------------------------------------------------------------------- */
+
+int fs_http_status_for(int code)
+{
+    switch (code < 0 ? -code : code) {
+    case FS_E_OK: return 200;
+    case FS_E_INVALID:
+    case FS_E_INVALID_JSON:
+    case FS_E_INVALID_UTF8:
+    case FS_E_INVALID_PAYLOAD:
+    case FS_E_TOO_DEEP:
+    case FS_E_TOO_MANY:
+    case FS_E_USAGE: return 400;
+    case FS_E_UNAUTHORIZED: return 401;
+    case FS_E_NOT_FOUND: return 404;
+    case FS_E_METHOD: return 405;
+    case FS_E_TOO_LARGE: return 413;
+    case FS_E_MEDIA_TYPE: return 415;
+    default: return 503; /* store busy, disk full, fail-stop, draining, overload, OOM, ... */
+    }
+}
+
+static void respond_text(struct req *r, int status, const char *ctype, char *body, size_t len)
+{
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return;
+    }
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    if (status == 401)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+                                "Bearer realm=\"forestall\"");
+    if (status == 503)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+    if (status == 405 && r->route)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route->method);
+    if (status == 503 && atomic_load(&r->srv->draining))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+    MHD_queue_response(r->conn, (unsigned)status, resp);
+    MHD_destroy_response(resp);
+    if (status >= 100 && status < 600)
+        fs_counter_add(&fs_metrics.http_responses[status], 1);
+}
+
+static void respond_json(struct req *r, int status, json_t *v)
+{
+    char *text = json_dumps(v, JSON_COMPACT);
+    json_decref(v);
+    if (!text) {
+        text = fs_strdup("{\"error\":{\"code\":\"out_of_memory\",\"message\":\"out of memory\"}}");
+        status = 503;
+        if (!text)
+            return;
+    }
+    size_t n = strlen(text);
+    char *withnl = realloc(text, n + 2);
+    if (withnl) {
+        withnl[n] = '\n';
+        withnl[n + 1] = '\0';
+        text = withnl;
+        n++;
+    }
+    respond_text(r, status, "application/json", text, n);
+}
+
+/* {"error":{"code":"...","message":"...","path":...}} */
+static void respond_error(struct req *r, int code, const char *path, const char *msg)
+{
+    int status = fs_http_status_for(code);
+    json_t *e = json_pack("{s:s,s:s}", "code", fs_err_name(code), "message",
+                          msg && *msg ? msg : fs_err_default_msg(code));
+    if (!e)
+        e = json_object();
+    json_object_set_new(e, "path", path && *path ? json_string(path) : json_null());
+    fs_counter_add(&fs_metrics.requests_rejected[code < 0 ? -code : code], 1);
+    respond_json(r, status, json_pack("{s:o}", "error", e));
+}
+
+static void respond_err(struct req *r, int rc, const struct fs_err *err)
+{
+    respond_error(r, rc, err->path, err->msg);
+}
+
+/* ---- helpers ------------------------------------------------------------------------------- */
+
+static const char *query(struct req *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+static bool authorized(struct req *r)
+{
+    struct fs_config *cfg = fs_config_acquire();
+    const char *want = cfg && cfg->auth.token.value ? cfg->auth.token.value : NULL;
+    bool ok = true;
+    if (want) {
+        const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+        ok = false;
+        if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+            const char *got = h + 7;
+            while (*got == ' ')
+                got++;
+            /* compare digests: constant time, and no length leak */
+            char a[FS_SHA256_HEX_LEN + 1], b[FS_SHA256_HEX_LEN + 1];
+            if (fs_sha256_hex(got, strlen(got), a) == 0 && fs_sha256_hex(want, strlen(want), b) == 0)
+                ok = fs_consttime_eq(a, 64, b, 64);
+        }
+    }
+    fs_config_release(cfg);
+    return ok;
+}
+
+static void remote_addr(struct req *r)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    r->remote[0] = '\0';
+    if (!ci || !ci->client_addr)
+        return;
+    const struct sockaddr *sa = ci->client_addr;
+    char host[INET6_ADDRSTRLEN] = "";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+        snprintf(r->remote, sizeof(r->remote), "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+        snprintf(r->remote, sizeof(r->remote), "[%s]:%u", host, ntohs(in6->sin6_port));
+    }
+}
+
+static bool json_content_type(struct req *r)
+{
+    const char *ct =
+        MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct)
+        return true; /* Alertmanager and Grafana always send it; tolerate tools that do not */
+    size_t n = strcspn(ct, "; \t");
+    if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
+        return true;
+    /* application/<something>+json */
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+}
+
+/* ---- intake --------------------------------------------------------------------------------- */
+
+static void job_done(struct fs_ingest_job *job)
+{
+    struct req *r = job->arg;
+    r->state = RS_DONE;
+    MHD_resume_connection(r->conn);
+}
+
+/* Suspend first, then hand over: the writer's resume can never overtake the suspend. */
+static void wait_for_writer(struct req *r)
+{
+    r->job.done = job_done;
+    r->job.arg = r;
+    r->state = RS_WAITING;
+    MHD_suspend_connection(r->conn);
+    int rc = fs_ingest_submit(r->srv->ingest, &r->job);
+    if (rc < 0) {
+        r->job.rc = rc;
+        fs_err_set(&r->job.err, (enum fs_errcode)-rc, NULL, NULL);
+        r->state = RS_DONE;
+        MHD_resume_connection(r->conn);
+    }
+}
+
+static void keep_dead_letter(struct req *r, int code, int status)
+{
+    struct fs_config *cfg = fs_config_acquire();
+    size_t keep = cfg ? cfg->store.dead_letter_max_body : 0;
+    fs_config_release(cfg);
+    r->err.code = (enum fs_errcode)(code < 0 ? -code : code);
+    memset(&r->job, 0, sizeof(r->job));
+    r->job.kind = FS_INGEST_DEAD_LETTER;
+    r->job.source = (enum fs_alert_source)r->route->source;
+    r->job.remote = r->remote;
+    r->job.body = r->body.data;
+    r->job.body_len = FS_MIN(r->body.len, keep);
+    r->job.body_total = r->too_large ? FS_MAX(r->declared, r->received) : r->body.len;
+    r->job.received_at = fs_now_ms();
+    r->job.reject = &r->err;
+    r->job.http_status = status;
+    r->dead_letter = true;
+    r->reject_status = status;
+    wait_for_writer(r);
+}
+
+struct detached {
+    struct fs_ingest_job job;
+    struct fs_err err;
+    char remote[64];
+};
+
+static void detached_done(struct fs_ingest_job *job)
+{
+    free(job->arg);
+}
+
+/* A dead letter for a body refused unread: recorded in the background, nothing to wait for. */
+static void note_oversized(struct req *r)
+{
+    struct detached *d = fs_calloc(1, sizeof(*d));
+    if (!d)
+        return;
+    d->err = r->err;
+    memcpy(d->remote, r->remote, sizeof(d->remote));
+    d->job.kind = FS_INGEST_DEAD_LETTER;
+    d->job.source = (enum fs_alert_source)r->route->source;
+    d->job.remote = d->remote;
+    d->job.body_total = r->declared;
+    d->job.received_at = fs_now_ms();
+    d->job.reject = &d->err;
+    d->job.http_status = 413;
+    d->job.done = detached_done;
+    d->job.arg = d;
+    if (fs_ingest_submit(r->srv->ingest, &d->job) < 0)
+        free(d);
+}
+
+static void h_intake(struct req *r)
+{
+    if (r->too_large) {
+        struct fs_config *cfg = fs_config_acquire();
+        fs_err_set(&r->err, FS_E_TOO_LARGE, NULL, "the body is larger than %llu bytes (server.max_body)",
+                   (unsigned long long)cfg->server.max_body);
+        fs_config_release(cfg);
+        keep_dead_letter(r, FS_E_TOO_LARGE, 413);
+        return;
+    }
+    int64_t now = fs_now_ms();
+    struct fs_alert_batch batch = {0};
+    int rc = fs_ingest_parse((enum fs_alert_source)r->route->source, fs_buf_str(&r->body),
+                             r->body.len, now, &batch, &r->err);
+    if (rc < 0) {
+        keep_dead_letter(r, rc, fs_http_status_for(rc));
+        return;
+    }
+    memset(&r->job, 0, sizeof(r->job));
+    r->job.kind = FS_INGEST_ALERTS;
+    r->job.source = batch.source;
+    r->job.batch = batch;
+    r->job.remote = r->remote;
+    r->job.body = r->body.data;
+    r->job.body_len = r->body.len;
+    r->job.received_at = now;
+    if (batch.truncated > 0)
+        FS_LOG_WARN("sender left alerts out of the payload (truncatedAlerts); reconciliation "
+                    "can fetch them",
+                    "remote", r->remote, "truncated", FS_I64(batch.truncated));
+    wait_for_writer(r);
+}
+
+static void intake_answer(struct req *r)
+{
+    struct fs_ingest_job *j = &r->job;
+    fs_hist_observe(&fs_metrics.ingest_duration, (double)(fs_mono_ns() - r->t_body_ns) / 1e9);
+    if (r->dead_letter) {
+        if (j->rc < 0) /* could not even keep it: the sender must retry */
+            respond_err(r, j->rc, &j->err);
+        else
+            respond_error(r, r->err.code, r->err.path, r->err.msg);
+        return;
+    }
+    fs_alert_batch_release(&j->batch);
+    if (j->rc < 0) {
+        respond_err(r, j->rc, &j->err);
+        return;
+    }
+    respond_json(r, 200,
+                 json_pack("{s:s,s:i,s:i,s:i,s:i}", "status", "stored", "alerts", j->stats.alerts,
+                           "changed", j->stats.changed, "deduplicated", j->stats.deduplicated,
+                           "incidentsOpened", j->stats.opened));
+}
+
+/* ---- reads ---------------------------------------------------------------------------------- */
+
+static int parse_id(const char *s, int64_t *id)
+{
+    if (strncmp(s, "inc-", 4) == 0)
+        s += 4;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || *end || end == s || v <= 0)
+        return -1;
+    *id = v;
+    return 0;
+}
+
+static int parse_limit(struct req *r, int def, int *out)
+{
+    const char *l = query(r, "limit");
+    *out = def;
+    if (!l)
+        return 0;
+    char *end;
+    long v = strtol(l, &end, 10);
+    if (*end || end == l || v < 0 || v > 1000000) {
+        respond_error(r, FS_E_INVALID, "limit", "limit: expected an integer from 0 to 1000000");
+        return -1;
+    }
+    *out = (int)v;
+    return 0;
+}
+
+static void h_incidents_list(struct req *r)
+{
+    struct fs_incident_filter f = {.since_ms = FS_TIME_UNSET};
+    f.status = query(r, "status");
+    f.severity = query(r, "severity");
+    if (f.status && strcmp(f.status, "open") && strcmp(f.status, "resolved") &&
+        strcmp(f.status, "all"))
+        return respond_error(r, FS_E_INVALID, "status",
+                             "status: expected open, resolved or all");
+    if (f.status && !strcmp(f.status, "all"))
+        f.status = NULL;
+    enum fs_severity sev;
+    if (f.severity && (!fs_severity_parse(f.severity, &sev) ||
+                       strcmp(f.severity, fs_severity_name(sev)) != 0))
+        return respond_error(r, FS_E_INVALID, "severity",
+                             "severity: expected info, warning or critical");
+    const char *since = query(r, "since");
+    if (since && fs_time_parse_rfc3339(since, (size_t)-1, &f.since_ms) < 0)
+        return respond_error(r, FS_E_INVALID, "since", "since: expected an RFC 3339 time");
+    const char *before = query(r, "before");
+    if (before && parse_id(before, &f.before_id) < 0)
+        return respond_error(r, FS_E_INVALID, "before", "before: expected an incident id");
+    if (parse_limit(r, 100, &f.limit) < 0)
+        return;
+    json_t *arr;
+    struct fs_err err;
+    int rc = fs_store_incidents_list(r->srv->store, &f, &arr, &err);
+    if (rc < 0)
+        return respond_err(r, rc, &err);
+    respond_json(r, 200, arr);
+}
+
+static void h_incident_get(struct req *r)
+{
+    const char *idtext = r->url + strlen(r->route->path);
+    int64_t id;
+    if (parse_id(idtext, &id) < 0)
+        return respond_error(r, FS_E_NOT_FOUND, NULL, "no such incident (ids look like inc-42)");
+    json_t *o;
+    struct fs_err err;
+    int rc = fs_store_incident_get(r->srv->store, id, &o, &err);
+    if (rc < 0)
+        return respond_err(r, rc, &err);
+    respond_json(r, 200, o);
+}
+
+static void h_dead_letters(struct req *r)
+{
+    int limit;
+    if (parse_limit(r, 100, &limit) < 0)
+        return;
+    const char *b = query(r, "body");
+    json_t *arr;
+    struct fs_err err;
+    int rc = fs_store_dead_letters_list(r->srv->store, limit, b && strcmp(b, "1") == 0, &arr, &err);
+    if (rc < 0)
+        return respond_err(r, rc, &err);
+    respond_json(r, 200, arr);
+}
+
+static bool ready(struct fs_server *srv, const char **why)
+{
+    if (atomic_load(&srv->draining)) {
+        *why = "shutting down";
+        return false;
+    }
+    if (fs_ingest_failed(srv->ingest)) {
+        *why = "a durable write failed (fail-stop)";
+        return false;
+    }
+    *why = "ok";
+    return true;
+}
+
+static void h_status(struct req *r)
+{
+    json_t *stats = NULL;
+    struct fs_err err;
+    int rc = fs_store_stats(r->srv->store, &stats, &err);
+    if (rc < 0)
+        return respond_err(r, rc, &err);
+    const char *why;
+    bool ok = ready(r->srv, &why);
+    struct fs_config *cfg = fs_config_acquire();
+    json_t *o = json_pack("{s:s,s:I,s:b,s:s,s:s,s:s,s:o}", "version", FS_VERSION, "uptimeSeconds",
+                          (json_int_t)((fs_now_ms() - r->srv->started_ms) / 1000), "ready", ok,
+                          "readiness", why, "config", cfg->file ? cfg->file : "",
+                          "storeDriver", fs_store_driver(r->srv->store), "store", stats);
+    fs_config_release(cfg);
+    respond_json(r, 200, o);
+}
+
+static void h_healthz(struct req *r)
+{
+    respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static void h_readyz(struct req *r)
+{
+    const char *why;
+    if (ready(r->srv, &why))
+        return respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    respond_error(r, atomic_load(&r->srv->draining) ? FS_E_SHUTDOWN : FS_E_FAILSTOP, NULL, why);
+}
+
+static void h_metrics(struct req *r)
+{
+    struct fs_buf b = FS_BUF_INIT(0);
+    if (fs_metrics_render(&b, r->srv->store) < 0) {
+        fs_buf_release(&b);
+        return respond_error(r, FS_E_NOMEM, NULL, NULL);
+    }
+    size_t n;
+    char *text = fs_buf_detach(&b, &n);
+    if (!text)
+        return respond_error(r, FS_E_NOMEM, NULL, NULL);
+    respond_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, n);
+}
+
+/* ---- dispatch ------------------------------------------------------------------------------- */
+
+static const struct route *find_route(const char *url, const char *method, bool *path_known)
+{
+    *path_known = false;
+    const struct route *match = NULL;
+    for (size_t i = 0; i < FS_ARRAY_LEN(routes); i++) {
+        const struct route *rt = &routes[i];
+        bool hit = (rt->flags & R_PREFIX) ? strncmp(url, rt->path, strlen(rt->path)) == 0 &&
+                                                url[strlen(rt->path)] != '\0'
+                                          : strcmp(url, rt->path) == 0;
+        if (!hit)
+            continue;
+        *path_known = true;
+        if (strcmp(method, rt->method) == 0)
+            return rt;
+        match = rt;
+    }
+    return match;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **req_cls)
+{
+    struct fs_server *srv = cls;
+    struct req *r = *req_cls;
+    if (!r) {
+        if (!(r = fs_calloc(1, sizeof(*r))))
+            return MHD_NO;
+        *req_cls = r;
+        r->srv = srv;
+        r->conn = conn;
+        r->url = url;
+        atomic_fetch_add(&srv->inflight, 1);
+        remote_addr(r);
+        bool known;
+        r->route = find_route(url, method, &known);
+        if (atomic_load(&srv->draining)) {
+            respond_error(r, FS_E_SHUTDOWN, NULL, "the daemon is shutting down; retry");
+            r->state = RS_DONE;
+            return MHD_YES;
+        }
+        if (!r->route) {
+            respond_error(r, FS_E_NOT_FOUND, NULL, "no such endpoint");
+            r->state = RS_DONE;
+            return MHD_YES;
+        }
+        if (strcmp(method, r->route->method) != 0) {
+            char msg[96];
+            snprintf(msg, sizeof(msg), "use %s on this path", r->route->method);
+            respond_error(r, FS_E_METHOD, NULL, msg);
+            r->state = RS_DONE;
+            return MHD_YES;
+        }
+        if ((r->route->flags & R_AUTH) && !authorized(r)) {
+            respond_error(r, FS_E_UNAUTHORIZED, NULL,
+                          "missing or wrong bearer token (Authorization: Bearer ...)");
+            r->state = RS_DONE;
+            return MHD_YES;
+        }
+        if (r->route->flags & R_BODY) {
+            if (!json_content_type(r)) {
+                respond_error(r, FS_E_MEDIA_TYPE, NULL,
+                              "send the body as Content-Type: application/json");
+                r->state = RS_DONE;
+                return MHD_YES;
+            }
+            struct fs_config *cfg = fs_config_acquire();
+            size_t max = (size_t)cfg->server.max_body;
+            fs_config_release(cfg);
+            fs_buf_init(&r->body, max);
+            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+            if (cl) {
+                unsigned long long n = strtoull(cl, NULL, 10);
+                r->declared = (size_t)n;
+                if (n > max) /* refuse before reading a byte of it */
+                    r->too_large = true;
+            }
+            if (r->too_large) {
+                /* Answer before the body is read (MHD can only reply now or after the whole
+                 * body); the dead letter records who sent how much, without waiting for it. */
+                fs_err_set(&r->err, FS_E_TOO_LARGE, NULL,
+                           "the body is %zu bytes; the limit is %zu (server.max_body)", r->declared,
+                           max);
+                note_oversized(r);
+                respond_error(r, FS_E_TOO_LARGE, NULL, r->err.msg);
+                r->state = RS_DONE;
+                return MHD_YES;
+            }
+        }
+        r->state = RS_BODY;
+        return MHD_YES;
+    }
+
+    if (r->state == RS_BODY && *upload_size > 0) {
+        r->received += *upload_size;
+        if (!r->too_large && fs_buf_append(&r->body, upload_data, *upload_size) < 0)
+            r->too_large = true; /* keep what fits, discard the rest */
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->state == RS_BODY) {
+        r->t_body_ns = fs_mono_ns();
+        r->route->fn(r);
+        if (r->state == RS_BODY)
+            r->state = RS_DONE; /* answered synchronously */
+        return MHD_YES;
+    }
+    if (r->state == RS_DONE && r->job.done == job_done) {
+        r->job.done = NULL;
+        intake_answer(r);
+        return MHD_YES;
+    }
+    return MHD_YES;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    struct fs_server *srv = cls;
+    struct req *r = *req_cls;
+    if (!r)
+        return;
+    if (r->job.kind == FS_INGEST_ALERTS)
+        fs_alert_batch_release(&r->job.batch);
+    fs_buf_release(&r->body);
+    free(r);
+    *req_cls = NULL;
+    atomic_fetch_sub(&srv->inflight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+        msg[--n] = '\0';
+    FS_LOG_WARN("http", "detail", msg);
+}
+
+int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
+                    struct fs_ingest *ingest, struct fs_server **out, struct fs_err *err)
+{
+    char host[256];
+    const char *colon = strrchr(opt->listen, ':');
+    if (!colon)
+        return fs_err_set(err, FS_E_CONFIG, "server.listen", "server.listen: expected HOST:PORT");
+    const char *h = opt->listen;
+    size_t hl = (size_t)(colon - h);
+    if (h[0] == '[' && hl >= 2) {
+        h++;
+        hl -= 2;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)hl, h);
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
+    struct addrinfo *ai = NULL;
+    int g = getaddrinfo(host, colon + 1, &hints, &ai);
+    if (g != 0)
+        return fs_err_set(err, FS_E_CONFIG, "server.listen", "server.listen: cannot resolve %s: %s",
+                          host, gai_strerror(g));
+    struct fs_server *srv = fs_calloc(1, sizeof(*srv));
+    if (!srv) {
+        freeaddrinfo(ai);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    srv->store = store;
+    srv->ingest = ingest;
+    srv->started_ms = fs_now_ms();
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+                     MHD_USE_ERROR_LOG;
+    if (ai->ai_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    srv->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_SOCK_ADDR, ai->ai_addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)opt->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((opt->connection_timeout_ms + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
+    freeaddrinfo(ai);
+    if (!srv->mhd) {
+        int e = errno;
+        free(srv);
+        return fs_err_set(err, FS_E_SYSTEM, "server.listen", "cannot listen on %s: %s",
+                          opt->listen, e ? strerror(e) : "libmicrohttpd refused to start");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+    srv->port = di ? di->port : 0;
+    if (strchr(host, ':'))
+        snprintf(srv->url, sizeof(srv->url), "http://[%s]:%d", host, srv->port);
+    else
+        snprintf(srv->url, sizeof(srv->url), "http://%s:%d", host, srv->port);
+    *out = srv;
+    return 0;
+}
+
+int fs_server_port(const struct fs_server *srv)
+{
+    return srv->port;
+}
+
+const char *fs_server_url(const struct fs_server *srv)
+{
+    return srv->url;
+}
+
+void fs_server_drain(struct fs_server *srv)
+{
+    atomic_store(&srv->draining, true);
+    MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+    if (fd != MHD_INVALID_SOCKET)
+        close(fd);
+}
+
+int fs_server_inflight(struct fs_server *srv)
+{
+    return atomic_load(&srv->inflight);
+}
+
+void fs_server_stop(struct fs_server *srv)
+{
+    if (!srv)
+        return;
+    MHD_stop_daemon(srv->mhd);
+    free(srv);
+}
+
+int fs_http_doc_markdown(struct fs_buf *b)
+{
+    fs_buf_puts(b,
+                "# HTTP API reference\n\n"
+                "<!-- generated by `forestall docs api` from the route table in "
+                "src/intake/http.c; do not edit -->\n\n"
+                "All bodies are JSON. When `auth.token` is set, routes marked *auth* need "
+                "`Authorization: Bearer TOKEN` (401 otherwise).\n\n"
+                "Intake routes answer **200** `{\"status\":\"stored\",\"alerts\":N,\"changed\":N,"
+                "\"deduplicated\":N,\"incidentsOpened\":N}` only after the body and its effect "
+                "are durably committed. Errors are "
+                "`{\"error\":{\"code\":\"...\",\"message\":\"...\",\"path\":\"...\"|null}}` with a "
+                "stable machine code; a rejected body is kept in the dead-letter table before "
+                "the 4xx is sent. Transient trouble (store busy, disk full, overload, shutting "
+                "down, fail-stop) is always 503 with `Retry-After`, never 4xx, because "
+                "Alertmanager does not retry 4xx.\n\n"
+                "| method | path | auth | description |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < FS_ARRAY_LEN(routes); i++)
+        fs_buf_printf(b, "| %s | `%s%s` | %s | %s |\n", routes[i].method, routes[i].path,
+                      (routes[i].flags & R_PREFIX) ? "{id}" : "",
+                      (routes[i].flags & R_AUTH) ? "yes" : "no", routes[i].doc);
+    fs_buf_puts(b, "\n## Error codes\n\n| code | HTTP | meaning |\n|---|---|---|\n");
+    for (int c = 1; c < FS_E__COUNT; c++) {
+        if (c == FS_E_USAGE || c == FS_E_CONFIG || c == FS_E_CONNECT || c == FS_E_PROTOCOL ||
+            c == FS_E_TIMEOUT)
+            continue; /* never sent by the server */
+        fs_buf_printf(b, "| `%s` | %d | %s |\n", fs_err_name(c), fs_http_status_for(c),
+                      fs_err_default_msg(c));
+    }
+    return 0;
+}

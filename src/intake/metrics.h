@@ -1,0 +1,76 @@
+/* The metrics the daemon exposes on GET /metrics, defined in one table (FS_METRIC_FAMILIES) so
+ * docs/metrics.md is generated from the same list the exposition is written from. */
+#ifndef FS_INTAKE_METRICS_H
+#define FS_INTAKE_METRICS_H
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/metrics.h"
+#include "incidents/alert.h"
+
+struct fs_store;
+
+/* X(field, "name", "type", "labels", "help") */
+#define FS_METRIC_FAMILIES(X)                                                                  \
+    X(build_info, "forestall_build_info", "gauge", "version", "Always 1; the running version.") \
+    X(alerts_received, "forestall_alerts_received_total", "counter", "source",                 \
+      "Alerts in payloads that were durably stored, by source.")                                \
+    X(alerts_deduplicated, "forestall_alerts_deduplicated_total", "counter", "source",         \
+      "Alerts that changed nothing (repeats, HA duplicates, stale replays), by source.")       \
+    X(requests_rejected, "forestall_requests_rejected_total", "counter", "code",               \
+      "Requests answered with an error, by machine error code.")                                \
+    X(http_responses, "forestall_http_responses_total", "counter", "code",                     \
+      "HTTP responses, by status code.")                                                        \
+    X(ingest_duration, "forestall_ingest_duration_seconds", "histogram", "",                   \
+      "From a complete request body to its acknowledgement (parse, durable commit).")          \
+    X(commit_duration, "forestall_store_commit_duration_seconds", "histogram", "",             \
+      "Duration of one group commit (all its writes and the fsync).")                          \
+    X(commit_batch, "forestall_store_commit_batch_size", "histogram", "",                      \
+      "Requests that shared one durable commit.")                                               \
+    X(incidents_open, "forestall_incidents_open", "gauge", "", "Incidents currently open.")    \
+    X(incidents_opened, "forestall_incidents_opened_total", "counter", "",                     \
+      "Incidents created.")                                                                     \
+    X(incidents_resolved, "forestall_incidents_resolved_total", "counter", "",                 \
+      "Incidents that became resolved.")                                                        \
+    X(dead_letters, "forestall_dead_letters_total", "counter", "",                             \
+      "Rejected bodies kept in the dead-letter table.")                                         \
+    X(ingest_queue, "forestall_ingest_queue_depth", "gauge", "",                               \
+      "Requests waiting for a durable commit.")                                                 \
+    X(failstop, "forestall_store_failstop", "gauge", "",                                       \
+      "1 after a durable write failed; the daemon then acknowledges nothing.")                 \
+    X(episodes_expired, "forestall_episodes_expired_total", "counter", "",                     \
+      "Firing episodes closed because their expiry passed (events without a resolve).")         \
+    X(reconcile_runs, "forestall_reconcile_runs_total", "counter", "result",                   \
+      "Alertmanager reconciliation polls, by result (ok, error).")                              \
+    X(reconcile_corrections, "forestall_reconcile_corrections_total", "counter", "kind",       \
+      "Changes reconciliation made: firing (missed firing), resolved (missed resolve).")        \
+    X(config_reloads, "forestall_config_reloads_total", "counter", "result",                   \
+      "SIGHUP configuration reloads, by result (ok, error).")
+
+struct fs_intake_metrics {
+    atomic_uint_fast64_t alerts_received[FS_SRC__COUNT];
+    atomic_uint_fast64_t alerts_deduplicated[FS_SRC__COUNT];
+    atomic_uint_fast64_t requests_rejected[FS_E__COUNT];
+    atomic_uint_fast64_t http_responses[600];
+    struct fs_hist ingest_duration;
+    struct fs_hist commit_duration;
+    struct fs_hist commit_batch;
+    atomic_uint_fast64_t incidents_opened;
+    atomic_uint_fast64_t incidents_resolved;
+    atomic_uint_fast64_t dead_letters;
+    atomic_int_fast64_t ingest_queue;
+    atomic_int failstop;
+    atomic_uint_fast64_t episodes_expired;
+    atomic_uint_fast64_t reconcile_runs[2];        /* ok, error */
+    atomic_uint_fast64_t reconcile_corrections[2]; /* firing, resolved */
+    atomic_uint_fast64_t config_reloads[2];        /* ok, error */
+};
+
+extern struct fs_intake_metrics fs_metrics;
+
+/* Write the exposition (open incidents are counted in the store at scrape time). */
+int fs_metrics_render(struct fs_buf *b, struct fs_store *store);
+/* docs/metrics.md */
+int fs_metrics_doc_markdown(struct fs_buf *b);
+
+#endif

@@ -1,0 +1,1238 @@
+/* store_sqlite: the SQLite backend of store.h. One write connection (WAL, synchronous=FULL,
+ * BEGIN IMMEDIATE) used only by the writer thread, a small pool of read-only connections for
+ * API reads, and a checkpointer thread so WAL checkpoints never sit on the commit path.
+ * Versioned migrations are the embedded src/store/sql/sqlite/NNNN_*.sql files.
+ * Owns SQL for SQLite only; no business rules (those are in incidents/). */
+#include "core/common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "core/embed.h"
+#include "core/fault.h"
+#include "core/time.h"
+#include "store/sqlite_int.h"
+#include "store/store_int.h"
+
+#define READERS 4
+#define MIGRATION_PREFIX "src/store/sql/sqlite/"
+
+#define EP_COLS                                                                              \
+    "id,fingerprint,source,status,starts_at,starts_at_max,ends_at,end_inferred,expires_at," \
+    "severity,alertname,labels,annotations,extra,incident_id,created_at,updated_at"
+#define INC_COLS \
+    "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at"
+
+#define SQ_STMTS(X)                                                                             \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                 \
+    X(COMMIT, "COMMIT")                                                                         \
+    X(ROLLBACK, "ROLLBACK")                                                                     \
+    X(INBOX_INSERT, "INSERT INTO inbox(received_at,source,remote,body,alerts,applied,error) "  \
+                    "VALUES(?,?,?,?,?,?,?)")                                                    \
+    X(INBOX_APPLIED, "UPDATE inbox SET applied=?,error=? WHERE id=?")                          \
+    X(DL_INSERT, "INSERT INTO dead_letters(received_at,source,remote,http_status,code,message," \
+                 "path,body,body_len,body_total) VALUES(?,?,?,?,?,?,?,?,?,?)")                 \
+    X(EVID_INSERT, "INSERT OR IGNORE INTO event_ids(id,received_at) VALUES(?,?)")               \
+    X(EP_OPEN, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND status='firing'")     \
+    X(EP_BEFORE, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND starts_at<=? "      \
+                 "ORDER BY starts_at DESC, id DESC LIMIT 1")                                    \
+    X(EP_AFTER, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND starts_at>? "        \
+                "ORDER BY starts_at ASC, id ASC LIMIT 1")                                       \
+    X(EP_INSERT, "INSERT INTO episodes(fingerprint,source,status,starts_at,starts_at_max,"     \
+                 "ends_at,end_inferred,expires_at,severity,alertname,labels,annotations,extra," \
+                 "incident_id,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") \
+    X(EP_UPDATE, "UPDATE episodes SET status=?,starts_at=?,starts_at_max=?,ends_at=?,"         \
+                 "end_inferred=?,expires_at=?,severity=?,annotations=?,extra=?,incident_id=?," \
+                 "updated_at=? WHERE id=?")                                                     \
+    X(EP_EXPIRED, "SELECT " EP_COLS " FROM episodes WHERE status='firing' AND "                \
+                  "expires_at IS NOT NULL AND expires_at<=? ORDER BY expires_at LIMIT ?")       \
+    X(EP_FIRING_FPS, "SELECT fingerprint FROM episodes WHERE status='firing' AND source=?")    \
+    X(INC_LATEST, "SELECT " INC_COLS " FROM incidents WHERE group_key=? ORDER BY id DESC "     \
+                  "LIMIT 1")                                                                    \
+    X(INC_LOAD, "SELECT " INC_COLS " FROM incidents WHERE id=?")                               \
+    X(INC_INSERT, "INSERT INTO incidents(group_key,status,severity,title,labels,open_episodes," \
+                  "created_at,updated_at,resolved_at) VALUES(?,?,?,?,?,?,?,?,?)")              \
+    X(INC_UPDATE, "UPDATE incidents SET status=?,severity=?,title=?,labels=?,open_episodes=?," \
+                  "updated_at=?,resolved_at=? WHERE id=?")                                      \
+    X(INC_EVENT, "INSERT INTO incident_events(incident_id,ts,kind,episode_id,detail) "         \
+                 "VALUES(?,?,?,?,?)")                                                           \
+    X(PRUNE_INBOX, "DELETE FROM inbox WHERE applied=1 AND received_at<?")                      \
+    X(PRUNE_DL, "DELETE FROM dead_letters WHERE received_at<?")                                \
+    X(PRUNE_EVID, "DELETE FROM event_ids WHERE received_at<?")
+
+enum sq_stmt {
+#define SQ_ENUM(e, sql) SQ_##e,
+    SQ_STMTS(SQ_ENUM)
+#undef SQ_ENUM
+        SQ__COUNT
+};
+
+static const char *const sq_sql[] = {
+#define SQ_SQL(e, sql) sql,
+    SQ_STMTS(SQ_SQL)
+#undef SQ_SQL
+};
+
+struct sq_reader {
+    sqlite3 *db;
+    bool busy;
+};
+
+struct sq_store {
+    struct fs_store base; /* must be first */
+    char *path;
+    const char *vfs;
+    sqlite3 *db; /* writer */
+    sqlite3_stmt *stmts[SQ__COUNT];
+    int version;
+    bool in_tx;
+
+    pthread_mutex_t rlock;
+    pthread_cond_t rcond;
+    struct sq_reader readers[READERS];
+
+    pthread_t ckpt_thread;
+    bool ckpt_started;
+    pthread_mutex_t ckpt_lock;
+    pthread_cond_t ckpt_cond;
+    bool ckpt_stop;
+};
+
+static const struct fs_store_ops sq_ops;
+
+#define SQ(s) ((struct sq_store *)(s))
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+static int sq_err(sqlite3 *db, int rc, bool committing, struct fs_err *err, const char *what)
+{
+    int primary = rc & 0xff;
+    enum fs_errcode code;
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED: code = FS_E_BUSY; break;
+    case SQLITE_FULL: code = FS_E_DISK_FULL; break;
+    case SQLITE_NOMEM: code = FS_E_NOMEM; break;
+    case SQLITE_IOERR:
+        /* An fsync that failed may have dropped dirty pages (the kernel forgets them): the state
+         * on disk is unknown. Any I/O error while making a commit durable means the same. */
+        if (committing || rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_DIR_FSYNC ||
+            rc == SQLITE_IOERR_WRITE)
+            code = FS_E_FAILSTOP;
+        else
+            code = FS_E_IO;
+        break;
+    default: code = FS_E_STORE; break;
+    }
+    return fs_err_set(err, code, NULL, "sqlite: %s: %s (%s)", what,
+                      db ? sqlite3_errmsg(db) : sqlite3_errstr(rc), sqlite3_errstr(rc));
+}
+
+static sqlite3_stmt *stmt(struct sq_store *s, enum sq_stmt id)
+{
+    sqlite3_stmt *st = s->stmts[id];
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return st;
+}
+
+static int exec_simple(struct sq_store *s, enum sq_stmt id, bool committing, struct fs_err *err)
+{
+    sqlite3_stmt *st = stmt(s, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(s->db, rc, committing, err, sq_sql[id]);
+    return 0;
+}
+
+/* ---- opening ----------------------------------------------------------------------------- */
+
+static int pragma(sqlite3 *db, const char *sql, const char *expect, struct fs_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(db, rc, false, err, sql);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        sqlite3_finalize(st);
+        return sq_err(db, rc, false, err, sql);
+    }
+    if (expect && (rc != SQLITE_ROW || !sqlite3_column_text(st, 0) ||
+                   strcmp((const char *)sqlite3_column_text(st, 0), expect) != 0)) {
+        int r = fs_err_set(err, FS_E_STORE, NULL, "sqlite: %s did not take effect (got %s)", sql,
+                           rc == SQLITE_ROW && sqlite3_column_text(st, 0)
+                               ? (const char *)sqlite3_column_text(st, 0)
+                               : "nothing");
+        sqlite3_finalize(st);
+        return r;
+    }
+    sqlite3_finalize(st);
+    return 0;
+}
+
+static int open_conn(struct sq_store *s, bool readonly, sqlite3 **out, struct fs_err *err)
+{
+    int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
+                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(s->path, &db, flags, s->vfs);
+    if (rc != SQLITE_OK) {
+        int r = fs_err_set(err, rc == SQLITE_CANTOPEN ? FS_E_IO : FS_E_STORE, NULL,
+                           "sqlite: cannot open %s: %s", s->path,
+                           db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+        sqlite3_close(db);
+        return r;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    *out = db;
+    return 0;
+}
+
+static int setup_writer(struct sq_store *s, int64_t busy_ms, struct fs_err *err)
+{
+    int rc;
+    if ((rc = open_conn(s, false, &s->db, err)) < 0)
+        return rc;
+    sqlite3_busy_timeout(s->db, (int)FS_MIN(busy_ms, INT32_MAX));
+    if ((rc = pragma(s->db, "PRAGMA journal_mode=WAL", "wal", err)) < 0 ||
+        (rc = pragma(s->db, "PRAGMA synchronous=FULL", NULL, err)) < 0 ||
+        (rc = pragma(s->db, "PRAGMA foreign_keys=ON", NULL, err)) < 0 ||
+        /* checkpoints run on their own thread, not on the commit path */
+        (rc = pragma(s->db, "PRAGMA wal_autocheckpoint=0", NULL, err)) < 0)
+        return rc;
+    return 0;
+}
+
+static const char *migration_name(const struct fs_embed_file *f)
+{
+    return f->name + strlen(MIGRATION_PREFIX);
+}
+
+static int user_version(sqlite3 *db, int *v, struct fs_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(db, rc, false, err, "PRAGMA user_version");
+    rc = sqlite3_step(st);
+    *v = rc == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_finalize(st);
+    return 0;
+}
+
+/* Apply every embedded migration newer than the database, each in its own transaction that
+ * also bumps user_version and records it in schema_migrations. */
+static int migrate(struct sq_store *s, struct fs_err *err)
+{
+    int rc, have = 0;
+    if ((rc = user_version(s->db, &have, err)) < 0)
+        return rc;
+    char *errmsg = NULL;
+    if (sqlite3_exec(s->db,
+                     "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
+                     "name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+                     NULL, NULL, &errmsg) != SQLITE_OK) {
+        rc = fs_err_set(err, FS_E_STORE, NULL, "sqlite: %s", errmsg ? errmsg : "?");
+        sqlite3_free(errmsg);
+        return rc;
+    }
+    int latest = 0;
+    for (const struct fs_embed_file *f = fs_embed_files; f->name; f++) {
+        if (strncmp(f->name, MIGRATION_PREFIX, strlen(MIGRATION_PREFIX)) != 0)
+            continue;
+        int v = atoi(migration_name(f));
+        if (v <= 0)
+            FS_BUG("migration %s has no version number", f->name);
+        latest = FS_MAX(latest, v);
+        if (v <= have)
+            continue;
+        if (v != have + 1)
+            return fs_err_set(err, FS_E_STORE, NULL,
+                              "sqlite: migration %s does not follow version %d", f->name, have);
+        char *sql = NULL;
+        size_t n = fs_embed_len(f);
+        char head[200];
+        snprintf(head, sizeof(head),
+                 "BEGIN IMMEDIATE;\n%%s\nPRAGMA user_version=%d;\n"
+                 "INSERT INTO schema_migrations VALUES(%d,'%s',%lld);\nCOMMIT;",
+                 v, v, migration_name(f), (long long)fs_now_ms());
+        size_t total = n + strlen(head) + 1;
+        if (!(sql = fs_malloc(total)))
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        /* head contains one %s placeholder for the migration text */
+        char *pct = strstr(head, "%s");
+        size_t pre = (size_t)(pct - head);
+        memcpy(sql, head, pre);
+        memcpy(sql + pre, f->start, n);
+        snprintf(sql + pre + n, total - pre - n, "%s", pct + 2);
+        int erc = sqlite3_exec(s->db, sql, NULL, NULL, &errmsg);
+        free(sql);
+        if (erc != SQLITE_OK) {
+            rc = fs_err_set(err, FS_E_STORE, NULL, "sqlite: migration %s failed: %s", f->name,
+                            errmsg ? errmsg : sqlite3_errstr(erc));
+            sqlite3_free(errmsg);
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+            return rc;
+        }
+        have = v;
+    }
+    if (have > latest)
+        return fs_err_set(err, FS_E_STORE, NULL,
+                          "sqlite: the database is at schema version %d but this forestall only "
+                          "knows up to %d; use a newer forestall",
+                          have, latest);
+    s->version = have;
+    return 0;
+}
+
+static void *checkpointer(void *arg)
+{
+    pthread_setname_np(pthread_self(), "fs-checkpoint");
+    struct sq_store *s = arg;
+    sqlite3 *db = NULL;
+    struct fs_err err;
+    if (open_conn(s, false, &db, &err) < 0)
+        return NULL;
+    sqlite3_busy_timeout(db, 1000);
+    pragma(db, "PRAGMA synchronous=FULL", NULL, &err);
+    pragma(db, "PRAGMA wal_autocheckpoint=0", NULL, &err);
+    pthread_mutex_lock(&s->ckpt_lock);
+    while (!s->ckpt_stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 500 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
+        if (s->ckpt_stop)
+            break;
+        pthread_mutex_unlock(&s->ckpt_lock);
+        int logpages = 0, done = 0;
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logpages, &done);
+        /* When everything was copied back, restart the WAL from its beginning so it does not
+         * keep growing under constant load. */
+        if (logpages > 4096 && done == logpages)
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        pthread_mutex_lock(&s->ckpt_lock);
+    }
+    pthread_mutex_unlock(&s->ckpt_lock);
+    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_close(db);
+    return NULL;
+}
+
+static void sq_close(struct fs_store *base)
+{
+    struct sq_store *s = SQ(base);
+    if (s->ckpt_started) {
+        pthread_mutex_lock(&s->ckpt_lock);
+        s->ckpt_stop = true;
+        pthread_cond_signal(&s->ckpt_cond);
+        pthread_mutex_unlock(&s->ckpt_lock);
+        pthread_join(s->ckpt_thread, NULL);
+    }
+    for (int i = 0; i < SQ__COUNT; i++)
+        sqlite3_finalize(s->stmts[i]);
+    for (int i = 0; i < READERS; i++)
+        sqlite3_close(s->readers[i].db);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->rlock);
+    pthread_cond_destroy(&s->rcond);
+    pthread_mutex_destroy(&s->ckpt_lock);
+    pthread_cond_destroy(&s->ckpt_cond);
+    free(s->path);
+    free(s);
+}
+
+int fs_store_sqlite_open(const struct fs_store_options *opt, struct fs_store **out,
+                         struct fs_err *err)
+{
+    struct sq_store *s = fs_calloc(1, sizeof(*s));
+    if (!s)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    s->base.ops = &sq_ops;
+    pthread_mutex_init(&s->rlock, NULL);
+    pthread_cond_init(&s->rcond, NULL);
+    pthread_mutex_init(&s->ckpt_lock, NULL);
+    pthread_cond_init(&s->ckpt_cond, NULL);
+    int rc = 0;
+    if (!(s->path = fs_strdup(opt->path))) {
+        rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        goto fail;
+    }
+    const char *faults = getenv("FORESTALL_FAULT");
+    if (faults && *faults && !(s->vfs = fs_sqlite_fault_vfs())) {
+        rc = fs_err_set(err, FS_E_STORE, NULL, "sqlite: cannot register the fault VFS");
+        goto fail;
+    }
+    if ((rc = setup_writer(s, opt->busy_timeout_ms, err)) < 0 || (rc = migrate(s, err)) < 0)
+        goto fail;
+    for (int i = 0; i < SQ__COUNT; i++) {
+        int r = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
+                                   NULL);
+        if (r != SQLITE_OK) {
+            rc = sq_err(s->db, r, false, err, sq_sql[i]);
+            goto fail;
+        }
+    }
+    for (int i = 0; i < READERS; i++) {
+        if ((rc = open_conn(s, true, &s->readers[i].db, err)) < 0)
+            goto fail;
+        sqlite3_busy_timeout(s->readers[i].db, 5000);
+    }
+    if (pthread_create(&s->ckpt_thread, NULL, checkpointer, s) != 0) {
+        rc = fs_err_set(err, FS_E_SYSTEM, NULL, "cannot start the checkpoint thread");
+        goto fail;
+    }
+    s->ckpt_started = true;
+    *out = &s->base;
+    return 0;
+fail:
+    sq_close(&s->base);
+    return rc;
+}
+
+static int sq_schema_version(struct fs_store *base)
+{
+    return SQ(base)->version;
+}
+
+/* ---- transactions ------------------------------------------------------------------------ */
+
+static int sq_begin(struct fs_store *base, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    if (fs_fault_check(FS_FAULT_BUSY))
+        return fs_err_set(err, FS_E_BUSY, NULL, "sqlite: database is locked (injected)");
+    int rc = exec_simple(s, SQ_BEGIN, false, err);
+    if (rc == 0)
+        s->in_tx = true;
+    return rc;
+}
+
+static void sq_rollback(struct fs_store *base)
+{
+    struct sq_store *s = SQ(base);
+    if (!sqlite3_get_autocommit(s->db)) {
+        struct fs_err ignore;
+        exec_simple(s, SQ_ROLLBACK, false, &ignore);
+    }
+    s->in_tx = false;
+}
+
+static int sq_commit(struct fs_store *base, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int rc = exec_simple(s, SQ_COMMIT, true, err);
+    if (rc < 0)
+        sq_rollback(base);
+    s->in_tx = false;
+    return rc;
+}
+
+/* ---- binding helpers --------------------------------------------------------------------- */
+
+static void bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+static void bind_time(sqlite3_stmt *st, int i, int64_t t)
+{
+    if (t == FS_TIME_UNSET)
+        sqlite3_bind_null(st, i);
+    else
+        sqlite3_bind_int64(st, i, t);
+}
+
+static int64_t col_time(sqlite3_stmt *st, int i)
+{
+    return sqlite3_column_type(st, i) == SQLITE_NULL ? FS_TIME_UNSET : sqlite3_column_int64(st, i);
+}
+
+static char *col_dup(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? fs_strdup((const char *)t) : NULL;
+}
+
+static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    fs_strlcpy(dst, t ? (const char *)t : "", size);
+}
+
+static int step_done(struct sq_store *s, sqlite3_stmt *st, enum sq_stmt id, struct fs_err *err)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(s->db, rc, false, err, sq_sql[id]);
+    return 0;
+}
+
+/* ---- writes ------------------------------------------------------------------------------ */
+
+static int sq_inbox_insert(struct fs_store *base, const struct fs_inbox_row *r, int64_t *id,
+                           struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INBOX_INSERT);
+    sqlite3_bind_int64(st, 1, r->received_at);
+    bind_text(st, 2, r->source);
+    bind_text(st, 3, r->remote);
+    sqlite3_bind_blob64(st, 4, r->body ? r->body : "", r->body_len, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, r->alerts);
+    sqlite3_bind_int(st, 6, r->applied);
+    bind_text(st, 7, r->error);
+    int rc = step_done(s, st, SQ_INBOX_INSERT, err);
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_inbox_set_applied(struct fs_store *base, int64_t id, bool applied,
+                                const char *error, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INBOX_APPLIED);
+    sqlite3_bind_int(st, 1, applied);
+    bind_text(st, 2, error);
+    sqlite3_bind_int64(st, 3, id);
+    return step_done(s, st, SQ_INBOX_APPLIED, err);
+}
+
+static int sq_dead_letter_insert(struct fs_store *base, const struct fs_dead_letter *d,
+                                 int64_t *id, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_DL_INSERT);
+    sqlite3_bind_int64(st, 1, d->received_at);
+    bind_text(st, 2, d->source);
+    bind_text(st, 3, d->remote);
+    sqlite3_bind_int(st, 4, d->http_status);
+    bind_text(st, 5, d->code);
+    bind_text(st, 6, d->message);
+    bind_text(st, 7, d->path && *d->path ? d->path : NULL);
+    if (d->body)
+        sqlite3_bind_blob64(st, 8, d->body, d->body_len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)d->body_len);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)d->body_total);
+    int rc = step_done(s, st, SQ_DL_INSERT, err);
+    if (rc == 0 && id)
+        *id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_event_id_claim(struct fs_store *base, const char *id, int64_t now, bool *seen,
+                             struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EVID_INSERT);
+    bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = step_done(s, st, SQ_EVID_INSERT, err);
+    if (rc == 0)
+        *seen = sqlite3_changes(s->db) == 0;
+    return rc;
+}
+
+static void read_episode(sqlite3_stmt *st, struct fs_episode *e)
+{
+    memset(e, 0, sizeof(*e));
+    e->id = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, e->fingerprint, sizeof(e->fingerprint));
+    col_copy(st, 2, e->source, sizeof(e->source));
+    const unsigned char *status = sqlite3_column_text(st, 3);
+    e->status = status && strcmp((const char *)status, "firing") == 0 ? FS_EP_FIRING
+                                                                       : FS_EP_RESOLVED;
+    e->starts_at = sqlite3_column_int64(st, 4);
+    e->starts_at_max = sqlite3_column_int64(st, 5);
+    e->ends_at = col_time(st, 6);
+    e->end_inferred = sqlite3_column_int(st, 7) != 0;
+    e->expires_at = col_time(st, 8);
+    col_copy(st, 9, e->severity, sizeof(e->severity));
+    e->alertname = col_dup(st, 10);
+    e->labels = col_dup(st, 11);
+    e->annotations = col_dup(st, 12);
+    e->extra = col_dup(st, 13);
+    e->incident_id = sqlite3_column_int64(st, 14);
+    e->created_at = sqlite3_column_int64(st, 15);
+    e->updated_at = sqlite3_column_int64(st, 16);
+}
+
+static int episode_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
+                         struct fs_episode *out, struct fs_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_episode(st, out);
+        sqlite3_reset(st);
+        if (!out->labels || !out->annotations || !out->extra) {
+            fs_episode_clear(out);
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        }
+        return 1;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(s->db, rc, false, err, sq_sql[id]);
+    return 0;
+}
+
+static int sq_episode_open(struct fs_store *base, const char *fp, struct fs_episode *out,
+                           struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_OPEN);
+    bind_text(st, 1, fp);
+    return episode_query(s, SQ_EP_OPEN, st, out, err);
+}
+
+static int sq_episode_at_or_before(struct fs_store *base, const char *fp, int64_t t,
+                                   struct fs_episode *out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_BEFORE);
+    bind_text(st, 1, fp);
+    sqlite3_bind_int64(st, 2, t);
+    return episode_query(s, SQ_EP_BEFORE, st, out, err);
+}
+
+static int sq_episode_after(struct fs_store *base, const char *fp, int64_t t,
+                            struct fs_episode *out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_AFTER);
+    bind_text(st, 1, fp);
+    sqlite3_bind_int64(st, 2, t);
+    return episode_query(s, SQ_EP_AFTER, st, out, err);
+}
+
+static const char *ep_status_name(enum fs_episode_status st)
+{
+    return st == FS_EP_FIRING ? "firing" : "resolved";
+}
+
+static int sq_episode_insert(struct fs_store *base, struct fs_episode *e, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_INSERT);
+    bind_text(st, 1, e->fingerprint);
+    bind_text(st, 2, e->source);
+    bind_text(st, 3, ep_status_name(e->status));
+    sqlite3_bind_int64(st, 4, e->starts_at);
+    sqlite3_bind_int64(st, 5, e->starts_at_max);
+    bind_time(st, 6, e->ends_at);
+    sqlite3_bind_int(st, 7, e->end_inferred);
+    bind_time(st, 8, e->expires_at);
+    bind_text(st, 9, e->severity);
+    bind_text(st, 10, e->alertname);
+    bind_text(st, 11, e->labels);
+    bind_text(st, 12, e->annotations);
+    bind_text(st, 13, e->extra);
+    sqlite3_bind_int64(st, 14, e->incident_id);
+    sqlite3_bind_int64(st, 15, e->created_at);
+    sqlite3_bind_int64(st, 16, e->updated_at);
+    int rc = step_done(s, st, SQ_EP_INSERT, err);
+    if (rc == 0)
+        e->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_episode_update(struct fs_store *base, const struct fs_episode *e,
+                             struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_UPDATE);
+    bind_text(st, 1, ep_status_name(e->status));
+    sqlite3_bind_int64(st, 2, e->starts_at);
+    sqlite3_bind_int64(st, 3, e->starts_at_max);
+    bind_time(st, 4, e->ends_at);
+    sqlite3_bind_int(st, 5, e->end_inferred);
+    bind_time(st, 6, e->expires_at);
+    bind_text(st, 7, e->severity);
+    bind_text(st, 8, e->annotations);
+    bind_text(st, 9, e->extra);
+    sqlite3_bind_int64(st, 10, e->incident_id);
+    sqlite3_bind_int64(st, 11, e->updated_at);
+    sqlite3_bind_int64(st, 12, e->id);
+    return step_done(s, st, SQ_EP_UPDATE, err);
+}
+
+static int sq_episodes_expired(struct fs_store *base, int64_t now, struct fs_episode *out,
+                               int max, int *n, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_EXPIRED);
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int(st, 2, max);
+    int rc;
+    *n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+        read_episode(st, &out[(*n)++]);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        for (int i = 0; i < *n; i++)
+            fs_episode_clear(&out[i]);
+        *n = 0;
+        return sq_err(s->db, rc, false, err, sq_sql[SQ_EP_EXPIRED]);
+    }
+    return 0;
+}
+
+static int sq_episodes_firing_fps(struct fs_store *base, const char *source, json_t **out,
+                                  struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_FIRING_FPS);
+    bind_text(st, 1, source);
+    json_t *arr = json_array();
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        json_decref(arr);
+        return sq_err(s->db, rc, false, err, sq_sql[SQ_EP_FIRING_FPS]);
+    }
+    *out = arr;
+    return 0;
+}
+
+static void read_incident(sqlite3_stmt *st, struct fs_incident *i)
+{
+    memset(i, 0, sizeof(*i));
+    i->id = sqlite3_column_int64(st, 0);
+    i->group_key = col_dup(st, 1);
+    col_copy(st, 2, i->status, sizeof(i->status));
+    col_copy(st, 3, i->severity, sizeof(i->severity));
+    i->title = col_dup(st, 4);
+    i->labels = col_dup(st, 5);
+    i->open_episodes = sqlite3_column_int64(st, 6);
+    i->created_at = sqlite3_column_int64(st, 7);
+    i->updated_at = sqlite3_column_int64(st, 8);
+    i->resolved_at = col_time(st, 9);
+}
+
+static int incident_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
+                          struct fs_incident *out, struct fs_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        read_incident(st, out);
+        sqlite3_reset(st);
+        if (!out->group_key || !out->title || !out->labels) {
+            fs_incident_clear(out);
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        }
+        return 1;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(s->db, rc, false, err, sq_sql[id]);
+    return 0;
+}
+
+static int sq_incident_latest(struct fs_store *base, const char *key, struct fs_incident *out,
+                              struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INC_LATEST);
+    bind_text(st, 1, key);
+    return incident_query(s, SQ_INC_LATEST, st, out, err);
+}
+
+static int sq_incident_load(struct fs_store *base, int64_t id, struct fs_incident *out,
+                            struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INC_LOAD);
+    sqlite3_bind_int64(st, 1, id);
+    return incident_query(s, SQ_INC_LOAD, st, out, err);
+}
+
+static int sq_incident_insert(struct fs_store *base, struct fs_incident *i, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INC_INSERT);
+    bind_text(st, 1, i->group_key);
+    bind_text(st, 2, i->status);
+    bind_text(st, 3, i->severity);
+    bind_text(st, 4, i->title);
+    bind_text(st, 5, i->labels);
+    sqlite3_bind_int64(st, 6, i->open_episodes);
+    sqlite3_bind_int64(st, 7, i->created_at);
+    sqlite3_bind_int64(st, 8, i->updated_at);
+    bind_time(st, 9, i->resolved_at);
+    int rc = step_done(s, st, SQ_INC_INSERT, err);
+    if (rc == 0)
+        i->id = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_incident_update(struct fs_store *base, const struct fs_incident *i,
+                              struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INC_UPDATE);
+    bind_text(st, 1, i->status);
+    bind_text(st, 2, i->severity);
+    bind_text(st, 3, i->title);
+    bind_text(st, 4, i->labels);
+    sqlite3_bind_int64(st, 5, i->open_episodes);
+    sqlite3_bind_int64(st, 6, i->updated_at);
+    bind_time(st, 7, i->resolved_at);
+    sqlite3_bind_int64(st, 8, i->id);
+    return step_done(s, st, SQ_INC_UPDATE, err);
+}
+
+static int sq_incident_event(struct fs_store *base, int64_t incident_id, int64_t ts,
+                             const char *kind, int64_t episode_id, const char *detail,
+                             struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_INC_EVENT);
+    sqlite3_bind_int64(st, 1, incident_id);
+    sqlite3_bind_int64(st, 2, ts);
+    bind_text(st, 3, kind);
+    if (episode_id > 0)
+        sqlite3_bind_int64(st, 4, episode_id);
+    else
+        sqlite3_bind_null(st, 4);
+    bind_text(st, 5, detail ? detail : "{}");
+    return step_done(s, st, SQ_INC_EVENT, err);
+}
+
+static int sq_prune(struct fs_store *base, int64_t inbox_before, int64_t dl_before,
+                    int64_t evid_before, int64_t *deleted, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    const struct { enum sq_stmt id; int64_t t; } steps[] = {
+        {SQ_PRUNE_INBOX, inbox_before}, {SQ_PRUNE_DL, dl_before}, {SQ_PRUNE_EVID, evid_before}};
+    int64_t total = 0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(steps); i++) {
+        sqlite3_stmt *st = stmt(s, steps[i].id);
+        sqlite3_bind_int64(st, 1, steps[i].t);
+        int rc = step_done(s, st, steps[i].id, err);
+        if (rc < 0)
+            return rc;
+        total += sqlite3_changes(s->db);
+    }
+    if (deleted)
+        *deleted = total;
+    return 0;
+}
+
+/* ---- reads ------------------------------------------------------------------------------- */
+
+static sqlite3 *reader_get(struct sq_store *s, int *slot)
+{
+    pthread_mutex_lock(&s->rlock);
+    for (;;) {
+        for (int i = 0; i < READERS; i++) {
+            if (!s->readers[i].busy) {
+                s->readers[i].busy = true;
+                pthread_mutex_unlock(&s->rlock);
+                *slot = i;
+                return s->readers[i].db;
+            }
+        }
+        pthread_cond_wait(&s->rcond, &s->rlock);
+    }
+}
+
+static void reader_put(struct sq_store *s, int slot)
+{
+    pthread_mutex_lock(&s->rlock);
+    s->readers[slot].busy = false;
+    pthread_cond_signal(&s->rcond);
+    pthread_mutex_unlock(&s->rlock);
+}
+
+static json_t *json_time(int64_t t)
+{
+    if (t == FS_TIME_UNSET)
+        return json_null();
+    char buf[40];
+    return json_string(fs_time_format(t, buf, sizeof(buf)));
+}
+
+static json_t *json_text_obj(const char *text)
+{
+    json_t *v = text ? json_loads(text, 0, NULL) : NULL;
+    return v ? v : json_object();
+}
+
+static json_t *json_id(const char *prefix, int64_t id)
+{
+    char buf[40];
+    snprintf(buf, sizeof(buf), "%s-%lld", prefix, (long long)id);
+    return json_string(buf);
+}
+
+static json_t *episode_json(const struct fs_episode *e)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_id("ep", e->id));
+    json_object_set_new(o, "fingerprint", json_string(e->fingerprint));
+    json_object_set_new(o, "source", json_string(e->source));
+    json_object_set_new(o, "status", json_string(ep_status_name(e->status)));
+    json_object_set_new(o, "alertname", e->alertname ? json_string(e->alertname) : json_null());
+    json_object_set_new(o, "severity", json_string(e->severity));
+    json_object_set_new(o, "startsAt", json_time(e->starts_at));
+    json_object_set_new(o, "endsAt", json_time(e->ends_at));
+    json_object_set_new(o, "endInferred", json_boolean(e->end_inferred));
+    json_object_set_new(o, "labels", json_text_obj(e->labels));
+    json_object_set_new(o, "annotations", json_text_obj(e->annotations));
+    json_object_set_new(o, "extra", json_text_obj(e->extra));
+    json_object_set_new(o, "createdAt", json_time(e->created_at));
+    json_object_set_new(o, "updatedAt", json_time(e->updated_at));
+    return o;
+}
+
+static json_t *incident_json(const struct fs_incident *i)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_id("inc", i->id));
+    json_object_set_new(o, "status", json_string(i->status));
+    json_object_set_new(o, "severity", json_string(i->severity));
+    json_object_set_new(o, "title", json_string(i->title ? i->title : ""));
+    json_object_set_new(o, "groupKey", json_string(i->group_key ? i->group_key : ""));
+    json_object_set_new(o, "labels", json_text_obj(i->labels));
+    json_object_set_new(o, "openEpisodes", json_integer(i->open_episodes));
+    json_object_set_new(o, "createdAt", json_time(i->created_at));
+    json_object_set_new(o, "updatedAt", json_time(i->updated_at));
+    json_object_set_new(o, "resolvedAt", json_time(i->resolved_at));
+    return o;
+}
+
+static int read_episodes_of(sqlite3 *db, int64_t incident_id, json_t *arr, struct fs_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT " EP_COLS " FROM episodes WHERE incident_id=? ORDER BY "
+                                "starts_at, id",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(db, rc, false, err, "episodes of incident");
+    sqlite3_bind_int64(st, 1, incident_id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct fs_episode e;
+        read_episode(st, &e);
+        json_array_append_new(arr, episode_json(&e));
+        fs_episode_clear(&e);
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(db, rc, false, err, "episodes of incident");
+    return 0;
+}
+
+static int sq_incidents_list(struct fs_store *base, const struct fs_incident_filter *f,
+                             json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT " INC_COLS " FROM incidents WHERE (?1 IS NULL OR status=?1)"
+                                " AND (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR updated_at>=?3)"
+                                " AND (?4 IS NULL OR id<?4) ORDER BY id DESC LIMIT ?5",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "list incidents");
+        goto out;
+    }
+    bind_text(st, 1, f->status);
+    bind_text(st, 2, f->severity);
+    bind_time(st, 3, f->since_ms);
+    if (f->before_id > 0)
+        sqlite3_bind_int64(st, 4, f->before_id);
+    sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
+    /* The whole listing is read inside one read transaction, so it is a consistent snapshot. */
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct fs_incident inc;
+        read_incident(st, &inc);
+        json_t *o = incident_json(&inc);
+        json_t *eps = json_array();
+        json_object_set_new(o, "episodes", eps);
+        json_array_append_new(arr, o);
+        int r = read_episodes_of(db, inc.id, eps, err);
+        fs_incident_clear(&inc);
+        if (r < 0) {
+            rc = r;
+            break;
+        }
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0)
+        rc = sq_err(db, rc, false, err, "list incidents");
+out:
+    sqlite3_finalize(st);
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_incident_get(struct fs_store *base, int64_t id, json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    json_t *o = NULL;
+    int rc;
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    rc = sqlite3_prepare_v2(db, "SELECT " INC_COLS " FROM incidents WHERE id=?", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "get incident");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE
+                 ? fs_err_set(err, FS_E_NOT_FOUND, NULL, "no incident inc-%lld", (long long)id)
+                 : sq_err(db, rc, false, err, "get incident");
+        goto out;
+    }
+    struct fs_incident inc;
+    read_incident(st, &inc);
+    o = incident_json(&inc);
+    fs_incident_clear(&inc);
+    sqlite3_finalize(st);
+    st = NULL;
+    json_t *eps = json_array();
+    json_object_set_new(o, "episodes", eps);
+    if ((rc = read_episodes_of(db, id, eps, err)) < 0)
+        goto out;
+    json_t *tl = json_array();
+    json_object_set_new(o, "timeline", tl);
+    rc = sqlite3_prepare_v2(db,
+                            "SELECT ts,kind,episode_id,detail FROM incident_events WHERE "
+                            "incident_id=? ORDER BY id",
+                            -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "incident timeline");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *ev = json_object();
+        json_object_set_new(ev, "ts", json_time(sqlite3_column_int64(st, 0)));
+        json_object_set_new(ev, "kind", json_string((const char *)sqlite3_column_text(st, 1)));
+        json_object_set_new(ev, "episodeId", sqlite3_column_type(st, 2) == SQLITE_NULL
+                                                 ? json_null()
+                                                 : json_id("ep", sqlite3_column_int64(st, 2)));
+        json_object_set_new(ev, "detail", json_text_obj((const char *)sqlite3_column_text(st, 3)));
+        json_array_append_new(tl, ev);
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "incident timeline");
+out:
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static int count_query(struct sq_store *s, const char *sql, const char *arg, int64_t *n,
+                       struct fs_err *err)
+{
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        bind_text(st, 1, arg);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            *n = sqlite3_column_int64(st, 0);
+            rc = 0;
+        } else {
+            rc = sq_err(db, rc, false, err, sql);
+        }
+        sqlite3_finalize(st);
+    } else {
+        rc = sq_err(db, rc, false, err, sql);
+    }
+    reader_put(s, slot);
+    return rc;
+}
+
+static int sq_incidents_count(struct fs_store *base, const char *status, int64_t *n,
+                              struct fs_err *err)
+{
+    return count_query(SQ(base), "SELECT count(*) FROM incidents WHERE ?1 IS NULL OR status=?1",
+                       status, n, err);
+}
+
+static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id,source,received_at,body FROM inbox WHERE applied=0 "
+                                "ORDER BY id LIMIT ?",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+            json_object_set_new(o, "source", json_string((const char *)sqlite3_column_text(st, 1)));
+            json_object_set_new(o, "received_at", json_integer(sqlite3_column_int64(st, 2)));
+            json_object_set_new(o, "body",
+                                json_stringn_nocheck(sqlite3_column_blob(st, 3),
+                                                     (size_t)sqlite3_column_bytes(st, 3)));
+            json_array_append_new(arr, o);
+        }
+        sqlite3_finalize(st);
+        rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "unapplied inbox");
+    } else {
+        rc = sq_err(db, rc, false, err, "unapplied inbox");
+    }
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_dead_letters_list(struct fs_store *base, int limit, bool with_body, json_t **out,
+                                struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st;
+    json_t *arr = json_array();
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id,received_at,source,remote,http_status,code,message,"
+                                "path,body,body_len,body_total FROM dead_letters ORDER BY id DESC "
+                                "LIMIT ?",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *o = json_object();
+            json_object_set_new(o, "id", json_id("dl", sqlite3_column_int64(st, 0)));
+            json_object_set_new(o, "receivedAt", json_time(sqlite3_column_int64(st, 1)));
+            json_object_set_new(o, "source", json_string((const char *)sqlite3_column_text(st, 2)));
+            const unsigned char *remote = sqlite3_column_text(st, 3);
+            json_object_set_new(o, "remote", remote ? json_string((const char *)remote)
+                                                    : json_null());
+            json_object_set_new(o, "httpStatus", json_integer(sqlite3_column_int(st, 4)));
+            json_object_set_new(o, "code", json_string((const char *)sqlite3_column_text(st, 5)));
+            json_object_set_new(o, "message",
+                                json_string((const char *)sqlite3_column_text(st, 6)));
+            const unsigned char *path = sqlite3_column_text(st, 7);
+            json_object_set_new(o, "path", path ? json_string((const char *)path) : json_null());
+            if (with_body) {
+                /* bodies may be invalid UTF-8 (that can be why they were rejected) */
+                const void *b = sqlite3_column_blob(st, 8);
+                size_t n = (size_t)sqlite3_column_bytes(st, 8);
+                json_t *bs = b ? json_stringn(b, n) : NULL;
+                json_object_set_new(o, "body", bs ? bs : json_null());
+            }
+            json_object_set_new(o, "bodyKept", json_integer(sqlite3_column_int64(st, 9)));
+            json_object_set_new(o, "bodyTotal", json_integer(sqlite3_column_int64(st, 10)));
+            json_array_append_new(arr, o);
+        }
+        sqlite3_finalize(st);
+        rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "dead letters");
+    } else {
+        rc = sq_err(db, rc, false, err, "dead letters");
+    }
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
+{
+    static const char *const tables[] = {"inbox", "dead_letters", "episodes", "incidents",
+                                         "incident_events"};
+    json_t *o = json_object();
+    for (size_t i = 0; i < FS_ARRAY_LEN(tables); i++) {
+        char sql[96];
+        int64_t n = 0;
+        snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE ?1 IS NULL", tables[i]);
+        int rc = count_query(SQ(base), sql, NULL, &n, err);
+        if (rc < 0) {
+            json_decref(o);
+            return rc;
+        }
+        json_object_set_new(o, tables[i], json_integer(n));
+    }
+    json_object_set_new(o, "schema_version", json_integer(SQ(base)->version));
+    *out = o;
+    return 0;
+}
+
+static const struct fs_store_ops sq_ops = {
+    .driver = "sqlite",
+    .close = sq_close,
+    .schema_version = sq_schema_version,
+    .begin = sq_begin,
+    .commit = sq_commit,
+    .rollback = sq_rollback,
+    .inbox_insert = sq_inbox_insert,
+    .inbox_set_applied = sq_inbox_set_applied,
+    .dead_letter_insert = sq_dead_letter_insert,
+    .event_id_claim = sq_event_id_claim,
+    .episode_open = sq_episode_open,
+    .episode_at_or_before = sq_episode_at_or_before,
+    .episode_after = sq_episode_after,
+    .episode_insert = sq_episode_insert,
+    .episode_update = sq_episode_update,
+    .episodes_expired = sq_episodes_expired,
+    .episodes_firing_fps = sq_episodes_firing_fps,
+    .incident_latest = sq_incident_latest,
+    .incident_load = sq_incident_load,
+    .incident_insert = sq_incident_insert,
+    .incident_update = sq_incident_update,
+    .incident_event = sq_incident_event,
+    .prune = sq_prune,
+    .inbox_unapplied = sq_inbox_unapplied,
+    .incidents_list = sq_incidents_list,
+    .incident_get = sq_incident_get,
+    .incidents_count = sq_incidents_count,
+    .dead_letters_list = sq_dead_letters_list,
+    .stats = sq_stats,
+};
