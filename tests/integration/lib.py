@@ -1,0 +1,330 @@
+"""Shared harness for forestall's integration tests: start the daemon and real peers on
+loopback, talk HTTP, and clean up by PID. Standard library only."""
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+
+BIN = ""     # path to the forestall binary (set by run.py)
+TOOLS = ""   # directory of helper binaries built from tests/tools (set by run.py)
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:",
+                   "UndefinedBehaviorSanitizer")
+
+
+class TestFailure(AssertionError):
+    pass
+
+
+def check(cond, msg="check failed"):
+    if not cond:
+        raise TestFailure(msg)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = pred()
+            if last:
+                return last
+        except Exception as e:  # noqa: BLE001 - keep polling until the deadline
+            last = e
+        time.sleep(interval)
+    raise TestFailure(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+def http_request(url, method="GET", body=None, headers=None, timeout=30.0):
+    """Return (status, headers dict, body bytes)."""
+    u = urllib.parse.urlsplit(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=timeout)
+    path = u.path + (("?" + u.query) if u.query else "")
+    hdrs = dict(headers or {})
+    if body is not None and isinstance(body, str):
+        body = body.encode()
+    try:
+        conn.request(method, path or "/", body=body, headers=hdrs)
+        r = conn.getresponse()
+        data = r.read()
+        return r.status, {k.lower(): v for k, v in r.getheaders()}, data
+    finally:
+        conn.close()
+
+
+class Daemon:
+    """A running `forestall serve`."""
+
+    def __init__(self, ctx, name, config=None, env=None, args=None, data_dir=None):
+        self.ctx = ctx
+        self.name = name
+        self.dir = os.path.join(ctx.dir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.data_dir = data_dir or os.path.join(self.dir, "data")
+        self.config_path = None
+        if config is not None:
+            self.config_path = os.path.join(self.dir, "forestall.yaml")
+            with open(self.config_path, "w") as f:
+                f.write(config)
+        self.env = dict(os.environ)
+        self.env.update(env or {})
+        self.extra_args = list(args or [])
+        self.proc = None
+        self.url = None
+        self.runs = 0
+        self.logs = []
+
+    def command(self, listen=None):
+        cmd = [BIN, "serve", "--data-dir", self.data_dir,
+               "--listen", listen or f"127.0.0.1:{self.port if self.url else 0}"]
+        if self.config_path:
+            cmd += ["-c", self.config_path]
+        return cmd + self.extra_args
+
+    def start(self, wait_ready=True, port=None):
+        self.runs += 1
+        log = os.path.join(self.dir, f"stderr.{self.runs}")
+        out = os.path.join(self.dir, f"stdout.{self.runs}")
+        self.logs.append(log)
+        listen = f"127.0.0.1:{port}" if port else (
+            f"127.0.0.1:{self.port}" if self.url else "127.0.0.1:0")
+        self.proc = subprocess.Popen(self.command(listen), stdout=open(out, "w"),
+                                     stderr=open(log, "w"), env=self.env)
+        self.ctx.track(self.proc)
+
+        def listening():
+            if self.proc.poll() is not None:
+                raise TestFailure(f"forestall exited with {self.proc.returncode}:\n"
+                                  + self.stderr())
+            with open(out) as f:
+                m = re.search(r"listening on (http://\S+)", f.read())
+            return m.group(1) if m else None
+
+        self.url = wait_for(listening, 15, what="forestall to listen")
+        self.port = int(self.url.rsplit(":", 1)[1])
+        if wait_ready:
+            wait_for(lambda: self.get("/readyz")[0] == 200, 10, what="/readyz")
+        return self
+
+    def stdout(self):
+        with open(os.path.join(self.dir, f"stdout.{self.runs}")) as f:
+            return f.read()
+
+    def stderr(self, run=None):
+        with open(self.logs[(run or self.runs) - 1], errors="replace") as f:
+            return f.read()
+
+    def headers(self, extra=None):
+        h = {"Content-Type": "application/json"}
+        tok = self.env.get("FORESTALL_TOKEN")
+        if tok:
+            h["Authorization"] = "Bearer " + tok
+        h.update(extra or {})
+        return h
+
+    def post(self, path, body, headers=None, raw=False, timeout=30.0):
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        st, hd, data = http_request(self.url + path, "POST", body, self.headers(headers),
+                                    timeout=timeout)
+        return (st, hd, data) if raw else (st, _json(data))
+
+    def get(self, path, headers=None, raw=False):
+        st, hd, data = http_request(self.url + path, "GET", None, self.headers(headers))
+        return (st, hd, data) if raw else (st, _json(data))
+
+    def incidents(self, **query):
+        q = dict(limit=0)
+        q.update(query)
+        st, body = self.get("/api/v1/incidents?" + urllib.parse.urlencode(q))
+        check(st == 200, f"GET incidents: {st} {body}")
+        return body
+
+    def cli(self, *args, env=None, input=None, timeout=30):
+        e = dict(self.env)
+        e["FORESTALL_URL"] = self.url
+        e.update(env or {})
+        return subprocess.run([BIN, *args], capture_output=True, text=True, env=e,
+                              input=input, timeout=timeout)
+
+    def send(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20, expect=0):
+        if not self.proc or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            raise TestFailure(f"forestall did not exit within {timeout}s of {sig}")
+        self.check_sanitizers()
+        if expect is not None:
+            check(rc == expect, f"forestall exited {rc}, expected {expect}:\n" + self.stderr())
+        return rc
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def check_sanitizers(self):
+        for log in self.logs:
+            with open(log, errors="replace") as f:
+                text = f.read()
+            for mark in SANITIZER_MARKS:
+                if mark in text:
+                    raise TestFailure(f"sanitizer report in {log}:\n{text[-4000:]}")
+
+    def db(self):
+        """A read-only sqlite3 connection to the store (for checks after the daemon stopped)."""
+        import sqlite3
+        return sqlite3.connect(f"file:{os.path.join(self.data_dir, 'forestall.db')}?mode=ro",
+                               uri=True)
+
+
+def _json(data):
+    try:
+        return json.loads(data) if data else None
+    except ValueError:
+        return data
+
+
+class Alertmanager:
+    """A real Alertmanager (Debian's prometheus-alertmanager) on loopback."""
+
+    def __init__(self, ctx, webhook_url, group_wait="1s", group_interval="2s",
+                 repeat_interval="1h", send_resolved=True, receiver="forestall"):
+        self.ctx = ctx
+        self.dir = tempfile.mkdtemp(dir=ctx.dir, prefix="am-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cfg = os.path.join(self.dir, "am.yml")
+        with open(cfg, "w") as f:
+            f.write(f"""route:
+  receiver: {receiver}
+  group_by: ['alertname', 'instance']
+  group_wait: {group_wait}
+  group_interval: {group_interval}
+  repeat_interval: {repeat_interval}
+receivers:
+  - name: {receiver}
+    webhook_configs:
+      - url: {webhook_url}
+        send_resolved: {'true' if send_resolved else 'false'}
+""")
+        self.log = os.path.join(self.dir, "stderr")
+        self.proc = subprocess.Popen(
+            ["prometheus-alertmanager", f"--config.file={cfg}",
+             f"--storage.path={self.dir}", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--cluster.listen-address=", f"--web.external-url={self.url}"],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        ctx.track(self.proc)
+        wait_for(lambda: http_request(self.url + "/-/ready")[0] == 200, 15,
+                 what="Alertmanager ready")
+
+    def post_alerts(self, alerts):
+        st, _, data = http_request(self.url + "/api/v2/alerts", "POST", json.dumps(alerts),
+                                   {"Content-Type": "application/json"})
+        check(st == 200, f"Alertmanager POST /api/v2/alerts: {st} {data!r}")
+
+    def alerts(self):
+        st, _, data = http_request(self.url + "/api/v2/alerts")
+        check(st == 200, f"Alertmanager GET /api/v2/alerts: {st}")
+        return json.loads(data)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Context:
+    """Per-test state: a temporary directory and every process the test started."""
+
+    def __init__(self, name):
+        self.name = name
+        self.dir = tempfile.mkdtemp(prefix="fs-it-")
+        self.procs = []
+        self.daemons = []
+        self.failed = True
+
+    def track(self, proc):
+        self.procs.append(proc)
+
+    def daemon(self, name="forestall", **kw):
+        d = Daemon(self, name, **kw)
+        self.daemons.append(d)
+        return d
+
+    def alertmanager(self, webhook_url, **kw):
+        return Alertmanager(self, webhook_url, **kw)
+
+    def finish(self):
+        for d in self.daemons:
+            d.check_sanitizers()
+        self.failed = False
+
+    def dump_logs(self):
+        for d in self.daemons:
+            for log in d.logs:
+                try:
+                    with open(log, errors="replace") as f:
+                        tail = f.read()[-3000:]
+                    print(f"--- {log} (tail)\n{tail}")
+                except OSError:
+                    pass
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                    p.wait(5)
+                except Exception:  # noqa: BLE001
+                    pass
+        if not self.failed or not os.environ.get("FORESTALL_KEEP_FAILED"):
+            shutil.rmtree(self.dir, ignore_errors=True)
+        else:
+            print(f"kept {self.dir}")
+
+
+def am_alert(labels, annotations=None, starts_at=None, ends_at=None, status="firing",
+             fingerprint=None):
+    """One alert as it appears inside an Alertmanager webhook body."""
+    a = {"status": status, "labels": labels, "annotations": annotations or {},
+         "startsAt": starts_at or "2026-11-21T10:00:00Z",
+         "endsAt": ends_at or "0001-01-01T00:00:00Z",
+         "generatorURL": "http://prometheus:9090/graph"}
+    if fingerprint:
+        a["fingerprint"] = fingerprint
+    return a
+
+
+def am_webhook(alerts, status=None, receiver="forestall"):
+    """An Alertmanager webhook (version 4) body around alerts."""
+    common = {}
+    if alerts:
+        common = dict(alerts[0]["labels"])
+        for a in alerts[1:]:
+            common = {k: v for k, v in common.items() if a["labels"].get(k) == v}
+    st = status or ("firing" if any(a["status"] == "firing" for a in alerts) else "resolved")
+    return {"receiver": receiver, "status": st, "alerts": alerts,
+            "groupLabels": {"alertname": common.get("alertname", "")},
+            "commonLabels": common, "commonAnnotations": {},
+            "externalURL": "http://alertmanager:9093", "version": "4",
+            "groupKey": "{}:{alertname=\"%s\"}" % common.get("alertname", ""),
+            "truncatedAlerts": 0}
