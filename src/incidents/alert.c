@@ -14,28 +14,42 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static uint64_t add_label(uint64_t h, const char *name, const json_t *labels)
+{
+    const char *val = json_string_value(json_object_get(labels, name));
+    h = fs_fnv64a_add(h, name, strlen(name));
+    h = fs_fnv64a_add_byte(h, 0xff);
+    if (val)
+        h = fs_fnv64a_add(h, val, strlen(val));
+    return fs_fnv64a_add_byte(h, 0xff);
+}
+
 void fs_alert_fingerprint(const json_t *labels, char out[17])
 {
-    size_t n = json_object_size(labels);
-    const char *stack[64];
-    const char **names = n <= 64 ? stack : malloc(n * sizeof(*names));
     uint64_t h = FS_FNV64_OFFSET;
-    if (names) {
+    size_t n = json_object_size(labels);
+    const char *k;
+    json_t *v;
+    if (n <= 64) {
+        const char *names[64];
         size_t i = 0;
-        const char *k;
-        json_t *v;
         json_object_foreach((json_t *)labels, k, v) names[i++] = k;
         qsort(names, n, sizeof(*names), cmp_str);
-        for (i = 0; i < n; i++) {
-            const char *val = json_string_value(json_object_get(labels, names[i]));
-            h = fs_fnv64a_add(h, names[i], strlen(names[i]));
-            h = fs_fnv64a_add_byte(h, 0xff);
-            if (val)
-                h = fs_fnv64a_add(h, val, strlen(val));
-            h = fs_fnv64a_add_byte(h, 0xff);
+        for (i = 0; i < n; i++)
+            h = add_label(h, names[i], labels);
+    } else {
+        /* Many labels: visit them in order by repeated selection, without allocating (an
+         * allocation failure must never produce a wrong fingerprint). */
+        const char *prev = NULL;
+        for (size_t i = 0; i < n; i++) {
+            const char *next = NULL;
+            json_object_foreach((json_t *)labels, k, v) {
+                if ((!prev || strcmp(k, prev) > 0) && (!next || strcmp(k, next) < 0))
+                    next = k;
+            }
+            h = add_label(h, next, labels);
+            prev = next;
         }
-        if (names != stack)
-            free(names);
     }
     snprintf(out, 17, "%016llx", (unsigned long long)h);
 }

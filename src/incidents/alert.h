@@ -61,7 +61,8 @@ int fs_parse_grafana(const char *body, size_t len, const struct fs_parse_limits 
                      struct fs_alert_batch *out, struct fs_err *err);
 int fs_parse_event(const char *body, size_t len, const struct fs_parse_limits *lim,
                    struct fs_alert_batch *out, struct fs_err *err);
-/* Alertmanager API v2 GET /api/v2/alerts (an array of gettable alerts); firing alerts only. */
+/* Alertmanager API v2 GET /api/v2/alerts (an array of gettable alerts): every entry, as a
+ * firing alert whose extra.state says "active", "suppressed" or "unprocessed". */
 int fs_parse_am_api_alerts(const char *body, size_t len, const struct fs_parse_limits *lim,
                            struct fs_alert_batch *out, struct fs_err *err);
 

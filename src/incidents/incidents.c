@@ -431,6 +431,12 @@ static int close_episode(struct ctx *c, struct fs_episode *e, int64_t end, bool 
 static int refresh_snapshot(struct ctx *c, struct fs_episode *e, const struct fs_alert *a,
                             bool window_changed)
 {
+    if (c->b->source == FS_SRC_RECONCILE && !window_changed) {
+        /* Alertmanager's API describes the alert differently from its webhooks (state,
+         * receivers): reconciliation fills gaps, it does not rewrite what webhooks said. */
+        c->st->deduplicated++;
+        return 0;
+    }
     char *ann = a->annotations ? fs_json_canonical(a->annotations) : fs_strdup("{}");
     char *extra = a->extra ? fs_json_canonical(a->extra) : fs_strdup("{}");
     int64_t exp = event_expiry(c, a);
@@ -501,6 +507,9 @@ static bool unchanged(struct ctx *c, const struct fs_alert *a)
     const int64_t skew = c->p->skew_ms, s = a->starts_at;
     if (!e || e->starts_at > s + skew) /* not known, or an older episode is meant */
         return false;
+    if (c->b->source == FS_SRC_RECONCILE && e->firing && a->status == FS_ALERT_FIRING &&
+        s >= e->starts_at - skew && s <= e->starts_at_max + skew)
+        return true; /* reconciliation only fills gaps; the webhooks own the snapshot */
     if (s < e->starts_at || s > e->starts_at_max) /* would widen the window */
         return false;
     if (a->status == FS_ALERT_FIRING) {
