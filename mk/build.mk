@@ -85,7 +85,7 @@ $(BUILD)/bench/%: bench/tools/%.c $(BUILD)/libforestall.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/libforestall.a
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_payload.h $(BUILD)/libforestall.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
 

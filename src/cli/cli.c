@@ -180,6 +180,9 @@ int fs_cli_main(int argc, char **argv)
     /* the command sees argv[0] = its name, then its own arguments */
     int sub_argc = argc - words;
     char **sub_argv = argv + words;
+    static char prog[160]; /* getopt names the program in its messages */
+    snprintf(prog, sizeof(prog), "forestall %s", best->name);
+    sub_argv[0] = prog;
     if (fs_cli_wants_help(sub_argc, sub_argv, best->name))
         return FS_EXIT_OK;
     return best->fn(sub_argc, sub_argv);

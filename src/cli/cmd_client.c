@@ -13,6 +13,64 @@
 
 enum { OPT_URL = 1000, OPT_SOURCE, OPT_STATUS, OPT_SEVERITY, OPT_LIMIT, OPT_BODY };
 
+/* The options of the client commands, parsed in one place. Each command says which it takes
+ * (a mask of 1u << option) and what -o may be. */
+struct copts {
+    const char *url, *source, *status, *severity, *limit;
+    bool body;
+    int second_format; /* -o chose the second format (json) */
+    int argi;          /* first positional argument */
+};
+
+#define O_BIT(o) (1u << ((o) - OPT_URL))
+
+static int parse_copts(int argc, char **argv, const char *cmd, unsigned allowed,
+                       const char *fmt1, const char *fmt2, int positional, struct copts *c)
+{
+    static const struct option opts[] = {{"url", required_argument, NULL, OPT_URL},
+                                         {"source", required_argument, NULL, OPT_SOURCE},
+                                         {"status", required_argument, NULL, OPT_STATUS},
+                                         {"severity", required_argument, NULL, OPT_SEVERITY},
+                                         {"limit", required_argument, NULL, OPT_LIMIT},
+                                         {"body", no_argument, NULL, OPT_BODY},
+                                         {NULL, 0, NULL, 0}};
+    memset(c, 0, sizeof(*c));
+    int o;
+    allowed |= O_BIT(OPT_URL);
+    while ((o = getopt_long(argc, argv, fmt1 ? "o:" : "", opts, NULL)) != -1) {
+        if (o == 'o') {
+            if (strcmp(optarg, fmt1) == 0)
+                c->second_format = 0;
+            else if (strcmp(optarg, fmt2) == 0)
+                c->second_format = 1;
+            else
+                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected %s or %s", fmt1, fmt2);
+            continue;
+        }
+        if (o < OPT_URL || !(allowed & O_BIT(o))) {
+            if (o >= OPT_URL)
+                fprintf(stderr, "forestall: %s does not take that option\n", cmd);
+            fs_cli_usage(cmd, false);
+            return FS_EXIT_USAGE;
+        }
+        switch (o) {
+        case OPT_URL: c->url = optarg; break;
+        case OPT_SOURCE: c->source = optarg; break;
+        case OPT_STATUS: c->status = optarg; break;
+        case OPT_SEVERITY: c->severity = optarg; break;
+        case OPT_LIMIT: c->limit = optarg; break;
+        case OPT_BODY: c->body = true; break;
+        default: break;
+        }
+    }
+    if (argc - optind != positional) {
+        fs_cli_usage(cmd, false);
+        return FS_EXIT_USAGE;
+    }
+    c->argi = optind;
+    return FS_EXIT_OK;
+}
+
 static int print_json(const json_t *v)
 {
     char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -65,25 +123,14 @@ static const char *detect_source(const char *body, size_t len)
 
 int fs_cmd_alert_send(int argc, char **argv)
 {
-    static const struct option opts[] = {{"source", required_argument, NULL, OPT_SOURCE},
-                                         {"url", required_argument, NULL, OPT_URL},
-                                         {NULL, 0, NULL, 0}};
-    const char *source = NULL, *url = NULL;
-    int o;
-    while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        switch (o) {
-        case OPT_SOURCE: source = optarg; break;
-        case OPT_URL: url = optarg; break;
-        default: fs_cli_usage("alert send", false); return FS_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        fs_cli_usage("alert send", false);
-        return FS_EXIT_USAGE;
-    }
+    struct copts c;
+    int rc = parse_copts(argc, argv, "alert send", O_BIT(OPT_SOURCE), NULL, NULL, 1, &c);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    const char *source = c.source, *url = c.url;
     struct fs_buf body;
     struct fs_err err;
-    if (fs_read_file(argv[optind], PAYLOAD_MAX, &body, &err) < 0)
+    if (fs_read_file(argv[c.argi], PAYLOAD_MAX, &body, &err) < 0)
         return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
     if (!source)
         source = detect_source(fs_buf_str(&body), body.len);
@@ -98,11 +145,11 @@ int fs_cmd_alert_send(int argc, char **argv)
         fs_buf_release(&body);
         return fs_cli_fail(FS_EXIT_USAGE, "--source: expected alertmanager, grafana or event");
     }
-    struct fs_client c;
+    struct fs_client cl;
     struct fs_http_reply r;
-    fs_client_init(&c, url);
-    int rc = fs_client_request(&c, "POST", path, fs_buf_str(&body), body.len, &r);
-    fs_client_release(&c);
+    fs_client_init(&cl, url);
+    rc = fs_client_request(&cl, "POST", path, fs_buf_str(&body), body.len, &r);
+    fs_client_release(&cl);
     fs_buf_release(&body);
     if (rc != FS_EXIT_OK) {
         fs_http_reply_release(&r);
@@ -114,17 +161,6 @@ int fs_cmd_alert_send(int argc, char **argv)
     return rc;
 }
 
-static int output_arg(const char *arg, const char *a, const char *b, int *which)
-{
-    if (strcmp(arg, a) == 0)
-        *which = 0;
-    else if (strcmp(arg, b) == 0)
-        *which = 1;
-    else
-        return fs_cli_fail(FS_EXIT_USAGE, "-o: expected %s or %s", a, b);
-    return 0;
-}
-
 static void short_time(const char *rfc, char *out, size_t size)
 {
     /* "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25" */
@@ -133,30 +169,14 @@ static void short_time(const char *rfc, char *out, size_t size)
 
 int fs_cmd_incidents_list(int argc, char **argv)
 {
-    static const struct option opts[] = {{"status", required_argument, NULL, OPT_STATUS},
-                                         {"severity", required_argument, NULL, OPT_SEVERITY},
-                                         {"limit", required_argument, NULL, OPT_LIMIT},
-                                         {"url", required_argument, NULL, OPT_URL},
-                                         {NULL, 0, NULL, 0}};
-    const char *status = NULL, *severity = NULL, *limit = NULL, *url = NULL;
-    int json = 0, o;
-    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (o) {
-        case 'o':
-            if (output_arg(optarg, "table", "json", &json))
-                return FS_EXIT_USAGE;
-            break;
-        case OPT_STATUS: status = optarg; break;
-        case OPT_SEVERITY: severity = optarg; break;
-        case OPT_LIMIT: limit = optarg; break;
-        case OPT_URL: url = optarg; break;
-        default: fs_cli_usage("incidents list", false); return FS_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fs_cli_usage("incidents list", false);
-        return FS_EXIT_USAGE;
-    }
+    struct copts c;
+    int rc = parse_copts(argc, argv, "incidents list",
+                         O_BIT(OPT_STATUS) | O_BIT(OPT_SEVERITY) | O_BIT(OPT_LIMIT), "table",
+                         "json", 0, &c);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    const char *status = c.status, *severity = c.severity, *limit = c.limit, *url = c.url;
+    int json = c.second_format;
     char path[512];
     snprintf(path, sizeof(path), "/api/v1/incidents?limit=%s%s%s%s%s", limit ? limit : "100",
              status ? "&status=" : "", status ? status : "", severity ? "&severity=" : "",
@@ -165,8 +185,7 @@ int fs_cmd_incidents_list(int argc, char **argv)
         if (*p == ' ' || *p == '#')
             *p = '+';
     json_t *arr;
-    int rc = get_json(url, path, &arr);
-    if (rc != FS_EXIT_OK)
+    if ((rc = get_json(url, path, &arr)) != FS_EXIT_OK)
         return rc;
     if (json) {
         rc = print_json(arr);
@@ -211,25 +230,13 @@ static void print_map(const char *title, const json_t *m, const char *indent)
 
 int fs_cmd_incidents_show(int argc, char **argv)
 {
-    static const struct option opts[] = {{"url", required_argument, NULL, OPT_URL},
-                                         {NULL, 0, NULL, 0}};
-    const char *url = NULL;
-    int json = 0, o;
-    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (o) {
-        case 'o':
-            if (output_arg(optarg, "text", "json", &json))
-                return FS_EXIT_USAGE;
-            break;
-        case OPT_URL: url = optarg; break;
-        default: fs_cli_usage("incidents show", false); return FS_EXIT_USAGE;
-        }
-    }
-    if (optind != argc - 1) {
-        fs_cli_usage("incidents show", false);
-        return FS_EXIT_USAGE;
-    }
-    const char *id = argv[optind];
+    struct copts c;
+    int rc = parse_copts(argc, argv, "incidents show", 0, "text", "json", 1, &c);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    const char *url = c.url;
+    int json = c.second_format;
+    const char *id = argv[c.argi];
     for (const char *p = id; *p; p++)
         if (!((*p >= '0' && *p <= '9') || *p == '-' || (*p >= 'a' && *p <= 'z')))
             return fs_cli_fail(FS_EXIT_USAGE, "not an incident id: %s (expected inc-42 or 42)",
@@ -237,8 +244,7 @@ int fs_cmd_incidents_show(int argc, char **argv)
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/incidents/%s", id);
     json_t *inc;
-    int rc = get_json(url, path, &inc);
-    if (rc != FS_EXIT_OK)
+    if ((rc = get_json(url, path, &inc)) != FS_EXIT_OK)
         return rc;
     if (json) {
         rc = print_json(inc);
@@ -281,33 +287,17 @@ int fs_cmd_incidents_show(int argc, char **argv)
 
 int fs_cmd_dead_letters(int argc, char **argv)
 {
-    static const struct option opts[] = {{"limit", required_argument, NULL, OPT_LIMIT},
-                                         {"body", no_argument, NULL, OPT_BODY},
-                                         {"url", required_argument, NULL, OPT_URL},
-                                         {NULL, 0, NULL, 0}};
-    const char *limit = "100", *url = NULL;
-    int json = 0, body = 0, o;
-    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (o) {
-        case 'o':
-            if (output_arg(optarg, "table", "json", &json))
-                return FS_EXIT_USAGE;
-            break;
-        case OPT_LIMIT: limit = optarg; break;
-        case OPT_BODY: body = 1; break;
-        case OPT_URL: url = optarg; break;
-        default: fs_cli_usage("deadletters list", false); return FS_EXIT_USAGE;
-        }
-    }
-    if (optind != argc) {
-        fs_cli_usage("deadletters list", false);
-        return FS_EXIT_USAGE;
-    }
+    struct copts c;
+    int rc = parse_copts(argc, argv, "deadletters list", O_BIT(OPT_LIMIT) | O_BIT(OPT_BODY),
+                         "table", "json", 0, &c);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    const char *limit = c.limit ? c.limit : "100", *url = c.url;
+    int json = c.second_format, body = c.body;
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/dead-letters?limit=%s%s", limit, body ? "&body=1" : "");
     json_t *arr;
-    int rc = get_json(url, path, &arr);
-    if (rc != FS_EXIT_OK)
+    if ((rc = get_json(url, path, &arr)) != FS_EXIT_OK)
         return rc;
     if (json) {
         rc = print_json(arr);
@@ -333,23 +323,14 @@ int fs_cmd_dead_letters(int argc, char **argv)
 
 int fs_cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {{"url", required_argument, NULL, OPT_URL},
-                                         {NULL, 0, NULL, 0}};
-    const char *url = NULL;
-    int json = 0, o;
-    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
-        switch (o) {
-        case 'o':
-            if (output_arg(optarg, "text", "json", &json))
-                return FS_EXIT_USAGE;
-            break;
-        case OPT_URL: url = optarg; break;
-        default: fs_cli_usage("status", false); return FS_EXIT_USAGE;
-        }
-    }
-    json_t *st;
-    int rc = get_json(url, "/api/v1/status", &st);
+    struct copts c;
+    int rc = parse_copts(argc, argv, "status", 0, "text", "json", 0, &c);
     if (rc != FS_EXIT_OK)
+        return rc;
+    const char *url = c.url;
+    int json = c.second_format;
+    json_t *st;
+    if ((rc = get_json(url, "/api/v1/status", &st)) != FS_EXIT_OK)
         return rc;
     if (json) {
         rc = print_json(st);

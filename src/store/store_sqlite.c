@@ -1093,34 +1093,24 @@ static int sq_incidents_count(struct fs_store *base, const char *status, int64_t
                        status, n, err);
 }
 
-static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, struct fs_err *err)
+/* Run a read that takes a LIMIT as ?1 and turn each row into a JSON object. */
+typedef json_t *(*row_fn)(sqlite3_stmt *st, const void *arg);
+
+static int read_array(struct sq_store *s, const char *sql, int limit, row_fn row,
+                      const void *arg, json_t **out, struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
     int slot;
     sqlite3 *db = reader_get(s, &slot);
     sqlite3_stmt *st;
     json_t *arr = json_array();
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT id,source,received_at,body FROM inbox WHERE applied=0 "
-                                "ORDER BY id LIMIT ?",
-                                -1, &st, NULL);
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, limit);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *o = json_object();
-            json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
-            json_object_set_new(o, "source", json_string((const char *)sqlite3_column_text(st, 1)));
-            json_object_set_new(o, "received_at", json_integer(sqlite3_column_int64(st, 2)));
-            json_object_set_new(o, "body",
-                                json_stringn_nocheck(sqlite3_column_blob(st, 3),
-                                                     (size_t)sqlite3_column_bytes(st, 3)));
-            json_array_append_new(arr, o);
-        }
+        sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+            json_array_append_new(arr, row(st, arg));
         sqlite3_finalize(st);
-        rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "unapplied inbox");
-    } else {
-        rc = sq_err(db, rc, false, err, "unapplied inbox");
     }
+    rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, sql);
     reader_put(s, slot);
     if (rc < 0) {
         json_decref(arr);
@@ -1130,58 +1120,57 @@ static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, st
     return 0;
 }
 
+static json_t *col_text_or_null(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? json_string((const char *)t) : json_null();
+}
+
+static json_t *unapplied_row(sqlite3_stmt *st, const void *arg)
+{
+    return json_pack("{s:I,s:o,s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "source",
+                     col_text_or_null(st, 1), "received_at",
+                     (json_int_t)sqlite3_column_int64(st, 2), "body",
+                     json_stringn_nocheck(sqlite3_column_blob(st, 3),
+                                          (size_t)sqlite3_column_bytes(st, 3)));
+}
+
+static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, struct fs_err *err)
+{
+    return read_array(SQ(base),
+                      "SELECT id,source,received_at,body FROM inbox WHERE applied=0 ORDER BY id "
+                      "LIMIT ?1",
+                      limit, unapplied_row, NULL, out, err);
+}
+
+static json_t *dead_letter_row(sqlite3_stmt *st, const void *arg)
+{
+    bool with_body = *(const bool *)arg;
+    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o,s:o,s:I,s:I}", "id",
+                          json_id("dl", sqlite3_column_int64(st, 0)), "receivedAt",
+                          json_time(sqlite3_column_int64(st, 1)), "source",
+                          col_text_or_null(st, 2), "remote", col_text_or_null(st, 3),
+                          "httpStatus", sqlite3_column_int(st, 4), "code",
+                          col_text_or_null(st, 5), "message", col_text_or_null(st, 6), "path",
+                          col_text_or_null(st, 7), "bodyKept",
+                          (json_int_t)sqlite3_column_int64(st, 9), "bodyTotal",
+                          (json_int_t)sqlite3_column_int64(st, 10));
+    if (o && with_body) {
+        /* bodies may be invalid UTF-8 (that can be why they were rejected): null then */
+        const void *b = sqlite3_column_blob(st, 8);
+        json_t *bs = b ? json_stringn(b, (size_t)sqlite3_column_bytes(st, 8)) : NULL;
+        json_object_set_new(o, "body", bs ? bs : json_null());
+    }
+    return o;
+}
+
 static int sq_dead_letters_list(struct fs_store *base, int limit, bool with_body, json_t **out,
                                 struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st;
-    json_t *arr = json_array();
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT id,received_at,source,remote,http_status,code,message,"
-                                "path,body,body_len,body_total FROM dead_letters ORDER BY id DESC "
-                                "LIMIT ?",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *o = json_object();
-            json_object_set_new(o, "id", json_id("dl", sqlite3_column_int64(st, 0)));
-            json_object_set_new(o, "receivedAt", json_time(sqlite3_column_int64(st, 1)));
-            json_object_set_new(o, "source", json_string((const char *)sqlite3_column_text(st, 2)));
-            const unsigned char *remote = sqlite3_column_text(st, 3);
-            json_object_set_new(o, "remote", remote ? json_string((const char *)remote)
-                                                    : json_null());
-            json_object_set_new(o, "httpStatus", json_integer(sqlite3_column_int(st, 4)));
-            json_object_set_new(o, "code", json_string((const char *)sqlite3_column_text(st, 5)));
-            json_object_set_new(o, "message",
-                                json_string((const char *)sqlite3_column_text(st, 6)));
-            const unsigned char *path = sqlite3_column_text(st, 7);
-            json_object_set_new(o, "path", path ? json_string((const char *)path) : json_null());
-            if (with_body) {
-                /* bodies may be invalid UTF-8 (that can be why they were rejected) */
-                const void *b = sqlite3_column_blob(st, 8);
-                size_t n = (size_t)sqlite3_column_bytes(st, 8);
-                json_t *bs = b ? json_stringn(b, n) : NULL;
-                json_object_set_new(o, "body", bs ? bs : json_null());
-            }
-            json_object_set_new(o, "bodyKept", json_integer(sqlite3_column_int64(st, 9)));
-            json_object_set_new(o, "bodyTotal", json_integer(sqlite3_column_int64(st, 10)));
-            json_array_append_new(arr, o);
-        }
-        sqlite3_finalize(st);
-        rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "dead letters");
-    } else {
-        rc = sq_err(db, rc, false, err, "dead letters");
-    }
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return read_array(SQ(base),
+                      "SELECT id,received_at,source,remote,http_status,code,message,path,body,"
+                      "body_len,body_total FROM dead_letters ORDER BY id DESC LIMIT ?1",
+                      limit, dead_letter_row, &with_body, out, err);
 }
 
 static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
