@@ -382,10 +382,15 @@ static void intake_answer(struct req *r)
         respond_err(r, j->rc, &j->err);
         return;
     }
-    respond_json(r, 200,
-                 json_pack("{s:s,s:i,s:i,s:i,s:i}", "status", "stored", "alerts", j->stats.alerts,
-                           "changed", j->stats.changed, "deduplicated", j->stats.deduplicated,
-                           "incidentsOpened", j->stats.opened));
+    /* the hot path: formatted directly, no JSON tree to build and free */
+    char *text = fs_malloc(160);
+    if (!text)
+        return respond_error(r, FS_E_NOMEM, NULL, NULL);
+    int n = snprintf(text, 160,
+                     "{\"status\":\"stored\",\"alerts\":%d,\"changed\":%d,\"deduplicated\":%d,"
+                     "\"incidentsOpened\":%d}\n",
+                     j->stats.alerts, j->stats.changed, j->stats.deduplicated, j->stats.opened);
+    respond_text(r, 200, "application/json", text, (size_t)n);
 }
 
 /* ---- reads ---------------------------------------------------------------------------------- */
@@ -618,6 +623,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                 if (n > max) /* refuse before reading a byte of it */
                     r->too_large = true;
             }
+            /* one allocation for typical bodies; never more up front than a sender has to send,
+             * so a lying Content-Length cannot make us reserve megabytes per connection */
+            if (!r->too_large && r->declared > 0 &&
+                fs_buf_reserve(&r->body, FS_MIN(r->declared, (size_t)64 * 1024)) < 0)
+                return MHD_NO; /* out of memory: drop the connection, the sender retries */
             if (r->too_large) {
                 /* Answer before the body is read (MHD can only reply now or after the whole
                  * body); the dead letter records who sent how much, without waiting for it. */
