@@ -171,18 +171,29 @@ static size_t edit_distance(const char *a, const char *b)
     return d[la][lb];
 }
 
+/* The closest known key or section ("sever" -> "server"), or NULL. */
 static const char *suggest(const char *path)
 {
-    const char *best = NULL;
+    static char best[128];
     size_t bestd = 4;
+    bool any = false;
     for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
-        size_t d = edit_distance(path, k->path);
-        if (d < bestd) {
-            bestd = d;
-            best = k->path;
+        /* every prefix that ends at a dot is a section name, the whole path a key */
+        for (const char *end = strchr(k->path, '.');; end = strchr(end + 1, '.')) {
+            size_t n = end ? (size_t)(end - k->path) : strlen(k->path);
+            char cand[128];
+            snprintf(cand, sizeof(cand), "%.*s", (int)n, k->path);
+            size_t d = edit_distance(path, cand);
+            if (d < bestd) {
+                bestd = d;
+                fs_strlcpy(best, cand, sizeof(best));
+                any = true;
+            }
+            if (!end)
+                break;
         }
     }
-    return best;
+    return any ? best : NULL;
 }
 
 static bool host_is_loopback(const char *host)

@@ -22,7 +22,8 @@ struct ctx {
 /* ---- the latest-episode cache ------------------------------------------------------------- */
 
 struct cent {
-    uint64_t key; /* the fingerprint as a number; 0 = empty slot */
+    bool used;
+    uint64_t key; /* the fingerprint as a number */
     int64_t starts_at, starts_at_max, ends_at, expires_at;
     uint64_t ann_hash, extra_hash;
     bool firing, end_inferred;
@@ -68,14 +69,13 @@ void fs_episode_cache_clear(struct fs_episode_cache *c)
 
 static uint64_t fp_key(const char *fp)
 {
-    uint64_t k = strtoull(fp, NULL, 16);
-    return k ? k : 1; /* 0 marks an empty slot */
+    return strtoull(fp, NULL, 16); /* fingerprints are exactly 16 hex digits */
 }
 
 static struct cent *cache_slot(struct fs_episode_cache *c, uint64_t key)
 {
     size_t i = (size_t)(key * 0x9E3779B97F4A7C15ULL) & (c->cap - 1);
-    while (c->slots[i].key && c->slots[i].key != key)
+    while (c->slots[i].used && c->slots[i].key != key)
         i = (i + 1) & (c->cap - 1);
     return &c->slots[i];
 }
@@ -85,7 +85,7 @@ static struct cent *cache_find(struct fs_episode_cache *c, const char *fp)
     if (!c)
         return NULL;
     struct cent *e = cache_slot(c, fp_key(fp));
-    return e->key ? e : NULL;
+    return e->used ? e : NULL;
 }
 
 /* Open addressing without tombstones: removing means rebuilding the probe chain, so instead an
@@ -96,7 +96,7 @@ static void cache_put(struct fs_episode_cache *c, const struct fs_episode *e)
         return;
     uint64_t key = fp_key(e->fingerprint);
     struct cent *slot = cache_slot(c, key);
-    if (!slot->key) {
+    if (!slot->used) {
         if (c->used >= c->max) {
             fs_episode_cache_clear(c);
             slot = cache_slot(c, key);
@@ -105,6 +105,7 @@ static void cache_put(struct fs_episode_cache *c, const struct fs_episode *e)
     }
     json_t *ann = json_loads(e->annotations, 0, NULL), *extra = json_loads(e->extra, 0, NULL);
     *slot = (struct cent){
+        .used = true,
         .key = key,
         .starts_at = e->starts_at,
         .starts_at_max = e->starts_at_max,
@@ -488,13 +489,23 @@ static int apply_continuation(struct ctx *c, const struct fs_alert *a)
     return rc;
 }
 
+/* Latest startsAt that still belongs to an episode. A firing one reaches the latest startsAt
+ * seen plus the skew. A resolved one also covers everything up to its reported end (episodes
+ * of one fingerprint never overlap), but not up to an inferred end: that end is only a guess
+ * and must not swallow an episode that started before it. */
+static int64_t window_end(bool firing, bool end_inferred, int64_t starts_max, int64_t ends_at,
+                          int64_t skew)
+{
+    if (firing || end_inferred)
+        return starts_max + skew;
+    return FS_MAX(starts_max + skew, ends_at);
+}
+
 static bool in_window(const struct fs_episode *e, int64_t s, int64_t skew)
 {
-    if (s < e->starts_at - skew)
-        return false;
-    if (e->status == FS_EP_FIRING)
-        return s <= e->starts_at_max + skew;
-    return s <= FS_MAX(e->starts_at_max + skew, e->ends_at);
+    return s >= e->starts_at - skew &&
+           s <= window_end(e->status == FS_EP_FIRING, e->end_inferred, e->starts_at_max,
+                           e->ends_at, skew);
 }
 
 static int64_t event_expiry(struct ctx *c, const struct fs_alert *a);
@@ -514,12 +525,13 @@ static bool unchanged(struct ctx *c, const struct fs_alert *a)
         return false;
     if (a->status == FS_ALERT_FIRING) {
         if (!e->firing) /* stale replay of a resolved episode (in its window) */
-            return s <= FS_MAX(e->starts_at_max + skew, e->ends_at);
+            return s <= window_end(false, e->end_inferred, e->starts_at_max, e->ends_at, skew);
         return fs_json_hash(a->annotations) == e->ann_hash && fs_json_hash(a->extra) == e->extra_hash &&
                event_expiry(c, a) == e->expires_at;
     }
     /* a repeated resolve of an episode that is already resolved with a reported end */
-    return !e->firing && !e->end_inferred && s <= FS_MAX(e->starts_at_max + skew, e->ends_at);
+    return !e->firing && !e->end_inferred &&
+           s <= window_end(false, false, e->starts_at_max, e->ends_at, skew);
 }
 
 static int apply_windowed(struct ctx *c, const struct fs_alert *a);
@@ -546,23 +558,21 @@ static int apply_windowed(struct ctx *c, const struct fs_alert *a)
         return found;
 
     if (found && in_window(&cand, s, skew)) {
+        /* An open episode learns the startsAt spread of its senders; a resolved one is never
+         * stretched by replays (that is how windows would creep over later episodes). */
         bool widened = false;
-        if (s < cand.starts_at) {
+        if (cand.status == FS_EP_FIRING && s < cand.starts_at) {
             cand.starts_at = s;
             widened = true;
         }
-        if (s > cand.starts_at_max) {
+        if (cand.status == FS_EP_FIRING && s > cand.starts_at_max) {
             cand.starts_at_max = s;
             widened = true;
         }
         if (firing) {
             if (cand.status == FS_EP_FIRING) {
                 rc = refresh_snapshot(c, &cand, a, widened);
-            } else if (widened) { /* a stale replay: never reopens, may widen the window */
-                cand.updated_at = c->now;
-                rc = fs_store_episode_update(c->s, &cand, c->err);
-                c->st->deduplicated++;
-            } else {
+            } else { /* a stale replay: never reopens */
                 c->st->deduplicated++;
                 rc = 0;
             }
@@ -577,10 +587,6 @@ static int apply_windowed(struct ctx *c, const struct fs_alert *a)
                 cand.updated_at = c->now;
                 rc = fs_store_episode_update(c->s, &cand, c->err);
                 c->st->changed++;
-            } else if (widened) {
-                cand.updated_at = c->now;
-                rc = fs_store_episode_update(c->s, &cand, c->err);
-                c->st->deduplicated++;
             } else {
                 c->st->deduplicated++;
                 rc = 0;
@@ -599,9 +605,15 @@ static int apply_windowed(struct ctx *c, const struct fs_alert *a)
         return has_next;
     }
     rc = 0;
-    /* An older episode still open must have ended before this one started. */
-    if (found && cand.status == FS_EP_FIRING)
+    /* An older episode still open must have ended before this one started; one whose end we
+     * only guessed cannot have ended after it either. */
+    if (found && cand.status == FS_EP_FIRING) {
         rc = close_episode(c, &cand, FS_MAX(s, cand.starts_at), true, "superseded");
+    } else if (found && cand.end_inferred && cand.ends_at > s) {
+        cand.ends_at = FS_MAX(s, cand.starts_at);
+        cand.updated_at = c->now;
+        rc = fs_store_episode_update(c->s, &cand, c->err);
+    }
     if (rc == 0) {
         if (firing && !has_next) {
             rc = create_episode(c, a, true, s, FS_TIME_UNSET, false);

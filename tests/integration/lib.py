@@ -328,3 +328,244 @@ def am_webhook(alerts, status=None, receiver="forestall"):
             "externalURL": "http://alertmanager:9093", "version": "4",
             "groupKey": "{}:{alertname=\"%s\"}" % common.get("alertname", ""),
             "truncatedAlerts": 0}
+
+
+# ---- appended helpers: metrics text, raw HTTP, more real peers ---------------------------------
+
+_METRIC_LINE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)(?:\s+\d+)?$')
+_METRIC_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Prometheus text exposition → {"types": {family: type}, "samples": [(name, labels, value)]}.
+    Raises TestFailure on a line that is not valid exposition syntax."""
+    types, samples = {}, []
+    for line in text.splitlines():
+        if not line.strip():
+            continue
+        if line.startswith("# TYPE "):
+            parts = line.split()
+            check(len(parts) == 4, f"bad TYPE line: {line!r}")
+            types[parts[2]] = parts[3]
+            continue
+        if line.startswith("#"):
+            continue
+        m = _METRIC_LINE.match(line)
+        check(m is not None, f"not a valid exposition line: {line!r}")
+        labels = dict(_METRIC_LABEL.findall(m.group(2) or ""))
+        samples.append((m.group(1), labels, float(m.group(3))))
+    return {"types": types, "samples": samples}
+
+
+def metric_value(parsed, name, **labels):
+    """The value of the one sample `name` whose labels include `labels`; None if absent."""
+    for n, l, v in parsed["samples"]:
+        if n == name and all(l.get(k) == str(x) for k, x in labels.items()):
+            return v
+    return None
+
+
+def scrape(daemon):
+    """GET /metrics of a Daemon (no token needed), parsed with parse_metrics."""
+    st, hd, data = http_request(daemon.url + "/metrics")
+    check(st == 200, f"GET /metrics: {st} {data[:200]!r}")
+    return parse_metrics(data.decode())
+
+
+def raw_http_request(url, method, body, headers=None, timeout=30.0):
+    """Send a request with an explicit Content-Length over a raw socket while reading the
+    answer concurrently, so a server that answers (and closes) before reading the whole body
+    is seen answering instead of as a broken pipe. Returns (status, headers dict, body bytes,
+    send error or None)."""
+    import threading
+    u = urllib.parse.urlsplit(url)
+    path = (u.path or "/") + (("?" + u.query) if u.query else "")
+    hdrs = {"Host": f"{u.hostname}:{u.port}", "Content-Length": str(len(body))}
+    hdrs.update(headers or {})
+    head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in hdrs.items())
+    s = socket.create_connection((u.hostname, u.port), timeout=timeout)
+    send_err = []
+
+    def sender():
+        try:
+            view = memoryview(body)
+            for i in range(0, len(view), 65536):
+                s.sendall(view[i:i + 65536])
+        except OSError as e:
+            send_err.append(e)
+
+    try:
+        s.sendall((head + "\r\n").encode())
+        t = threading.Thread(target=sender, daemon=True)
+        t.start()
+        data = b""
+        want = None
+        while True:
+            try:
+                chunk = s.recv(65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            data += chunk
+            if want is None and b"\r\n\r\n" in data:
+                hpart = data.split(b"\r\n\r\n", 1)[0].decode("latin-1")
+                m = re.search(r"(?im)^content-length:\s*(\d+)", hpart)
+                want = len(hpart) + 4 + int(m.group(1)) if m else -1
+            if want is not None and want >= 0 and len(data) >= want:
+                break
+        t.join(timeout)
+    finally:
+        try:
+            s.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        s.close()
+    check(b"\r\n\r\n" in data, f"no HTTP response (got {data[:200]!r}, send error {send_err})")
+    hpart, rest = data.split(b"\r\n\r\n", 1)
+    lines = hpart.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    rh = {}
+    for ln in lines[1:]:
+        k, _, v = ln.partition(":")
+        rh[k.strip().lower()] = v.strip()
+    return status, rh, rest, (send_err[0] if send_err else None)
+
+
+class NodeExporter:
+    """A real prometheus-node-exporter on loopback with a textfile collector directory."""
+
+    def __init__(self, ctx):
+        self.dir = tempfile.mkdtemp(dir=ctx.dir, prefix="nodeexp-")
+        self.textfile_dir = os.path.join(self.dir, "textfile")
+        os.makedirs(self.textfile_dir)
+        self.port = free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.url = f"http://{self.address}"
+        self.proc = subprocess.Popen(
+            ["prometheus-node-exporter", f"--web.listen-address={self.address}",
+             f"--collector.textfile.directory={self.textfile_dir}", "--no-collector.systemd"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
+        ctx.track(self.proc)
+        wait_for(lambda: http_request(self.url + "/metrics")[0] == 200, 15,
+                 what="node_exporter ready")
+
+    def set_textfile(self, name, text):
+        """Atomically replace DIR/name.prom (write a temp file, then rename)."""
+        final = os.path.join(self.textfile_dir, name + ".prom")
+        tmp = final + ".tmp"
+        with open(tmp, "w") as f:
+            f.write(text if text.endswith("\n") else text + "\n")
+        os.rename(tmp, final)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
+class Prometheus:
+    """A real Prometheus on loopback: scrapes `targets` every second, evaluates `rules_yaml`
+    (the text of a rule file) every second and sends alerts to `alertmanager_url`."""
+
+    def __init__(self, ctx, targets, rules_yaml, alertmanager_url, job="node"):
+        self.dir = tempfile.mkdtemp(dir=ctx.dir, prefix="prom-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        rules = os.path.join(self.dir, "rules.yml")
+        with open(rules, "w") as f:
+            f.write(rules_yaml)
+        am = urllib.parse.urlsplit(alertmanager_url)
+        cfg = os.path.join(self.dir, "prom.yml")
+        with open(cfg, "w") as f:
+            f.write(f"""global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ['{rules}']
+alerting:
+  alertmanagers:
+    - static_configs:
+        - targets: ['{am.hostname}:{am.port}']
+scrape_configs:
+  - job_name: {job}
+    static_configs:
+      - targets: {json.dumps(list(targets))}
+""")
+        self.proc = subprocess.Popen(
+            ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={self.dir}/data",
+             f"--web.listen-address=127.0.0.1:{self.port}", f"--web.external-url={self.url}/"],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
+        ctx.track(self.proc)
+        wait_for(lambda: http_request(self.url + "/-/ready")[0] == 200, 20,
+                 what="Prometheus ready")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(15)
+
+
+def am_fingerprint(labels):
+    """The fingerprint Prometheus and Alertmanager give a label set (model.LabelSet.Fingerprint):
+    FNV-1a 64 over the label names in byte order, each followed by 0xff, its value and 0xff;
+    16 lowercase hex digits."""
+    h = 0xcbf29ce484222325
+    for name in sorted(labels, key=lambda s: s.encode()):
+        for part in (name.encode(), b"\xff", labels[name].encode(), b"\xff"):
+            for byte in part:
+                h ^= byte
+                h = (h * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def utc_rfc3339(t=None):
+    """t (Unix seconds, default now) as an RFC 3339 UTC timestamp with milliseconds."""
+    import datetime
+    t = time.time() if t is None else t
+    return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+class AlertmanagerWithConfig(Alertmanager):
+    """A real Alertmanager started on a configuration file given as text (routes, several
+    receivers, inhibit rules...); otherwise like Alertmanager."""
+
+    def __init__(self, ctx, config_yaml):
+        self.ctx = ctx
+        self.dir = tempfile.mkdtemp(dir=ctx.dir, prefix="am-")
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cfg = os.path.join(self.dir, "am.yml")
+        with open(cfg, "w") as f:
+            f.write(config_yaml)
+        self.log = os.path.join(self.dir, "stderr")
+        self.proc = subprocess.Popen(
+            ["prometheus-alertmanager", f"--config.file={cfg}",
+             f"--storage.path={self.dir}", f"--web.listen-address=127.0.0.1:{self.port}",
+             "--cluster.listen-address=", f"--web.external-url={self.url}"],
+            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
+        ctx.track(self.proc)
+        wait_for(lambda: http_request(self.url + "/-/ready")[0] == 200, 15,
+                 what="Alertmanager ready")
+
+
+def check_store_invariants(d):
+    """After the daemon stopped: the store's incidents agree with their episodes (open_episodes
+    counts the firing episodes; an incident is open exactly when it has one), every episode
+    belongs to an incident, and no inbox row is left unapplied."""
+    db = d.db()
+    try:
+        bad = db.execute(
+            "SELECT i.id, i.status, i.open_episodes, "
+            "(SELECT count(*) FROM episodes e WHERE e.incident_id = i.id AND e.status = 'firing')"
+            " AS firing FROM incidents i").fetchall()
+        orphans = db.execute("SELECT count(*) FROM episodes e WHERE NOT EXISTS "
+                             "(SELECT 1 FROM incidents i WHERE i.id = e.incident_id)").fetchone()[0]
+        unapplied = db.execute("SELECT count(*) FROM inbox WHERE applied = 0").fetchone()[0]
+    finally:
+        db.close()
+    wrong = [r for r in bad if r[2] != r[3] or (r[1] == "open") != (r[3] > 0)]
+    check(not wrong, f"{len(wrong)} incidents disagree with their episodes "
+          f"(id, status, open_episodes, firing episodes): {wrong[:5]}")
+    check(orphans == 0, f"{orphans} episodes without an incident")
+    check(unapplied == 0, f"{unapplied} inbox rows stored but not applied")

@@ -325,6 +325,22 @@ static void test_close_missing(void **state)
     assert_int_equal(count_episodes(f, "firing"), 1);
 }
 
+static void test_inferred_end_does_not_swallow_a_late_middle_episode(void **state)
+{
+    struct fx *f = *state;
+    am(f, "Disk", "a", "warning", T0, 0, NULL);
+    am(f, "Disk", "a", "warning", T0 + 60 * MIN, 0, NULL); /* T0 closed, end guessed */
+    am(f, "Disk", "a", "warning", T0 + 30 * MIN, 0, NULL); /* a middle episode, late */
+    am(f, "Disk", "a", "warning", T0 + 30 * MIN, T0 + 40 * MIN, NULL);
+    assert_int_equal(count_episodes(f, NULL), 3);
+    /* the guessed end of the first moved back to where the middle one began */
+    json_t *arr = incidents(f);
+    json_t *first = json_array_get(json_object_get(json_array_get(arr, 0), "episodes"), 0);
+    assert_string_equal(json_string_value(json_object_get(first, "endsAt")),
+                        "2026-11-21T11:10:00.000Z");
+    json_decref(arr);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -335,6 +351,7 @@ int main(void)
         T(test_out_of_order_history),        T(test_correlation),
         T(test_no_group_labels_get_their_own_incident), T(test_events_continue_and_expire),
         T(test_cache_survives_rollback),     T(test_close_missing),
+        T(test_inferred_end_does_not_swallow_a_late_middle_episode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
