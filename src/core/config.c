@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 
 #include "core/config.h"
 #include "core/embed.h"
@@ -86,7 +88,9 @@ const struct fs_config_key fs_config_keys[] = {
     {"reconcile.interval", FS_CFG_DURATION, OFF(reconcile.interval_ms), 1000, DAY, NULL, 0,
      "Time between reconciliation polls."},
     {"reconcile.receiver", FS_CFG_STR, OFF(reconcile.receiver), 0, 0, NULL, FS_CFG_NULLABLE,
-     "Only consider alerts routed to this receiver (Alertmanager's receiver regex filter)."},
+     "Only adopt firing alerts routed to a receiver matching this regular expression "
+     "(anchored, like Alertmanager's receiver filter). Alerts routed elsewhere still count as "
+     "present, so they are never closed as missing."},
     {"log.level", FS_CFG_ENUM, OFF(log.level), 0, 0, "debug|info|warn|error", FS_CFG_RELOAD,
      "Least severe log level written."},
     {"log.format", FS_CFG_ENUM, OFF(log.format), 0, 0, "logfmt|json", FS_CFG_RELOAD,
@@ -496,6 +500,19 @@ static int check_cross(struct loader *L)
                 "%s is not a loopback address and auth.token is not set; set auth.token "
                 "(or server.allow_public_without_token: true)",
                 c->server.listen);
+    if (c->reconcile.receiver) {
+        int ec;
+        PCRE2_SIZE off;
+        pcre2_code *re = pcre2_compile((PCRE2_SPTR)c->reconcile.receiver, PCRE2_ZERO_TERMINATED,
+                                       PCRE2_UTF, &ec, &off, NULL);
+        if (!re) {
+            PCRE2_UCHAR msg[160];
+            pcre2_get_error_message(ec, msg, sizeof(msg));
+            problem(L, "reconcile.receiver", "not a valid regular expression at offset %zu: %s",
+                    (size_t)off, (const char *)msg);
+        }
+        pcre2_code_free(re);
+    }
     for (size_t i = 0; i < c->incidents.group_by.n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->incidents.group_by.items[i], c->incidents.group_by.items[j]) == 0)
@@ -688,9 +705,15 @@ int fs_config_doc_markdown(struct fs_buf *b)
             p = dot ? dot + 1 : p + n;
         }
         char *dv = v ? fs_json_compact(v) : NULL;
-        char type[128];
+        char type[128], lo[32], hi[32];
         if (k->type == FS_CFG_ENUM)
             snprintf(type, sizeof(type), "%s", k->choices);
+        else if (k->type == FS_CFG_DURATION && k->max)
+            snprintf(type, sizeof(type), "duration, %s–%s", fs_duration_format(k->min, lo, 32),
+                     fs_duration_format(k->max, hi, 32));
+        else if ((k->type == FS_CFG_INT || k->type == FS_CFG_SIZE) && k->max)
+            snprintf(type, sizeof(type), "%s, %lld–%lld%s", fs_config_type_name(k->type),
+                     (long long)k->min, (long long)k->max, k->type == FS_CFG_SIZE ? " bytes" : "");
         else
             snprintf(type, sizeof(type), "%s", fs_config_type_name(k->type));
         for (char *c = type; *c; c++)

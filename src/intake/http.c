@@ -646,8 +646,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
     if (r->state == RS_BODY && *upload_size > 0) {
         r->received += *upload_size;
-        if (!r->too_large && fs_buf_append(&r->body, upload_data, *upload_size) < 0)
-            r->too_large = true; /* keep what fits, discard the rest */
+        if (!r->too_large && fs_buf_append(&r->body, upload_data, *upload_size) < 0) {
+            /* over the limit: keep what fits (for the dead letter), discard the rest */
+            size_t room = r->body.max > r->body.len ? r->body.max - r->body.len : 0;
+            fs_buf_append(&r->body, upload_data, FS_MIN(room, *upload_size));
+            r->too_large = true;
+        }
         *upload_size = 0;
         return MHD_YES;
     }

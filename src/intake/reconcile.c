@@ -4,6 +4,8 @@
 #include "core/common.h"
 
 #include <curl/curl.h>
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,19 +34,16 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
     return fs_buf_append(arg, ptr, size * n) < 0 ? 0 : size * n;
 }
 
-static int fetch(const char *base, const char *receiver, struct fs_buf *body, struct fs_err *err)
+/* Everything Alertmanager holds is fetched, whatever its receiver: an alert routed elsewhere
+ * is still present, and must not be taken for a lost resolve. */
+static int fetch(const char *base, struct fs_buf *body, struct fs_err *err)
 {
     CURL *h = curl_easy_init();
     if (!h)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     char url[2048];
-    int n = snprintf(url, sizeof(url), "%s/api/v2/alerts?active=true&silenced=true&inhibited=true"
-                                       "&unprocessed=true", base);
-    if (receiver && n > 0 && (size_t)n < sizeof(url)) {
-        char *esc = curl_easy_escape(h, receiver, 0);
-        snprintf(url + n, sizeof(url) - (size_t)n, "&receiver=%s", esc ? esc : "");
-        curl_free(esc);
-    }
+    snprintf(url, sizeof(url),
+             "%s/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true", base);
     curl_easy_setopt(h, CURLOPT_URL, url);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 3000L);
@@ -64,6 +63,21 @@ static int fetch(const char *base, const char *receiver, struct fs_buf *body, st
     return 0;
 }
 
+/* Alertmanager's receiver filter is a regular expression matched against the whole name. */
+static bool routed_to(const struct fs_alert *a, const pcre2_code *re, pcre2_match_data *md)
+{
+    if (!re)
+        return true;
+    size_t i;
+    json_t *name;
+    json_array_foreach(json_object_get(a->extra, "receivers"), i, name) {
+        const char *n = json_string_value(name);
+        if (n && pcre2_match(re, (PCRE2_SPTR)n, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) >= 0)
+            return true;
+    }
+    return false;
+}
+
 static void poll_once(struct fs_reconciler *r, const char *base, const char *receiver)
 {
     struct fs_buf body = FS_BUF_INIT(RECONCILE_MAX_BODY);
@@ -71,7 +85,22 @@ static void poll_once(struct fs_reconciler *r, const char *base, const char *rec
     struct fs_alert_batch b = {0};
     json_t *present = NULL;
     int64_t now = fs_now_ms();
-    int rc = fetch(base, receiver, &body, &err);
+    pcre2_code *re = NULL;
+    pcre2_match_data *md = NULL;
+    if (receiver) {
+        int ec;
+        PCRE2_SIZE eo;
+        char anchored[1100];
+        snprintf(anchored, sizeof(anchored), "^(?:%s)$", receiver);
+        re = pcre2_compile((PCRE2_SPTR)anchored, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+        md = re ? pcre2_match_data_create_from_pattern(re, NULL) : NULL;
+        if (!md) { /* config validation compiles it first; this is only memory */
+            pcre2_code_free(re);
+            FS_LOG_ERROR("reconciliation skipped: cannot use reconcile.receiver");
+            return;
+        }
+    }
+    int rc = fetch(base, &body, &err);
     if (rc == 0)
         rc = fs_ingest_parse(FS_SRC_RECONCILE, fs_buf_str(&body), body.len, now, &b, &err);
     if (rc == 0) {
@@ -86,7 +115,7 @@ static void poll_once(struct fs_reconciler *r, const char *base, const char *rec
                 continue;
             json_object_set_new(present, a->fingerprint, json_true());
             const char *state = json_string_value(json_object_get(a->extra, "state"));
-            if (state && strcmp(state, "active") == 0) {
+            if (state && strcmp(state, "active") == 0 && routed_to(a, re, md)) {
                 a->status = FS_ALERT_FIRING;
                 b.alerts[keep++] = *a;
             }
@@ -118,6 +147,8 @@ static void poll_once(struct fs_reconciler *r, const char *base, const char *rec
     json_decref(present);
     fs_alert_batch_release(&b);
     fs_buf_release(&body);
+    pcre2_match_data_free(md);
+    pcre2_code_free(re);
 }
 
 static void *reconcile_main(void *arg)
