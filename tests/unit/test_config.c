@@ -106,6 +106,8 @@ static void test_problems_name_file_line_key(void **state)
     expect_problem("server: [1]\n", "bad.yaml:1: server: expected a mapping", NULL);
     expect_problem("a: 1\nb: 2\n", "bad.yaml:1: a: unknown key", "bad.yaml:2: b: unknown key");
     expect_problem("server:\n  listen: [\n", "YAML syntax error", NULL);
+    expect_problem("reconcile:\n  receiver: 'team-(a'\n", "reconcile.receiver",
+                   "not a valid regular expression");
 }
 
 static void test_secrets(void **state)
