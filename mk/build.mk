@@ -55,11 +55,13 @@ $(BUILD)/gen/embed.S $(BUILD)/gen/embed_table.c: $(EMBED) scripts/gen-embed mk/b
 
 $(BUILD)/obj/gen/embed.o: $(BUILD)/gen/embed.S
 	@mkdir -p $(@D)
-	$(CC) -c $< -o $@
+	@echo "  AS      $<"
+	@$(CC) -c $< -o $@
 
 $(BUILD)/obj/gen/embed_table.o: $(BUILD)/gen/embed_table.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(@D)
@@ -68,25 +70,31 @@ $(BUILD)/obj/%.o: %.c
 
 $(BUILD)/libforestall.a: $(LIBOBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	@echo "  AR      $@"
+	@ar rcs $@ $^
 
 $(BUILD)/forestall: $(BUILD)/obj/$(MAIN:.c=.o) $(BUILD)/libforestall.a
-	$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libforestall.a tests/unit/unit.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS) -lcmocka
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS) -lcmocka
 
 $(BUILD)/tools/%: tests/tools/%.c $(BUILD)/libforestall.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
 
 $(BUILD)/bench/%: bench/tools/%.c $(BUILD)/libforestall.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_payload.h $(BUILD)/libforestall.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
+	@echo "  LINK    $@"
+	@$(CC) $(CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< $(BUILD)/libforestall.a $(PKG_LIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
