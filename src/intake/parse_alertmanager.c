@@ -28,32 +28,6 @@ static int check_version(const json_t *doc, struct fs_err *err)
 int fs_parse_alertmanager(const char *body, size_t len, const struct fs_parse_limits *lim,
                           struct fs_alert_batch *out, struct fs_err *err)
 {
-    json_t *doc, *alerts;
-    memset(out, 0, sizeof(*out));
-    int rc = fs_parse_load(body, len, lim, JSON_OBJECT, &doc, err);
-    if (rc < 0)
-        return rc;
-    if ((rc = check_version(doc, err)) < 0 ||
-        (rc = fs_json_get_arr(doc, "alerts", "", true, &alerts, err)) < 0) {
-        json_decref(doc);
-        return rc;
-    }
-    rc = fs_parse_batch_init(out, FS_SRC_ALERTMANAGER, doc, json_array_size(alerts), lim, "alerts",
-                             "alerts", err);
-    if (rc < 0)
-        return fs_parse_fail(out, rc);
-    if ((rc = fs_parse_webhook_common(doc, out, err)) < 0)
-        return fs_parse_fail(out, rc);
-
-    size_t i;
-    json_t *v;
-    json_array_foreach(alerts, i, v) {
-        char path[64];
-        struct fs_alert a;
-        fs_jpath_index(path, sizeof(path), "alerts", i);
-        if ((rc = fs_parse_am_alert(v, path, false, lim, &a, err)) < 0 ||
-            (rc = fs_parse_keep(out, &a, err)) < 0)
-            return fs_parse_fail(out, rc);
-    }
-    return 0;
+    static const struct fs_webhook_format fmt = {FS_SRC_ALERTMANAGER, check_version, NULL, NULL};
+    return fs_parse_webhook(&fmt, body, len, lim, out, err);
 }

@@ -382,3 +382,42 @@ int fs_parse_webhook_common(const json_t *doc, struct fs_alert_batch *out, struc
     out->truncated = present ? trunc : 0;
     return 0;
 }
+
+int fs_parse_webhook(const struct fs_webhook_format *fmt, const char *body, size_t len,
+                     const struct fs_parse_limits *lim, struct fs_alert_batch *out,
+                     struct fs_err *err)
+{
+    json_t *doc, *alerts;
+    memset(out, 0, sizeof(*out));
+    int rc = fs_parse_load(body, len, lim, JSON_OBJECT, &doc, err);
+    if (rc < 0)
+        return rc;
+    if ((rc = fmt->check_version(doc, err)) < 0 ||
+        (rc = fs_json_get_arr(doc, "alerts", "", true, &alerts, err)) < 0) {
+        json_decref(doc);
+        return rc;
+    }
+    rc = fs_parse_batch_init(out, fmt->source, doc, json_array_size(alerts), lim, "alerts",
+                             "alerts", err);
+    if (rc < 0)
+        return fs_parse_fail(out, rc);
+    if ((rc = fs_parse_webhook_common(doc, out, err)) < 0 ||
+        (fmt->check_top && (rc = fmt->check_top(doc, err)) < 0))
+        return fs_parse_fail(out, rc);
+    size_t i;
+    json_t *v;
+    json_array_foreach(alerts, i, v) {
+        char path[64];
+        struct fs_alert a;
+        fs_jpath_index(path, sizeof(path), "alerts", i);
+        if ((rc = fs_parse_am_alert(v, path, false, lim, &a, err)) < 0)
+            return fs_parse_fail(out, rc);
+        if (fmt->alert_extras && (rc = fmt->alert_extras(v, path, a.extra, err)) < 0) {
+            fs_parse_alert_drop(&a);
+            return fs_parse_fail(out, rc);
+        }
+        if ((rc = fs_parse_keep(out, &a, err)) < 0)
+            return fs_parse_fail(out, rc);
+    }
+    return 0;
+}

@@ -79,4 +79,18 @@ void fs_parse_alert_drop(struct fs_alert *a);
  * out->truncated. */
 int fs_parse_webhook_common(const json_t *doc, struct fs_alert_batch *out, struct fs_err *err);
 
+/* An Alertmanager-shaped webhook (Alertmanager v4, Grafana): load, check the version and the
+ * top-level fields (check_top may be NULL), then every alert of `alerts`; alert_extras (may be
+ * NULL) adds format-specific fields to an alert's extra. */
+struct fs_webhook_format {
+    enum fs_alert_source source;
+    int (*check_version)(const json_t *doc, struct fs_err *err);
+    int (*check_top)(const json_t *doc, struct fs_err *err);
+    int (*alert_extras)(const json_t *alert, const char *path, json_t *extra, struct fs_err *err);
+};
+
+int fs_parse_webhook(const struct fs_webhook_format *fmt, const char *body, size_t len,
+                     const struct fs_parse_limits *lim, struct fs_alert_batch *out,
+                     struct fs_err *err);
+
 #endif

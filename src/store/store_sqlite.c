@@ -573,23 +573,39 @@ static void read_episode(sqlite3_stmt *st, struct fs_episode *e)
     e->updated_at = sqlite3_column_int64(st, 16);
 }
 
-static int episode_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
-                         struct fs_episode *out, struct fs_err *err)
+/* Step a prepared single-row query: 1 and *out filled when a row came back, 0 when none.
+ * read() fills out and reports whether every allocation succeeded (else it cleared out). */
+typedef bool (*read_fn)(sqlite3_stmt *st, void *out);
+
+static int query_one(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st, read_fn read,
+                     void *out, struct fs_err *err)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        read_episode(st, out);
+        bool ok = read(st, out);
         sqlite3_reset(st);
-        if (!out->labels || !out->annotations || !out->extra) {
-            fs_episode_clear(out);
-            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-        }
-        return 1;
+        return ok ? 1 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return sq_err(s->db, rc, false, err, sq_sql[id]);
     return 0;
+}
+
+static bool read_episode_complete(sqlite3_stmt *st, void *out)
+{
+    struct fs_episode *e = out;
+    read_episode(st, e);
+    if (e->labels && e->annotations && e->extra)
+        return true;
+    fs_episode_clear(e);
+    return false;
+}
+
+static int episode_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
+                         struct fs_episode *out, struct fs_err *err)
+{
+    return query_one(s, id, st, read_episode_complete, out, err);
 }
 
 static int sq_episode_open(struct fs_store *base, const char *fp, struct fs_episode *out,
@@ -727,23 +743,20 @@ static void read_incident(sqlite3_stmt *st, struct fs_incident *i)
     i->resolved_at = col_time(st, 9);
 }
 
+static bool read_incident_complete(sqlite3_stmt *st, void *out)
+{
+    struct fs_incident *i = out;
+    read_incident(st, i);
+    if (i->group_key && i->title && i->labels)
+        return true;
+    fs_incident_clear(i);
+    return false;
+}
+
 static int incident_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
                           struct fs_incident *out, struct fs_err *err)
 {
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        read_incident(st, out);
-        sqlite3_reset(st);
-        if (!out->group_key || !out->title || !out->labels) {
-            fs_incident_clear(out);
-            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-        }
-        return 1;
-    }
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return sq_err(s->db, rc, false, err, sq_sql[id]);
-    return 0;
+    return query_one(s, id, st, read_incident_complete, out, err);
 }
 
 static int sq_incident_latest(struct fs_store *base, const char *key, struct fs_incident *out,
