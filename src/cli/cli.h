@@ -11,14 +11,15 @@
 #include "core/err.h"
 
 /* X(ENUM, value, "meaning") — documented in docs/cli.md */
-#define FS_EXIT_CODES(X)                                                                       \
-    X(OK, 0, "success")                                                                        \
-    X(FAILURE, 1, "the command failed (invalid config, not found, startup error); the message " \
-                  "says why")                                                                  \
-    X(USAGE, 2, "invalid command line")                                                        \
-    X(UNREACHABLE, 3, "could not connect to the daemon (--url / FORESTALL_URL)")               \
-    X(REJECTED, 4, "the daemon rejected the request (HTTP 4xx: invalid payload, auth, ...)")   \
-    X(UNAVAILABLE, 5, "the daemon could not take the request now (HTTP 5xx); retry later")     \
+#define FS_EXIT_CODES(X)                                                                           \
+    X(OK, 0, "success")                                                                            \
+    X(FAILURE, 1,                                                                                  \
+      "the command failed (invalid config, not found, startup error); the message "                \
+      "says why")                                                                                  \
+    X(USAGE, 2, "invalid command line")                                                            \
+    X(UNREACHABLE, 3, "could not connect to the daemon (--url / FORESTALL_URL)")                   \
+    X(REJECTED, 4, "the daemon rejected the request (HTTP 4xx: invalid payload, auth, ...)")       \
+    X(UNAVAILABLE, 5, "the daemon could not take the request now (HTTP 5xx); retry later")         \
     X(FAILSTOP, 6, "serve: stopped because a durable write failed (fail-stop)")
 
 enum fs_exit {
@@ -28,7 +29,7 @@ enum fs_exit {
 };
 
 struct fs_command {
-    const char *name;  /* "incidents list" */
+    const char *name; /* "incidents list" */
     int (*fn)(int argc, char **argv);
     const char *usage; /* after the name */
     const char *summary;
@@ -48,23 +49,23 @@ bool fs_cli_wants_help(int argc, char **argv, const char *name);
 /* ---- client ----------------------------------------------------------------------------- */
 
 struct fs_client {
-    char url[512];   /* --url, FORESTALL_URL, or http://127.0.0.1:9797 */
-    char *token;     /* FORESTALL_TOKEN, or NULL */
+    char url[512]; /* --url, FORESTALL_URL, or http://127.0.0.1:9797 */
+    char *token;   /* FORESTALL_TOKEN, or NULL */
     long timeout_ms;
 };
 
 struct fs_http_reply {
-    long status;      /* 0 when no reply */
+    long status; /* 0 when no reply */
     struct fs_buf body;
-    char error[256];  /* transport error */
+    char error[256]; /* transport error */
 };
 
 void fs_client_init(struct fs_client *c, const char *url_opt);
 void fs_client_release(struct fs_client *c);
 /* method "GET"/"POST"; body may be NULL. Returns an exit code for transport failures
  * (FS_EXIT_UNREACHABLE) or FS_EXIT_OK when an HTTP reply arrived (any status). */
-int fs_client_request(struct fs_client *c, const char *method, const char *path,
-                      const char *body, size_t len, struct fs_http_reply *out);
+int fs_client_request(struct fs_client *c, const char *method, const char *path, const char *body,
+                      size_t len, struct fs_http_reply *out);
 void fs_http_reply_release(struct fs_http_reply *r);
 /* Exit code for an HTTP status; prints the daemon's error message for non-2xx. */
 int fs_client_check(const struct fs_http_reply *r);

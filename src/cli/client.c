@@ -37,8 +37,8 @@ static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-int fs_client_request(struct fs_client *c, const char *method, const char *path,
-                      const char *body, size_t len, struct fs_http_reply *out)
+int fs_client_request(struct fs_client *c, const char *method, const char *path, const char *body,
+                      size_t len, struct fs_http_reply *out)
 {
     memset(out, 0, sizeof(*out));
     fs_buf_init(&out->body, REPLY_MAX);
@@ -101,8 +101,7 @@ int fs_client_check(const struct fs_http_reply *r)
     const char *code = json_string_value(json_object_get(e, "code"));
     const char *msg = json_string_value(json_object_get(e, "message"));
     if (code)
-        fprintf(stderr, "forestall: daemon answered %ld %s: %s\n", r->status, code,
-                msg ? msg : "");
+        fprintf(stderr, "forestall: daemon answered %ld %s: %s\n", r->status, code, msg ? msg : "");
     else
         fprintf(stderr, "forestall: daemon answered HTTP %ld\n", r->status);
     json_decref(v);

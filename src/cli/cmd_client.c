@@ -22,10 +22,10 @@ struct copts {
     int argi;          /* first positional argument */
 };
 
-#define O_BIT(o) (1u << ((o) - OPT_URL))
+#define O_BIT(o) (1u << ((o)-OPT_URL))
 
-static int parse_copts(int argc, char **argv, const char *cmd, unsigned allowed,
-                       const char *fmt1, const char *fmt2, int positional, struct copts *c)
+static int parse_copts(int argc, char **argv, const char *cmd, unsigned allowed, const char *fmt1,
+                       const char *fmt2, int positional, struct copts *c)
 {
     static const struct option opts[] = {{"url", required_argument, NULL, OPT_URL},
                                          {"source", required_argument, NULL, OPT_SOURCE},
@@ -190,19 +190,19 @@ int fs_cmd_incidents_list(int argc, char **argv)
     if (json) {
         rc = print_json(arr);
     } else {
-        printf("%-10s %-9s %-9s %-8s %-20s %s\n", "ID", "STATUS", "SEVERITY", "EPISODES",
-               "UPDATED", "TITLE");
+        printf("%-10s %-9s %-9s %-8s %-20s %s\n", "ID", "STATUS", "SEVERITY", "EPISODES", "UPDATED",
+               "TITLE");
         size_t i;
         json_t *inc;
-        json_array_foreach(arr, i, inc) {
+        json_array_foreach(arr, i, inc)
+        {
             char t[40];
             short_time(json_string_value(json_object_get(inc, "updatedAt")), t, sizeof(t));
             char eps[24];
             snprintf(eps, sizeof(eps), "%lld/%zu",
                      (long long)json_integer_value(json_object_get(inc, "openEpisodes")),
                      json_array_size(json_object_get(inc, "episodes")));
-            printf("%-10s %-9s %-9s %-8s %-20s %s\n",
-                   json_string_value(json_object_get(inc, "id")),
+            printf("%-10s %-9s %-9s %-8s %-20s %s\n", json_string_value(json_object_get(inc, "id")),
                    json_string_value(json_object_get(inc, "status")),
                    json_string_value(json_object_get(inc, "severity")), eps, t,
                    json_string_value(json_object_get(inc, "title")));
@@ -221,7 +221,8 @@ static void print_map(const char *title, const json_t *m, const char *indent)
     printf("%s%s:\n", indent, title);
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)m, k, v) {
+    json_object_foreach((json_t *)m, k, v)
+    {
         char *s = json_is_string(v) ? NULL : json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         printf("%s  %s: %s\n", indent, k, s ? s : json_string_value(v));
         free(s);
@@ -239,8 +240,7 @@ int fs_cmd_incidents_show(int argc, char **argv)
     const char *id = argv[c.argi];
     for (const char *p = id; *p; p++)
         if (!((*p >= '0' && *p <= '9') || *p == '-' || (*p >= 'a' && *p <= 'z')))
-            return fs_cli_fail(FS_EXIT_USAGE, "not an incident id: %s (expected inc-42 or 42)",
-                               id);
+            return fs_cli_fail(FS_EXIT_USAGE, "not an incident id: %s (expected inc-42 or 42)", id);
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/incidents/%s", id);
     json_t *inc;
@@ -263,7 +263,8 @@ int fs_cmd_incidents_show(int argc, char **argv)
     size_t i;
     json_t *ep;
     printf("episodes:\n");
-    json_array_foreach(json_object_get(inc, "episodes"), i, ep) {
+    json_array_foreach(json_object_get(inc, "episodes"), i, ep)
+    {
         const char *ends = json_string_value(json_object_get(ep, "endsAt"));
         printf("  %s %s %s %s  %s → %s%s\n", json_string_value(json_object_get(ep, "id")),
                json_string_value(json_object_get(ep, "fingerprint")),
@@ -275,7 +276,8 @@ int fs_cmd_incidents_show(int argc, char **argv)
     }
     printf("timeline:\n");
     json_t *ev;
-    json_array_foreach(json_object_get(inc, "timeline"), i, ev) {
+    json_array_foreach(json_object_get(inc, "timeline"), i, ev)
+    {
         char *d = json_dumps(json_object_get(ev, "detail"), JSON_COMPACT);
         printf("  %s  %-26s %s\n", json_string_value(json_object_get(ev, "ts")),
                json_string_value(json_object_get(ev, "kind")), d ? d : "");
@@ -306,7 +308,8 @@ int fs_cmd_dead_letters(int argc, char **argv)
                "MESSAGE");
         size_t i;
         json_t *d;
-        json_array_foreach(arr, i, d) {
+        json_array_foreach(arr, i, d)
+        {
             char t[40];
             short_time(json_string_value(json_object_get(d, "receivedAt")), t, sizeof(t));
             printf("%-8s %-20s %-12s %-4lld %-16s %s\n",

@@ -41,7 +41,10 @@ int fs_cmd_version(int argc, char **argv)
 
 int fs_cmd_docs(int argc, char **argv)
 {
-    static const struct { const char *name; int (*fn)(struct fs_buf *); } pages[] = {
+    static const struct {
+        const char *name;
+        int (*fn)(struct fs_buf *);
+    } pages[] = {
         {"config", fs_config_doc_markdown},
         {"api", fs_http_doc_markdown},
         {"cli", fs_cli_doc_markdown},

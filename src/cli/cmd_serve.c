@@ -78,8 +78,7 @@ static int mkdir_p(const char *dir, struct fs_err *err)
         }
     }
     if (mkdir(path, 0700) < 0 && errno != EEXIST)
-        return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path,
-                          strerror(errno));
+        return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path, strerror(errno));
     return 0;
 }
 
@@ -197,8 +196,8 @@ int fs_cmd_serve(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
-    struct fs_store_options so = {.driver = cfg->store.driver, .path = dbpath,
-                                  .busy_timeout_ms = cfg->store.busy_timeout_ms};
+    struct fs_store_options so = {
+        .driver = cfg->store.driver, .path = dbpath, .busy_timeout_ms = cfg->store.busy_timeout_ms};
     if (fs_store_open(&so, &store, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
@@ -221,8 +220,8 @@ int fs_cmd_serve(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
-    FS_LOG_INFO("forestall started", "version", FS_VERSION, "listen", fs_server_url(srv),
-                "config", cfg->file, "store", dbpath, "auth",
+    FS_LOG_INFO("forestall started", "version", FS_VERSION, "listen", fs_server_url(srv), "config",
+                cfg->file, "store", dbpath, "auth",
                 cfg->auth.token.value ? cfg->auth.token.source : "none");
     printf("forestall %s listening on %s\n"
            "  store:   %s (%s, schema v%d)\n"

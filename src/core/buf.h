@@ -15,7 +15,10 @@ struct fs_buf {
     size_t max; /* 0 = no cap */
 };
 
-#define FS_BUF_INIT(maxbytes) {NULL, 0, 0, (maxbytes)}
+#define FS_BUF_INIT(maxbytes)                                                                      \
+    {                                                                                              \
+        NULL, 0, 0, (maxbytes)                                                                     \
+    }
 
 void fs_buf_init(struct fs_buf *b, size_t max);
 void fs_buf_release(struct fs_buf *b); /* frees data, back to empty; max kept */

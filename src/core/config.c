@@ -39,16 +39,16 @@ const struct fs_config_key fs_config_keys[] = {
      3600 * 1000, NULL, 0, "An idle or stalled connection is closed after this long."},
     {"server.max_body", FS_CFG_SIZE, OFF(server.max_body), 1024, 1LL << 30, NULL, FS_CFG_RELOAD,
      "Largest request body; a larger one is answered 413 too_large."},
-    {"server.max_json_depth", FS_CFG_INT, OFF(server.max_json_depth), 4, 1000, NULL,
-     FS_CFG_RELOAD, "Deepest JSON nesting accepted; deeper is answered 400 too_deep."},
+    {"server.max_json_depth", FS_CFG_INT, OFF(server.max_json_depth), 4, 1000, NULL, FS_CFG_RELOAD,
+     "Deepest JSON nesting accepted; deeper is answered 400 too_deep."},
     {"server.max_alerts", FS_CFG_INT, OFF(server.max_alerts), 1, 1000000, NULL, FS_CFG_RELOAD,
      "Most alerts in one webhook; more is answered 400 too_many_alerts."},
     {"server.max_pending", FS_CFG_INT, OFF(server.max_pending), 16, 1000000, NULL, 0,
      "Requests waiting for a durable commit; beyond this new ones get 503 overloaded."},
-    {"server.drain_timeout", FS_CFG_DURATION, OFF(server.drain_timeout_ms), 0, 3600 * 1000, NULL,
-     0, "On SIGTERM, how long in-flight requests may take before the daemon exits."},
-    {"server.allow_public_without_token", FS_CFG_BOOL, OFF(server.allow_public_without_token), 0,
-     0, NULL, 0,
+    {"server.drain_timeout", FS_CFG_DURATION, OFF(server.drain_timeout_ms), 0, 3600 * 1000, NULL, 0,
+     "On SIGTERM, how long in-flight requests may take before the daemon exits."},
+    {"server.allow_public_without_token", FS_CFG_BOOL, OFF(server.allow_public_without_token), 0, 0,
+     NULL, 0,
      "Allow a non-loopback listen address without auth.token. Off: such a config is refused."},
     {"auth.token", FS_CFG_SECRET, OFF(auth.token), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
      "Bearer token required on every API and intake request (not on /healthz, /readyz). "
@@ -61,29 +61,31 @@ const struct fs_config_key fs_config_keys[] = {
      "How long a write waits for the database lock before the request gets 503 store_busy."},
     {"store.group_commit_max", FS_CFG_INT, OFF(store.group_commit_max), 1, 100000, NULL, 0,
      "Most requests that share one durable commit."},
-    {"store.inbox_retention", FS_CFG_DURATION, OFF(store.inbox_retention_ms), 60 * 1000,
-     3650 * DAY, NULL, FS_CFG_RELOAD, "Raw webhook bodies are kept this long after they are applied."},
-    {"store.dead_letter_retention", FS_CFG_DURATION, OFF(store.dead_letter_retention_ms),
-     60 * 1000, 3650 * DAY, NULL, FS_CFG_RELOAD, "Rejected bodies (dead letters) are kept this long."},
-    {"store.dead_letter_max_body", FS_CFG_SIZE, OFF(store.dead_letter_max_body), 0, 1LL << 30,
-     NULL, FS_CFG_RELOAD, "Bytes of a rejected body kept in the dead-letter table."},
+    {"store.inbox_retention", FS_CFG_DURATION, OFF(store.inbox_retention_ms), 60 * 1000, 3650 * DAY,
+     NULL, FS_CFG_RELOAD, "Raw webhook bodies are kept this long after they are applied."},
+    {"store.dead_letter_retention", FS_CFG_DURATION, OFF(store.dead_letter_retention_ms), 60 * 1000,
+     3650 * DAY, NULL, FS_CFG_RELOAD, "Rejected bodies (dead letters) are kept this long."},
+    {"store.dead_letter_max_body", FS_CFG_SIZE, OFF(store.dead_letter_max_body), 0, 1LL << 30, NULL,
+     FS_CFG_RELOAD, "Bytes of a rejected body kept in the dead-letter table."},
     {"incidents.group_by", FS_CFG_STRLIST, OFF(incidents.group_by), 0, 0, NULL, FS_CFG_RELOAD,
      "Labels whose values put episodes into the same incident. An alert carrying none of them "
      "gets an incident of its own."},
     {"incidents.window", FS_CFG_DURATION, OFF(incidents.window_ms), 0, 30 * DAY, NULL,
-     FS_CFG_RELOAD, "A resolved incident is reopened by a new episode starting within this long "
+     FS_CFG_RELOAD,
+     "A resolved incident is reopened by a new episode starting within this long "
      "after it resolved."},
-    {"incidents.skew", FS_CFG_DURATION, OFF(incidents.skew_ms), 0, 3600 * 1000, NULL,
-     FS_CFG_RELOAD, "startsAt differences treated as the same episode (HA senders disagree by "
+    {"incidents.skew", FS_CFG_DURATION, OFF(incidents.skew_ms), 0, 3600 * 1000, NULL, FS_CFG_RELOAD,
+     "startsAt differences treated as the same episode (HA senders disagree by "
      "a few seconds)."},
     {"incidents.default_severity", FS_CFG_ENUM, OFF(incidents.default_severity), 0, 0,
      "info|warning|critical", FS_CFG_RELOAD,
      "Severity of an alert without a recognised severity label."},
-    {"incidents.event_ttl", FS_CFG_DURATION, OFF(incidents.event_ttl_ms), 60 * 1000, 30 * DAY,
-     NULL, FS_CFG_RELOAD,
+    {"incidents.event_ttl", FS_CFG_DURATION, OFF(incidents.event_ttl_ms), 60 * 1000, 30 * DAY, NULL,
+     FS_CFG_RELOAD,
      "A generic event with neither ends_at nor a later resolve is closed after this long."},
     {"reconcile.alertmanager_url", FS_CFG_URL, OFF(reconcile.alertmanager_url), 0, 0, NULL,
-     FS_CFG_NULLABLE, "Alertmanager to poll (GET /api/v2/alerts) for firings and resolves that "
+     FS_CFG_NULLABLE,
+     "Alertmanager to poll (GET /api/v2/alerts) for firings and resolves that "
      "did not arrive as webhooks. null disables reconciliation."},
     {"reconcile.interval", FS_CFG_DURATION, OFF(reconcile.interval_ms), 1000, DAY, NULL, 0,
      "Time between reconciliation polls."},
@@ -100,8 +102,8 @@ const struct fs_config_key fs_config_keys[] = {
 
 const char *fs_config_type_name(enum fs_config_type t)
 {
-    static const char *const names[] = {"string", "integer", "boolean",  "duration",
-                                        "size",   "address", "url",      "path",
+    static const char *const names[] = {"string", "integer",         "boolean", "duration",
+                                        "size",   "address",         "url",     "path",
                                         "enum",   "list of strings", "secret"};
     return (unsigned)t < FS_ARRAY_LEN(names) ? names[t] : "?";
 }
@@ -427,21 +429,21 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
         if (!s || fs_size_parse(s, &n) < 0)
             return problem(L, k->path, "expected a size such as 512KiB, 2MiB or 1048576");
         if (n < (uint64_t)k->min || (k->max && n > (uint64_t)k->max))
-            return problem(L, k->path, "must be between %" PRId64 " and %" PRId64 " bytes",
-                           k->min, k->max);
+            return problem(L, k->path, "must be between %" PRId64 " and %" PRId64 " bytes", k->min,
+                           k->max);
         *(uint64_t *)field = n;
         return 0;
     }
     case FS_CFG_STRLIST: {
         if (!json_is_array(v))
-            return problem(L, k->path, "expected a list of strings, got %s",
-                           fs_json_type_name(v));
+            return problem(L, k->path, "expected a list of strings, got %s", fs_json_type_name(v));
         struct fs_strlist nl = {fs_calloc(json_array_size(v) + 1, sizeof(char *)), 0};
         if (!nl.items)
             return -FS_E_NOMEM;
         size_t i;
         json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             if (!json_is_string(item) || !*json_string_value(item)) {
                 strlist_clear(&nl);
                 char p[300];
@@ -454,8 +456,7 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
         *(struct fs_strlist *)field = nl;
         return 0;
     }
-    case FS_CFG_SECRET:
-        return apply_secret(L, k, v, field);
+    case FS_CFG_SECRET: return apply_secret(L, k, v, field);
     }
     return 0;
 }
@@ -467,7 +468,8 @@ static int walk(struct loader *L, json_t *node, const char *path)
     if (!json_is_object(node))
         return problem(L, *path ? path : "(top level)", "expected a mapping, got %s",
                        fs_json_type_name(node));
-    json_object_foreach(node, key, v) {
+    json_object_foreach(node, key, v)
+    {
         char child[300];
         if (*path)
             snprintf(child, sizeof(child), "%s.%s", path, key);

@@ -88,7 +88,7 @@ struct fs_config_key {
     const char *path;
     enum fs_config_type type;
     size_t offset;
-    int64_t min, max; /* INT, DURATION (ms), SIZE (bytes); max 0 = none */
+    int64_t min, max;    /* INT, DURATION (ms), SIZE (bytes); max 0 = none */
     const char *choices; /* ENUM: "a|b|c" */
     unsigned flags;
     const char *doc;

@@ -10,32 +10,32 @@
 #include <stdarg.h>
 
 /* X(ENUM, "machine_name", "default human message") */
-#define FS_ERRORS(X)                                                                           \
-    X(OK, "ok", "success")                                                                     \
-    X(NOMEM, "out_of_memory", "out of memory")                                                 \
-    X(INVALID, "invalid_argument", "invalid argument")                                         \
-    X(INVALID_JSON, "invalid_json", "the body is not valid JSON")                              \
-    X(INVALID_UTF8, "invalid_utf8", "the body is not valid UTF-8")                             \
-    X(INVALID_PAYLOAD, "invalid_payload", "the payload does not have the expected shape")      \
-    X(TOO_DEEP, "too_deep", "JSON nesting is deeper than allowed")                             \
-    X(TOO_LARGE, "too_large", "the body is larger than allowed")                               \
-    X(TOO_MANY, "too_many_alerts", "the payload carries more alerts than allowed")             \
-    X(UNAUTHORIZED, "unauthorized", "a valid bearer token is required")                        \
-    X(NOT_FOUND, "not_found", "no such resource")                                              \
-    X(METHOD, "method_not_allowed", "method not allowed on this path")                         \
-    X(MEDIA_TYPE, "unsupported_media_type", "the body must be application/json")               \
-    X(BUSY, "store_busy", "the store is busy; retry later")                                    \
-    X(DISK_FULL, "disk_full", "the disk holding the store is full; retry later")               \
-    X(IO, "io_error", "an I/O operation failed")                                               \
-    X(FAILSTOP, "store_failed", "a durable write failed; the daemon has stopped acknowledging") \
-    X(SHUTDOWN, "shutting_down", "the daemon is shutting down; retry later")                   \
-    X(OVERLOADED, "overloaded", "too many requests are waiting; retry later")                  \
-    X(CONFIG, "invalid_config", "the configuration is not valid")                              \
-    X(STORE, "store_error", "the store reported an error")                                     \
-    X(CONNECT, "connect_failed", "could not connect")                                          \
-    X(TIMEOUT, "timeout", "the operation timed out")                                           \
-    X(PROTOCOL, "protocol_error", "the peer answered something unexpected")                    \
-    X(SYSTEM, "system_error", "a system call failed")                                          \
+#define FS_ERRORS(X)                                                                               \
+    X(OK, "ok", "success")                                                                         \
+    X(NOMEM, "out_of_memory", "out of memory")                                                     \
+    X(INVALID, "invalid_argument", "invalid argument")                                             \
+    X(INVALID_JSON, "invalid_json", "the body is not valid JSON")                                  \
+    X(INVALID_UTF8, "invalid_utf8", "the body is not valid UTF-8")                                 \
+    X(INVALID_PAYLOAD, "invalid_payload", "the payload does not have the expected shape")          \
+    X(TOO_DEEP, "too_deep", "JSON nesting is deeper than allowed")                                 \
+    X(TOO_LARGE, "too_large", "the body is larger than allowed")                                   \
+    X(TOO_MANY, "too_many_alerts", "the payload carries more alerts than allowed")                 \
+    X(UNAUTHORIZED, "unauthorized", "a valid bearer token is required")                            \
+    X(NOT_FOUND, "not_found", "no such resource")                                                  \
+    X(METHOD, "method_not_allowed", "method not allowed on this path")                             \
+    X(MEDIA_TYPE, "unsupported_media_type", "the body must be application/json")                   \
+    X(BUSY, "store_busy", "the store is busy; retry later")                                        \
+    X(DISK_FULL, "disk_full", "the disk holding the store is full; retry later")                   \
+    X(IO, "io_error", "an I/O operation failed")                                                   \
+    X(FAILSTOP, "store_failed", "a durable write failed; the daemon has stopped acknowledging")    \
+    X(SHUTDOWN, "shutting_down", "the daemon is shutting down; retry later")                       \
+    X(OVERLOADED, "overloaded", "too many requests are waiting; retry later")                      \
+    X(CONFIG, "invalid_config", "the configuration is not valid")                                  \
+    X(STORE, "store_error", "the store reported an error")                                         \
+    X(CONNECT, "connect_failed", "could not connect")                                              \
+    X(TIMEOUT, "timeout", "the operation timed out")                                               \
+    X(PROTOCOL, "protocol_error", "the peer answered something unexpected")                        \
+    X(SYSTEM, "system_error", "a system call failed")                                              \
     X(USAGE, "usage", "invalid command line")
 
 enum fs_errcode {

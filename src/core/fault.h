@@ -10,10 +10,10 @@
 
 #include <stdbool.h>
 
-#define FS_FAULT_POINTS(X)                                                        \
-    X(ALLOC, "alloc", "every fs_malloc/fs_calloc/fs_realloc")                     \
-    X(FSYNC, "store.fsync", "the store's fsync/fdatasync of the database or WAL") \
-    X(FULL, "store.full", "a store write fails with ENOSPC (disk full)")          \
+#define FS_FAULT_POINTS(X)                                                                         \
+    X(ALLOC, "alloc", "every fs_malloc/fs_calloc/fs_realloc")                                      \
+    X(FSYNC, "store.fsync", "the store's fsync/fdatasync of the database or WAL")                  \
+    X(FULL, "store.full", "a store write fails with ENOSPC (disk full)")                           \
     X(BUSY, "store.busy", "a store transaction cannot take the write lock")
 
 enum fs_fault_point {

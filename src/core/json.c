@@ -70,8 +70,9 @@ int fs_json_parse(const char *buf, size_t len, int max_depth, json_t **out, stru
                           "column %d)",
                           je.line, je.column);
     case json_error_duplicate_key:
-        return fs_err_set(err, FS_E_INVALID_JSON, "", "duplicate object key (line %d, column %d): %s",
-                          je.line, je.column, je.text);
+        return fs_err_set(err, FS_E_INVALID_JSON, "",
+                          "duplicate object key (line %d, column %d): %s", je.line, je.column,
+                          je.text);
     case json_error_stack_overflow:
         return fs_err_set(err, FS_E_TOO_DEEP, "", "JSON nesting too deep");
     case json_error_premature_end_of_input:
@@ -165,10 +166,10 @@ static int type_error(const char *base, const char *key, const char *want, const
                       fs_json_type_name(got));
 }
 
-#define GET_MEMBER(v)                                      \
-    json_t *v = json_object_get(obj, key);                 \
-    if (!v)                                                \
-        return required ? missing(base, key, err) : 0
+#define GET_MEMBER(v)                                                                              \
+    json_t *v = json_object_get(obj, key);                                                         \
+    if (!v)                                                                                        \
+    return required ? missing(base, key, err) : 0
 
 int fs_json_get_str(const json_t *obj, const char *key, const char *base, bool required,
                     const char **out, struct fs_err *err)
@@ -238,7 +239,8 @@ int fs_json_check_str_map(const json_t *obj, const char *path, struct fs_err *er
 {
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
+    json_object_foreach((json_t *)obj, k, v)
+    {
         if (!json_is_string(v))
             return type_error(path, k, "string", v, err);
     }
@@ -291,8 +293,7 @@ static uint64_t hash_value(uint64_t h, const json_t *v, int depth)
         json_array_foreach(v, i, x) h = hash_value(h, x, depth + 1);
         return fs_fnv64a_add_byte(h, ']');
     }
-    case JSON_STRING:
-        return fs_fnv64a_add(h, json_string_value(v), json_string_length(v));
+    case JSON_STRING: return fs_fnv64a_add(h, json_string_value(v), json_string_length(v));
     case JSON_INTEGER: {
         json_int_t i = json_integer_value(v);
         return fs_fnv64a_add(h, &i, sizeof(i));

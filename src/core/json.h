@@ -27,7 +27,8 @@ void fs_jpath_index(char *out, size_t size, const char *base, size_t index);
 const char *fs_json_type_name(const json_t *v);
 
 /* Typed member access. Missing and required → FS_E_INVALID_PAYLOAD "base.key: required";
- * wrong type → "base.key: expected string, got number". Missing and optional → 0, *out NULL/untouched. */
+ * wrong type → "base.key: expected string, got number". Missing and optional → 0, *out
+ * NULL/untouched. */
 int fs_json_get_str(const json_t *obj, const char *key, const char *base, bool required,
                     const char **out, struct fs_err *err);
 int fs_json_get_obj(const json_t *obj, const char *key, const char *base, bool required,

@@ -20,10 +20,10 @@ void fs_log_setup(enum fs_log_level level, enum fs_log_format format);
 int fs_log_level_parse(const char *s, enum fs_log_level *out);
 void fs_log_emit(enum fs_log_level level, const char *msg, ...); /* NULL-terminated pairs */
 
-#define FS_LOG(lvl, msg, ...)                                  \
-    do {                                                       \
-        if ((int)(lvl) >= fs_log_min_level)                    \
-            fs_log_emit((lvl), (msg), ##__VA_ARGS__, (char *)NULL); \
+#define FS_LOG(lvl, msg, ...)                                                                      \
+    do {                                                                                           \
+        if ((int)(lvl) >= fs_log_min_level)                                                        \
+            fs_log_emit((lvl), (msg), ##__VA_ARGS__, (char *)NULL);                                \
     } while (0)
 #define FS_LOG_DEBUG(msg, ...) FS_LOG(FS_LOG_DEBUG, msg, ##__VA_ARGS__)
 #define FS_LOG_INFO(msg, ...) FS_LOG(FS_LOG_INFO, msg, ##__VA_ARGS__)

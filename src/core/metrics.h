@@ -15,7 +15,7 @@ struct fs_hist {
     const double *bounds; /* upper bounds in seconds (or units), ascending */
     int n;
     atomic_uint_fast64_t counts[FS_HIST_MAX_BUCKETS + 1]; /* last = +Inf */
-    atomic_uint_fast64_t sum_micro;                      /* sum in millionths of the unit */
+    atomic_uint_fast64_t sum_micro;                       /* sum in millionths of the unit */
     atomic_uint_fast64_t count;
 };
 

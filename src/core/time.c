@@ -107,8 +107,8 @@ int fs_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms)
         i++;
     } else if (i + 6 <= len && (s[i] == '+' || s[i] == '-')) {
         unsigned oh, om;
-        if (digits(s + i + 1, 2, &oh) || s[i + 3] != ':' || digits(s + i + 4, 2, &om) ||
-            oh > 23 || om > 59)
+        if (digits(s + i + 1, 2, &oh) || s[i + 3] != ':' || digits(s + i + 4, 2, &om) || oh > 23 ||
+            om > 59)
             return -FS_E_INVALID;
         offset_min = (int64_t)oh * 60 + om;
         if (s[i] == '-')
@@ -119,8 +119,7 @@ int fs_time_parse_rfc3339(const char *s, size_t len, int64_t *out_ms)
     }
     if (i != len)
         return -FS_E_INVALID;
-    if (Y == 1 && M == 1 && D == 1 && h == 0 && mi == 0 && sec == 0 && ms == 0 &&
-        offset_min == 0) {
+    if (Y == 1 && M == 1 && D == 1 && h == 0 && mi == 0 && sec == 0 && ms == 0 && offset_min == 0) {
         *out_ms = FS_TIME_UNSET; /* Go's zero time.Time: "not set" */
         return 0;
     }
@@ -143,8 +142,8 @@ char *fs_time_format(int64_t ms, char *buf, size_t size)
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d,
-             (int)(rem / 3600), (int)(rem / 60 % 60), (int)(rem % 60), (int)msr);
+    snprintf(buf, size, "%04" PRId64 "-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, (int)(rem / 3600),
+             (int)(rem / 60 % 60), (int)(rem % 60), (int)msr);
     return buf;
 }
 
@@ -192,8 +191,10 @@ int fs_duration_parse(const char *s, int64_t *out_ms)
 
 char *fs_duration_format(int64_t ms, char *buf, size_t size)
 {
-    static const struct { int64_t unit; const char *name; } units[] = {
-        {86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+    static const struct {
+        int64_t unit;
+        const char *name;
+    } units[] = {{86400000, "d"}, {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
     size_t off = 0;
     buf[0] = '\0';
     if (ms <= 0) {
@@ -202,8 +203,8 @@ char *fs_duration_format(int64_t ms, char *buf, size_t size)
     }
     for (size_t i = 0; i < FS_ARRAY_LEN(units) && ms > 0; i++) {
         if (ms >= units[i].unit) {
-            int n = snprintf(buf + off, size - off, "%" PRId64 "%s", ms / units[i].unit,
-                             units[i].name);
+            int n =
+                snprintf(buf + off, size - off, "%" PRId64 "%s", ms / units[i].unit, units[i].name);
             if (n < 0 || (size_t)n >= size - off)
                 break;
             off += (size_t)n;
@@ -224,10 +225,12 @@ int fs_size_parse(const char *s, uint64_t *out)
             return -FS_E_INVALID;
         v = v * 10 + (uint64_t)(*p++ - '0');
     }
-    static const struct { const char *suffix; uint64_t mult; } sfx[] = {
-        {"", 1},           {"B", 1},           {"K", 1000},        {"KB", 1000},
-        {"M", 1000000},    {"MB", 1000000},    {"G", 1000000000},  {"GB", 1000000000},
-        {"KiB", 1 << 10},  {"MiB", 1 << 20},   {"GiB", 1ULL << 30}};
+    static const struct {
+        const char *suffix;
+        uint64_t mult;
+    } sfx[] = {{"", 1},          {"B", 1},         {"K", 1000},        {"KB", 1000},
+               {"M", 1000000},   {"MB", 1000000},  {"G", 1000000000},  {"GB", 1000000000},
+               {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1ULL << 30}};
     for (size_t i = 0; i < FS_ARRAY_LEN(sfx); i++) {
         if (strcmp(p, sfx[i].suffix) == 0) {
             if (v > UINT64_MAX / sfx[i].mult)

@@ -8,8 +8,8 @@
 
 #define FS_TIME_UNSET INT64_MIN
 
-int64_t fs_now_ms(void);   /* wall clock */
-int64_t fs_mono_ns(void);  /* monotonic, for measuring intervals */
+int64_t fs_now_ms(void);  /* wall clock */
+int64_t fs_mono_ns(void); /* monotonic, for measuring intervals */
 
 /* Parse an RFC 3339 timestamp ("2026-11-21T10:43:25.506Z", "...+02:00"), fractional seconds
  * truncated to milliseconds. Go's zero time ("0001-01-01T00:00:00Z") parses to FS_TIME_UNSET.

@@ -103,8 +103,7 @@ static int build_node(struct yctx *c, yaml_event_t *ev, const char *path, json_t
     if ((rc = set_line(c, path, line)) < 0)
         return rc;
     switch (ev->type) {
-    case YAML_ALIAS_EVENT:
-        return yerr(c, line, "aliases (*name) are not supported", NULL);
+    case YAML_ALIAS_EVENT: return yerr(c, line, "aliases (*name) are not supported", NULL);
     case YAML_SCALAR_EVENT:
         if (ev->data.scalar.anchor)
             return yerr(c, line, "anchors (&name) are not supported", NULL);
@@ -188,8 +187,7 @@ static int build_node(struct yctx *c, yaml_event_t *ev, const char *path, json_t
         *out = node;
         return 0;
     }
-    default:
-        return yerr(c, line, "unexpected YAML event", NULL);
+    default: return yerr(c, line, "unexpected YAML event", NULL);
     }
 }
 

@@ -13,8 +13,8 @@
 #include "core/err.h"
 
 struct fs_yaml_doc {
-    json_t *root;  /* the document (NULL for an empty file) */
-    json_t *lines; /* object: JSON path ("server.listen", "alerts[0]") -> line number */
+    json_t *root;   /* the document (NULL for an empty file) */
+    json_t *lines;  /* object: JSON path ("server.listen", "alerts[0]") -> line number */
     char name[256]; /* file name used in messages */
 };
 

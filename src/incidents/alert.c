@@ -43,7 +43,8 @@ void fs_alert_fingerprint(const json_t *labels, char out[17])
         const char *prev = NULL;
         for (size_t i = 0; i < n; i++) {
             const char *next = NULL;
-            json_object_foreach((json_t *)labels, k, v) {
+            json_object_foreach((json_t *)labels, k, v)
+            {
                 if ((!prev || strcmp(k, prev) > 0) && (!next || strcmp(k, next) < 0))
                     next = k;
             }
@@ -56,14 +57,30 @@ void fs_alert_fingerprint(const json_t *labels, char out[17])
 
 bool fs_severity_parse(const char *s, enum fs_severity *out)
 {
-    static const struct { const char *word; enum fs_severity sev; } words[] = {
-        {"critical", FS_SEV_CRITICAL}, {"crit", FS_SEV_CRITICAL},   {"fatal", FS_SEV_CRITICAL},
-        {"emergency", FS_SEV_CRITICAL}, {"page", FS_SEV_CRITICAL},  {"p1", FS_SEV_CRITICAL},
-        {"high", FS_SEV_CRITICAL},     {"error", FS_SEV_CRITICAL},  {"warning", FS_SEV_WARNING},
-        {"warn", FS_SEV_WARNING},      {"medium", FS_SEV_WARNING},  {"p2", FS_SEV_WARNING},
-        {"p3", FS_SEV_WARNING},        {"info", FS_SEV_INFO},       {"informational", FS_SEV_INFO},
-        {"notice", FS_SEV_INFO},       {"low", FS_SEV_INFO},        {"none", FS_SEV_INFO},
-        {"p4", FS_SEV_INFO},           {"p5", FS_SEV_INFO},
+    static const struct {
+        const char *word;
+        enum fs_severity sev;
+    } words[] = {
+        {"critical", FS_SEV_CRITICAL},
+        {"crit", FS_SEV_CRITICAL},
+        {"fatal", FS_SEV_CRITICAL},
+        {"emergency", FS_SEV_CRITICAL},
+        {"page", FS_SEV_CRITICAL},
+        {"p1", FS_SEV_CRITICAL},
+        {"high", FS_SEV_CRITICAL},
+        {"error", FS_SEV_CRITICAL},
+        {"warning", FS_SEV_WARNING},
+        {"warn", FS_SEV_WARNING},
+        {"medium", FS_SEV_WARNING},
+        {"p2", FS_SEV_WARNING},
+        {"p3", FS_SEV_WARNING},
+        {"info", FS_SEV_INFO},
+        {"informational", FS_SEV_INFO},
+        {"notice", FS_SEV_INFO},
+        {"low", FS_SEV_INFO},
+        {"none", FS_SEV_INFO},
+        {"p4", FS_SEV_INFO},
+        {"p5", FS_SEV_INFO},
     };
     if (!s)
         return false;

@@ -32,26 +32,26 @@ struct fs_alert {
      * the open episode of its fingerprint whatever its time, and starts_at is the receipt or
      * occurrence time. */
     bool starts_known;
-    bool has_severity;          /* a recognised severity label or field was present */
-    enum fs_severity severity;  /* valid when has_severity */
-    json_t *labels;             /* object string->string, non-empty; borrowed from the batch */
-    json_t *annotations;        /* object string->string (may be empty); borrowed */
-    json_t *extra;              /* object: source-specific fields (generatorURL, values...); borrowed */
+    bool has_severity;         /* a recognised severity label or field was present */
+    enum fs_severity severity; /* valid when has_severity */
+    json_t *labels;            /* object string->string, non-empty; borrowed from the batch */
+    json_t *annotations;       /* object string->string (may be empty); borrowed */
+    json_t *extra; /* object: source-specific fields (generatorURL, values...); borrowed */
 };
 
 struct fs_alert_batch {
     enum fs_alert_source source;
-    json_t *root;           /* owns every borrowed value above; freed by release */
+    json_t *root; /* owns every borrowed value above; freed by release */
     struct fs_alert *alerts;
     size_t n;
-    char event_id[129];     /* generic events: the sender's idempotency key, or "" */
-    int64_t truncated;      /* alerts the sender said it left out (Alertmanager truncatedAlerts) */
+    char event_id[129]; /* generic events: the sender's idempotency key, or "" */
+    int64_t truncated;  /* alerts the sender said it left out (Alertmanager truncatedAlerts) */
 };
 
 struct fs_parse_limits {
-    int max_depth;   /* JSON nesting */
+    int max_depth; /* JSON nesting */
     size_t max_alerts;
-    int64_t now_ms;  /* receipt time (defaults for events) */
+    int64_t now_ms; /* receipt time (defaults for events) */
 };
 
 /* Fill err with code, message and JSON path on failure; batch is empty then. */

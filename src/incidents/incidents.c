@@ -231,7 +231,8 @@ static char *intersect_labels(const char *inc_labels, const char *ep_labels)
         const char *k;
         json_t *v;
         void *tmp;
-        json_object_foreach_safe(a, tmp, k, v) {
+        json_object_foreach_safe(a, tmp, k, v)
+        {
             if (!json_equal(v, json_object_get(b, k)))
                 json_object_del(a, k);
         }
@@ -360,8 +361,8 @@ static int fill_from_alert(struct ctx *c, const struct fs_alert *a, struct fs_ep
     memset(e, 0, sizeof(*e));
     memcpy(e->fingerprint, a->fingerprint, sizeof(e->fingerprint));
     fs_strlcpy(e->source, episode_source(c->b->source), sizeof(e->source));
-    fs_strlcpy(e->severity, fs_severity_name(a->has_severity ? a->severity
-                                                              : c->p->default_severity),
+    fs_strlcpy(e->severity,
+               fs_severity_name(a->has_severity ? a->severity : c->p->default_severity),
                sizeof(e->severity));
     const char *an = json_string_value(json_object_get(a->labels, "alertname"));
     e->alertname = an ? fs_strdup(an) : NULL;
@@ -444,8 +445,8 @@ static int refresh_snapshot(struct ctx *c, struct fs_episode *e, const struct fs
     int rc = 0;
     if (!ann || !extra) {
         rc = fs_err_set(c->err, FS_E_NOMEM, NULL, NULL);
-    } else if (window_changed || strcmp(ann, e->annotations) != 0 ||
-               strcmp(extra, e->extra) != 0 || exp != e->expires_at) {
+    } else if (window_changed || strcmp(ann, e->annotations) != 0 || strcmp(extra, e->extra) != 0 ||
+               exp != e->expires_at) {
         free(e->annotations);
         free(e->extra);
         e->annotations = ann;
@@ -503,9 +504,8 @@ static int64_t window_end(bool firing, bool end_inferred, int64_t starts_max, in
 
 static bool in_window(const struct fs_episode *e, int64_t s, int64_t skew)
 {
-    return s >= e->starts_at - skew &&
-           s <= window_end(e->status == FS_EP_FIRING, e->end_inferred, e->starts_at_max,
-                           e->ends_at, skew);
+    return s >= e->starts_at - skew && s <= window_end(e->status == FS_EP_FIRING, e->end_inferred,
+                                                       e->starts_at_max, e->ends_at, skew);
 }
 
 static int64_t event_expiry(struct ctx *c, const struct fs_alert *a);
@@ -526,8 +526,8 @@ static bool unchanged(struct ctx *c, const struct fs_alert *a)
     if (a->status == FS_ALERT_FIRING) {
         if (!e->firing) /* stale replay of a resolved episode (in its window) */
             return s <= window_end(false, e->end_inferred, e->starts_at_max, e->ends_at, skew);
-        return fs_json_hash(a->annotations) == e->ann_hash && fs_json_hash(a->extra) == e->extra_hash &&
-               event_expiry(c, a) == e->expires_at;
+        return fs_json_hash(a->annotations) == e->ann_hash &&
+               fs_json_hash(a->extra) == e->extra_hash && event_expiry(c, a) == e->expires_at;
     }
     /* a repeated resolve of an episode that is already resolved with a reported end */
     return !e->firing && !e->end_inferred &&
@@ -679,8 +679,7 @@ int fs_incidents_expire(struct fs_store *s, const struct fs_incidents_params *p,
 }
 
 int fs_incidents_close_missing(struct fs_store *s, const struct fs_incidents_params *p,
-                               const json_t *present, int64_t now, int *closed,
-                               struct fs_err *err)
+                               const json_t *present, int64_t now, int *closed, struct fs_err *err)
 {
     struct fs_apply_stats st = {0};
     struct fs_alert_batch none = {0};
@@ -692,7 +691,8 @@ int fs_incidents_close_missing(struct fs_store *s, const struct fs_incidents_par
         return rc;
     size_t i;
     json_t *fpv;
-    json_array_foreach(fps, i, fpv) {
+    json_array_foreach(fps, i, fpv)
+    {
         const char *fp = json_string_value(fpv);
         if (json_object_get(present, fp))
             continue;

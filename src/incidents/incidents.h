@@ -46,11 +46,11 @@ void fs_episode_cache_clear(struct fs_episode_cache *c);
 void fs_incidents_params_from_config(const struct fs_config *cfg, struct fs_incidents_params *p);
 
 struct fs_apply_stats {
-    int alerts;        /* alerts looked at */
-    int changed;       /* alerts that changed an episode or created one */
-    int deduplicated;  /* alerts that changed nothing (repeats, duplicates, stale replays) */
-    int opened;        /* incidents created */
-    int resolved;      /* incidents that became resolved */
+    int alerts;       /* alerts looked at */
+    int changed;      /* alerts that changed an episode or created one */
+    int deduplicated; /* alerts that changed nothing (repeats, duplicates, stale replays) */
+    int opened;       /* incidents created */
+    int resolved;     /* incidents that became resolved */
 };
 
 /* Apply a batch inside the current transaction. */
@@ -65,7 +65,6 @@ int fs_incidents_expire(struct fs_store *s, const struct fs_incidents_params *p,
 /* Reconciliation: close firing Alertmanager episodes whose fingerprint Alertmanager no longer
  * has. present is a JSON object whose keys are the fingerprints Alertmanager reported. */
 int fs_incidents_close_missing(struct fs_store *s, const struct fs_incidents_params *p,
-                               const json_t *present, int64_t now, int *closed,
-                               struct fs_err *err);
+                               const json_t *present, int64_t now, int *closed, struct fs_err *err);
 
 #endif

@@ -130,8 +130,7 @@ int fs_http_status_for(int code)
 
 static void respond_text(struct req *r, int status, const char *ctype, char *body, size_t len)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return;
@@ -205,8 +204,8 @@ static bool authorized(struct req *r)
     const char *want = cfg && cfg->auth.token.value ? cfg->auth.token.value : NULL;
     bool ok = true;
     if (want) {
-        const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-                                                    MHD_HTTP_HEADER_AUTHORIZATION);
+        const char *h =
+            MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         ok = false;
         if (h && strncasecmp(h, "Bearer ", 7) == 0) {
             const char *got = h + 7;
@@ -214,7 +213,8 @@ static bool authorized(struct req *r)
                 got++;
             /* compare digests: constant time, and no length leak */
             char a[FS_SHA256_HEX_LEN + 1], b[FS_SHA256_HEX_LEN + 1];
-            if (fs_sha256_hex(got, strlen(got), a) == 0 && fs_sha256_hex(want, strlen(want), b) == 0)
+            if (fs_sha256_hex(got, strlen(got), a) == 0 &&
+                fs_sha256_hex(want, strlen(want), b) == 0)
                 ok = fs_consttime_eq(a, 64, b, 64);
         }
     }
@@ -252,7 +252,8 @@ static bool json_content_type(struct req *r)
     if (n == 16 && strncasecmp(ct, "application/json", 16) == 0)
         return true;
     /* application/<something>+json */
-    return n > 17 && strncasecmp(ct, "application/", 12) == 0 && strncasecmp(ct + n - 5, "+json", 5) == 0;
+    return n > 17 && strncasecmp(ct, "application/", 12) == 0 &&
+           strncasecmp(ct + n - 5, "+json", 5) == 0;
 }
 
 /* ---- intake --------------------------------------------------------------------------------- */
@@ -274,7 +275,7 @@ static void wait_for_writer(struct req *r)
     int rc = fs_ingest_submit(r->srv->ingest, &r->job);
     if (rc < 0) {
         r->job.rc = rc;
-        fs_err_set(&r->job.err, (enum fs_errcode)-rc, NULL, NULL);
+        fs_err_set(&r->job.err, (enum fs_errcode) - rc, NULL, NULL);
         r->state = RS_DONE;
         MHD_resume_connection(r->conn);
     }
@@ -337,7 +338,8 @@ static void h_intake(struct req *r)
 {
     if (r->too_large) {
         struct fs_config *cfg = fs_config_acquire();
-        fs_err_set(&r->err, FS_E_TOO_LARGE, NULL, "the body is larger than %llu bytes (server.max_body)",
+        fs_err_set(&r->err, FS_E_TOO_LARGE, NULL,
+                   "the body is larger than %llu bytes (server.max_body)",
                    (unsigned long long)cfg->server.max_body);
         fs_config_release(cfg);
         keep_dead_letter(r, FS_E_TOO_LARGE, 413);
@@ -431,13 +433,12 @@ static void h_incidents_list(struct req *r)
     f.severity = query(r, "severity");
     if (f.status && strcmp(f.status, "open") && strcmp(f.status, "resolved") &&
         strcmp(f.status, "all"))
-        return respond_error(r, FS_E_INVALID, "status",
-                             "status: expected open, resolved or all");
+        return respond_error(r, FS_E_INVALID, "status", "status: expected open, resolved or all");
     if (f.status && !strcmp(f.status, "all"))
         f.status = NULL;
     enum fs_severity sev;
-    if (f.severity && (!fs_severity_parse(f.severity, &sev) ||
-                       strcmp(f.severity, fs_severity_name(sev)) != 0))
+    if (f.severity &&
+        (!fs_severity_parse(f.severity, &sev) || strcmp(f.severity, fs_severity_name(sev)) != 0))
         return respond_error(r, FS_E_INVALID, "severity",
                              "severity: expected info, warning or critical");
     const char *since = query(r, "since");
@@ -510,8 +511,8 @@ static void h_status(struct req *r)
     struct fs_config *cfg = fs_config_acquire();
     json_t *o = json_pack("{s:s,s:I,s:b,s:s,s:s,s:s,s:o}", "version", FS_VERSION, "uptimeSeconds",
                           (json_int_t)((fs_now_ms() - r->srv->started_ms) / 1000), "ready", ok,
-                          "readiness", why, "config", cfg->file ? cfg->file : "",
-                          "storeDriver", fs_store_driver(r->srv->store), "store", stats);
+                          "readiness", why, "config", cfg->file ? cfg->file : "", "storeDriver",
+                          fs_store_driver(r->srv->store), "store", stats);
     fs_config_release(cfg);
     respond_json(r, 200, o);
 }
@@ -565,8 +566,8 @@ static const struct route *find_route(const char *url, const char *method, bool 
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_size, void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_size, void **req_cls)
 {
     struct fs_server *srv = cls;
     struct req *r = *req_cls;
@@ -615,8 +616,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             size_t max = (size_t)cfg->server.max_body;
             fs_config_release(cfg);
             fs_buf_init(&r->body, max);
-            const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+            const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             if (cl) {
                 unsigned long long n = strtoull(cl, NULL, 10);
                 r->declared = (size_t)n;
@@ -711,7 +712,8 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
         hl -= 2;
     }
     snprintf(host, sizeof(host), "%.*s", (int)hl, h);
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
                              .ai_flags = AI_NUMERICSERV | AI_PASSIVE};
     struct addrinfo *ai = NULL;
     int g = getaddrinfo(host, colon + 1, &hints, &ai);
@@ -734,16 +736,15 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
     srv->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_THREAD_POOL_SIZE, (unsigned)opt->threads,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)((opt->connection_timeout_ms + 999) / 1000),
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)1024, MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)opt->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)((opt->connection_timeout_ms + 999) / 1000), MHD_OPTION_NOTIFY_COMPLETED,
+        on_completed, srv, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!srv->mhd) {
         int e = errno;
         free(srv);
-        return fs_err_set(err, FS_E_SYSTEM, "server.listen", "cannot listen on %s: %s",
-                          opt->listen, e ? strerror(e) : "libmicrohttpd refused to start");
+        return fs_err_set(err, FS_E_SYSTEM, "server.listen", "cannot listen on %s: %s", opt->listen,
+                          e ? strerror(e) : "libmicrohttpd refused to start");
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = di ? di->port : 0;

@@ -212,8 +212,8 @@ static void process_batch(struct fs_ingest *ig, struct fs_ingest_job *list, int 
     if (rc == -FS_E_FAILSTOP)
         enter_failstop(ig, &err);
     else if (rc < 0)
-        FS_LOG_WARN("group commit failed; requests answered 503", "error", err.msg,
-                    "requests", FS_I64(n));
+        FS_LOG_WARN("group commit failed; requests answered 503", "error", err.msg, "requests",
+                    FS_I64(n));
     fs_hist_observe(&fs_metrics.commit_duration, (double)(fs_mono_ns() - t0) / 1e9);
     fs_hist_observe(&fs_metrics.commit_batch, n);
     finish(list, rc, &err);
@@ -273,7 +273,8 @@ static void recover(struct fs_ingest *ig)
     }
     size_t i, done = 0;
     json_t *row;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *src = json_string_value(json_object_get(row, "source"));
         const char *body = json_string_value(json_object_get(row, "body"));
         int64_t id = json_integer_value(json_object_get(row, "id"));
@@ -439,7 +440,7 @@ int fs_ingest_run(struct fs_ingest *ig, struct fs_ingest_job *job)
     int rc = fs_ingest_submit(ig, job);
     if (rc < 0) {
         job->rc = rc;
-        fs_err_set(&job->err, (enum fs_errcode)-rc, NULL, NULL);
+        fs_err_set(&job->err, (enum fs_errcode) - rc, NULL, NULL);
         return rc;
     }
     pthread_mutex_lock(&w.lock);

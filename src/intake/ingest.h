@@ -33,17 +33,17 @@ struct fs_ingest_job {
     const char *remote;
     const char *body;
     size_t body_len;
-    size_t body_total;         /* dead letters: bytes sent (body may be a prefix) */
-    int64_t received_at;       /* ms */
+    size_t body_total;           /* dead letters: bytes sent (body may be a prefix) */
+    int64_t received_at;         /* ms */
     struct fs_alert_batch batch; /* ALERTS, RECONCILE */
-    const json_t *present;     /* RECONCILE: object whose keys are the fingerprints AM has */
+    const json_t *present;       /* RECONCILE: object whose keys are the fingerprints AM has */
     const struct fs_err *reject; /* DEAD_LETTER: why */
     int http_status;             /* DEAD_LETTER */
     /* out, valid in done() */
     int rc;
     struct fs_err err;
     struct fs_apply_stats stats;
-    int closed; /* RECONCILE: episodes closed as missing */
+    int closed;        /* RECONCILE: episodes closed as missing */
     bool apply_failed; /* set by the writer: store the body without applying it */
     /* completion: called on the writer thread; the job may be freed from then on */
     void (*done)(struct fs_ingest_job *job);
@@ -52,8 +52,8 @@ struct fs_ingest_job {
 };
 
 struct fs_ingest_options {
-    int max_batch;   /* store.group_commit_max */
-    int max_pending; /* server.max_pending */
+    int max_batch;        /* store.group_commit_max */
+    int max_pending;      /* server.max_pending */
     size_t cache_entries; /* fingerprints remembered by the writer; 0 = default (65536) */
 };
 

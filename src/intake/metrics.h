@@ -11,40 +11,39 @@
 struct fs_store;
 
 /* X(field, "name", "type", "labels", "help") */
-#define FS_METRIC_FAMILIES(X)                                                                  \
-    X(build_info, "forestall_build_info", "gauge", "version", "Always 1; the running version.") \
-    X(alerts_received, "forestall_alerts_received_total", "counter", "source",                 \
-      "Alerts in payloads that were durably stored, by source.")                                \
-    X(alerts_deduplicated, "forestall_alerts_deduplicated_total", "counter", "source",         \
-      "Alerts that changed nothing (repeats, HA duplicates, stale replays), by source.")       \
-    X(requests_rejected, "forestall_requests_rejected_total", "counter", "code",               \
-      "Requests answered with an error, by machine error code.")                                \
-    X(http_responses, "forestall_http_responses_total", "counter", "code",                     \
-      "HTTP responses, by status code.")                                                        \
-    X(ingest_duration, "forestall_ingest_duration_seconds", "histogram", "",                   \
-      "From a complete request body to its acknowledgement (parse, durable commit).")          \
-    X(commit_duration, "forestall_store_commit_duration_seconds", "histogram", "",             \
-      "Duration of one group commit (all its writes and the fsync).")                          \
-    X(commit_batch, "forestall_store_commit_batch_size", "histogram", "",                      \
-      "Requests that shared one durable commit.")                                               \
-    X(incidents_open, "forestall_incidents_open", "gauge", "", "Incidents currently open.")    \
-    X(incidents_opened, "forestall_incidents_opened_total", "counter", "",                     \
-      "Incidents created.")                                                                     \
-    X(incidents_resolved, "forestall_incidents_resolved_total", "counter", "",                 \
-      "Incidents that became resolved.")                                                        \
-    X(dead_letters, "forestall_dead_letters_total", "counter", "",                             \
-      "Rejected bodies kept in the dead-letter table.")                                         \
-    X(ingest_queue, "forestall_ingest_queue_depth", "gauge", "",                               \
-      "Requests waiting for a durable commit.")                                                 \
-    X(failstop, "forestall_store_failstop", "gauge", "",                                       \
-      "1 after a durable write failed; the daemon then acknowledges nothing.")                 \
-    X(episodes_expired, "forestall_episodes_expired_total", "counter", "",                     \
-      "Firing episodes closed because their expiry passed (events without a resolve).")         \
-    X(reconcile_runs, "forestall_reconcile_runs_total", "counter", "result",                   \
-      "Alertmanager reconciliation polls, by result (ok, error).")                              \
-    X(reconcile_corrections, "forestall_reconcile_corrections_total", "counter", "kind",       \
-      "Changes reconciliation made: firing (missed firing), resolved (missed resolve).")        \
-    X(config_reloads, "forestall_config_reloads_total", "counter", "result",                   \
+#define FS_METRIC_FAMILIES(X)                                                                      \
+    X(build_info, "forestall_build_info", "gauge", "version", "Always 1; the running version.")    \
+    X(alerts_received, "forestall_alerts_received_total", "counter", "source",                     \
+      "Alerts in payloads that were durably stored, by source.")                                   \
+    X(alerts_deduplicated, "forestall_alerts_deduplicated_total", "counter", "source",             \
+      "Alerts that changed nothing (repeats, HA duplicates, stale replays), by source.")           \
+    X(requests_rejected, "forestall_requests_rejected_total", "counter", "code",                   \
+      "Requests answered with an error, by machine error code.")                                   \
+    X(http_responses, "forestall_http_responses_total", "counter", "code",                         \
+      "HTTP responses, by status code.")                                                           \
+    X(ingest_duration, "forestall_ingest_duration_seconds", "histogram", "",                       \
+      "From a complete request body to its acknowledgement (parse, durable commit).")              \
+    X(commit_duration, "forestall_store_commit_duration_seconds", "histogram", "",                 \
+      "Duration of one group commit (all its writes and the fsync).")                              \
+    X(commit_batch, "forestall_store_commit_batch_size", "histogram", "",                          \
+      "Requests that shared one durable commit.")                                                  \
+    X(incidents_open, "forestall_incidents_open", "gauge", "", "Incidents currently open.")        \
+    X(incidents_opened, "forestall_incidents_opened_total", "counter", "", "Incidents created.")   \
+    X(incidents_resolved, "forestall_incidents_resolved_total", "counter", "",                     \
+      "Incidents that became resolved.")                                                           \
+    X(dead_letters, "forestall_dead_letters_total", "counter", "",                                 \
+      "Rejected bodies kept in the dead-letter table.")                                            \
+    X(ingest_queue, "forestall_ingest_queue_depth", "gauge", "",                                   \
+      "Requests waiting for a durable commit.")                                                    \
+    X(failstop, "forestall_store_failstop", "gauge", "",                                           \
+      "1 after a durable write failed; the daemon then acknowledges nothing.")                     \
+    X(episodes_expired, "forestall_episodes_expired_total", "counter", "",                         \
+      "Firing episodes closed because their expiry passed (events without a resolve).")            \
+    X(reconcile_runs, "forestall_reconcile_runs_total", "counter", "result",                       \
+      "Alertmanager reconciliation polls, by result (ok, error).")                                 \
+    X(reconcile_corrections, "forestall_reconcile_corrections_total", "counter", "kind",           \
+      "Changes reconciliation made: firing (missed firing), resolved (missed resolve).")           \
+    X(config_reloads, "forestall_config_reloads_total", "counter", "result",                       \
       "SIGHUP configuration reloads, by result (ok, error).")
 
 struct fs_intake_metrics {

@@ -21,7 +21,8 @@ static int str_array(const json_t *v, const char *key, const char *base, json_t 
     fs_jpath_key(path, sizeof(path), base, key);
     size_t i;
     json_t *x;
-    json_array_foreach(arr, i, x) {
+    json_array_foreach(arr, i, x)
+    {
         if (!json_is_string(x)) {
             char ip[256];
             fs_jpath_index(ip, sizeof(ip), path, i);
@@ -48,7 +49,8 @@ static int receivers(const json_t *v, const char *base, json_t *extra, struct fs
         return fs_parse_nomem(path, err);
     size_t i;
     json_t *x;
-    json_array_foreach(arr, i, x) {
+    json_array_foreach(arr, i, x)
+    {
         char ip[256];
         const char *name;
         fs_jpath_index(ip, sizeof(ip), path, i);
@@ -110,7 +112,8 @@ int fs_parse_am_api_alerts(const char *body, size_t len, const struct fs_parse_l
 
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) {
+    json_array_foreach(arr, i, v)
+    {
         char path[64];
         struct fs_alert a;
         fs_jpath_index(path, sizeof(path), "", i);

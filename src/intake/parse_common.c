@@ -190,7 +190,8 @@ int fs_parse_str_map(const json_t *obj, const char *key, const char *base, bool 
         return map_error(base, key, NULL, "must not be empty", m, err);
     const char *k;
     json_t *v;
-    json_object_foreach(m, k, v) {
+    json_object_foreach(m, k, v)
+    {
         if (!*k)
             return map_error(base, key, k, "names must not be empty", v, err);
         if (strict_names && !prom_label_name(k))
@@ -406,7 +407,8 @@ int fs_parse_webhook(const struct fs_webhook_format *fmt, const char *body, size
         return fs_parse_fail(out, rc);
     size_t i;
     json_t *v;
-    json_array_foreach(alerts, i, v) {
+    json_array_foreach(alerts, i, v)
+    {
         char path[64];
         struct fs_alert a;
         fs_jpath_index(path, sizeof(path), "alerts", i);

@@ -337,7 +337,8 @@ static int check_fields(const json_t *v, const char *base, struct fs_err *err)
 {
     const char *k;
     json_t *x;
-    json_object_foreach((json_t *)v, k, x) {
+    json_object_foreach((json_t *)v, k, x)
+    {
         size_t i;
         for (i = 0; i < FS_ARRAY_LEN(event_fields); i++)
             if (strcmp(k, event_fields[i]) == 0)
@@ -357,7 +358,8 @@ static int merge_labels(struct ev *e, const json_t *user, struct fs_err *err)
     fs_jpath_key(lp, sizeof(lp), e->path, "labels");
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)user, k, v) {
+    json_object_foreach((json_t *)user, k, v)
+    {
         const char *mine = json_string_value(json_object_get(e->labels, k));
         const char *theirs = json_string_value(v);
         if (strcmp(k, "severity") == 0 && !mine)
@@ -539,7 +541,8 @@ static int parse_batch(json_t *doc, const struct fs_parse_limits *lim, struct fs
     const char *bid, *k;
     json_t *x;
     int rc;
-    json_object_foreach(doc, k, x) {
+    json_object_foreach(doc, k, x)
+    {
         if (strcmp(k, "events") != 0 && strcmp(k, "id") != 0) {
             rc = bad(err, "", k,
                      "unknown field beside \"events\"; a body is either one event or "
@@ -566,7 +569,8 @@ static int parse_batch(json_t *doc, const struct fs_parse_limits *lim, struct fs
         return fs_parse_fail(out, fs_parse_nomem("events", err));
     size_t i;
     json_t *v;
-    json_array_foreach(events, i, v) {
+    json_array_foreach(events, i, v)
+    {
         char path[64];
         struct fs_alert a;
         const char *id = NULL;

@@ -44,7 +44,8 @@ static int check_values(const json_t *v, const char *path, json_t *extra, struct
     fs_jpath_key(vp, sizeof(vp), path, "values");
     const char *k;
     json_t *x;
-    json_object_foreach(values, k, x) {
+    json_object_foreach(values, k, x)
+    {
         if (!json_is_number(x) && !json_is_null(x)) {
             char kp[256];
             fs_jpath_key(kp, sizeof(kp), vp, k);

@@ -70,7 +70,8 @@ static bool routed_to(const struct fs_alert *a, const pcre2_code *re, pcre2_matc
         return true;
     size_t i;
     json_t *name;
-    json_array_foreach(json_object_get(a->extra, "receivers"), i, name) {
+    json_array_foreach(json_object_get(a->extra, "receivers"), i, name)
+    {
         const char *n = json_string_value(name);
         if (n && pcre2_match(re, (PCRE2_SPTR)n, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) >= 0)
             return true;
@@ -137,8 +138,8 @@ static void poll_once(struct fs_reconciler *r, const char *base, const char *rec
             fs_counter_add(&fs_metrics.reconcile_corrections[0], (uint64_t)job.stats.changed);
             fs_counter_add(&fs_metrics.reconcile_corrections[1], (uint64_t)job.closed);
             if (job.stats.changed || job.closed)
-                FS_LOG_INFO("reconciliation corrected episodes", "alertmanager", base,
-                            "firing", FS_I64(job.stats.changed), "resolved", FS_I64(job.closed));
+                FS_LOG_INFO("reconciliation corrected episodes", "alertmanager", base, "firing",
+                            FS_I64(job.stats.changed), "resolved", FS_I64(job.closed));
         }
     }
     fs_counter_add(&fs_metrics.reconcile_runs[rc == 0 ? 0 : 1], 1);
@@ -159,8 +160,8 @@ static void *reconcile_main(void *arg)
     while (!r->stop) {
         struct fs_config *cfg = fs_config_acquire();
         int64_t interval = cfg->reconcile.interval_ms;
-        char *url = cfg->reconcile.alertmanager_url ? fs_strdup(cfg->reconcile.alertmanager_url)
-                                                    : NULL;
+        char *url =
+            cfg->reconcile.alertmanager_url ? fs_strdup(cfg->reconcile.alertmanager_url) : NULL;
         char *recv = cfg->reconcile.receiver ? fs_strdup(cfg->reconcile.receiver) : NULL;
         fs_config_release(cfg);
         if (url) {

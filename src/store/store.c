@@ -63,37 +63,44 @@ void fs_store_rollback(struct fs_store *s)
     s->ops->rollback(s);
 }
 
-int fs_store_inbox_insert(struct fs_store *s, const struct fs_inbox_row *row, int64_t *id, struct fs_err *err)
+int fs_store_inbox_insert(struct fs_store *s, const struct fs_inbox_row *row, int64_t *id,
+                          struct fs_err *err)
 {
     return s->ops->inbox_insert(s, row, id, err);
 }
 
-int fs_store_inbox_set_applied(struct fs_store *s, int64_t id, bool applied, const char *error, struct fs_err *err)
+int fs_store_inbox_set_applied(struct fs_store *s, int64_t id, bool applied, const char *error,
+                               struct fs_err *err)
 {
     return s->ops->inbox_set_applied(s, id, applied, error, err);
 }
 
-int fs_store_dead_letter_insert(struct fs_store *s, const struct fs_dead_letter *dl, int64_t *id, struct fs_err *err)
+int fs_store_dead_letter_insert(struct fs_store *s, const struct fs_dead_letter *dl, int64_t *id,
+                                struct fs_err *err)
 {
     return s->ops->dead_letter_insert(s, dl, id, err);
 }
 
-int fs_store_event_id_claim(struct fs_store *s, const char *id, int64_t now, bool *seen, struct fs_err *err)
+int fs_store_event_id_claim(struct fs_store *s, const char *id, int64_t now, bool *seen,
+                            struct fs_err *err)
 {
     return s->ops->event_id_claim(s, id, now, seen, err);
 }
 
-int fs_store_episode_open(struct fs_store *s, const char *fp, struct fs_episode *out, struct fs_err *err)
+int fs_store_episode_open(struct fs_store *s, const char *fp, struct fs_episode *out,
+                          struct fs_err *err)
 {
     return s->ops->episode_open(s, fp, out, err);
 }
 
-int fs_store_episode_at_or_before(struct fs_store *s, const char *fp, int64_t t, struct fs_episode *out, struct fs_err *err)
+int fs_store_episode_at_or_before(struct fs_store *s, const char *fp, int64_t t,
+                                  struct fs_episode *out, struct fs_err *err)
 {
     return s->ops->episode_at_or_before(s, fp, t, out, err);
 }
 
-int fs_store_episode_after(struct fs_store *s, const char *fp, int64_t t, struct fs_episode *out, struct fs_err *err)
+int fs_store_episode_after(struct fs_store *s, const char *fp, int64_t t, struct fs_episode *out,
+                           struct fs_err *err)
 {
     return s->ops->episode_after(s, fp, t, out, err);
 }
@@ -108,22 +115,26 @@ int fs_store_episode_update(struct fs_store *s, const struct fs_episode *e, stru
     return s->ops->episode_update(s, e, err);
 }
 
-int fs_store_episodes_expired(struct fs_store *s, int64_t now, struct fs_episode *out, int max, int *n, struct fs_err *err)
+int fs_store_episodes_expired(struct fs_store *s, int64_t now, struct fs_episode *out, int max,
+                              int *n, struct fs_err *err)
 {
     return s->ops->episodes_expired(s, now, out, max, n, err);
 }
 
-int fs_store_episodes_firing_fps(struct fs_store *s, const char *source, json_t **out, struct fs_err *err)
+int fs_store_episodes_firing_fps(struct fs_store *s, const char *source, json_t **out,
+                                 struct fs_err *err)
 {
     return s->ops->episodes_firing_fps(s, source, out, err);
 }
 
-int fs_store_incident_latest(struct fs_store *s, const char *group_key, struct fs_incident *out, struct fs_err *err)
+int fs_store_incident_latest(struct fs_store *s, const char *group_key, struct fs_incident *out,
+                             struct fs_err *err)
 {
     return s->ops->incident_latest(s, group_key, out, err);
 }
 
-int fs_store_incident_load(struct fs_store *s, int64_t id, struct fs_incident *out, struct fs_err *err)
+int fs_store_incident_load(struct fs_store *s, int64_t id, struct fs_incident *out,
+                           struct fs_err *err)
 {
     return s->ops->incident_load(s, id, out, err);
 }
@@ -138,12 +149,14 @@ int fs_store_incident_update(struct fs_store *s, const struct fs_incident *i, st
     return s->ops->incident_update(s, i, err);
 }
 
-int fs_store_incident_event(struct fs_store *s, int64_t incident_id, int64_t ts, const char *kind, int64_t episode_id, const char *detail_json, struct fs_err *err)
+int fs_store_incident_event(struct fs_store *s, int64_t incident_id, int64_t ts, const char *kind,
+                            int64_t episode_id, const char *detail_json, struct fs_err *err)
 {
     return s->ops->incident_event(s, incident_id, ts, kind, episode_id, detail_json, err);
 }
 
-int fs_store_prune(struct fs_store *s, int64_t inbox_before, int64_t dead_letter_before, int64_t event_ids_before, int64_t *deleted, struct fs_err *err)
+int fs_store_prune(struct fs_store *s, int64_t inbox_before, int64_t dead_letter_before,
+                   int64_t event_ids_before, int64_t *deleted, struct fs_err *err)
 {
     return s->ops->prune(s, inbox_before, dead_letter_before, event_ids_before, deleted, err);
 }
@@ -153,7 +166,8 @@ int fs_store_inbox_unapplied(struct fs_store *s, int limit, json_t **out, struct
     return s->ops->inbox_unapplied(s, limit, out, err);
 }
 
-int fs_store_incidents_list(struct fs_store *s, const struct fs_incident_filter *f, json_t **out, struct fs_err *err)
+int fs_store_incidents_list(struct fs_store *s, const struct fs_incident_filter *f, json_t **out,
+                            struct fs_err *err)
 {
     return s->ops->incidents_list(s, f, out, err);
 }
@@ -168,7 +182,8 @@ int fs_store_incidents_count(struct fs_store *s, const char *status, int64_t *n,
     return s->ops->incidents_count(s, status, n, err);
 }
 
-int fs_store_dead_letters_list(struct fs_store *s, int limit, bool with_body, json_t **out, struct fs_err *err)
+int fs_store_dead_letters_list(struct fs_store *s, int limit, bool with_body, json_t **out,
+                               struct fs_err *err)
 {
     return s->ops->dead_letters_list(s, limit, with_body, out, err);
 }

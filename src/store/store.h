@@ -44,12 +44,12 @@ struct fs_dead_letter {
     const char *source;
     const char *remote;
     int http_status;
-    const char *code;    /* machine code, e.g. "invalid_payload" */
+    const char *code; /* machine code, e.g. "invalid_payload" */
     const char *message;
     const char *path;
-    const void *body;    /* kept bytes (may be a prefix) */
-    size_t body_len;     /* kept bytes */
-    size_t body_total;   /* bytes the sender declared or sent */
+    const void *body;  /* kept bytes (may be a prefix) */
+    size_t body_len;   /* kept bytes */
+    size_t body_total; /* bytes the sender declared or sent */
 };
 
 enum fs_episode_status { FS_EP_FIRING, FS_EP_RESOLVED };

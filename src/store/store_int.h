@@ -12,28 +12,43 @@ struct fs_store_ops {
     int (*begin)(struct fs_store *s, struct fs_err *err);
     int (*commit)(struct fs_store *s, struct fs_err *err);
     void (*rollback)(struct fs_store *s);
-    int (*inbox_insert)(struct fs_store *s, const struct fs_inbox_row *row, int64_t *id, struct fs_err *err);
-    int (*inbox_set_applied)(struct fs_store *s, int64_t id, bool applied, const char *error, struct fs_err *err);
-    int (*dead_letter_insert)(struct fs_store *s, const struct fs_dead_letter *dl, int64_t *id, struct fs_err *err);
-    int (*event_id_claim)(struct fs_store *s, const char *id, int64_t now, bool *seen, struct fs_err *err);
-    int (*episode_open)(struct fs_store *s, const char *fp, struct fs_episode *out, struct fs_err *err);
-    int (*episode_at_or_before)(struct fs_store *s, const char *fp, int64_t t, struct fs_episode *out, struct fs_err *err);
-    int (*episode_after)(struct fs_store *s, const char *fp, int64_t t, struct fs_episode *out, struct fs_err *err);
+    int (*inbox_insert)(struct fs_store *s, const struct fs_inbox_row *row, int64_t *id,
+                        struct fs_err *err);
+    int (*inbox_set_applied)(struct fs_store *s, int64_t id, bool applied, const char *error,
+                             struct fs_err *err);
+    int (*dead_letter_insert)(struct fs_store *s, const struct fs_dead_letter *dl, int64_t *id,
+                              struct fs_err *err);
+    int (*event_id_claim)(struct fs_store *s, const char *id, int64_t now, bool *seen,
+                          struct fs_err *err);
+    int (*episode_open)(struct fs_store *s, const char *fp, struct fs_episode *out,
+                        struct fs_err *err);
+    int (*episode_at_or_before)(struct fs_store *s, const char *fp, int64_t t,
+                                struct fs_episode *out, struct fs_err *err);
+    int (*episode_after)(struct fs_store *s, const char *fp, int64_t t, struct fs_episode *out,
+                         struct fs_err *err);
     int (*episode_insert)(struct fs_store *s, struct fs_episode *e, struct fs_err *err);
     int (*episode_update)(struct fs_store *s, const struct fs_episode *e, struct fs_err *err);
-    int (*episodes_expired)(struct fs_store *s, int64_t now, struct fs_episode *out, int max, int *n, struct fs_err *err);
-    int (*episodes_firing_fps)(struct fs_store *s, const char *source, json_t **out, struct fs_err *err);
-    int (*incident_latest)(struct fs_store *s, const char *group_key, struct fs_incident *out, struct fs_err *err);
-    int (*incident_load)(struct fs_store *s, int64_t id, struct fs_incident *out, struct fs_err *err);
+    int (*episodes_expired)(struct fs_store *s, int64_t now, struct fs_episode *out, int max,
+                            int *n, struct fs_err *err);
+    int (*episodes_firing_fps)(struct fs_store *s, const char *source, json_t **out,
+                               struct fs_err *err);
+    int (*incident_latest)(struct fs_store *s, const char *group_key, struct fs_incident *out,
+                           struct fs_err *err);
+    int (*incident_load)(struct fs_store *s, int64_t id, struct fs_incident *out,
+                         struct fs_err *err);
     int (*incident_insert)(struct fs_store *s, struct fs_incident *i, struct fs_err *err);
     int (*incident_update)(struct fs_store *s, const struct fs_incident *i, struct fs_err *err);
-    int (*incident_event)(struct fs_store *s, int64_t incident_id, int64_t ts, const char *kind, int64_t episode_id, const char *detail_json, struct fs_err *err);
-    int (*prune)(struct fs_store *s, int64_t inbox_before, int64_t dead_letter_before, int64_t event_ids_before, int64_t *deleted, struct fs_err *err);
+    int (*incident_event)(struct fs_store *s, int64_t incident_id, int64_t ts, const char *kind,
+                          int64_t episode_id, const char *detail_json, struct fs_err *err);
+    int (*prune)(struct fs_store *s, int64_t inbox_before, int64_t dead_letter_before,
+                 int64_t event_ids_before, int64_t *deleted, struct fs_err *err);
     int (*inbox_unapplied)(struct fs_store *s, int limit, json_t **out, struct fs_err *err);
-    int (*incidents_list)(struct fs_store *s, const struct fs_incident_filter *f, json_t **out, struct fs_err *err);
+    int (*incidents_list)(struct fs_store *s, const struct fs_incident_filter *f, json_t **out,
+                          struct fs_err *err);
     int (*incident_get)(struct fs_store *s, int64_t id, json_t **out, struct fs_err *err);
     int (*incidents_count)(struct fs_store *s, const char *status, int64_t *n, struct fs_err *err);
-    int (*dead_letters_list)(struct fs_store *s, int limit, bool with_body, json_t **out, struct fs_err *err);
+    int (*dead_letters_list)(struct fs_store *s, int limit, bool with_body, json_t **out,
+                             struct fs_err *err);
     int (*stats)(struct fs_store *s, json_t **out, struct fs_err *err);
 };
 

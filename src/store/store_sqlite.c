@@ -22,47 +22,47 @@
 #define READERS 4
 #define MIGRATION_PREFIX "src/store/sql/sqlite/"
 
-#define EP_COLS                                                                              \
-    "id,fingerprint,source,status,starts_at,starts_at_max,ends_at,end_inferred,expires_at," \
+#define EP_COLS                                                                                    \
+    "id,fingerprint,source,status,starts_at,starts_at_max,ends_at,end_inferred,expires_at,"        \
     "severity,alertname,labels,annotations,extra,incident_id,created_at,updated_at"
-#define INC_COLS \
+#define INC_COLS                                                                                   \
     "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at"
 
-#define SQ_STMTS(X)                                                                             \
-    X(BEGIN, "BEGIN IMMEDIATE")                                                                 \
-    X(COMMIT, "COMMIT")                                                                         \
-    X(ROLLBACK, "ROLLBACK")                                                                     \
-    X(INBOX_INSERT, "INSERT INTO inbox(received_at,source,remote,body,alerts,applied,error) "  \
-                    "VALUES(?,?,?,?,?,?,?)")                                                    \
-    X(INBOX_APPLIED, "UPDATE inbox SET applied=?,error=? WHERE id=?")                          \
-    X(DL_INSERT, "INSERT INTO dead_letters(received_at,source,remote,http_status,code,message," \
-                 "path,body,body_len,body_total) VALUES(?,?,?,?,?,?,?,?,?,?)")                 \
-    X(EVID_INSERT, "INSERT OR IGNORE INTO event_ids(id,received_at) VALUES(?,?)")               \
-    X(EP_OPEN, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND status='firing'")     \
-    X(EP_BEFORE, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND starts_at<=? "      \
-                 "ORDER BY starts_at DESC, id DESC LIMIT 1")                                    \
-    X(EP_AFTER, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND starts_at>? "        \
-                "ORDER BY starts_at ASC, id ASC LIMIT 1")                                       \
-    X(EP_INSERT, "INSERT INTO episodes(fingerprint,source,status,starts_at,starts_at_max,"     \
-                 "ends_at,end_inferred,expires_at,severity,alertname,labels,annotations,extra," \
-                 "incident_id,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)") \
-    X(EP_UPDATE, "UPDATE episodes SET status=?,starts_at=?,starts_at_max=?,ends_at=?,"         \
-                 "end_inferred=?,expires_at=?,severity=?,annotations=?,extra=?,incident_id=?," \
-                 "updated_at=? WHERE id=?")                                                     \
-    X(EP_EXPIRED, "SELECT " EP_COLS " FROM episodes WHERE status='firing' AND "                \
-                  "expires_at IS NOT NULL AND expires_at<=? ORDER BY expires_at LIMIT ?")       \
-    X(EP_FIRING_FPS, "SELECT fingerprint FROM episodes WHERE status='firing' AND source=?")    \
-    X(INC_LATEST, "SELECT " INC_COLS " FROM incidents WHERE group_key=? ORDER BY id DESC "     \
-                  "LIMIT 1")                                                                    \
-    X(INC_LOAD, "SELECT " INC_COLS " FROM incidents WHERE id=?")                               \
-    X(INC_INSERT, "INSERT INTO incidents(group_key,status,severity,title,labels,open_episodes," \
-                  "created_at,updated_at,resolved_at) VALUES(?,?,?,?,?,?,?,?,?)")              \
-    X(INC_UPDATE, "UPDATE incidents SET status=?,severity=?,title=?,labels=?,open_episodes=?," \
-                  "updated_at=?,resolved_at=? WHERE id=?")                                      \
-    X(INC_EVENT, "INSERT INTO incident_events(incident_id,ts,kind,episode_id,detail) "         \
-                 "VALUES(?,?,?,?,?)")                                                           \
-    X(PRUNE_INBOX, "DELETE FROM inbox WHERE applied=1 AND received_at<?")                      \
-    X(PRUNE_DL, "DELETE FROM dead_letters WHERE received_at<?")                                \
+#define SQ_STMTS(X)                                                                                \
+    X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
+    X(COMMIT, "COMMIT")                                                                            \
+    X(ROLLBACK, "ROLLBACK")                                                                        \
+    X(INBOX_INSERT, "INSERT INTO inbox(received_at,source,remote,body,alerts,applied,error) "      \
+                    "VALUES(?,?,?,?,?,?,?)")                                                       \
+    X(INBOX_APPLIED, "UPDATE inbox SET applied=?,error=? WHERE id=?")                              \
+    X(DL_INSERT, "INSERT INTO dead_letters(received_at,source,remote,http_status,code,message,"    \
+                 "path,body,body_len,body_total) VALUES(?,?,?,?,?,?,?,?,?,?)")                     \
+    X(EVID_INSERT, "INSERT OR IGNORE INTO event_ids(id,received_at) VALUES(?,?)")                  \
+    X(EP_OPEN, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND status='firing'")         \
+    X(EP_BEFORE, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND starts_at<=? "          \
+                 "ORDER BY starts_at DESC, id DESC LIMIT 1")                                       \
+    X(EP_AFTER, "SELECT " EP_COLS " FROM episodes WHERE fingerprint=? AND starts_at>? "            \
+                "ORDER BY starts_at ASC, id ASC LIMIT 1")                                          \
+    X(EP_INSERT, "INSERT INTO episodes(fingerprint,source,status,starts_at,starts_at_max,"         \
+                 "ends_at,end_inferred,expires_at,severity,alertname,labels,annotations,extra,"    \
+                 "incident_id,created_at,updated_at) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")     \
+    X(EP_UPDATE, "UPDATE episodes SET status=?,starts_at=?,starts_at_max=?,ends_at=?,"             \
+                 "end_inferred=?,expires_at=?,severity=?,annotations=?,extra=?,incident_id=?,"     \
+                 "updated_at=? WHERE id=?")                                                        \
+    X(EP_EXPIRED, "SELECT " EP_COLS " FROM episodes WHERE status='firing' AND "                    \
+                  "expires_at IS NOT NULL AND expires_at<=? ORDER BY expires_at LIMIT ?")          \
+    X(EP_FIRING_FPS, "SELECT fingerprint FROM episodes WHERE status='firing' AND source=?")        \
+    X(INC_LATEST, "SELECT " INC_COLS " FROM incidents WHERE group_key=? ORDER BY id DESC "         \
+                  "LIMIT 1")                                                                       \
+    X(INC_LOAD, "SELECT " INC_COLS " FROM incidents WHERE id=?")                                   \
+    X(INC_INSERT, "INSERT INTO incidents(group_key,status,severity,title,labels,open_episodes,"    \
+                  "created_at,updated_at,resolved_at) VALUES(?,?,?,?,?,?,?,?,?)")                  \
+    X(INC_UPDATE, "UPDATE incidents SET status=?,severity=?,title=?,labels=?,open_episodes=?,"     \
+                  "updated_at=?,resolved_at=? WHERE id=?")                                         \
+    X(INC_EVENT, "INSERT INTO incident_events(incident_id,ts,kind,episode_id,detail) "             \
+                 "VALUES(?,?,?,?,?)")                                                              \
+    X(PRUNE_INBOX, "DELETE FROM inbox WHERE applied=1 AND received_at<?")                          \
+    X(PRUNE_DL, "DELETE FROM dead_letters WHERE received_at<?")                                    \
     X(PRUNE_EVID, "DELETE FROM event_ids WHERE received_at<?")
 
 enum sq_stmt {
@@ -179,8 +179,8 @@ static int pragma(sqlite3 *db, const char *sql, const char *expect, struct fs_er
 
 static int open_conn(struct sq_store *s, bool readonly, sqlite3 **out, struct fs_err *err)
 {
-    int flags = SQLITE_OPEN_NOMUTEX | (readonly ? SQLITE_OPEN_READONLY
-                                                : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     sqlite3 *db = NULL;
     int rc = sqlite3_open_v2(s->path, &db, flags, s->vfs);
     if (rc != SQLITE_OK) {
@@ -377,8 +377,8 @@ int fs_store_sqlite_open(const struct fs_store_options *opt, struct fs_store **o
     if ((rc = setup_writer(s, opt->busy_timeout_ms, err)) < 0 || (rc = migrate(s, err)) < 0)
         goto fail;
     for (int i = 0; i < SQ__COUNT; i++) {
-        int r = sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
-                                   NULL);
+        int r =
+            sqlite3_prepare_v3(s->db, sq_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i], NULL);
         if (r != SQLITE_OK) {
             rc = sq_err(s->db, r, false, err, sq_sql[i]);
             goto fail;
@@ -503,8 +503,8 @@ static int sq_inbox_insert(struct fs_store *base, const struct fs_inbox_row *r, 
     return rc;
 }
 
-static int sq_inbox_set_applied(struct fs_store *base, int64_t id, bool applied,
-                                const char *error, struct fs_err *err)
+static int sq_inbox_set_applied(struct fs_store *base, int64_t id, bool applied, const char *error,
+                                struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_INBOX_APPLIED);
@@ -514,8 +514,8 @@ static int sq_inbox_set_applied(struct fs_store *base, int64_t id, bool applied,
     return step_done(s, st, SQ_INBOX_APPLIED, err);
 }
 
-static int sq_dead_letter_insert(struct fs_store *base, const struct fs_dead_letter *d,
-                                 int64_t *id, struct fs_err *err)
+static int sq_dead_letter_insert(struct fs_store *base, const struct fs_dead_letter *d, int64_t *id,
+                                 struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_DL_INSERT);
@@ -556,8 +556,8 @@ static void read_episode(sqlite3_stmt *st, struct fs_episode *e)
     col_copy(st, 1, e->fingerprint, sizeof(e->fingerprint));
     col_copy(st, 2, e->source, sizeof(e->source));
     const unsigned char *status = sqlite3_column_text(st, 3);
-    e->status = status && strcmp((const char *)status, "firing") == 0 ? FS_EP_FIRING
-                                                                       : FS_EP_RESOLVED;
+    e->status =
+        status && strcmp((const char *)status, "firing") == 0 ? FS_EP_FIRING : FS_EP_RESOLVED;
     e->starts_at = sqlite3_column_int64(st, 4);
     e->starts_at_max = sqlite3_column_int64(st, 5);
     e->ends_at = col_time(st, 6);
@@ -577,8 +577,8 @@ static void read_episode(sqlite3_stmt *st, struct fs_episode *e)
  * read() fills out and reports whether every allocation succeeded (else it cleared out). */
 typedef bool (*read_fn)(sqlite3_stmt *st, void *out);
 
-static int query_one(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st, read_fn read,
-                     void *out, struct fs_err *err)
+static int query_one(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st, read_fn read, void *out,
+                     struct fs_err *err)
 {
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
@@ -668,8 +668,7 @@ static int sq_episode_insert(struct fs_store *base, struct fs_episode *e, struct
     return rc;
 }
 
-static int sq_episode_update(struct fs_store *base, const struct fs_episode *e,
-                             struct fs_err *err)
+static int sq_episode_update(struct fs_store *base, const struct fs_episode *e, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_EP_UPDATE);
@@ -688,8 +687,8 @@ static int sq_episode_update(struct fs_store *base, const struct fs_episode *e,
     return step_done(s, st, SQ_EP_UPDATE, err);
 }
 
-static int sq_episodes_expired(struct fs_store *base, int64_t now, struct fs_episode *out,
-                               int max, int *n, struct fs_err *err)
+static int sq_episodes_expired(struct fs_store *base, int64_t now, struct fs_episode *out, int max,
+                               int *n, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_EP_EXPIRED);
@@ -833,7 +832,10 @@ static int sq_prune(struct fs_store *base, int64_t inbox_before, int64_t dl_befo
                     int64_t evid_before, int64_t *deleted, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
-    const struct { enum sq_stmt id; int64_t t; } steps[] = {
+    const struct {
+        enum sq_stmt id;
+        int64_t t;
+    } steps[] = {
         {SQ_PRUNE_INBOX, inbox_before}, {SQ_PRUNE_DL, dl_before}, {SQ_PRUNE_EVID, evid_before}};
     int64_t total = 0;
     for (size_t i = 0; i < FS_ARRAY_LEN(steps); i++) {
@@ -962,11 +964,12 @@ static int sq_incidents_list(struct fs_store *base, const struct fs_incident_fil
     sqlite3 *db = reader_get(s, &slot);
     sqlite3_stmt *st = NULL;
     json_t *arr = json_array();
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT " INC_COLS " FROM incidents WHERE (?1 IS NULL OR status=?1)"
-                                " AND (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR updated_at>=?3)"
-                                " AND (?4 IS NULL OR id<?4) ORDER BY id DESC LIMIT ?5",
-                                -1, &st, NULL);
+    int rc =
+        sqlite3_prepare_v2(db,
+                           "SELECT " INC_COLS " FROM incidents WHERE (?1 IS NULL OR status=?1)"
+                           " AND (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR updated_at>=?3)"
+                           " AND (?4 IS NULL OR id<?4) ORDER BY id DESC LIMIT ?5",
+                           -1, &st, NULL);
     if (rc != SQLITE_OK) {
         rc = sq_err(db, rc, false, err, "list incidents");
         goto out;
@@ -1056,9 +1059,10 @@ static int sq_incident_get(struct fs_store *base, int64_t id, json_t **out, stru
         json_t *ev = json_object();
         json_object_set_new(ev, "ts", json_time(sqlite3_column_int64(st, 0)));
         json_object_set_new(ev, "kind", json_string((const char *)sqlite3_column_text(st, 1)));
-        json_object_set_new(ev, "episodeId", sqlite3_column_type(st, 2) == SQLITE_NULL
-                                                 ? json_null()
-                                                 : json_id("ep", sqlite3_column_int64(st, 2)));
+        json_object_set_new(ev, "episodeId",
+                            sqlite3_column_type(st, 2) == SQLITE_NULL
+                                ? json_null()
+                                : json_id("ep", sqlite3_column_int64(st, 2)));
         json_object_set_new(ev, "detail", json_text_obj((const char *)sqlite3_column_text(st, 3)));
         json_array_append_new(tl, ev);
     }
@@ -1109,8 +1113,8 @@ static int sq_incidents_count(struct fs_store *base, const char *status, int64_t
 /* Run a read that takes a LIMIT as ?1 and turn each row into a JSON object. */
 typedef json_t *(*row_fn)(sqlite3_stmt *st, const void *arg);
 
-static int read_array(struct sq_store *s, const char *sql, int limit, row_fn row,
-                      const void *arg, json_t **out, struct fs_err *err)
+static int read_array(struct sq_store *s, const char *sql, int limit, row_fn row, const void *arg,
+                      json_t **out, struct fs_err *err)
 {
     int slot;
     sqlite3 *db = reader_get(s, &slot);
@@ -1141,11 +1145,10 @@ static json_t *col_text_or_null(sqlite3_stmt *st, int i)
 
 static json_t *unapplied_row(sqlite3_stmt *st, const void *arg)
 {
-    return json_pack("{s:I,s:o,s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "source",
-                     col_text_or_null(st, 1), "received_at",
-                     (json_int_t)sqlite3_column_int64(st, 2), "body",
-                     json_stringn_nocheck(sqlite3_column_blob(st, 3),
-                                          (size_t)sqlite3_column_bytes(st, 3)));
+    return json_pack(
+        "{s:I,s:o,s:I,s:o}", "id", (json_int_t)sqlite3_column_int64(st, 0), "source",
+        col_text_or_null(st, 1), "received_at", (json_int_t)sqlite3_column_int64(st, 2), "body",
+        json_stringn_nocheck(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
 }
 
 static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, struct fs_err *err)
@@ -1159,15 +1162,14 @@ static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, st
 static json_t *dead_letter_row(sqlite3_stmt *st, const void *arg)
 {
     bool with_body = *(const bool *)arg;
-    json_t *o = json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o,s:o,s:I,s:I}", "id",
-                          json_id("dl", sqlite3_column_int64(st, 0)), "receivedAt",
-                          json_time(sqlite3_column_int64(st, 1)), "source",
-                          col_text_or_null(st, 2), "remote", col_text_or_null(st, 3),
-                          "httpStatus", sqlite3_column_int(st, 4), "code",
-                          col_text_or_null(st, 5), "message", col_text_or_null(st, 6), "path",
-                          col_text_or_null(st, 7), "bodyKept",
-                          (json_int_t)sqlite3_column_int64(st, 9), "bodyTotal",
-                          (json_int_t)sqlite3_column_int64(st, 10));
+    json_t *o =
+        json_pack("{s:o,s:o,s:o,s:o,s:i,s:o,s:o,s:o,s:I,s:I}", "id",
+                  json_id("dl", sqlite3_column_int64(st, 0)), "receivedAt",
+                  json_time(sqlite3_column_int64(st, 1)), "source", col_text_or_null(st, 2),
+                  "remote", col_text_or_null(st, 3), "httpStatus", sqlite3_column_int(st, 4),
+                  "code", col_text_or_null(st, 5), "message", col_text_or_null(st, 6), "path",
+                  col_text_or_null(st, 7), "bodyKept", (json_int_t)sqlite3_column_int64(st, 9),
+                  "bodyTotal", (json_int_t)sqlite3_column_int64(st, 10));
     if (o && with_body) {
         /* bodies may be invalid UTF-8 (that can be why they were rejected): null then */
         const void *b = sqlite3_column_blob(st, 8);

@@ -1,4 +1,5 @@
-/* fuzz_am_api: libFuzzer target for the Alertmanager API parser (reconciliation); the checks are in fuzz_payload.h. */
+/* fuzz_am_api: libFuzzer target for the Alertmanager API parser (reconciliation); the checks are in
+ * fuzz_payload.h. */
 #include "fuzz_payload.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

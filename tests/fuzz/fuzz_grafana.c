@@ -1,4 +1,5 @@
-/* fuzz_grafana: libFuzzer target for the Grafana webhook parser; the checks are in fuzz_payload.h. */
+/* fuzz_grafana: libFuzzer target for the Grafana webhook parser; the checks are in fuzz_payload.h.
+ */
 #include "fuzz_payload.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -22,7 +22,8 @@ static inline void check_str_map(const json_t *m, bool nonempty)
     json_t *v;
     if (!json_is_object(m) || (nonempty && json_object_size(m) == 0))
         abort();
-    json_object_foreach((json_t *)m, k, v) {
+    json_object_foreach((json_t *)m, k, v)
+    {
         if (!json_is_string(v))
             abort();
     }
@@ -61,8 +62,7 @@ static inline int fuzz_payload_parser(parse_fn parse, enum fs_alert_source sourc
             abort();
         return 0;
     }
-    if (rc != 0 || !b.root || b.source != source || b.n > lim.max_alerts ||
-        b.truncated < 0)
+    if (rc != 0 || !b.root || b.source != source || b.n > lim.max_alerts || b.truncated < 0)
         abort();
     for (size_t i = 0; i < b.n; i++)
         check_alert(&b.alerts[i]);

@@ -85,8 +85,7 @@ static void expect_problem(const char *text, const char *needle1, const char *ne
     assert_int_equal(fs_config_load(p, &cfg, &diag, &err), -FS_E_CONFIG);
     assert_null(cfg);
     if (!strstr(diag.data, needle1) || (needle2 && !strstr(diag.data, needle2)))
-        fail_msg("diagnostics lack \"%s\"/\"%s\":\n%s", needle1, needle2 ? needle2 : "",
-                 diag.data);
+        fail_msg("diagnostics lack \"%s\"/\"%s\":\n%s", needle1, needle2 ? needle2 : "", diag.data);
     assert_non_null(strstr(err.msg, "bad.yaml:")); /* first problem, with file:line */
     fs_buf_release(&diag);
 }
@@ -135,8 +134,8 @@ static void test_secrets(void **state)
 static void test_public_listen_needs_token(void **state)
 {
     expect_problem("server:\n  listen: 0.0.0.0:9797\n", "not a loopback address", NULL);
-    const char *p =
-        write_file("pub.yaml", "server:\n  listen: 0.0.0.0:9797\n  allow_public_without_token: true\n");
+    const char *p = write_file(
+        "pub.yaml", "server:\n  listen: 0.0.0.0:9797\n  allow_public_without_token: true\n");
     struct fs_config *cfg;
     struct fs_err err;
     assert_int_equal(fs_config_load(p, &cfg, NULL, &err), 0);

@@ -23,9 +23,11 @@ static void test_rfc3339(void **state)
     assert_int_equal(fs_time_parse_rfc3339("0001-01-01T00:00:00Z", -1, &t), 0);
     assert_true(t == FS_TIME_UNSET);
     assert_int_equal(fs_time_parse_rfc3339("2024-02-29T00:00:00Z", -1, &t), 0); /* leap day */
-    const char *bad[] = {"2023-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-21 10:43",
-                         "2026-11-21T10:43:25", "2026-11-21T10:43:25.Z", "2026-11-21T25:00:00Z",
-                         "2026-11-21T10:43:25Zjunk", "", "2026-11-21T10:43:25+0200"};
+    const char *bad[] = {"2023-02-29T00:00:00Z",     "2026-13-01T00:00:00Z",
+                         "2026-11-21 10:43",         "2026-11-21T10:43:25",
+                         "2026-11-21T10:43:25.Z",    "2026-11-21T25:00:00Z",
+                         "2026-11-21T10:43:25Zjunk", "",
+                         "2026-11-21T10:43:25+0200"};
     for (size_t i = 0; i < FS_ARRAY_LEN(bad); i++)
         assert_int_equal(fs_time_parse_rfc3339(bad[i], -1, &t), -FS_E_INVALID);
     char buf[40];
@@ -99,9 +101,9 @@ static void test_json_limits_and_errors(void **state)
 
     json_t *o = json_pack("{s:{s:i}}", "alerts", "x", 1);
     const char *str;
-    assert_int_equal(fs_json_get_str(json_object_get(o, "alerts"), "x", "alerts[2]", true, &str,
-                                     &err),
-                     -FS_E_INVALID_PAYLOAD);
+    assert_int_equal(
+        fs_json_get_str(json_object_get(o, "alerts"), "x", "alerts[2]", true, &str, &err),
+        -FS_E_INVALID_PAYLOAD);
     assert_string_equal(err.path, "alerts[2].x");
     assert_string_equal(err.msg, "alerts[2].x: expected string, got number");
     assert_int_equal(fs_json_get_str(o, "missing", "", true, &str, &err), -FS_E_INVALID_PAYLOAD);

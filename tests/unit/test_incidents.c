@@ -39,9 +39,12 @@ static int setup(void **state)
     f->gb[1] = "service";
     f->group_by = (struct fs_strlist){f->gb, 2};
     f->cache = fs_episode_cache_new(1024);
-    f->p = (struct fs_incidents_params){.group_by = &f->group_by, .window_ms = 5 * MIN,
-                                        .skew_ms = MIN, .event_ttl_ms = 60 * MIN,
-                                        .default_severity = FS_SEV_WARNING, .cache = f->cache};
+    f->p = (struct fs_incidents_params){.group_by = &f->group_by,
+                                        .window_ms = 5 * MIN,
+                                        .skew_ms = MIN,
+                                        .event_ttl_ms = 60 * MIN,
+                                        .default_severity = FS_SEV_WARNING,
+                                        .cache = f->cache};
     f->now = T0 + 60 * MIN;
     *state = f;
     return 0;
@@ -193,10 +196,10 @@ static void test_missed_resolve_is_inferred(void **state)
 static void test_out_of_order_history(void **state)
 {
     struct fx *f = *state;
-    am(f, "Disk", "a", "warning", T0 + 60 * MIN, 0, NULL);        /* newest first */
-    am(f, "Disk", "a", "warning", T0, T0 + 10 * MIN, NULL);       /* an old resolve */
-    am(f, "Disk", "a", "warning", T0, 0, NULL);                   /* its firing, late */
-    am(f, "Disk", "a", "warning", T0 + 30 * MIN, 0, NULL);        /* a middle episode */
+    am(f, "Disk", "a", "warning", T0 + 60 * MIN, 0, NULL);  /* newest first */
+    am(f, "Disk", "a", "warning", T0, T0 + 10 * MIN, NULL); /* an old resolve */
+    am(f, "Disk", "a", "warning", T0, 0, NULL);             /* its firing, late */
+    am(f, "Disk", "a", "warning", T0 + 30 * MIN, 0, NULL);  /* a middle episode */
     am(f, "Disk", "a", "warning", T0 + 30 * MIN, T0 + 40 * MIN, NULL);
     assert_int_equal(count_episodes(f, NULL), 3);
     assert_int_equal(count_episodes(f, "firing"), 1);
@@ -346,11 +349,16 @@ static void test_inferred_end_does_not_swallow_a_late_middle_episode(void **stat
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_repeats_are_one_episode),     T(test_skewed_peer_is_the_same_episode),
-        T(test_stale_firing_never_reopens),  T(test_missed_resolve_is_inferred),
-        T(test_out_of_order_history),        T(test_correlation),
-        T(test_no_group_labels_get_their_own_incident), T(test_events_continue_and_expire),
-        T(test_cache_survives_rollback),     T(test_close_missing),
+        T(test_repeats_are_one_episode),
+        T(test_skewed_peer_is_the_same_episode),
+        T(test_stale_firing_never_reopens),
+        T(test_missed_resolve_is_inferred),
+        T(test_out_of_order_history),
+        T(test_correlation),
+        T(test_no_group_labels_get_their_own_incident),
+        T(test_events_continue_and_expire),
+        T(test_cache_survives_rollback),
+        T(test_close_missing),
         T(test_inferred_end_does_not_swallow_a_late_middle_episode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,8 +9,9 @@
 
 static void test_transient_errors_are_503(void **state)
 {
-    const enum fs_errcode transient[] = {FS_E_BUSY, FS_E_DISK_FULL, FS_E_FAILSTOP, FS_E_SHUTDOWN,
-                                         FS_E_OVERLOADED, FS_E_IO, FS_E_STORE, FS_E_NOMEM};
+    const enum fs_errcode transient[] = {FS_E_BUSY,     FS_E_DISK_FULL,  FS_E_FAILSTOP,
+                                         FS_E_SHUTDOWN, FS_E_OVERLOADED, FS_E_IO,
+                                         FS_E_STORE,    FS_E_NOMEM};
     for (size_t i = 0; i < FS_ARRAY_LEN(transient); i++)
         assert_int_equal(fs_http_status_for(-(int)transient[i]), 503);
     assert_int_equal(fs_http_status_for(-FS_E_INVALID_PAYLOAD), 400);

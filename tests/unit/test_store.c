@@ -35,8 +35,11 @@ static struct fs_store *open_store(void)
 
 static int insert_row(struct fs_store *s, const char *body, struct fs_err *err)
 {
-    struct fs_inbox_row r = {.received_at = fs_now_ms(), .source = "alertmanager",
-                             .body = body, .body_len = strlen(body), .alerts = 1,
+    struct fs_inbox_row r = {.received_at = fs_now_ms(),
+                             .source = "alertmanager",
+                             .body = body,
+                             .body_len = strlen(body),
+                             .alerts = 1,
                              .applied = true};
     int rc = fs_store_begin(s, err);
     if (rc == 0)
@@ -112,10 +115,14 @@ static void test_dead_letter_keeps_raw_bytes(void **state)
     struct fs_store *s = open_store();
     struct fs_err err;
     const char raw[] = "{\"alerts\":\"\xff\xfe\"}";
-    struct fs_dead_letter d = {.received_at = fs_now_ms(), .source = "alertmanager",
-                               .remote = "127.0.0.1:5", .http_status = 400,
-                               .code = "invalid_utf8", .message = "invalid UTF-8 at byte 11",
-                               .body = raw, .body_len = sizeof(raw) - 1,
+    struct fs_dead_letter d = {.received_at = fs_now_ms(),
+                               .source = "alertmanager",
+                               .remote = "127.0.0.1:5",
+                               .http_status = 400,
+                               .code = "invalid_utf8",
+                               .message = "invalid UTF-8 at byte 11",
+                               .body = raw,
+                               .body_len = sizeof(raw) - 1,
                                .body_total = sizeof(raw) - 1};
     assert_int_equal(fs_store_begin(s, &err), 0);
     assert_int_equal(fs_store_dead_letter_insert(s, &d, NULL, &err), 0);
@@ -143,8 +150,13 @@ static void test_prune_keeps_unapplied(void **state)
 {
     struct fs_store *s = open_store();
     struct fs_err err;
-    struct fs_inbox_row r = {.received_at = 1000, .source = "alertmanager", .body = "{}",
-                             .body_len = 2, .alerts = 0, .applied = false, .error = "x"};
+    struct fs_inbox_row r = {.received_at = 1000,
+                             .source = "alertmanager",
+                             .body = "{}",
+                             .body_len = 2,
+                             .alerts = 0,
+                             .applied = false,
+                             .error = "x"};
     assert_int_equal(fs_store_begin(s, &err), 0);
     assert_int_equal(fs_store_inbox_insert(s, &r, NULL, &err), 0);
     int64_t deleted = 0;
