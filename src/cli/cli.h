@@ -67,6 +67,8 @@ void fs_client_release(struct fs_client *c);
 int fs_client_request(struct fs_client *c, const char *method, const char *path, const char *body,
                       size_t len, struct fs_http_reply *out);
 void fs_http_reply_release(struct fs_http_reply *r);
+/* Append "?key=value" or "&key=value" to a path, URL-escaping value; NULL value adds nothing. */
+int fs_client_query(struct fs_buf *path, const char *key, const char *value);
 /* Exit code for an HTTP status; prints the daemon's error message for non-2xx. */
 int fs_client_check(const struct fs_http_reply *r);
 

@@ -87,6 +87,18 @@ int fs_client_request(struct fs_client *c, const char *method, const char *path,
     return ret;
 }
 
+int fs_client_query(struct fs_buf *path, const char *key, const char *value)
+{
+    if (!value)
+        return 0;
+    char *esc = curl_easy_escape(NULL, value, 0);
+    if (!esc)
+        return -FS_E_NOMEM;
+    int rc = fs_buf_printf(path, "%c%s=%s", strchr(fs_buf_str(path), '?') ? '&' : '?', key, esc);
+    curl_free(esc);
+    return rc;
+}
+
 void fs_http_reply_release(struct fs_http_reply *r)
 {
     fs_buf_release(&r->body);

@@ -177,15 +177,18 @@ int fs_cmd_incidents_list(int argc, char **argv)
         return rc;
     const char *status = c.status, *severity = c.severity, *limit = c.limit, *url = c.url;
     int json = c.second_format;
-    char path[512];
-    snprintf(path, sizeof(path), "/api/v1/incidents?limit=%s%s%s%s%s", limit ? limit : "100",
-             status ? "&status=" : "", status ? status : "", severity ? "&severity=" : "",
-             severity ? severity : "");
-    for (char *p = path; *p; p++)
-        if (*p == ' ' || *p == '#')
-            *p = '+';
+    struct fs_buf q = FS_BUF_INIT(4096);
+    fs_buf_puts(&q, "/api/v1/incidents");
+    if (fs_client_query(&q, "limit", limit ? limit : "100") < 0 ||
+        fs_client_query(&q, "status", status) < 0 ||
+        fs_client_query(&q, "severity", severity) < 0) {
+        fs_buf_release(&q);
+        return fs_cli_fail(FS_EXIT_USAGE, "options too long");
+    }
     json_t *arr;
-    if ((rc = get_json(url, path, &arr)) != FS_EXIT_OK)
+    rc = get_json(url, fs_buf_str(&q), &arr);
+    fs_buf_release(&q);
+    if (rc != FS_EXIT_OK)
         return rc;
     if (json) {
         rc = print_json(arr);
@@ -296,10 +299,16 @@ int fs_cmd_dead_letters(int argc, char **argv)
         return rc;
     const char *limit = c.limit ? c.limit : "100", *url = c.url;
     int json = c.second_format, body = c.body;
-    char path[256];
-    snprintf(path, sizeof(path), "/api/v1/dead-letters?limit=%s%s", limit, body ? "&body=1" : "");
+    struct fs_buf q = FS_BUF_INIT(4096);
+    fs_buf_puts(&q, "/api/v1/dead-letters");
+    if (fs_client_query(&q, "limit", limit) < 0 || fs_client_query(&q, "body", body ? "1" : NULL)) {
+        fs_buf_release(&q);
+        return fs_cli_fail(FS_EXIT_USAGE, "options too long");
+    }
     json_t *arr;
-    if ((rc = get_json(url, path, &arr)) != FS_EXIT_OK)
+    rc = get_json(url, fs_buf_str(&q), &arr);
+    fs_buf_release(&q);
+    if (rc != FS_EXIT_OK)
         return rc;
     if (json) {
         rc = print_json(arr);
