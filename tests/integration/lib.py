@@ -206,15 +206,18 @@ def _json(data):
 class Alertmanager:
     """A real Alertmanager (Debian's prometheus-alertmanager) on loopback."""
 
-    def __init__(self, ctx, webhook_url, group_wait="1s", group_interval="2s",
-                 repeat_interval="1h", send_resolved=True, receiver="forestall"):
+    def __init__(self, ctx, webhook_url=None, group_wait="1s", group_interval="2s",
+                 repeat_interval="1h", send_resolved=True, receiver="forestall",
+                 config_yaml=None):
+        """One receiver posting webhooks to webhook_url, or a whole configuration file given
+        as text in config_yaml (routes, several receivers, inhibit rules...)."""
         self.ctx = ctx
         self.dir = tempfile.mkdtemp(dir=ctx.dir, prefix="am-")
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         cfg = os.path.join(self.dir, "am.yml")
         with open(cfg, "w") as f:
-            f.write(f"""route:
+            f.write(config_yaml or f"""route:
   receiver: {receiver}
   group_by: ['alertname', 'instance']
   group_wait: {group_wait}
@@ -524,29 +527,6 @@ def utc_rfc3339(t=None):
     t = time.time() if t is None else t
     return datetime.datetime.fromtimestamp(t, datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-class AlertmanagerWithConfig(Alertmanager):
-    """A real Alertmanager started on a configuration file given as text (routes, several
-    receivers, inhibit rules...); otherwise like Alertmanager."""
-
-    def __init__(self, ctx, config_yaml):
-        self.ctx = ctx
-        self.dir = tempfile.mkdtemp(dir=ctx.dir, prefix="am-")
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cfg = os.path.join(self.dir, "am.yml")
-        with open(cfg, "w") as f:
-            f.write(config_yaml)
-        self.log = os.path.join(self.dir, "stderr")
-        self.proc = subprocess.Popen(
-            ["prometheus-alertmanager", f"--config.file={cfg}",
-             f"--storage.path={self.dir}", f"--web.listen-address=127.0.0.1:{self.port}",
-             "--cluster.listen-address=", f"--web.external-url={self.url}"],
-            stdout=subprocess.DEVNULL, stderr=open(self.log, "w"))
-        ctx.track(self.proc)
-        wait_for(lambda: http_request(self.url + "/-/ready")[0] == 200, 15,
-                 what="Alertmanager ready")
 
 
 def check_store_invariants(d):

@@ -4,7 +4,7 @@ import datetime
 import json
 import time
 
-from lib import (AlertmanagerWithConfig, am_fingerprint, check, free_port, http_request,
+from lib import (Alertmanager, am_fingerprint, check, free_port, http_request,
                  metric_value, scrape, utc_rfc3339, wait_for)
 from test_events import grafana_body
 
@@ -203,7 +203,7 @@ def test_reconcile_receiver_filter(ctx):
     filtered on the first must neither report nor close the second receiver's alerts."""
     port = free_port()
     hook = f"http://127.0.0.1:{port}{AM_PATH}"
-    am = AlertmanagerWithConfig(ctx, f"""route:
+    am = Alertmanager(ctx, config_yaml=f"""route:
   receiver: forestall
   group_by: ['alertname', 'instance']
   group_wait: 1s
