@@ -9,7 +9,7 @@ PKG_LIBS := $(shell pkg-config --libs $(PKGS)) -lpthread -lm
 ifeq ($(BUILD),build/fuzz)
 CC := clang-14
 OPT := -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
-       -fno-sanitize-recover=all -DFS_FUZZING
+       -fno-sanitize-recover=all
 else ifeq ($(SAN),1)
 OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 else

@@ -27,9 +27,6 @@ void *fs_realloc(void *p, size_t n);
 char *fs_strdup(const char *s);
 char *fs_strndup(const char *s, size_t n);
 
-/* snprintf into a fixed buffer; returns 0, or -FS_E_TOO_LARGE if the result was truncated. */
-int fs_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-
 /* Bounded copy that always terminates; returns -FS_E_TOO_LARGE if src did not fit. */
 int fs_strlcpy(char *dst, const char *src, size_t size);
 

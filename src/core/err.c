@@ -73,12 +73,6 @@ void fs_err_prefix(struct fs_err *err, const char *fmt, ...)
     snprintf(err->msg, sizeof(err->msg), "%s%s", pre, old);
 }
 
-void fs_err_clear(struct fs_err *err)
-{
-    if (err)
-        memset(err, 0, sizeof(*err));
-}
-
 void fs_bug(const char *file, int line, const char *fmt, ...)
 {
     va_list ap;

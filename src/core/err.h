@@ -64,7 +64,6 @@ int fs_err_vset(struct fs_err *err, enum fs_errcode code, const char *path, cons
                 va_list ap) __attribute__((format(printf, 4, 0)));
 /* Prefix the message of an already-filled error ("config.yaml:12: " + msg). */
 void fs_err_prefix(struct fs_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void fs_err_clear(struct fs_err *err);
 
 /* Impossible states: abort with file:line. Never for conditions that can happen at run time. */
 #define FS_BUG(...) fs_bug(__FILE__, __LINE__, __VA_ARGS__)

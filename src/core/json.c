@@ -235,18 +235,6 @@ int fs_json_get_int(const json_t *obj, const char *key, const char *base, bool r
     return 0;
 }
 
-int fs_json_check_str_map(const json_t *obj, const char *path, struct fs_err *err)
-{
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
-    {
-        if (!json_is_string(v))
-            return type_error(path, k, "string", v, err);
-    }
-    return 0;
-}
-
 char *fs_json_canonical(const json_t *v)
 {
     return json_dumps(v, JSON_SORT_KEYS | JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));

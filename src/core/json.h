@@ -39,8 +39,6 @@ int fs_json_get_num(const json_t *obj, const char *key, const char *base, bool r
                     double *out, bool *present, struct fs_err *err);
 int fs_json_get_int(const json_t *obj, const char *key, const char *base, bool required,
                     int64_t *out, bool *present, struct fs_err *err);
-/* An object whose every value is a string (labels, annotations). */
-int fs_json_check_str_map(const json_t *obj, const char *path, struct fs_err *err);
 
 /* A 64-bit hash of a value's content, independent of object key order (FNV-1a over a
  * canonical walk). NULL hashes like an empty object. Not for security; for noticing that a

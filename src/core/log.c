@@ -39,12 +39,6 @@ const char *fs_log_fmt_i64(char buf[24], int64_t v)
     return buf;
 }
 
-const char *fs_log_fmt_f64(char buf[32], double v)
-{
-    snprintf(buf, 32, "%.6g", v);
-    return buf;
-}
-
 static void logfmt_value(struct fs_buf *b, const char *v)
 {
     bool plain = *v != '\0';

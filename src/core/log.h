@@ -33,8 +33,6 @@ void fs_log_emit(enum fs_log_level level, const char *msg, ...); /* NULL-termina
 /* Format a number into a temporary that lives until the end of the enclosing full expression,
  * for use as a log value: FS_LOG_INFO("x", "n", FS_I64(n)). */
 #define FS_I64(v) fs_log_fmt_i64((char[24]){0}, (int64_t)(v))
-#define FS_F64(v) fs_log_fmt_f64((char[32]){0}, (double)(v))
 const char *fs_log_fmt_i64(char buf[24], int64_t v);
-const char *fs_log_fmt_f64(char buf[32], double v);
 
 #endif

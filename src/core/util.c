@@ -44,17 +44,6 @@ char *fs_strndup(const char *s, size_t n)
     return d;
 }
 
-int fs_snprintf(char *buf, size_t size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, size, fmt, ap);
-    va_end(ap);
-    if (n < 0 || (size_t)n >= size)
-        return -FS_E_TOO_LARGE;
-    return 0;
-}
-
 int fs_strlcpy(char *dst, const char *src, size_t size)
 {
     size_t n = strlen(src);

@@ -105,11 +105,6 @@ const char *fs_alert_source_name(enum fs_alert_source s)
     return (unsigned)s < FS_ARRAY_LEN(names) ? names[s] : "unknown";
 }
 
-const char *fs_alert_status_name(enum fs_alert_status s)
-{
-    return s == FS_ALERT_RESOLVED ? "resolved" : "firing";
-}
-
 void fs_alert_batch_release(struct fs_alert_batch *b)
 {
     if (!b)

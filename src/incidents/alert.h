@@ -75,6 +75,5 @@ void fs_alert_fingerprint(const json_t *labels, char out[17]);
 bool fs_severity_parse(const char *s, enum fs_severity *out);
 const char *fs_severity_name(enum fs_severity s);
 const char *fs_alert_source_name(enum fs_alert_source s);
-const char *fs_alert_status_name(enum fs_alert_status s);
 
 #endif

@@ -756,11 +756,6 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
     return 0;
 }
 
-int fs_server_port(const struct fs_server *srv)
-{
-    return srv->port;
-}
-
 const char *fs_server_url(const struct fs_server *srv)
 {
     return srv->url;
