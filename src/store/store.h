@@ -170,4 +170,156 @@ int fs_store_dead_letters_list(struct fs_store *s, int limit, bool with_body, js
 /* Row counts per table, for /metrics and `forestall status`. */
 int fs_store_stats(struct fs_store *s, json_t **out, struct fs_err *err);
 
+/* ---- safety: proposals, approvals, controls, observations, executions --------------------- *
+ * Writes, and the reads marked (writer), use the writer connection inside a transaction; the
+ * others are reads from any thread. JSON text fields are owned by the row structs. */
+
+struct fs_proposal_row {
+    int64_t id;
+    int64_t incident_id; /* 0: none */
+    int64_t created_at, updated_at, expires_at;
+    char status[24];   /* pending | approved | rejected | expired | blocked | shadow */
+    char decision[32]; /* the gate's decision (enum fs_decision name) */
+    char *proposer;
+    char *action;
+    char *target_key; /* canonical target ("host=web-1,service=api"), for history */
+    char *body;       /* JSON text: the gate input as decided (proposal + resolved context) */
+    char *gate;       /* JSON text: the gate's result */
+    int risk_score;
+    char risk_level[8];
+    char action_hash[65];
+    char catalog_version[80];
+    char policy_version[80];
+    char *decided_by; /* approver/rejecter, "policy" when the gate said execute; NULL pending */
+    int64_t decided_at; /* FS_TIME_UNSET while pending */
+    char *reason;       /* rejection reason, approval comment; may be NULL */
+};
+void fs_proposal_row_clear(struct fs_proposal_row *r);
+
+struct fs_proposal_filter {
+    const char *status;  /* NULL = any */
+    int64_t incident_id; /* 0 = any */
+    int64_t before_id;   /* pagination; 0 = none */
+    int limit;           /* 0 = no limit */
+};
+
+struct fs_approval_row {
+    int64_t id;
+    int64_t proposal_id;
+    int64_t created_at;
+    int64_t expires_at;
+    int64_t consumed_at; /* FS_TIME_UNSET until an execution used it */
+    char kind[24];       /* approve | force_override | reject */
+    char *actor;
+    char role[16];
+    char *reason;
+    char action_hash[65]; /* the hash the approver saw; empty for reject */
+};
+void fs_approval_row_clear(struct fs_approval_row *r);
+
+int fs_store_proposal_insert(struct fs_store *s, struct fs_proposal_row *r, struct fs_err *err);
+/* (writer) 1 and *out filled when found, 0 when not. */
+int fs_store_proposal_load(struct fs_store *s, int64_t id, struct fs_proposal_row *out,
+                           struct fs_err *err);
+int fs_store_proposal_set_status(struct fs_store *s, int64_t id, const char *status,
+                                 const char *decided_by, int64_t decided_at, const char *reason,
+                                 int64_t now, struct fs_err *err);
+/* (writer) Ids of pending proposals with expires_at <= now, oldest first, up to max. */
+int fs_store_proposals_due(struct fs_store *s, int64_t now, int64_t *ids, int max, int *n,
+                           struct fs_err *err);
+/* JSON array of proposals (API representation, newest first). */
+int fs_store_proposals_list(struct fs_store *s, const struct fs_proposal_filter *f, json_t **out,
+                            struct fs_err *err);
+/* One proposal with its approvals; -FS_E_NOT_FOUND if there is none. */
+int fs_store_proposal_get(struct fs_store *s, int64_t id, json_t **out, struct fs_err *err);
+
+int fs_store_approval_insert(struct fs_store *s, struct fs_approval_row *r, struct fs_err *err);
+/* (writer) The latest approve/force_override of a proposal: 1 found, 0 none. */
+int fs_store_approval_latest(struct fs_store *s, int64_t proposal_id, struct fs_approval_row *out,
+                             struct fs_err *err);
+/* Mark an approval used; *changed false when it already was (an approval is used once). */
+int fs_store_approval_consume(struct fs_store *s, int64_t id, int64_t now, bool *changed,
+                              struct fs_err *err);
+
+/* Controls: small named JSON values (the kill switch "freeze", runtime modes "mode:..."). */
+/* (writer) 1 and *value (caller frees) when set, 0 when not. */
+int fs_store_control_get(struct fs_store *s, const char *key, char **value, struct fs_err *err);
+/* value NULL deletes the key. */
+int fs_store_control_put(struct fs_store *s, const char *key, const char *value,
+                         const char *actor, int64_t now, struct fs_err *err);
+/* Object: key -> {"value": <parsed JSON>, "updatedBy", "updatedAt"}. */
+int fs_store_controls_list(struct fs_store *s, json_t **out, struct fs_err *err);
+
+/* Observations: what a tool call (or a person, or an external agent) saw during an
+ * investigation. Evidence in proposals cites their ids ("obs-N"). */
+struct fs_observation_row {
+    int64_t incident_id;
+    int64_t ts;
+    const char *tool;
+    const char *input;  /* JSON text, may be NULL */
+    const char *output; /* bounded text */
+    int64_t duration_ms;
+    const char *actor;
+};
+int fs_store_observation_insert(struct fs_store *s, const struct fs_observation_row *o,
+                                int64_t *id, struct fs_err *err);
+/* (writer) Array of "obs-N" ids recorded for an incident, in order. */
+int fs_store_observation_ids(struct fs_store *s, int64_t incident_id, json_t **out,
+                             struct fs_err *err);
+/* JSON array of an incident's observations (API representation). */
+int fs_store_observations_list(struct fs_store *s, int64_t incident_id, json_t **out,
+                               struct fs_err *err);
+/* (writer) Array of the labels objects of an incident's episodes. */
+int fs_store_incident_episode_labels(struct fs_store *s, int64_t incident_id, json_t **out,
+                                     struct fs_err *err);
+
+/* Executions of catalog actions (the executor writes them; the gate reads their history). */
+struct fs_execution_row {
+    int64_t proposal_id;
+    const char *action;
+    const char *target_key;
+    int64_t started_at;
+    int64_t finished_at; /* FS_TIME_UNSET while running */
+    const char *outcome; /* running | succeeded | failed | rolled_back | unknown */
+};
+int fs_store_execution_insert(struct fs_store *s, const struct fs_execution_row *e, int64_t *id,
+                              struct fs_err *err);
+/* (writer) Executions of action on target_key started in (now-1h, now], and those of them that
+ * failed or were rolled back in (now-24h, now]. */
+int fs_store_action_history(struct fs_store *s, const char *action, const char *target_key,
+                            int64_t now, int64_t *executions_1h, int64_t *failures_24h,
+                            struct fs_err *err);
+
+/* ---- audit chain (audit/audit.h builds on these) ------------------------------------------ */
+
+struct fs_audit_row {
+    int64_t seq; /* 1, 2, ... without gaps */
+    int64_t ts;  /* ms */
+    char type[40];
+    char *actor;
+    char *data; /* canonical JSON text */
+    char prev_hash[65];
+    char hash[65];
+};
+void fs_audit_row_clear(struct fs_audit_row *r);
+
+struct fs_audit_filter {
+    int64_t after_seq; /* only seq > after_seq */
+    int64_t since_ms;  /* only ts >= since_ms; FS_TIME_UNSET = any */
+    const char *types; /* comma-separated list of types, NULL = any */
+    const char *actor; /* NULL = any */
+    int64_t limit;     /* 0 = no limit */
+};
+
+/* (writer) The last record's seq and hash: seq 0 and 64 '0's when the chain is empty. */
+int fs_store_audit_head(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err);
+int fs_store_audit_insert(struct fs_store *s, const struct fs_audit_row *r, struct fs_err *err);
+/* Rows in seq order; fn returns non-zero to stop (that value is returned). The row passed to fn
+ * is valid only during the call. */
+typedef int (*fs_audit_row_fn)(const struct fs_audit_row *r, void *arg);
+int fs_store_audit_scan(struct fs_store *s, const struct fs_audit_filter *f, fs_audit_row_fn fn,
+                        void *arg, struct fs_err *err);
+/* The last record's seq and hash from a read connection (any thread). */
+int fs_store_audit_last(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err);
+
 #endif
