@@ -192,3 +192,159 @@ int fs_store_stats(struct fs_store *s, json_t **out, struct fs_err *err)
 {
     return s->ops->stats(s, out, err);
 }
+
+/* ---- safety ------------------------------------------------------------------------------ */
+
+void fs_proposal_row_clear(struct fs_proposal_row *r)
+{
+    free(r->proposer);
+    free(r->action);
+    free(r->target_key);
+    free(r->body);
+    free(r->gate);
+    free(r->decided_by);
+    free(r->reason);
+    memset(r, 0, sizeof(*r));
+}
+
+void fs_approval_row_clear(struct fs_approval_row *r)
+{
+    free(r->actor);
+    free(r->reason);
+    memset(r, 0, sizeof(*r));
+}
+
+void fs_audit_row_clear(struct fs_audit_row *r)
+{
+    free(r->actor);
+    free(r->data);
+    memset(r, 0, sizeof(*r));
+}
+
+int fs_store_proposal_insert(struct fs_store *s, struct fs_proposal_row *r, struct fs_err *err)
+{
+    return s->ops->proposal_insert(s, r, err);
+}
+
+int fs_store_proposal_load(struct fs_store *s, int64_t id, struct fs_proposal_row *out,
+                           struct fs_err *err)
+{
+    return s->ops->proposal_load(s, id, out, err);
+}
+
+int fs_store_proposal_set_status(struct fs_store *s, int64_t id, const char *status,
+                                 const char *decided_by, int64_t decided_at, const char *reason,
+                                 int64_t now, struct fs_err *err)
+{
+    return s->ops->proposal_set_status(s, id, status, decided_by, decided_at, reason, now, err);
+}
+
+int fs_store_proposals_due(struct fs_store *s, int64_t now, int64_t *ids, int max, int *n,
+                           struct fs_err *err)
+{
+    return s->ops->proposals_due(s, now, ids, max, n, err);
+}
+
+int fs_store_proposals_list(struct fs_store *s, const struct fs_proposal_filter *f, json_t **out,
+                            struct fs_err *err)
+{
+    return s->ops->proposals_list(s, f, out, err);
+}
+
+int fs_store_proposal_get(struct fs_store *s, int64_t id, json_t **out, struct fs_err *err)
+{
+    return s->ops->proposal_get(s, id, out, err);
+}
+
+int fs_store_approval_insert(struct fs_store *s, struct fs_approval_row *r, struct fs_err *err)
+{
+    return s->ops->approval_insert(s, r, err);
+}
+
+int fs_store_approval_latest(struct fs_store *s, int64_t proposal_id, struct fs_approval_row *out,
+                             struct fs_err *err)
+{
+    return s->ops->approval_latest(s, proposal_id, out, err);
+}
+
+int fs_store_approval_consume(struct fs_store *s, int64_t id, int64_t now, bool *changed,
+                              struct fs_err *err)
+{
+    return s->ops->approval_consume(s, id, now, changed, err);
+}
+
+int fs_store_control_get(struct fs_store *s, const char *key, char **value, struct fs_err *err)
+{
+    return s->ops->control_get(s, key, value, err);
+}
+
+int fs_store_control_put(struct fs_store *s, const char *key, const char *value, const char *actor,
+                         int64_t now, struct fs_err *err)
+{
+    return s->ops->control_put(s, key, value, actor, now, err);
+}
+
+int fs_store_controls_list(struct fs_store *s, json_t **out, struct fs_err *err)
+{
+    return s->ops->controls_list(s, out, err);
+}
+
+int fs_store_observation_insert(struct fs_store *s, const struct fs_observation_row *o, int64_t *id,
+                                struct fs_err *err)
+{
+    return s->ops->observation_insert(s, o, id, err);
+}
+
+int fs_store_observation_ids(struct fs_store *s, int64_t incident_id, json_t **out,
+                             struct fs_err *err)
+{
+    return s->ops->observation_ids(s, incident_id, out, err);
+}
+
+int fs_store_observations_list(struct fs_store *s, int64_t incident_id, json_t **out,
+                               struct fs_err *err)
+{
+    return s->ops->observations_list(s, incident_id, out, err);
+}
+
+int fs_store_incident_episode_labels(struct fs_store *s, int64_t incident_id, json_t **out,
+                                     struct fs_err *err)
+{
+    return s->ops->incident_episode_labels(s, incident_id, out, err);
+}
+
+int fs_store_execution_insert(struct fs_store *s, const struct fs_execution_row *e, int64_t *id,
+                              struct fs_err *err)
+{
+    return s->ops->execution_insert(s, e, id, err);
+}
+
+int fs_store_action_history(struct fs_store *s, const char *action, const char *target_key,
+                            int64_t now, int64_t *executions_1h, int64_t *failures_24h,
+                            struct fs_err *err)
+{
+    return s->ops->action_history(s, action, target_key, now, executions_1h, failures_24h, err);
+}
+
+/* ---- audit chain ------------------------------------------------------------------------- */
+
+int fs_store_audit_head(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err)
+{
+    return s->ops->audit_head(s, seq, hash, err);
+}
+
+int fs_store_audit_insert(struct fs_store *s, const struct fs_audit_row *r, struct fs_err *err)
+{
+    return s->ops->audit_insert(s, r, err);
+}
+
+int fs_store_audit_scan(struct fs_store *s, const struct fs_audit_filter *f, fs_audit_row_fn fn,
+                        void *arg, struct fs_err *err)
+{
+    return s->ops->audit_scan(s, f, fn, arg, err);
+}
+
+int fs_store_audit_last(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err)
+{
+    return s->ops->audit_last(s, seq, hash, err);
+}

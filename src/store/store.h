@@ -190,7 +190,7 @@ struct fs_proposal_row {
     char action_hash[65];
     char catalog_version[80];
     char policy_version[80];
-    char *decided_by; /* approver/rejecter, "policy" when the gate said execute; NULL pending */
+    char *decided_by;   /* approver/rejecter, "policy" when the gate said execute; NULL pending */
     int64_t decided_at; /* FS_TIME_UNSET while pending */
     char *reason;       /* rejection reason, approval comment; may be NULL */
 };
@@ -245,8 +245,8 @@ int fs_store_approval_consume(struct fs_store *s, int64_t id, int64_t now, bool 
 /* (writer) 1 and *value (caller frees) when set, 0 when not. */
 int fs_store_control_get(struct fs_store *s, const char *key, char **value, struct fs_err *err);
 /* value NULL deletes the key. */
-int fs_store_control_put(struct fs_store *s, const char *key, const char *value,
-                         const char *actor, int64_t now, struct fs_err *err);
+int fs_store_control_put(struct fs_store *s, const char *key, const char *value, const char *actor,
+                         int64_t now, struct fs_err *err);
 /* Object: key -> {"value": <parsed JSON>, "updatedBy", "updatedAt"}. */
 int fs_store_controls_list(struct fs_store *s, json_t **out, struct fs_err *err);
 
@@ -261,8 +261,8 @@ struct fs_observation_row {
     int64_t duration_ms;
     const char *actor;
 };
-int fs_store_observation_insert(struct fs_store *s, const struct fs_observation_row *o,
-                                int64_t *id, struct fs_err *err);
+int fs_store_observation_insert(struct fs_store *s, const struct fs_observation_row *o, int64_t *id,
+                                struct fs_err *err);
 /* (writer) Array of "obs-N" ids recorded for an incident, in order. */
 int fs_store_observation_ids(struct fs_store *s, int64_t incident_id, json_t **out,
                              struct fs_err *err);

@@ -50,6 +50,46 @@ struct fs_store_ops {
     int (*dead_letters_list)(struct fs_store *s, int limit, bool with_body, json_t **out,
                              struct fs_err *err);
     int (*stats)(struct fs_store *s, json_t **out, struct fs_err *err);
+    /* safety */
+    int (*proposal_insert)(struct fs_store *s, struct fs_proposal_row *r, struct fs_err *err);
+    int (*proposal_load)(struct fs_store *s, int64_t id, struct fs_proposal_row *out,
+                         struct fs_err *err);
+    int (*proposal_set_status)(struct fs_store *s, int64_t id, const char *status,
+                               const char *decided_by, int64_t decided_at, const char *reason,
+                               int64_t now, struct fs_err *err);
+    int (*proposals_due)(struct fs_store *s, int64_t now, int64_t *ids, int max, int *n,
+                         struct fs_err *err);
+    int (*proposals_list)(struct fs_store *s, const struct fs_proposal_filter *f, json_t **out,
+                          struct fs_err *err);
+    int (*proposal_get)(struct fs_store *s, int64_t id, json_t **out, struct fs_err *err);
+    int (*approval_insert)(struct fs_store *s, struct fs_approval_row *r, struct fs_err *err);
+    int (*approval_latest)(struct fs_store *s, int64_t proposal_id, struct fs_approval_row *out,
+                           struct fs_err *err);
+    int (*approval_consume)(struct fs_store *s, int64_t id, int64_t now, bool *changed,
+                            struct fs_err *err);
+    int (*control_get)(struct fs_store *s, const char *key, char **value, struct fs_err *err);
+    int (*control_put)(struct fs_store *s, const char *key, const char *value, const char *actor,
+                       int64_t now, struct fs_err *err);
+    int (*controls_list)(struct fs_store *s, json_t **out, struct fs_err *err);
+    int (*observation_insert)(struct fs_store *s, const struct fs_observation_row *o, int64_t *id,
+                              struct fs_err *err);
+    int (*observation_ids)(struct fs_store *s, int64_t incident_id, json_t **out,
+                           struct fs_err *err);
+    int (*observations_list)(struct fs_store *s, int64_t incident_id, json_t **out,
+                             struct fs_err *err);
+    int (*incident_episode_labels)(struct fs_store *s, int64_t incident_id, json_t **out,
+                                   struct fs_err *err);
+    int (*execution_insert)(struct fs_store *s, const struct fs_execution_row *e, int64_t *id,
+                            struct fs_err *err);
+    int (*action_history)(struct fs_store *s, const char *action, const char *target_key,
+                          int64_t now, int64_t *executions_1h, int64_t *failures_24h,
+                          struct fs_err *err);
+    /* audit chain */
+    int (*audit_head)(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err);
+    int (*audit_insert)(struct fs_store *s, const struct fs_audit_row *r, struct fs_err *err);
+    int (*audit_scan)(struct fs_store *s, const struct fs_audit_filter *f, fs_audit_row_fn fn,
+                      void *arg, struct fs_err *err);
+    int (*audit_last)(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err);
 };
 
 struct fs_store {

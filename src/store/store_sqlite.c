@@ -2,7 +2,7 @@
  * BEGIN IMMEDIATE) used only by the writer thread, a small pool of read-only connections for
  * API reads, and a checkpointer thread so WAL checkpoints never sit on the commit path.
  * Versioned migrations are the embedded src/store/sql/sqlite/NNNN_*.sql files.
- * Owns SQL for SQLite only; no business rules (those are in incidents/). */
+ * Owns SQL for SQLite only; no business rules (those are in incidents/ and safety/). */
 #include "core/common.h"
 
 #include <errno.h>
@@ -27,6 +27,15 @@
     "severity,alertname,labels,annotations,extra,incident_id,created_at,updated_at"
 #define INC_COLS                                                                                   \
     "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at"
+
+#define PROP_COLS                                                                                  \
+    "id,incident_id,status,decision,proposer,action,target_key,body,gate,risk_score,risk_level,"   \
+    "action_hash,catalog_version,policy_version,created_at,updated_at,expires_at,decided_by,"      \
+    "decided_at,reason"
+#define APR_COLS                                                                                   \
+    "id,proposal_id,created_at,expires_at,consumed_at,kind,actor,role,reason,action_hash"
+#define AUDIT_COLS "seq,ts,type,actor,data,prev_hash,hash"
+#define AUDIT_HEAD_SQL "SELECT seq,hash FROM audit_log ORDER BY seq DESC LIMIT 1"
 
 #define SQ_STMTS(X)                                                                                \
     X(BEGIN, "BEGIN IMMEDIATE")                                                                    \
@@ -63,7 +72,39 @@
                  "VALUES(?,?,?,?,?)")                                                              \
     X(PRUNE_INBOX, "DELETE FROM inbox WHERE applied=1 AND received_at<?")                          \
     X(PRUNE_DL, "DELETE FROM dead_letters WHERE received_at<?")                                    \
-    X(PRUNE_EVID, "DELETE FROM event_ids WHERE received_at<?")
+    X(PRUNE_EVID, "DELETE FROM event_ids WHERE received_at<?")                                     \
+    X(PROP_INSERT, "INSERT INTO proposals(incident_id,status,decision,proposer,action,target_key," \
+                   "body,gate,risk_score,risk_level,action_hash,catalog_version,policy_version,"   \
+                   "created_at,updated_at,expires_at,decided_by,decided_at,reason) "               \
+                   "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")                                \
+    X(PROP_LOAD, "SELECT " PROP_COLS " FROM proposals WHERE id=?")                                 \
+    X(PROP_STATUS, "UPDATE proposals SET status=?,decided_by=?,decided_at=?,reason=?,"             \
+                   "updated_at=? WHERE id=?")                                                      \
+    X(PROP_DUE, "SELECT id FROM proposals WHERE status='pending' AND expires_at IS NOT NULL AND "  \
+                "expires_at<=? ORDER BY expires_at, id LIMIT ?")                                   \
+    X(APR_INSERT, "INSERT INTO approvals(proposal_id,kind,actor,role,reason,action_hash,"          \
+                  "created_at,expires_at,consumed_at) VALUES(?,?,?,?,?,?,?,?,?)")                  \
+    X(APR_LATEST, "SELECT " APR_COLS " FROM approvals WHERE proposal_id=? AND "                    \
+                  "kind IN ('approve','force_override') ORDER BY id DESC LIMIT 1")                 \
+    X(APR_CONSUME, "UPDATE approvals SET consumed_at=? WHERE id=? AND consumed_at IS NULL")        \
+    X(APR_EXISTS, "SELECT 1 FROM approvals WHERE id=?")                                            \
+    X(CTL_GET, "SELECT value FROM controls WHERE key=?")                                           \
+    X(CTL_PUT, "INSERT INTO controls(key,value,updated_by,updated_at) VALUES(?1,?2,?3,?4) "        \
+               "ON CONFLICT(key) DO UPDATE SET value=excluded.value,"                              \
+               "updated_by=excluded.updated_by,updated_at=excluded.updated_at")                    \
+    X(CTL_DELETE, "DELETE FROM controls WHERE key=?")                                              \
+    X(OBS_INSERT, "INSERT INTO observations(incident_id,ts,tool,input,output,duration_ms,actor) "  \
+                  "VALUES(?,?,?,?,?,?,?)")                                                         \
+    X(OBS_IDS, "SELECT id FROM observations WHERE incident_id=? ORDER BY id")                      \
+    X(EP_LABELS, "SELECT labels FROM episodes WHERE incident_id=? ORDER BY starts_at, id")         \
+    X(EXEC_INSERT, "INSERT INTO executions(proposal_id,action,target_key,started_at,finished_at,"  \
+                   "outcome) VALUES(?,?,?,?,?,?)")                                                 \
+    X(EXEC_HISTORY, "SELECT coalesce(sum(started_at>?3-3600000),0),"                               \
+                    "coalesce(sum(outcome IN ('failed','rolled_back')),0) FROM executions "        \
+                    "WHERE action=?1 AND target_key=?2 AND started_at>?3-86400000 AND "            \
+                    "started_at<=?3")                                                              \
+    X(AUDIT_HEAD, AUDIT_HEAD_SQL)                                                                  \
+    X(AUDIT_INSERT, "INSERT INTO audit_log(" AUDIT_COLS ") VALUES(?,?,?,?,?,?,?)")
 
 enum sq_stmt {
 #define SQ_ENUM(e, sql) SQ_##e,
@@ -851,6 +892,403 @@ static int sq_prune(struct fs_store *base, int64_t inbox_before, int64_t dl_befo
     return 0;
 }
 
+/* ---- safety: writes and writer-side reads ------------------------------------------------ */
+
+static void bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+    if (id > 0)
+        sqlite3_bind_int64(st, i, id);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* col_dup of a column that may be NULL: false only when a non-NULL value could not be copied. */
+static bool col_dup_opt(sqlite3_stmt *st, int i, char **out)
+{
+    *out = col_dup(st, i);
+    return *out || sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
+static int step_insert(struct sq_store *s, sqlite3_stmt *st, enum sq_stmt id, int64_t *rowid,
+                       struct fs_err *err)
+{
+    int rc = step_done(s, st, id, err);
+    if (rc == 0 && rowid)
+        *rowid = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int sq_proposal_insert(struct fs_store *base, struct fs_proposal_row *r, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_PROP_INSERT);
+    bind_id(st, 1, r->incident_id);
+    bind_text(st, 2, r->status);
+    bind_text(st, 3, r->decision);
+    bind_text(st, 4, r->proposer);
+    bind_text(st, 5, r->action);
+    bind_text(st, 6, r->target_key);
+    bind_text(st, 7, r->body ? r->body : "{}");
+    bind_text(st, 8, r->gate ? r->gate : "{}");
+    sqlite3_bind_int(st, 9, r->risk_score);
+    bind_text(st, 10, r->risk_level);
+    bind_text(st, 11, r->action_hash);
+    bind_text(st, 12, r->catalog_version);
+    bind_text(st, 13, r->policy_version);
+    sqlite3_bind_int64(st, 14, r->created_at);
+    sqlite3_bind_int64(st, 15, r->updated_at);
+    bind_time(st, 16, r->expires_at);
+    bind_text(st, 17, r->decided_by);
+    bind_time(st, 18, r->decided_at);
+    bind_text(st, 19, r->reason);
+    return step_insert(s, st, SQ_PROP_INSERT, &r->id, err);
+}
+
+static bool read_proposal(sqlite3_stmt *st, void *out)
+{
+    struct fs_proposal_row *r = out;
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    r->incident_id = sqlite3_column_int64(st, 1); /* NULL reads as 0: none */
+    col_copy(st, 2, r->status, sizeof(r->status));
+    col_copy(st, 3, r->decision, sizeof(r->decision));
+    /* every column is read even when one fails, so clear() frees whatever was allocated */
+    bool ok = col_dup_opt(st, 4, &r->proposer);
+    ok = col_dup_opt(st, 5, &r->action) && ok;
+    ok = col_dup_opt(st, 6, &r->target_key) && ok;
+    ok = col_dup_opt(st, 7, &r->body) && ok;
+    ok = col_dup_opt(st, 8, &r->gate) && ok;
+    r->risk_score = sqlite3_column_int(st, 9);
+    col_copy(st, 10, r->risk_level, sizeof(r->risk_level));
+    col_copy(st, 11, r->action_hash, sizeof(r->action_hash));
+    col_copy(st, 12, r->catalog_version, sizeof(r->catalog_version));
+    col_copy(st, 13, r->policy_version, sizeof(r->policy_version));
+    r->created_at = sqlite3_column_int64(st, 14);
+    r->updated_at = sqlite3_column_int64(st, 15);
+    r->expires_at = col_time(st, 16);
+    ok &= col_dup_opt(st, 17, &r->decided_by);
+    r->decided_at = col_time(st, 18);
+    ok &= col_dup_opt(st, 19, &r->reason);
+    if (!ok)
+        fs_proposal_row_clear(r);
+    return ok;
+}
+
+static int sq_proposal_load(struct fs_store *base, int64_t id, struct fs_proposal_row *out,
+                            struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_PROP_LOAD);
+    sqlite3_bind_int64(st, 1, id);
+    return query_one(s, SQ_PROP_LOAD, st, read_proposal, out, err);
+}
+
+static int sq_proposal_set_status(struct fs_store *base, int64_t id, const char *status,
+                                  const char *decided_by, int64_t decided_at, const char *reason,
+                                  int64_t now, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_PROP_STATUS);
+    bind_text(st, 1, status);
+    bind_text(st, 2, decided_by);
+    bind_time(st, 3, decided_at);
+    bind_text(st, 4, reason);
+    sqlite3_bind_int64(st, 5, now);
+    sqlite3_bind_int64(st, 6, id);
+    int rc = step_done(s, st, SQ_PROP_STATUS, err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no proposal prop-%lld", (long long)id);
+    return rc;
+}
+
+static int sq_proposals_due(struct fs_store *base, int64_t now, int64_t *ids, int max, int *n,
+                            struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_PROP_DUE);
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int(st, 2, max);
+    int rc = SQLITE_DONE;
+    *n = 0;
+    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
+        ids[(*n)++] = sqlite3_column_int64(st, 0);
+    if (*n == max)
+        rc = SQLITE_DONE;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        *n = 0;
+        return sq_err(s->db, rc, false, err, sq_sql[SQ_PROP_DUE]);
+    }
+    return 0;
+}
+
+static int sq_approval_insert(struct fs_store *base, struct fs_approval_row *r, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_APR_INSERT);
+    sqlite3_bind_int64(st, 1, r->proposal_id);
+    bind_text(st, 2, r->kind);
+    bind_text(st, 3, r->actor);
+    bind_text(st, 4, r->role);
+    bind_text(st, 5, r->reason);
+    bind_text(st, 6, r->action_hash);
+    sqlite3_bind_int64(st, 7, r->created_at);
+    bind_time(st, 8, r->expires_at);
+    bind_time(st, 9, r->consumed_at);
+    return step_insert(s, st, SQ_APR_INSERT, &r->id, err);
+}
+
+static bool read_approval(sqlite3_stmt *st, void *out)
+{
+    struct fs_approval_row *r = out;
+    memset(r, 0, sizeof(*r));
+    r->id = sqlite3_column_int64(st, 0);
+    r->proposal_id = sqlite3_column_int64(st, 1);
+    r->created_at = sqlite3_column_int64(st, 2);
+    r->expires_at = col_time(st, 3);
+    r->consumed_at = col_time(st, 4);
+    col_copy(st, 5, r->kind, sizeof(r->kind));
+    bool ok = col_dup_opt(st, 6, &r->actor);
+    col_copy(st, 7, r->role, sizeof(r->role));
+    ok &= col_dup_opt(st, 8, &r->reason);
+    col_copy(st, 9, r->action_hash, sizeof(r->action_hash));
+    if (!ok)
+        fs_approval_row_clear(r);
+    return ok;
+}
+
+static int sq_approval_latest(struct fs_store *base, int64_t proposal_id,
+                              struct fs_approval_row *out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_APR_LATEST);
+    sqlite3_bind_int64(st, 1, proposal_id);
+    return query_one(s, SQ_APR_LATEST, st, read_approval, out, err);
+}
+
+static bool read_nothing(sqlite3_stmt *st, void *out)
+{
+    return true;
+}
+
+static int sq_approval_consume(struct fs_store *base, int64_t id, int64_t now, bool *changed,
+                               struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_APR_CONSUME);
+    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 2, id);
+    int rc = step_done(s, st, SQ_APR_CONSUME, err);
+    if (rc < 0)
+        return rc;
+    *changed = sqlite3_changes(s->db) > 0;
+    if (*changed)
+        return 0;
+    st = stmt(s, SQ_APR_EXISTS);
+    sqlite3_bind_int64(st, 1, id);
+    rc = query_one(s, SQ_APR_EXISTS, st, read_nothing, NULL, err);
+    if (rc == 0)
+        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no approval apr-%lld", (long long)id);
+    return rc < 0 ? rc : 0;
+}
+
+static bool read_text_dup(sqlite3_stmt *st, void *out)
+{
+    char **v = out;
+    return (*v = col_dup(st, 0)) != NULL;
+}
+
+static int sq_control_get(struct fs_store *base, const char *key, char **value, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_CTL_GET);
+    bind_text(st, 1, key);
+    *value = NULL;
+    return query_one(s, SQ_CTL_GET, st, read_text_dup, value, err);
+}
+
+static int sq_control_put(struct fs_store *base, const char *key, const char *value,
+                          const char *actor, int64_t now, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    if (!value) {
+        sqlite3_stmt *st = stmt(s, SQ_CTL_DELETE);
+        bind_text(st, 1, key);
+        return step_done(s, st, SQ_CTL_DELETE, err);
+    }
+    sqlite3_stmt *st = stmt(s, SQ_CTL_PUT);
+    bind_text(st, 1, key);
+    bind_text(st, 2, value);
+    bind_text(st, 3, actor);
+    sqlite3_bind_int64(st, 4, now);
+    return step_done(s, st, SQ_CTL_PUT, err);
+}
+
+static int sq_observation_insert(struct fs_store *base, const struct fs_observation_row *o,
+                                 int64_t *id, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_OBS_INSERT);
+    bind_id(st, 1, o->incident_id);
+    sqlite3_bind_int64(st, 2, o->ts);
+    bind_text(st, 3, o->tool);
+    bind_text(st, 4, o->input);
+    bind_text(st, 5, o->output ? o->output : "");
+    sqlite3_bind_int64(st, 6, o->duration_ms);
+    bind_text(st, 7, o->actor);
+    return step_insert(s, st, SQ_OBS_INSERT, id, err);
+}
+
+static json_t *json_id(const char *prefix, int64_t id);
+static json_t *json_text_obj(const char *text);
+
+/* Step a writer statement bound by the caller, appending row(st) for each row to a new array. */
+static int writer_array(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
+                        json_t *(*row)(sqlite3_stmt *st), json_t **out, struct fs_err *err)
+{
+    json_t *arr = json_array();
+    int rc = arr ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = json_array_append_new(arr, row(st)) == 0 ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        rc = 0;
+    else if (rc > 0)
+        rc = sq_err(s->db, rc, false, err, sq_sql[id]);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static json_t *obs_id_row(sqlite3_stmt *st)
+{
+    return json_id("obs", sqlite3_column_int64(st, 0));
+}
+
+static int sq_observation_ids(struct fs_store *base, int64_t incident_id, json_t **out,
+                              struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_OBS_IDS);
+    sqlite3_bind_int64(st, 1, incident_id);
+    return writer_array(s, SQ_OBS_IDS, st, obs_id_row, out, err);
+}
+
+static json_t *labels_row(sqlite3_stmt *st)
+{
+    return json_text_obj((const char *)sqlite3_column_text(st, 0));
+}
+
+static int sq_incident_episode_labels(struct fs_store *base, int64_t incident_id, json_t **out,
+                                      struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EP_LABELS);
+    sqlite3_bind_int64(st, 1, incident_id);
+    return writer_array(s, SQ_EP_LABELS, st, labels_row, out, err);
+}
+
+static int sq_execution_insert(struct fs_store *base, const struct fs_execution_row *e, int64_t *id,
+                               struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EXEC_INSERT);
+    bind_id(st, 1, e->proposal_id);
+    bind_text(st, 2, e->action);
+    bind_text(st, 3, e->target_key);
+    sqlite3_bind_int64(st, 4, e->started_at);
+    bind_time(st, 5, e->finished_at);
+    bind_text(st, 6, e->outcome);
+    return step_insert(s, st, SQ_EXEC_INSERT, id, err);
+}
+
+struct history {
+    int64_t n1h, fail24h;
+};
+
+static bool read_history(sqlite3_stmt *st, void *out)
+{
+    struct history *h = out;
+    h->n1h = sqlite3_column_int64(st, 0);
+    h->fail24h = sqlite3_column_int64(st, 1);
+    return true;
+}
+
+static int sq_action_history(struct fs_store *base, const char *action, const char *target_key,
+                             int64_t now, int64_t *executions_1h, int64_t *failures_24h,
+                             struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_EXEC_HISTORY);
+    bind_text(st, 1, action);
+    bind_text(st, 2, target_key);
+    sqlite3_bind_int64(st, 3, now);
+    struct history h = {0, 0};
+    int rc = query_one(s, SQ_EXEC_HISTORY, st, read_history, &h, err);
+    if (rc < 0)
+        return rc;
+    if (executions_1h)
+        *executions_1h = h.n1h;
+    if (failures_24h)
+        *failures_24h = h.fail24h;
+    return 0;
+}
+
+/* ---- audit chain ------------------------------------------------------------------------- */
+
+struct audit_head {
+    int64_t seq;
+    char *hash; /* 65 bytes */
+};
+
+static bool read_audit_head(sqlite3_stmt *st, void *out)
+{
+    struct audit_head *h = out;
+    h->seq = sqlite3_column_int64(st, 0);
+    col_copy(st, 1, h->hash, 65);
+    return true;
+}
+
+static void audit_genesis(int64_t *seq, char hash[65])
+{
+    *seq = 0;
+    memset(hash, '0', 64);
+    hash[64] = '\0';
+}
+
+static int sq_audit_head(struct fs_store *base, int64_t *seq, char hash[65], struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_AUDIT_HEAD);
+    struct audit_head h = {0, hash};
+    int rc = query_one(s, SQ_AUDIT_HEAD, st, read_audit_head, &h, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0)
+        audit_genesis(seq, hash);
+    else
+        *seq = h.seq;
+    return 0;
+}
+
+static int sq_audit_insert(struct fs_store *base, const struct fs_audit_row *r, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st = stmt(s, SQ_AUDIT_INSERT);
+    sqlite3_bind_int64(st, 1, r->seq);
+    sqlite3_bind_int64(st, 2, r->ts);
+    bind_text(st, 3, r->type);
+    bind_text(st, 4, r->actor);
+    bind_text(st, 5, r->data);
+    bind_text(st, 6, r->prev_hash);
+    bind_text(st, 7, r->hash);
+    return step_done(s, st, SQ_AUDIT_INSERT, err);
+}
+
 /* ---- reads ------------------------------------------------------------------------------- */
 
 static sqlite3 *reader_get(struct sq_store *s, int *slot)
@@ -1188,10 +1626,374 @@ static int sq_dead_letters_list(struct fs_store *base, int limit, bool with_body
                       limit, dead_letter_row, &with_body, out, err);
 }
 
+/* ---- safety: reads ----------------------------------------------------------------------- */
+
+/* Stored JSON text as a value: NULL → null; text that does not parse is returned as a string,
+ * so nothing stored is hidden. */
+static json_t *json_text_value(const char *text)
+{
+    if (!text)
+        return json_null();
+    json_t *v = json_loads(text, JSON_DECODE_ANY, NULL);
+    return v ? v : json_string(text);
+}
+
+static json_t *json_str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+static json_t *proposal_json(const struct fs_proposal_row *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_id("prop", r->id));
+    json_object_set_new(o, "incidentId",
+                        r->incident_id > 0 ? json_id("inc", r->incident_id) : json_null());
+    json_object_set_new(o, "status", json_string(r->status));
+    json_object_set_new(o, "decision", json_string(r->decision));
+    json_object_set_new(o, "proposer", json_str_or_null(r->proposer));
+    json_object_set_new(o, "action", json_str_or_null(r->action));
+    json_object_set_new(o, "targetKey", json_str_or_null(r->target_key));
+    json_object_set_new(o, "proposal", json_text_value(r->body));
+    json_object_set_new(o, "gate", json_text_value(r->gate));
+    json_object_set_new(o, "risk",
+                        json_pack("{s:i,s:s}", "score", r->risk_score, "level", r->risk_level));
+    json_object_set_new(o, "actionHash", json_string(r->action_hash));
+    json_object_set_new(o, "catalogVersion", json_string(r->catalog_version));
+    json_object_set_new(o, "policyVersion", json_string(r->policy_version));
+    json_object_set_new(o, "createdAt", json_time(r->created_at));
+    json_object_set_new(o, "updatedAt", json_time(r->updated_at));
+    json_object_set_new(o, "expiresAt", json_time(r->expires_at));
+    json_object_set_new(o, "decidedBy", json_str_or_null(r->decided_by));
+    json_object_set_new(o, "decidedAt", json_time(r->decided_at));
+    json_object_set_new(o, "reason", json_str_or_null(r->reason));
+    return o;
+}
+
+static json_t *approval_json(const struct fs_approval_row *r)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_id("apr", r->id));
+    json_object_set_new(o, "kind", json_string(r->kind));
+    json_object_set_new(o, "actor", json_str_or_null(r->actor));
+    json_object_set_new(o, "role", json_string(r->role));
+    json_object_set_new(o, "reason", json_str_or_null(r->reason));
+    json_object_set_new(o, "actionHash",
+                        r->action_hash[0] ? json_string(r->action_hash) : json_null());
+    json_object_set_new(o, "createdAt", json_time(r->created_at));
+    json_object_set_new(o, "expiresAt", json_time(r->expires_at));
+    json_object_set_new(o, "consumedAt", json_time(r->consumed_at));
+    return o;
+}
+
+/* Run a prepared reader statement, appending row(st) for each row to arr. */
+static int reader_rows(sqlite3 *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), json_t *arr,
+                       const char *what, struct fs_err *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (json_array_append_new(arr, row(st)) < 0)
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    return rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, what);
+}
+
+static json_t *proposal_row_json(sqlite3_stmt *st)
+{
+    struct fs_proposal_row r;
+    if (!read_proposal(st, &r))
+        return NULL;
+    json_t *o = proposal_json(&r);
+    fs_proposal_row_clear(&r);
+    return o;
+}
+
+static json_t *approval_row_json(sqlite3_stmt *st)
+{
+    struct fs_approval_row r;
+    if (!read_approval(st, &r))
+        return NULL;
+    json_t *o = approval_json(&r);
+    fs_approval_row_clear(&r);
+    return o;
+}
+
+static int sq_proposals_list(struct fs_store *base, const struct fs_proposal_filter *f,
+                             json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT " PROP_COLS " FROM proposals WHERE (?1 IS NULL OR "
+                                "status=?1) AND (?2 IS NULL OR incident_id=?2) AND (?3 IS NULL OR "
+                                "id<?3) ORDER BY id DESC LIMIT ?4",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "list proposals");
+        goto out;
+    }
+    bind_text(st, 1, f ? f->status : NULL);
+    bind_id(st, 2, f ? f->incident_id : 0);
+    bind_id(st, 3, f ? f->before_id : 0);
+    sqlite3_bind_int64(st, 4, f && f->limit > 0 ? f->limit : -1);
+    rc = reader_rows(db, st, proposal_row_json, arr, "list proposals", err);
+out:
+    sqlite3_finalize(st);
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+static int sq_proposal_get(struct fs_store *base, int64_t id, json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    json_t *o = NULL;
+    int rc;
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    rc = sqlite3_prepare_v2(db, "SELECT " PROP_COLS " FROM proposals WHERE id=?", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "get proposal");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        rc = rc == SQLITE_DONE
+                 ? fs_err_set(err, FS_E_NOT_FOUND, NULL, "no proposal prop-%lld", (long long)id)
+                 : sq_err(db, rc, false, err, "get proposal");
+        goto out;
+    }
+    if (!(o = proposal_row_json(st))) {
+        rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        goto out;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    json_t *apr = json_array();
+    json_object_set_new(o, "approvals", apr);
+    rc = sqlite3_prepare_v2(
+        db, "SELECT " APR_COLS " FROM approvals WHERE proposal_id=? ORDER BY id", -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "approvals of proposal");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, id);
+    rc = reader_rows(db, st, approval_row_json, apr, "approvals of proposal", err);
+out:
+    sqlite3_finalize(st);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static int sq_controls_list(struct fs_store *base, json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    json_t *o = json_object();
+    int rc = sqlite3_prepare_v2(
+        db, "SELECT key,value,updated_by,updated_at FROM controls ORDER BY key", -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            json_t *c = json_object();
+            json_object_set_new(c, "value",
+                                json_text_value((const char *)sqlite3_column_text(st, 1)));
+            json_object_set_new(c, "updatedBy", col_text_or_null(st, 2));
+            json_object_set_new(c, "updatedAt", json_time(sqlite3_column_int64(st, 3)));
+            json_object_set_new(o, (const char *)sqlite3_column_text(st, 0), c);
+        }
+    }
+    rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "list controls");
+    sqlite3_finalize(st);
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(o);
+        return rc;
+    }
+    *out = o;
+    return 0;
+}
+
+static json_t *observation_row_json(sqlite3_stmt *st)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_id("obs", sqlite3_column_int64(st, 0)));
+    json_object_set_new(o, "incidentId",
+                        sqlite3_column_type(st, 1) == SQLITE_NULL
+                            ? json_null()
+                            : json_id("inc", sqlite3_column_int64(st, 1)));
+    json_object_set_new(o, "ts", json_time(sqlite3_column_int64(st, 2)));
+    json_object_set_new(o, "tool", col_text_or_null(st, 3));
+    json_object_set_new(o, "input", json_text_value((const char *)sqlite3_column_text(st, 4)));
+    json_object_set_new(o, "output", col_text_or_null(st, 5));
+    json_object_set_new(o, "durationMs", json_integer(sqlite3_column_int64(st, 6)));
+    json_object_set_new(o, "actor", col_text_or_null(st, 7));
+    return o;
+}
+
+static int sq_observations_list(struct fs_store *base, int64_t incident_id, json_t **out,
+                                struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    json_t *arr = json_array();
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT id,incident_id,ts,tool,input,output,duration_ms,actor "
+                                "FROM observations WHERE incident_id=? ORDER BY id",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, incident_id);
+        rc = reader_rows(db, st, observation_row_json, arr, "list observations", err);
+    } else {
+        rc = sq_err(db, rc, false, err, "list observations");
+    }
+    sqlite3_finalize(st);
+    reader_put(s, slot);
+    if (rc < 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+/* An audit row as stored. A column the row cannot carry faithfully (not an integer, NULL, an
+ * embedded NUL, longer than its field) is handed over with an empty hash, so any check of the
+ * row fails: the store never smooths over a difference in the chain. */
+static void read_audit_row(sqlite3_stmt *st, struct fs_audit_row *r)
+{
+    memset(r, 0, sizeof(*r));
+    bool sound = sqlite3_column_type(st, 0) == SQLITE_INTEGER &&
+                 sqlite3_column_type(st, 1) == SQLITE_INTEGER;
+    r->seq = sqlite3_column_int64(st, 0);
+    r->ts = sqlite3_column_int64(st, 1);
+    static const struct {
+        int col;
+        size_t size; /* 0: pointer field */
+    } cols[] = {
+        {2, sizeof(r->type)}, {3, 0}, {4, 0}, {5, sizeof(r->prev_hash)}, {6, sizeof(r->hash)}};
+    for (size_t i = 0; i < FS_ARRAY_LEN(cols); i++) {
+        int c = cols[i].col;
+        const char *t = (const char *)sqlite3_column_text(st, c);
+        size_t n = (size_t)sqlite3_column_bytes(st, c);
+        if (!t || strlen(t) != n || (cols[i].size && n >= cols[i].size)) {
+            sound = false;
+            t = "";
+        }
+        switch (c) {
+        case 2: fs_strlcpy(r->type, t, sizeof(r->type)); break;
+        case 3: r->actor = (char *)t; break;
+        case 4: r->data = (char *)t; break;
+        case 5: fs_strlcpy(r->prev_hash, t, sizeof(r->prev_hash)); break;
+        default: fs_strlcpy(r->hash, t, sizeof(r->hash)); break;
+        }
+    }
+    if (!sound)
+        r->hash[0] = '\0';
+}
+
+static int sq_audit_scan(struct fs_store *base, const struct fs_audit_filter *f, fs_audit_row_fn fn,
+                         void *arg, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    /* the type list without blanks, matched as ",a,b," contains ",type," */
+    char *types = NULL;
+    if (f && f->types && *f->types) {
+        if (!(types = fs_malloc(strlen(f->types) + 1)))
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        size_t n = 0;
+        for (const char *p = f->types; *p; p++)
+            if (*p != ' ' && *p != '\t')
+                types[n++] = *p;
+        types[n] = '\0';
+    }
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db,
+                                "SELECT " AUDIT_COLS " FROM audit_log WHERE seq>?1 AND (?2 IS "
+                                "NULL OR ts>=?2) AND (?3 IS NULL OR instr(','||?3||',', "
+                                "','||type||',')>0) AND (?4 IS NULL OR actor=?4) ORDER BY seq "
+                                "LIMIT ?5",
+                                -1, &st, NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(db, rc, false, err, "scan audit log");
+        goto out;
+    }
+    sqlite3_bind_int64(st, 1, f && f->after_seq > 0 ? f->after_seq : 0);
+    bind_time(st, 2, f ? f->since_ms : FS_TIME_UNSET);
+    bind_text(st, 3, types);
+    bind_text(st, 4, f ? f->actor : NULL);
+    sqlite3_bind_int64(st, 5, f && f->limit > 0 ? f->limit : -1);
+    /* one read transaction: the scan sees one consistent snapshot of the chain */
+    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
+    int stop = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct fs_audit_row r;
+        read_audit_row(st, &r);
+        if ((stop = fn(&r, arg)) != 0)
+            break;
+    }
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (stop)
+        rc = stop;
+    else
+        rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "scan audit log");
+out:
+    sqlite3_finalize(st);
+    reader_put(s, slot);
+    free(types);
+    return rc;
+}
+
+static int sq_audit_last(struct fs_store *base, int64_t *seq, char hash[65], struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = reader_get(s, &slot);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(db, AUDIT_HEAD_SQL, -1, &st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *seq = sqlite3_column_int64(st, 0);
+        col_copy(st, 1, hash, 65);
+        rc = 0;
+    } else if (rc == SQLITE_DONE) {
+        audit_genesis(seq, hash);
+        rc = 0;
+    } else {
+        rc = sq_err(db, rc, false, err, "audit head");
+    }
+    sqlite3_finalize(st);
+    reader_put(s, slot);
+    return rc;
+}
+
 static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
 {
-    static const char *const tables[] = {"inbox", "dead_letters", "episodes", "incidents",
-                                         "incident_events"};
+    static const char *const tables[] = {
+        "inbox",     "dead_letters", "episodes",     "incidents",  "incident_events", "proposals",
+        "approvals", "controls",     "observations", "executions", "audit_log"};
     json_t *o = json_object();
     for (size_t i = 0; i < FS_ARRAY_LEN(tables); i++) {
         char sql[96];
@@ -1239,4 +2041,26 @@ static const struct fs_store_ops sq_ops = {
     .incidents_count = sq_incidents_count,
     .dead_letters_list = sq_dead_letters_list,
     .stats = sq_stats,
+    .proposal_insert = sq_proposal_insert,
+    .proposal_load = sq_proposal_load,
+    .proposal_set_status = sq_proposal_set_status,
+    .proposals_due = sq_proposals_due,
+    .proposals_list = sq_proposals_list,
+    .proposal_get = sq_proposal_get,
+    .approval_insert = sq_approval_insert,
+    .approval_latest = sq_approval_latest,
+    .approval_consume = sq_approval_consume,
+    .control_get = sq_control_get,
+    .control_put = sq_control_put,
+    .controls_list = sq_controls_list,
+    .observation_insert = sq_observation_insert,
+    .observation_ids = sq_observation_ids,
+    .observations_list = sq_observations_list,
+    .incident_episode_labels = sq_incident_episode_labels,
+    .execution_insert = sq_execution_insert,
+    .action_history = sq_action_history,
+    .audit_head = sq_audit_head,
+    .audit_insert = sq_audit_insert,
+    .audit_scan = sq_audit_scan,
+    .audit_last = sq_audit_last,
 };
