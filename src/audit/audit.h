@@ -21,17 +21,17 @@
 
 /* Record types. X(ENUM, "name", "what it records") — the table docs/audit.md is generated from. */
 #define FS_AUDIT_TYPES(X)                                                                          \
-    X(PROPOSAL, "proposal", "a proposal was submitted (action, params, target, evidence)")        \
-    X(DECISION, "decision", "the gate decided (decision, score, every contribution and rule)")    \
-    X(APPROVAL, "approval", "a person approved a proposal (bound to its action hash)")            \
-    X(REJECTION, "rejection", "a person rejected a proposal, with the reason")                    \
-    X(OVERRIDE, "override", "a person force-overrode a proposal that needed it")                  \
-    X(REFUSAL, "refusal", "an approval, override or execution was refused, and why")              \
-    X(EXPIRY, "expiry", "a pending proposal expired unapproved")                                  \
-    X(MODE, "mode", "the runtime mode of a scope changed")                                        \
-    X(FREEZE, "freeze", "the kill switch was turned on")                                          \
-    X(UNFREEZE, "unfreeze", "the kill switch was turned off")                                     \
-    X(OBSERVATION, "observation", "evidence was recorded from outside forestall")                 \
+    X(PROPOSAL, "proposal", "a proposal was submitted (action, params, target, evidence)")         \
+    X(DECISION, "decision", "the gate decided (decision, score, every contribution and rule)")     \
+    X(APPROVAL, "approval", "a person approved a proposal (bound to its action hash)")             \
+    X(REJECTION, "rejection", "a person rejected a proposal, with the reason")                     \
+    X(OVERRIDE, "override", "a person force-overrode a proposal that needed it")                   \
+    X(REFUSAL, "refusal", "an approval, override or execution was refused, and why")               \
+    X(EXPIRY, "expiry", "a pending proposal expired unapproved")                                   \
+    X(MODE, "mode", "the runtime mode of a scope changed")                                         \
+    X(FREEZE, "freeze", "the kill switch was turned on")                                           \
+    X(UNFREEZE, "unfreeze", "the kill switch was turned off")                                      \
+    X(OBSERVATION, "observation", "evidence was recorded from outside forestall")                  \
     X(EXECUTION, "execution", "an action ran (intent, result, verification, rollback)")
 
 enum fs_audit_type {
@@ -83,8 +83,8 @@ struct fs_audit_report {
  * that the chain still holds the record each one names (catches rewrites, deletions and tail
  * truncation). Returns 0 when the verification ran (rep->ok says whether the chain is sound),
  * <0 when it could not run (store unreadable, checkpoint file unreadable). */
-int fs_audit_verify(struct fs_store *s, const char *checkpoint_file, const void *key,
-                    size_t keylen, struct fs_audit_report *rep, struct fs_err *err);
+int fs_audit_verify(struct fs_store *s, const char *checkpoint_file, const void *key, size_t keylen,
+                    struct fs_audit_report *rep, struct fs_err *err);
 
 enum fs_audit_format { FS_AUDIT_CSV, FS_AUDIT_JSONL, FS_AUDIT_JSON };
 int fs_audit_format_parse(const char *s, enum fs_audit_format *out);
