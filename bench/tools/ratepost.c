@@ -188,7 +188,7 @@ static void load_bodies(void)
         die("out of memory");
     for (int i = 0; i < n; i++) {
         char path[4096];
-        if (fs_snprintf(path, sizeof(path), "%s/%s", O.bodies, names[i]->d_name) < 0)
+        if (snprintf(path, sizeof(path), "%s/%s", O.bodies, names[i]->d_name) >= (int)sizeof(path))
             die("body path too long");
         struct fs_buf body = FS_BUF_INIT(64u << 20);
         if (read_file(path, &body) < 0) {

@@ -43,11 +43,84 @@ const struct fs_command fs_commands[] = {
      "  -o FORMAT     table (default) or json"},
     {"status", fs_cmd_status, "[-o text|json] [--url URL]",
      "Show the daemon's version, readiness and store row counts.", ""},
+    {"propose", fs_cmd_propose, "[--as NAME] [-o text|json] [--url URL] FILE|-",
+     "Submit a proposal to the daemon's gate and print its decision, explained.",
+     "  FILE          {action, params, target, incident: {id}, evidence: {cited}, rationale}\n"
+     "                (docs/proposals.md); forestall fills incident, scope, trace and context\n"
+     "  --as NAME     who proposes (without tokens; with a token it must be the token's name)\n"
+     "Needs role agent or admin."},
+    {"proposals list", fs_cmd_proposals_list,
+     "[--status S] [--incident inc-N] [--limit N] [-o table|json] [--url URL]",
+     "List proposals, newest first.",
+     "  --status S    pending, approved, rejected, expired, blocked or shadow\n"
+     "  --incident ID only this incident's proposals\n"
+     "  --limit N     at most N (default 100)"},
+    {"proposals show", fs_cmd_proposals_show, "ID [-o text|json] [--url URL]",
+     "Show one proposal: action, params, target, the gate's score, contributions and reasons, "
+     "the action hash, and who decided.",
+     "  ID            prop-7 or 7"},
+    {"approve", fs_cmd_approve,
+     "ID --as NAME [--force-override] [--comment TEXT] [-o text|json] [--url URL]",
+     "Approve a pending proposal (bound to its action hash; expires with it).",
+     "  --as NAME          who approves: never the proposer\n"
+     "  --force-override   the only way past needs_force_override (critical incidents);\n"
+     "                     needs role overrider, and is logged permanently\n"
+     "  --comment TEXT     kept with the approval in the audit trail\n"
+     "A plain approve of a proposal that needs FORCE_OVERRIDE is refused (exit 4)."},
+    {"reject", fs_cmd_reject, "ID --as NAME --reason TEXT [-o text|json] [--url URL]",
+     "Reject a pending proposal, saying why.", ""},
+    {"freeze", fs_cmd_freeze, "--reason TEXT [--as NAME] [-o text|json] [--url URL]",
+     "Kill switch on: from now on no action starts, whatever the gate or an approval says.",
+     "Persisted and audited; needs role approver or above."},
+    {"unfreeze", fs_cmd_unfreeze, "[--reason TEXT] [--as NAME] [-o text|json] [--url URL]",
+     "Kill switch off (role admin).", ""},
+    {"mode set", fs_cmd_mode_set,
+     "shadow|supervised|autonomous|clear --reason TEXT [--service S] [--env E] [--as NAME] "
+     "[--url URL]",
+     "Set the runtime mode for a scope (all, a service, an env, or both); clear hands the scope "
+     "back to the policy. Audited; role admin.",
+     "A runtime mode wins over the policy's modes for the scope it names; the most specific\n"
+     "scope (service+env, service, env, all) applies."},
+    {"mode show", fs_cmd_mode_show, "[-o text|json] [--url URL]",
+     "Show the kill switch, the policy's default mode and the runtime mode overrides.", ""},
+    {"gate explain", fs_cmd_gate_explain,
+     "[--policy FILE] [--catalog FILE] [-c CONFIG] [-o text|json] FILE|-",
+     "Judge one proposal document locally and explain the decision: score, level, incident "
+     "risk, every contribution and the verdict of every rule.",
+     "  FILE          a complete proposal (docs/proposals.md), - for stdin\n"
+     "  --policy FILE the policy to judge by (default: the config's, else the embedded one)\n"
+     "  --catalog FILE an operator catalog over the built-in one\n"
+     "Exits 0 whatever the decision; 1 only when the input or the rules cannot be read."},
+    {"policy test", fs_cmd_policy_test, "[--policy FILE] [--catalog FILE] [-c CONFIG] [-v] DIR",
+     "Run table cases (a proposal and the decision it must get) against a policy, like opa test.",
+     "  DIR           *.yaml files with `cases:` (docs/policy.md, \"Testing a policy\")\n"
+     "  -v            also list the cases that pass\n"
+     "Exits 1 when any case fails."},
+    {"policy check", fs_cmd_policy_check, "[--catalog FILE] [-o text|json] FILE",
+     "Validate a policy file (read over the embedded default); -o json prints the merged policy.",
+     ""},
+    {"catalog list", fs_cmd_catalog_list, "[--catalog FILE] [-c CONFIG] [-o table|json]",
+     "List the actions of the catalog in force (built-in plus the operator file).", ""},
+    {"catalog check", fs_cmd_catalog_check, "FILE",
+     "Validate an operator catalog file merged over the built-in one.", ""},
+    {"audit verify", fs_cmd_audit_verify, "[-c CONFIG] [-o text|json]",
+     "Verify the audit hash chain in the store and its signed checkpoints; names the first bad "
+     "record.",
+     "Reads the store directly (works while the daemon runs or is stopped). Exits 1 when the\n"
+     "chain is broken, a checkpoint is forged, or records after a checkpoint are missing."},
+    {"audit export", fs_cmd_audit_export,
+     "[-c CONFIG] [--format csv|jsonl] [--since T] [--type T,...] [--actor NAME] "
+     "[--output FILE]",
+     "Export audit records (seq, ts, type, actor, data, prev_hash, hash).",
+     "  --format F    jsonl (default) or csv\n"
+     "  --since T     RFC 3339 time, or a duration back from now (24h, 7d)\n"
+     "  --type T      record types, comma-separated (docs/audit.md)\n"
+     "  --actor NAME  records by this actor"},
     {"config check", fs_cmd_config_check, "FILE",
      "Validate a configuration file; print every problem with file, line and key.",
      "Exit 0 when valid, 1 otherwise."},
     {"version", fs_cmd_version, "", "Print the version.", ""},
-    {"docs", fs_cmd_docs, "config|api|cli|metrics",
+    {"docs", fs_cmd_docs, "config|api|cli|metrics|catalog|audit",
      "Print a reference page (Markdown) generated from the code's own tables.", ""},
     {"help", fs_cmd_help, "[COMMAND...]", "Show the commands, or one command's help.", ""},
     {NULL, NULL, NULL, NULL, NULL},

@@ -72,6 +72,20 @@ int fs_client_query(struct fs_buf *path, const char *key, const char *value);
 /* Exit code for an HTTP status; prints the daemon's error message for non-2xx. */
 int fs_client_check(const struct fs_http_reply *r);
 
+/* Pretty-print a JSON value on stdout. */
+int fs_cli_print_json(const json_t *v);
+/* GET (or method with a JSON body) a daemon path; on success *out is the parsed reply. Prints
+ * the daemon's error and returns the exit code otherwise. */
+int fs_cli_get_json(const char *url, const char *path, json_t **out);
+int fs_cli_call_json(const char *url, const char *method, const char *path, const json_t *body,
+                     json_t **out);
+
+struct fs_config;
+/* The audit checkpoint key: audit.checkpoint_key, or data_dir/audit.key (created with a random
+ * key when create is true and it does not exist). */
+int fs_cli_audit_key(const struct fs_config *cfg, bool create, unsigned char *key, size_t size,
+                     size_t *len, struct fs_err *err);
+
 /* Read a whole file (or stdin for "-") with a cap. */
 int fs_read_file(const char *path, size_t max, struct fs_buf *out, struct fs_err *err);
 
@@ -86,6 +100,22 @@ int fs_cmd_config_check(int argc, char **argv);
 int fs_cmd_version(int argc, char **argv);
 int fs_cmd_docs(int argc, char **argv);
 int fs_cmd_help(int argc, char **argv);
+int fs_cmd_gate_explain(int argc, char **argv);
+int fs_cmd_policy_test(int argc, char **argv);
+int fs_cmd_policy_check(int argc, char **argv);
+int fs_cmd_catalog_list(int argc, char **argv);
+int fs_cmd_catalog_check(int argc, char **argv);
+int fs_cmd_propose(int argc, char **argv);
+int fs_cmd_proposals_list(int argc, char **argv);
+int fs_cmd_proposals_show(int argc, char **argv);
+int fs_cmd_approve(int argc, char **argv);
+int fs_cmd_reject(int argc, char **argv);
+int fs_cmd_freeze(int argc, char **argv);
+int fs_cmd_unfreeze(int argc, char **argv);
+int fs_cmd_mode_set(int argc, char **argv);
+int fs_cmd_mode_show(int argc, char **argv);
+int fs_cmd_audit_verify(int argc, char **argv);
+int fs_cmd_audit_export(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

@@ -71,7 +71,7 @@ static int parse_copts(int argc, char **argv, const char *cmd, unsigned allowed,
     return FS_EXIT_OK;
 }
 
-static int print_json(const json_t *v)
+int fs_cli_print_json(const json_t *v)
 {
     char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
     if (!s)
@@ -81,13 +81,24 @@ static int print_json(const json_t *v)
     return FS_EXIT_OK;
 }
 
-/* GET path; on success *out is the parsed reply. Returns an exit code. */
-static int get_json(const char *url, const char *path, json_t **out)
+int fs_cli_get_json(const char *url, const char *path, json_t **out)
+{
+    return fs_cli_call_json(url, "GET", path, NULL, out);
+}
+
+int fs_cli_call_json(const char *url, const char *method, const char *path, const json_t *body,
+                     json_t **out)
 {
     struct fs_client c;
     struct fs_http_reply r;
     fs_client_init(&c, url);
-    int rc = fs_client_request(&c, "GET", path, NULL, 0, &r);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text) {
+        fs_client_release(&c);
+        return fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
+    }
+    int rc = fs_client_request(&c, method, path, text, text ? strlen(text) : 0, &r);
+    free(text);
     fs_client_release(&c);
     if (rc != FS_EXIT_OK) {
         fs_cli_fail(rc, "%s", r.error);
@@ -186,12 +197,12 @@ int fs_cmd_incidents_list(int argc, char **argv)
         return fs_cli_fail(FS_EXIT_USAGE, "options too long");
     }
     json_t *arr;
-    rc = get_json(url, fs_buf_str(&q), &arr);
+    rc = fs_cli_get_json(url, fs_buf_str(&q), &arr);
     fs_buf_release(&q);
     if (rc != FS_EXIT_OK)
         return rc;
     if (json) {
-        rc = print_json(arr);
+        rc = fs_cli_print_json(arr);
     } else {
         printf("%-10s %-9s %-9s %-8s %-20s %s\n", "ID", "STATUS", "SEVERITY", "EPISODES", "UPDATED",
                "TITLE");
@@ -247,10 +258,10 @@ int fs_cmd_incidents_show(int argc, char **argv)
     char path[256];
     snprintf(path, sizeof(path), "/api/v1/incidents/%s", id);
     json_t *inc;
-    if ((rc = get_json(url, path, &inc)) != FS_EXIT_OK)
+    if ((rc = fs_cli_get_json(url, path, &inc)) != FS_EXIT_OK)
         return rc;
     if (json) {
-        rc = print_json(inc);
+        rc = fs_cli_print_json(inc);
         json_decref(inc);
         return rc;
     }
@@ -306,12 +317,12 @@ int fs_cmd_dead_letters(int argc, char **argv)
         return fs_cli_fail(FS_EXIT_USAGE, "options too long");
     }
     json_t *arr;
-    rc = get_json(url, fs_buf_str(&q), &arr);
+    rc = fs_cli_get_json(url, fs_buf_str(&q), &arr);
     fs_buf_release(&q);
     if (rc != FS_EXIT_OK)
         return rc;
     if (json) {
-        rc = print_json(arr);
+        rc = fs_cli_print_json(arr);
     } else {
         printf("%-8s %-20s %-12s %-4s %-16s %s\n", "ID", "RECEIVED", "SOURCE", "HTTP", "CODE",
                "MESSAGE");
@@ -342,10 +353,10 @@ int fs_cmd_status(int argc, char **argv)
     const char *url = c.url;
     int json = c.second_format;
     json_t *st;
-    if ((rc = get_json(url, "/api/v1/status", &st)) != FS_EXIT_OK)
+    if ((rc = fs_cli_get_json(url, "/api/v1/status", &st)) != FS_EXIT_OK)
         return rc;
     if (json) {
-        rc = print_json(st);
+        rc = fs_cli_print_json(st);
     } else {
         printf("forestall %s, up %llds, %s (%s)\nconfig: %s\nstore: %s\n",
                json_string_value(json_object_get(st, "version")),

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/fault.h"
@@ -23,6 +24,7 @@
 #include "intake/ingest.h"
 #include "intake/metrics.h"
 #include "intake/reconcile.h"
+#include "safety/service.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -103,6 +105,37 @@ static int lock_data_dir(const char *dir, int *fd_out, struct fs_err *err)
     return 0;
 }
 
+/* Policy and catalog from the config's files (or the embedded defaults). */
+static int load_rules(const struct fs_config *cfg, struct fs_rules **out, struct fs_err *err)
+{
+    struct fs_buf diag = FS_BUF_INIT(1 << 16);
+    int rc = fs_rules_load(cfg->safety.policy, cfg->safety.catalog, out, &diag, err);
+    if (rc < 0 && diag.len) {
+        snprintf(err->msg, sizeof(err->msg), "%s", fs_buf_str(&diag));
+        size_t n = strlen(err->msg);
+        while (n && err->msg[n - 1] == '\n')
+            err->msg[--n] = '\0';
+    }
+    fs_buf_release(&diag);
+    return rc;
+}
+
+/* Writer-thread hooks: expire proposals whose approval window closed, and checkpoint the
+ * audit chain after commits that may have extended it. */
+static int hook_housekeep(struct fs_store *s, int64_t now, void *arg, struct fs_err *err)
+{
+    int n = 0;
+    int rc = fs_safety_expire(s, now, &n, err);
+    return rc < 0 ? rc : n;
+}
+
+static void hook_after_commit(struct fs_store *s, void *arg)
+{
+    struct fs_err err;
+    if (fs_audit_checkpoint(arg, s, fs_now_ms(), &err) < 0)
+        FS_LOG_ERROR("cannot write an audit checkpoint", "error", err.msg);
+}
+
 /* SIGHUP: re-read the file; keep running on the old config if the new one is invalid. */
 static void reload(const struct overrides *ov)
 {
@@ -133,6 +166,17 @@ static void reload(const struct overrides *ov)
         }
     }
     fs_config_release(cur);
+    struct fs_rules *rules = NULL;
+    if (load_rules(next, &rules, &err) < 0) {
+        fs_counter_add(&fs_metrics.config_reloads[1], 1);
+        FS_LOG_ERROR("policy or catalog invalid; keeping the running config, policy and catalog",
+                     "error", err.msg);
+        fs_config_free(next);
+        return;
+    }
+    FS_LOG_INFO("safety rules loaded", "policy", rules->policy->version, "catalog",
+                rules->catalog->version);
+    fs_rules_install(rules);
     apply_logging(next);
     fs_config_install(next);
     fs_counter_add(&fs_metrics.config_reloads[0], 1);
@@ -187,8 +231,13 @@ int fs_cmd_serve(int argc, char **argv)
     struct fs_ingest *ingest = NULL;
     struct fs_server *srv = NULL;
     struct fs_reconciler *rec = NULL;
+    struct fs_audit_checkpointer *ckpt = NULL;
+    struct fs_rules *rules = NULL;
+    unsigned char key[128];
+    size_t keylen = 0;
     char *dbpath = fs_config_store_path(cfg);
-    if (!dbpath) {
+    char *ckpath = fs_config_data_path(cfg, cfg->audit.checkpoint_file);
+    if (!dbpath || !ckpath) {
         fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
         goto out;
     }
@@ -202,8 +251,19 @@ int fs_cmd_serve(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
+    if (load_rules(cfg, &rules, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    fs_rules_install(rules);
+    if (fs_cli_audit_key(cfg, true, key, sizeof(key), &keylen, &err) < 0 ||
+        fs_audit_checkpointer_open(ckpath, key, keylen, &ckpt, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
     struct fs_ingest_options io = {.max_batch = (int)cfg->store.group_commit_max,
-                                   .max_pending = (int)cfg->server.max_pending};
+                                   .max_pending = (int)cfg->server.max_pending,
+                                   .hooks = {hook_housekeep, hook_after_commit, ckpt}};
     if (fs_ingest_start(store, &io, &ingest, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
@@ -211,7 +271,10 @@ int fs_cmd_serve(int argc, char **argv)
     struct fs_server_options hs = {.listen = cfg->server.listen,
                                    .threads = (int)cfg->server.threads,
                                    .max_connections = (int)cfg->server.max_connections,
-                                   .connection_timeout_ms = cfg->server.connection_timeout_ms};
+                                   .connection_timeout_ms = cfg->server.connection_timeout_ms,
+                                   .checkpoint_file = ckpath,
+                                   .checkpoint_key = key,
+                                   .checkpoint_keylen = keylen};
     if (fs_server_start(&hs, store, ingest, &srv, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
@@ -221,11 +284,17 @@ int fs_cmd_serve(int argc, char **argv)
         goto out;
     }
     FS_LOG_INFO("forestall started", "version", FS_VERSION, "listen", fs_server_url(srv), "config",
-                cfg->file, "store", dbpath, "auth",
-                cfg->auth.token.value ? cfg->auth.token.source : "none");
+                cfg->file, "store", dbpath, "auth", fs_config_auth_enabled(cfg) ? "tokens" : "none",
+                "policy", rules->policy->version, "catalog", rules->catalog->version);
+    char authdesc[64];
+    snprintf(authdesc, sizeof(authdesc), "%zu token(s)",
+             cfg->auth.tokens.n + (cfg->auth.token.value ? 1 : 0));
     printf("forestall %s listening on %s\n"
            "  store:   %s (%s, schema v%d)\n"
            "  config:  %s\n"
+           "  policy:  %s (%s)\n"
+           "  catalog: %s (%zu actions)\n"
+           "  audit:   checkpoints in %s\n"
            "  auth:    %s\n"
            "send it an alert:\n"
            "  forestall alert send examples/alertmanager-disk.json\n"
@@ -233,9 +302,9 @@ int fs_cmd_serve(int argc, char **argv)
            "%s/api/v1/alerts/alertmanager\n"
            "then:  forestall incidents list    (Ctrl-C stops it)\n",
            FS_VERSION, fs_server_url(srv), dbpath, fs_store_driver(store),
-           fs_store_schema_version(store), cfg->file,
-           cfg->auth.token.value ? cfg->auth.token.source : "none (loopback only)",
-           fs_server_url(srv));
+           fs_store_schema_version(store), cfg->file, rules->policy->version, rules->policy->source,
+           rules->catalog->version, rules->catalog->n, ckpath,
+           fs_config_auth_enabled(cfg) ? authdesc : "none (loopback only)", fs_server_url(srv));
     fflush(stdout);
 
     code = FS_EXIT_OK;
@@ -272,7 +341,11 @@ out:
     fs_ingest_stop(ingest);
     fs_server_stop(srv);
     fs_ingest_free(ingest);
+    fs_audit_checkpointer_free(ckpt);
     fs_store_close(store);
+    fs_rules_install(NULL);
+    explicit_bzero(key, sizeof(key));
+    free(ckpath);
     if (lockfd >= 0)
         close(lockfd);
     free(dbpath);

@@ -53,6 +53,31 @@ const struct fs_config_key fs_config_keys[] = {
     {"auth.token", FS_CFG_SECRET, OFF(auth.token), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
      "Bearer token required on every API and intake request (not on /healthz, /readyz). "
      "{env: FORESTALL_NAME} or {file: PATH}; null disables authentication."},
+    {"auth.tokens", FS_CFG_TOKENS, OFF(auth.tokens), 0, 0, NULL, FS_CFG_RELOAD,
+     "API callers: a list of {name, role, token}. role is one of viewer, agent, approver, "
+     "overrider, admin (docs/api.md lists what each may do); token is {env: FORESTALL_NAME} or "
+     "{file: PATH}. The name is who approves in the audit trail. auth.token, when set, is an "
+     "extra admin token named \"admin\". With neither set, only a loopback listener is "
+     "allowed and callers name themselves (\"as\")."},
+    {"safety.policy", FS_CFG_PATH, OFF(safety.policy), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Gate policy file read over the embedded default (docs/policy.md); null = the default."},
+    {"safety.catalog", FS_CFG_PATH, OFF(safety.catalog), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Action catalog file merged over the built-in catalog: adds actions, replaces them by "
+     "name, or removes them (docs/catalog.md); null = built-in only."},
+    {"safety.default_env", FS_CFG_STR, OFF(safety.default_env), 0, 0, NULL, FS_CFG_RELOAD,
+     "Environment assumed for a target when neither the knowledge graph nor the incident's "
+     "env/environment label says; production assumes the worst."},
+    {"safety.default_resource_class", FS_CFG_STR, OFF(safety.default_resource_class), 0, 0, NULL,
+     FS_CFG_RELOAD,
+     "Resource class assumed for a target the knowledge graph and the incident's "
+     "resource_class label do not describe (incident risk weight, docs/policy.md)."},
+    {"audit.checkpoint_file", FS_CFG_STR, OFF(audit.checkpoint_file), 0, 0, NULL, 0,
+     "Signed audit checkpoints (JSON lines), relative to data_dir. Keep it where whoever can "
+     "write the database cannot rewrite it, e.g. another volume or an append-only mount."},
+    {"audit.checkpoint_key", FS_CFG_SECRET, OFF(audit.checkpoint_key), 0, 0, NULL, FS_CFG_NULLABLE,
+     "HMAC key that signs the checkpoints, {env: FORESTALL_NAME} or {file: PATH}. null: a "
+     "random key is created in data_dir/audit.key (mode 0600) on first start."},
     {"store.driver", FS_CFG_ENUM, OFF(store.driver), 0, 0, "sqlite", 0,
      "Storage engine. sqlite: one file in data_dir, WAL mode, synchronous=FULL."},
     {"store.path", FS_CFG_STR, OFF(store.path), 0, 0, NULL, 0,
@@ -104,7 +129,7 @@ const char *fs_config_type_name(enum fs_config_type t)
 {
     static const char *const names[] = {"string", "integer",         "boolean", "duration",
                                         "size",   "address",         "url",     "path",
-                                        "enum",   "list of strings", "secret"};
+                                        "enum",   "list of strings", "secret",  "list of tokens"};
     return (unsigned)t < FS_ARRAY_LEN(names) ? names[t] : "?";
 }
 
@@ -335,6 +360,110 @@ static int apply_secret(struct loader *L, const struct fs_config_key *k, json_t 
     return 0;
 }
 
+static void tokens_clear(struct fs_tokens *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        free(t->items[i].name);
+        free(t->items[i].role);
+        if (t->items[i].token.value) {
+            explicit_bzero(t->items[i].token.value, strlen(t->items[i].token.value));
+            free(t->items[i].token.value);
+        }
+    }
+    free(t->items);
+    t->items = NULL;
+    t->n = 0;
+}
+
+static bool role_known(const char *r)
+{
+    const char *c = FS_CONFIG_ROLES;
+    size_t n = strlen(r);
+    while (c) {
+        const char *bar = strchr(c, '|');
+        size_t cl = bar ? (size_t)(bar - c) : strlen(c);
+        if (cl == n && strncmp(c, r, n) == 0)
+            return true;
+        c = bar ? bar + 1 : NULL;
+    }
+    return false;
+}
+
+static int apply_secret(struct loader *L, const struct fs_config_key *k, json_t *v,
+                        struct fs_secret *s);
+
+/* auth.tokens: [{name, role, token: {env|file}}] */
+static int apply_tokens(struct loader *L, const struct fs_config_key *k, json_t *v,
+                        struct fs_tokens *out)
+{
+    if (!json_is_array(v))
+        return problem(L, k->path, "expected a list of {name, role, token}, got %s",
+                       fs_json_type_name(v));
+    struct fs_tokens t = {fs_calloc(json_array_size(v) + 1, sizeof(struct fs_token)), 0};
+    if (!t.items)
+        return -FS_E_NOMEM;
+    size_t i;
+    json_t *item;
+    int before = L->problems;
+    json_array_foreach(v, i, item)
+    {
+        char p[300], kp[340];
+        fs_jpath_index(p, sizeof(p), k->path, i);
+        if (!json_is_object(item)) {
+            problem(L, p, "expected a mapping {name, role, token}");
+            continue;
+        }
+        const char *key;
+        json_t *f;
+        json_object_foreach(item, key, f) if (strcmp(key, "name") && strcmp(key, "role") &&
+                                              strcmp(key, "token"))
+        {
+            fs_jpath_key(kp, sizeof(kp), p, key);
+            problem(L, kp, "unknown key (expected name, role, token)");
+        }
+        const char *name = json_string_value(json_object_get(item, "name"));
+        const char *role = json_string_value(json_object_get(item, "role"));
+        bool name_ok = name && *name && strlen(name) <= 64;
+        for (const char *c = name; name_ok && *c; c++)
+            name_ok = (unsigned char)*c > 0x20 && *c != 0x7f;
+        if (!name_ok) {
+            fs_jpath_key(kp, sizeof(kp), p, "name");
+            problem(L, kp, "expected a name of 1-64 printable characters without spaces");
+            continue;
+        }
+        if (!role || !role_known(role)) {
+            fs_jpath_key(kp, sizeof(kp), p, "role");
+            problem(L, kp, "expected one of %s", FS_CONFIG_ROLES);
+            continue;
+        }
+        for (size_t j = 0; j < t.n; j++)
+            if (strcmp(t.items[j].name, name) == 0) {
+                fs_jpath_key(kp, sizeof(kp), p, "name");
+                problem(L, kp, "%s is listed twice", name);
+            }
+        fs_jpath_key(kp, sizeof(kp), p, "token");
+        struct fs_config_key tk = {kp, FS_CFG_SECRET, 0, 0, 0, NULL, 0, NULL};
+        struct fs_token *tok = &t.items[t.n];
+        if (apply_secret(L, &tk, json_object_get(item, "token"), &tok->token) < 0)
+            continue;
+        tok->name = fs_strdup(name);
+        tok->role = fs_strdup(role);
+        t.n++;
+    }
+    for (size_t a = 0; a < t.n; a++)
+        for (size_t b = 0; b < a; b++)
+            if (strcmp(t.items[a].token.value, t.items[b].token.value) == 0)
+                problem(L, k->path, "%s and %s have the same token; each caller needs its own",
+                        t.items[b].name, t.items[a].name);
+    if (L->problems > before) {
+        tokens_clear(&t);
+        return -FS_E_CONFIG;
+    }
+    tokens_clear(out);
+    *out = t;
+    return 0;
+}
+
 static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
 {
     void *field = (char *)L->cfg + k->offset;
@@ -457,6 +586,7 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
         return 0;
     }
     case FS_CFG_SECRET: return apply_secret(L, k, v, field);
+    case FS_CFG_TOKENS: return apply_tokens(L, k, v, field);
     }
     return 0;
 }
@@ -497,10 +627,10 @@ static int check_cross(struct loader *L)
     char host[256];
     int port;
     if (parse_addr(c->server.listen, host, sizeof(host), &port) == 0 && !host_is_loopback(host) &&
-        !c->auth.token.value && !c->server.allow_public_without_token)
+        !fs_config_auth_enabled(c) && !c->server.allow_public_without_token)
         problem(L, "server.listen",
-                "%s is not a loopback address and auth.token is not set; set auth.token "
-                "(or server.allow_public_without_token: true)",
+                "%s is not a loopback address and no auth.token or auth.tokens is set; set "
+                "one (or server.allow_public_without_token: true)",
                 c->server.listen);
     if (c->reconcile.receiver) {
         int ec;
@@ -536,6 +666,7 @@ void fs_config_free(struct fs_config *cfg)
         case FS_CFG_ADDR:
         case FS_CFG_ENUM: free(*(char **)field); break;
         case FS_CFG_STRLIST: strlist_clear(field); break;
+        case FS_CFG_TOKENS: tokens_clear(field); break;
         case FS_CFG_SECRET: {
             struct fs_secret *s = field;
             if (s->value) {
@@ -610,6 +741,16 @@ int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag
 char *fs_config_store_path(const struct fs_config *cfg)
 {
     return resolve_path(cfg->data_dir, cfg->store.path);
+}
+
+char *fs_config_data_path(const struct fs_config *cfg, const char *p)
+{
+    return resolve_path(cfg->data_dir, p);
+}
+
+bool fs_config_auth_enabled(const struct fs_config *cfg)
+{
+    return cfg->auth.token.value || cfg->auth.tokens.n > 0;
 }
 
 int fs_config_set(struct fs_config *cfg, const char *path, const char *value, struct fs_err *err)

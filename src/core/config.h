@@ -20,6 +20,21 @@ struct fs_secret {
     char source[300]; /* "env:FORESTALL_TOKEN" or "file:/etc/forestall/token"; never the value */
 };
 
+/* One API caller: its name (who approves, in the audit trail), role and bearer token. */
+struct fs_token {
+    char *name;
+    char *role; /* one of FS_CONFIG_ROLES */
+    struct fs_secret token;
+};
+
+struct fs_tokens {
+    struct fs_token *items;
+    size_t n;
+};
+
+/* Must list the roles of safety/approval.h, in the same order (a unit test checks). */
+#define FS_CONFIG_ROLES "viewer|agent|approver|overrider|admin"
+
 struct fs_config {
     char *file; /* the file loaded over the defaults, or "(embedded)" */
     char *data_dir;
@@ -37,7 +52,18 @@ struct fs_config {
     } server;
     struct {
         struct fs_secret token;
+        struct fs_tokens tokens;
     } auth;
+    struct {
+        char *policy;  /* operator policy file, NULL = the embedded default */
+        char *catalog; /* operator catalog file merged over the built-in one, or NULL */
+        char *default_env;
+        char *default_resource_class;
+    } safety;
+    struct {
+        char *checkpoint_file; /* relative to data_dir unless absolute */
+        struct fs_secret checkpoint_key;
+    } audit;
     struct {
         char *driver;
         char *path; /* relative to data_dir unless absolute; see fs_config_store_path() */
@@ -79,6 +105,7 @@ enum fs_config_type {
     FS_CFG_ENUM,
     FS_CFG_STRLIST,
     FS_CFG_SECRET,
+    FS_CFG_TOKENS,
 };
 
 #define FS_CFG_NULLABLE 1u /* may be null (unset) */
@@ -109,6 +136,10 @@ int fs_config_set(struct fs_config *cfg, const char *path, const char *value, st
 int fs_config_check(struct fs_config *cfg, struct fs_err *err);
 /* The database file: store.path resolved against data_dir. Caller frees. */
 char *fs_config_store_path(const struct fs_config *cfg);
+/* A path resolved against data_dir (absolute paths unchanged). Caller frees. */
+char *fs_config_data_path(const struct fs_config *cfg, const char *p);
+/* Is any API authentication configured (auth.token or auth.tokens)? */
+bool fs_config_auth_enabled(const struct fs_config *cfg);
 
 /* The daemon's current config, shared: acquire a reference, release it when done. */
 void fs_config_install(struct fs_config *cfg); /* takes ownership */

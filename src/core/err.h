@@ -36,7 +36,17 @@
     X(TIMEOUT, "timeout", "the operation timed out")                                               \
     X(PROTOCOL, "protocol_error", "the peer answered something unexpected")                        \
     X(SYSTEM, "system_error", "a system call failed")                                              \
-    X(USAGE, "usage", "invalid command line")
+    X(USAGE, "usage", "invalid command line")                                                      \
+    X(FORBIDDEN, "forbidden", "the caller's role does not allow this")                             \
+    X(SELF_APPROVAL, "self_approval", "a proposal cannot be approved by the one who proposed it")  \
+    X(FORCE_REQUIRED, "force_override_required",                                                   \
+      "this proposal needs FORCE_OVERRIDE; a plain approval is refused")                           \
+    X(NOT_PENDING, "not_pending", "the proposal is no longer waiting for a decision")              \
+    X(EXPIRED, "expired", "the proposal or approval has expired")                                  \
+    X(STALE, "stale",                                                                              \
+      "the action, its target, the catalog or the policy changed since it was "                    \
+      "decided")                                                                                   \
+    X(FROZEN, "frozen", "the kill switch is on; no action may start")
 
 enum fs_errcode {
 #define FS_ERR_ENUM(e, name, msg) FS_E_##e,

@@ -18,62 +18,20 @@
 #include "core/buf.h"
 #include "core/config.h"
 #include "core/hash.h"
+#include "audit/audit.h"
 #include "core/json.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "incidents/alert.h"
 #include "intake/http.h"
+#include "intake/http_int.h"
 #include "intake/ingest.h"
 #include "intake/metrics.h"
 #include "store/store.h"
 #include "version.h"
 
-struct fs_server {
-    struct MHD_Daemon *mhd;
-    struct fs_store *store;
-    struct fs_ingest *ingest;
-    int port;
-    char url[300];
-    atomic_bool draining;
-    atomic_int inflight;
-    int64_t started_ms;
-};
-
-struct req;
-typedef void (*route_fn)(struct req *r);
-
-enum route_flags { R_AUTH = 1, R_BODY = 2, R_PREFIX = 4 };
-
-struct route {
-    const char *method;
-    const char *path;
-    route_fn fn;
-    int source; /* intake routes: enum fs_alert_source */
-    unsigned flags;
-    const char *doc;
-};
-
-enum req_state { RS_NEW, RS_BODY, RS_WAITING, RS_DONE };
-
-struct req {
-    struct fs_server *srv;
-    struct MHD_Connection *conn;
-    const struct route *route;
-    const char *url;
-    enum req_state state;
-    struct fs_buf body;
-    size_t received;
-    size_t declared;
-    bool too_large;
-    int64_t t_body_ns;
-    char remote[64];
-    struct fs_ingest_job job;
-    struct fs_err err;
-    bool dead_letter; /* the waiting job keeps a rejected body */
-    int reject_status;
-};
-
 static void h_intake(struct req *r);
+static void intake_answer(struct req *r);
 static void h_incidents_list(struct req *r);
 static void h_incident_get(struct req *r);
 static void h_dead_letters(struct req *r);
@@ -82,28 +40,73 @@ static void h_healthz(struct req *r);
 static void h_readyz(struct req *r);
 static void h_metrics(struct req *r);
 
+/* Roles: V viewer, G agent, A approver, O overrider, D admin (docs/api.md has the table). */
 static const struct route routes[] = {
     {"POST", "/api/v1/alerts/alertmanager", h_intake, FS_SRC_ALERTMANAGER, R_AUTH | R_BODY,
+     CAP_NONE,
      "Alertmanager webhook (version 4). Answered only after the alerts are durably stored."},
-    {"POST", "/api/v1/alerts/grafana", h_intake, FS_SRC_GRAFANA, R_AUTH | R_BODY,
+    {"POST", "/api/v1/alerts/grafana", h_intake, FS_SRC_GRAFANA, R_AUTH | R_BODY, CAP_NONE,
      "Grafana unified alerting webhook contact point (version 1)."},
-    {"POST", "/api/v1/events", h_intake, FS_SRC_EVENT, R_AUTH | R_BODY,
+    {"POST", "/api/v1/events", h_intake, FS_SRC_EVENT, R_AUTH | R_BODY, CAP_NONE,
      "Generic events (provider.unhealthy, budget.exceeded, sla.violation, latency.spike, "
      "custom types); see docs/events.md."},
-    {"GET", "/api/v1/incidents", h_incidents_list, 0, R_AUTH,
+    {"GET", "/api/v1/incidents", h_incidents_list, 0, R_AUTH, FS_CAP_READ,
      "Incidents, newest first, with their episodes. Query: status=open|resolved, "
      "severity=info|warning|critical, since=RFC3339 (updated at or after), before=inc-N "
      "(page), limit=N (default 100, 0 = all)."},
-    {"GET", "/api/v1/incidents/", h_incident_get, 0, R_AUTH | R_PREFIX,
-     "`/api/v1/incidents/{id}`: one incident (id `inc-N` or `N`) with episodes and timeline."},
-    {"GET", "/api/v1/dead-letters", h_dead_letters, 0, R_AUTH,
+    {"GET", "/api/v1/incidents/{id}", h_incident_get, 0, R_AUTH, FS_CAP_READ,
+     "One incident (id `inc-N` or `N`) with episodes and timeline."},
+    {"GET", "/api/v1/incidents/{id}/observations", fs_api_observations, 0, R_AUTH, FS_CAP_READ,
+     "The observations (evidence) recorded for an incident, in order."},
+    {"POST", "/api/v1/observations", fs_api_observe, 0, R_AUTH | R_BODY, FS_CAP_PROPOSE,
+     "Record an observation made outside forestall (an operator's check, an external agent's "
+     "tool call): `{\"incident\":\"inc-N\",\"tool\",\"input\",\"output\",\"durationMs\"}` → "
+     "`{\"id\":\"obs-N\"}`. Proposals cite these ids as evidence."},
+    {"GET", "/api/v1/proposals", fs_api_proposals_list, 0, R_AUTH, FS_CAP_READ,
+     "Proposals, newest first. Query: status=pending|approved|rejected|expired|blocked|shadow, "
+     "incident=inc-N, before=prop-N, limit=N (default 100)."},
+    {"POST", "/api/v1/proposals", fs_api_propose, 0, R_AUTH | R_BODY, FS_CAP_PROPOSE,
+     "Submit a proposal (docs/proposals.md: action, params, target, incident.id, "
+     "evidence.cited). forestall fills the incident, scope, trace and context itself, runs the "
+     "gate, stores the proposal and its decision with their audit records, and answers 201 "
+     "with the decision explained."},
+    {"GET", "/api/v1/proposals/{id}", fs_api_proposal_get, 0, R_AUTH, FS_CAP_READ,
+     "One proposal with the gate's explanation and its approvals."},
+    {"POST", "/api/v1/proposals/{id}/approve", fs_api_approve, 0, R_AUTH | R_BODY, FS_CAP_APPROVE,
+     "Approve: `{\"as\":NAME,\"comment\":...,\"force_override\":false}`. Refused (and audited) "
+     "for the proposer, a critical proposal without force_override (role overrider), an "
+     "expired or already decided proposal, or one whose catalog/policy changed."},
+    {"POST", "/api/v1/proposals/{id}/reject", fs_api_reject, 0, R_AUTH | R_BODY, FS_CAP_READ,
+     "Reject: `{\"as\":NAME,\"reason\":TEXT}` (approvers, or the proposer withdrawing it)."},
+    {"POST", "/api/v1/gate/explain", fs_api_explain, 0, R_AUTH | R_BODY, FS_CAP_READ,
+     "Dry run: the gate's decision for a complete proposal document under the policy and "
+     "catalog in force; nothing is stored."},
+    {"GET", "/api/v1/controls", fs_api_controls, 0, R_AUTH, FS_CAP_READ,
+     "Kill switch state, runtime mode overrides, policy and catalog versions."},
+    {"POST", "/api/v1/freeze", fs_api_freeze, 0, R_AUTH | R_BODY, FS_CAP_FREEZE,
+     "Kill switch on: `{\"as\":NAME,\"reason\":TEXT}`. No new action starts until unfrozen."},
+    {"POST", "/api/v1/unfreeze", fs_api_unfreeze, 0, R_AUTH | R_BODY, FS_CAP_UNFREEZE,
+     "Kill switch off: `{\"as\":NAME,\"reason\":TEXT}` (admin)."},
+    {"POST", "/api/v1/modes", fs_api_modes, 0, R_AUTH | R_BODY, FS_CAP_MODE,
+     "Runtime mode for a scope: `{\"as\",\"mode\":\"shadow|supervised|autonomous\"|null,"
+     "\"service\",\"env\",\"reason\"}`; null clears it (the policy decides again)."},
+    {"GET", "/api/v1/audit", fs_api_audit, 0, R_AUTH, FS_CAP_READ,
+     "Audit records. Query: format=json|jsonl|csv, since=RFC3339, type=a,b, actor=NAME, "
+     "after=SEQ, limit=N (default 1000, 0 = all)."},
+    {"GET", "/api/v1/audit/verify", fs_api_audit_verify, 0, R_AUTH, FS_CAP_READ,
+     "Verify the audit chain and its signed checkpoints; 200 with `{\"ok\":...}` either way."},
+    {"GET", "/api/v1/catalog", fs_api_catalog, 0, R_AUTH, FS_CAP_READ,
+     "The action catalog in force: version and every action with its params schema."},
+    {"GET", "/api/v1/policy", fs_api_policy, 0, R_AUTH, FS_CAP_READ,
+     "The gate policy in force (merged document) and its version."},
+    {"GET", "/api/v1/dead-letters", h_dead_letters, 0, R_AUTH, FS_CAP_READ,
      "Rejected bodies, newest first. Query: limit=N (default 100), body=1 to include bodies."},
-    {"GET", "/api/v1/status", h_status, 0, R_AUTH,
+    {"GET", "/api/v1/status", h_status, 0, R_AUTH, FS_CAP_READ,
      "Version, uptime, store driver and row counts, readiness."},
-    {"GET", "/healthz", h_healthz, 0, 0, "Liveness: 200 while the process serves HTTP."},
-    {"GET", "/readyz", h_readyz, 0, 0,
+    {"GET", "/healthz", h_healthz, 0, 0, CAP_NONE, "Liveness: 200 while the process serves HTTP."},
+    {"GET", "/readyz", h_readyz, 0, 0, CAP_NONE,
      "Readiness: 200 when alerts can be accepted; 503 while draining or after a fail-stop."},
-    {"GET", "/metrics", h_metrics, 0, 0, "Prometheus metrics (docs/metrics.md)."},
+    {"GET", "/metrics", h_metrics, 0, 0, CAP_NONE, "Prometheus metrics (docs/metrics.md)."},
 };
 
 /* ---- responses ----------------------------------------------------------------------------- */
@@ -120,7 +123,14 @@ int fs_http_status_for(int code)
     case FS_E_TOO_MANY:
     case FS_E_USAGE: return 400;
     case FS_E_UNAUTHORIZED: return 401;
+    case FS_E_FORBIDDEN:
+    case FS_E_SELF_APPROVAL: return 403;
     case FS_E_NOT_FOUND: return 404;
+    case FS_E_FORCE_REQUIRED:
+    case FS_E_NOT_PENDING:
+    case FS_E_EXPIRED:
+    case FS_E_STALE:
+    case FS_E_FROZEN: return 409;
     case FS_E_METHOD: return 405;
     case FS_E_TOO_LARGE: return 413;
     case FS_E_MEDIA_TYPE: return 415;
@@ -128,7 +138,7 @@ int fs_http_status_for(int code)
     }
 }
 
-static void respond_text(struct req *r, int status, const char *ctype, char *body, size_t len)
+void fs_http_text(struct req *r, int status, const char *ctype, char *body, size_t len)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
@@ -152,7 +162,7 @@ static void respond_text(struct req *r, int status, const char *ctype, char *bod
         fs_counter_add(&fs_metrics.http_responses[status], 1);
 }
 
-static void respond_json(struct req *r, int status, json_t *v)
+void fs_http_json(struct req *r, int status, json_t *v)
 {
     char *text = json_dumps(v, JSON_COMPACT);
     json_decref(v);
@@ -170,11 +180,11 @@ static void respond_json(struct req *r, int status, json_t *v)
         text = withnl;
         n++;
     }
-    respond_text(r, status, "application/json", text, n);
+    fs_http_text(r, status, "application/json", text, n);
 }
 
 /* {"error":{"code":"...","message":"...","path":...}} */
-static void respond_error(struct req *r, int code, const char *path, const char *msg)
+void fs_http_error(struct req *r, int code, const char *path, const char *msg)
 {
     int status = fs_http_status_for(code);
     json_t *e = json_pack("{s:s,s:s}", "code", fs_err_name(code), "message",
@@ -183,39 +193,64 @@ static void respond_error(struct req *r, int code, const char *path, const char 
         e = json_object();
     json_object_set_new(e, "path", path && *path ? json_string(path) : json_null());
     fs_counter_add(&fs_metrics.requests_rejected[code < 0 ? -code : code], 1);
-    respond_json(r, status, json_pack("{s:o}", "error", e));
+    fs_http_json(r, status, json_pack("{s:o}", "error", e));
 }
 
-static void respond_err(struct req *r, int rc, const struct fs_err *err)
+void fs_http_err(struct req *r, int rc, const struct fs_err *err)
 {
-    respond_error(r, rc, err->path, err->msg);
+    fs_http_error(r, rc, err->path, err->msg);
 }
 
 /* ---- helpers ------------------------------------------------------------------------------- */
 
-static const char *query(struct req *r, const char *key)
+const char *fs_http_query(struct req *r, const char *key)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static bool authorized(struct req *r)
+static bool token_eq(const char *got_digest, const char *want)
+{
+    char b[FS_SHA256_HEX_LEN + 1];
+    return want && fs_sha256_hex(want, strlen(want), b) == 0 &&
+           fs_consttime_eq(got_digest, 64, b, 64);
+}
+
+/* Who is calling. With tokens configured, the bearer token names the caller and its role;
+ * without (loopback only, enforced by config), callers are trusted as admin and name
+ * themselves with "as". Compares digests so that neither content nor length leaks. */
+static bool identify(struct req *r)
 {
     struct fs_config *cfg = fs_config_acquire();
-    const char *want = cfg && cfg->auth.token.value ? cfg->auth.token.value : NULL;
-    bool ok = true;
-    if (want) {
+    bool ok = false;
+    if (!fs_config_auth_enabled(cfg)) {
+        r->who = (struct fs_identity){.name = r->who_name, .role = FS_ROLE_ADMIN};
+        fs_strlcpy(r->who_name, "anonymous", sizeof(r->who_name));
+        ok = true;
+    } else {
         const char *h =
             MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-        ok = false;
+        char got[FS_SHA256_HEX_LEN + 1];
         if (h && strncasecmp(h, "Bearer ", 7) == 0) {
-            const char *got = h + 7;
-            while (*got == ' ')
-                got++;
-            /* compare digests: constant time, and no length leak */
-            char a[FS_SHA256_HEX_LEN + 1], b[FS_SHA256_HEX_LEN + 1];
-            if (fs_sha256_hex(got, strlen(got), a) == 0 &&
-                fs_sha256_hex(want, strlen(want), b) == 0)
-                ok = fs_consttime_eq(a, 64, b, 64);
+            const char *t = h + 7;
+            while (*t == ' ')
+                t++;
+            if (*t && fs_sha256_hex(t, strlen(t), got) == 0) {
+                /* check every token, so timing does not say which one matched */
+                for (size_t i = 0; i < cfg->auth.tokens.n; i++)
+                    if (token_eq(got, cfg->auth.tokens.items[i].token.value) && !ok) {
+                        fs_strlcpy(r->who_name, cfg->auth.tokens.items[i].name,
+                                   sizeof(r->who_name));
+                        enum fs_role role = FS_ROLE_VIEWER;
+                        fs_role_parse(cfg->auth.tokens.items[i].role, &role);
+                        r->who = (struct fs_identity){r->who_name, role, true};
+                        ok = true;
+                    }
+                if (token_eq(got, cfg->auth.token.value) && !ok) {
+                    fs_strlcpy(r->who_name, "admin", sizeof(r->who_name));
+                    r->who = (struct fs_identity){r->who_name, FS_ROLE_ADMIN, true};
+                    ok = true;
+                }
+            }
         }
     }
     fs_config_release(cfg);
@@ -266,8 +301,9 @@ static void job_done(struct fs_ingest_job *job)
 }
 
 /* Suspend first, then hand over: the writer's resume can never overtake the suspend. */
-static void wait_for_writer(struct req *r)
+void fs_http_wait_for_writer(struct req *r, void (*answer)(struct req *r))
 {
+    r->answer = answer;
     r->job.done = job_done;
     r->job.arg = r;
     r->state = RS_WAITING;
@@ -299,7 +335,7 @@ static void keep_dead_letter(struct req *r, int code, int status)
     r->job.http_status = status;
     r->dead_letter = true;
     r->reject_status = status;
-    wait_for_writer(r);
+    fs_http_wait_for_writer(r, intake_answer);
 }
 
 struct detached {
@@ -365,7 +401,7 @@ static void h_intake(struct req *r)
         FS_LOG_WARN("sender left alerts out of the payload (truncatedAlerts); reconciliation "
                     "can fetch them",
                     "remote", r->remote, "truncated", FS_I64(batch.truncated));
-    wait_for_writer(r);
+    fs_http_wait_for_writer(r, intake_answer);
 }
 
 static void intake_answer(struct req *r)
@@ -374,25 +410,25 @@ static void intake_answer(struct req *r)
     fs_hist_observe(&fs_metrics.ingest_duration, (double)(fs_mono_ns() - r->t_body_ns) / 1e9);
     if (r->dead_letter) {
         if (j->rc < 0) /* could not even keep it: the sender must retry */
-            respond_err(r, j->rc, &j->err);
+            fs_http_err(r, j->rc, &j->err);
         else
-            respond_error(r, r->err.code, r->err.path, r->err.msg);
+            fs_http_error(r, r->err.code, r->err.path, r->err.msg);
         return;
     }
     fs_alert_batch_release(&j->batch);
     if (j->rc < 0) {
-        respond_err(r, j->rc, &j->err);
+        fs_http_err(r, j->rc, &j->err);
         return;
     }
     /* the hot path: formatted directly, no JSON tree to build and free */
     char *text = fs_malloc(160);
     if (!text)
-        return respond_error(r, FS_E_NOMEM, NULL, NULL);
+        return fs_http_error(r, FS_E_NOMEM, NULL, NULL);
     int n = snprintf(text, 160,
                      "{\"status\":\"stored\",\"alerts\":%d,\"changed\":%d,\"deduplicated\":%d,"
                      "\"incidentsOpened\":%d}\n",
                      j->stats.alerts, j->stats.changed, j->stats.deduplicated, j->stats.opened);
-    respond_text(r, 200, "application/json", text, (size_t)n);
+    fs_http_text(r, 200, "application/json", text, (size_t)n);
 }
 
 /* ---- reads ---------------------------------------------------------------------------------- */
@@ -410,16 +446,16 @@ static int parse_id(const char *s, int64_t *id)
     return 0;
 }
 
-static int parse_limit(struct req *r, int def, int *out)
+int fs_http_limit(struct req *r, int def, int *out)
 {
-    const char *l = query(r, "limit");
+    const char *l = fs_http_query(r, "limit");
     *out = def;
     if (!l)
         return 0;
     char *end;
     long v = strtol(l, &end, 10);
     if (*end || end == l || v < 0 || v > 1000000) {
-        respond_error(r, FS_E_INVALID, "limit", "limit: expected an integer from 0 to 1000000");
+        fs_http_error(r, FS_E_INVALID, "limit", "limit: expected an integer from 0 to 1000000");
         return -1;
     }
     *out = (int)v;
@@ -429,60 +465,59 @@ static int parse_limit(struct req *r, int def, int *out)
 static void h_incidents_list(struct req *r)
 {
     struct fs_incident_filter f = {.since_ms = FS_TIME_UNSET};
-    f.status = query(r, "status");
-    f.severity = query(r, "severity");
+    f.status = fs_http_query(r, "status");
+    f.severity = fs_http_query(r, "severity");
     if (f.status && strcmp(f.status, "open") && strcmp(f.status, "resolved") &&
         strcmp(f.status, "all"))
-        return respond_error(r, FS_E_INVALID, "status", "status: expected open, resolved or all");
+        return fs_http_error(r, FS_E_INVALID, "status", "status: expected open, resolved or all");
     if (f.status && !strcmp(f.status, "all"))
         f.status = NULL;
     enum fs_severity sev;
     if (f.severity &&
         (!fs_severity_parse(f.severity, &sev) || strcmp(f.severity, fs_severity_name(sev)) != 0))
-        return respond_error(r, FS_E_INVALID, "severity",
+        return fs_http_error(r, FS_E_INVALID, "severity",
                              "severity: expected info, warning or critical");
-    const char *since = query(r, "since");
+    const char *since = fs_http_query(r, "since");
     if (since && fs_time_parse_rfc3339(since, (size_t)-1, &f.since_ms) < 0)
-        return respond_error(r, FS_E_INVALID, "since", "since: expected an RFC 3339 time");
-    const char *before = query(r, "before");
+        return fs_http_error(r, FS_E_INVALID, "since", "since: expected an RFC 3339 time");
+    const char *before = fs_http_query(r, "before");
     if (before && parse_id(before, &f.before_id) < 0)
-        return respond_error(r, FS_E_INVALID, "before", "before: expected an incident id");
-    if (parse_limit(r, 100, &f.limit) < 0)
+        return fs_http_error(r, FS_E_INVALID, "before", "before: expected an incident id");
+    if (fs_http_limit(r, 100, &f.limit) < 0)
         return;
     json_t *arr;
     struct fs_err err;
     int rc = fs_store_incidents_list(r->srv->store, &f, &arr, &err);
     if (rc < 0)
-        return respond_err(r, rc, &err);
-    respond_json(r, 200, arr);
+        return fs_http_err(r, rc, &err);
+    fs_http_json(r, 200, arr);
 }
 
 static void h_incident_get(struct req *r)
 {
-    const char *idtext = r->url + strlen(r->route->path);
     int64_t id;
-    if (parse_id(idtext, &id) < 0)
-        return respond_error(r, FS_E_NOT_FOUND, NULL, "no such incident (ids look like inc-42)");
+    if (parse_id(r->param, &id) < 0)
+        return fs_http_error(r, FS_E_NOT_FOUND, NULL, "no such incident (ids look like inc-42)");
     json_t *o;
     struct fs_err err;
     int rc = fs_store_incident_get(r->srv->store, id, &o, &err);
     if (rc < 0)
-        return respond_err(r, rc, &err);
-    respond_json(r, 200, o);
+        return fs_http_err(r, rc, &err);
+    fs_http_json(r, 200, o);
 }
 
 static void h_dead_letters(struct req *r)
 {
     int limit;
-    if (parse_limit(r, 100, &limit) < 0)
+    if (fs_http_limit(r, 100, &limit) < 0)
         return;
-    const char *b = query(r, "body");
+    const char *b = fs_http_query(r, "body");
     json_t *arr;
     struct fs_err err;
     int rc = fs_store_dead_letters_list(r->srv->store, limit, b && strcmp(b, "1") == 0, &arr, &err);
     if (rc < 0)
-        return respond_err(r, rc, &err);
-    respond_json(r, 200, arr);
+        return fs_http_err(r, rc, &err);
+    fs_http_json(r, 200, arr);
 }
 
 static bool ready(struct fs_server *srv, const char **why)
@@ -505,7 +540,7 @@ static void h_status(struct req *r)
     struct fs_err err;
     int rc = fs_store_stats(r->srv->store, &stats, &err);
     if (rc < 0)
-        return respond_err(r, rc, &err);
+        return fs_http_err(r, rc, &err);
     const char *why;
     bool ok = ready(r->srv, &why);
     struct fs_config *cfg = fs_config_acquire();
@@ -514,20 +549,20 @@ static void h_status(struct req *r)
                           "readiness", why, "config", cfg->file ? cfg->file : "", "storeDriver",
                           fs_store_driver(r->srv->store), "store", stats);
     fs_config_release(cfg);
-    respond_json(r, 200, o);
+    fs_http_json(r, 200, o);
 }
 
 static void h_healthz(struct req *r)
 {
-    respond_json(r, 200, json_pack("{s:s}", "status", "ok"));
+    fs_http_json(r, 200, json_pack("{s:s}", "status", "ok"));
 }
 
 static void h_readyz(struct req *r)
 {
     const char *why;
     if (ready(r->srv, &why))
-        return respond_json(r, 200, json_pack("{s:s}", "status", "ready"));
-    respond_error(r, atomic_load(&r->srv->draining) ? FS_E_SHUTDOWN : FS_E_FAILSTOP, NULL, why);
+        return fs_http_json(r, 200, json_pack("{s:s}", "status", "ready"));
+    fs_http_error(r, atomic_load(&r->srv->draining) ? FS_E_SHUTDOWN : FS_E_FAILSTOP, NULL, why);
 }
 
 static void h_metrics(struct req *r)
@@ -535,29 +570,52 @@ static void h_metrics(struct req *r)
     struct fs_buf b = FS_BUF_INIT(0);
     if (fs_metrics_render(&b, r->srv->store) < 0) {
         fs_buf_release(&b);
-        return respond_error(r, FS_E_NOMEM, NULL, NULL);
+        return fs_http_error(r, FS_E_NOMEM, NULL, NULL);
     }
     size_t n;
     char *text = fs_buf_detach(&b, &n);
     if (!text)
-        return respond_error(r, FS_E_NOMEM, NULL, NULL);
-    respond_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, n);
+        return fs_http_error(r, FS_E_NOMEM, NULL, NULL);
+    fs_http_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, n);
 }
 
 /* ---- dispatch ------------------------------------------------------------------------------- */
 
-static const struct route *find_route(const char *url, const char *method, bool *path_known)
+/* Match a path against a pattern segment by segment; "{id}" takes one non-empty segment. */
+static bool path_match(const char *pattern, const char *url, char *param, size_t psize)
+{
+    const char *p = pattern, *u = url;
+    while (*p) {
+        if (strncmp(p, "{id}", 4) == 0) {
+            size_t n = strcspn(u, "/");
+            if (n == 0 || n >= psize)
+                return false;
+            memcpy(param, u, n);
+            param[n] = '\0';
+            u += n;
+            p += 4;
+            continue;
+        }
+        if (*p != *u)
+            return false;
+        p++;
+        u++;
+    }
+    return *u == '\0';
+}
+
+static const struct route *find_route(struct req *r, const char *url, const char *method,
+                                      bool *path_known)
 {
     *path_known = false;
     const struct route *match = NULL;
+    char param[sizeof(r->param)];
     for (size_t i = 0; i < FS_ARRAY_LEN(routes); i++) {
         const struct route *rt = &routes[i];
-        bool hit = (rt->flags & R_PREFIX) ? strncmp(url, rt->path, strlen(rt->path)) == 0 &&
-                                                url[strlen(rt->path)] != '\0'
-                                          : strcmp(url, rt->path) == 0;
-        if (!hit)
+        if (!path_match(rt->path, url, param, sizeof(param)))
             continue;
         *path_known = true;
+        memcpy(r->param, param, sizeof(param));
         if (strcmp(method, rt->method) == 0)
             return rt;
         match = rt;
@@ -581,33 +639,41 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         atomic_fetch_add(&srv->inflight, 1);
         remote_addr(r);
         bool known;
-        r->route = find_route(url, method, &known);
+        r->route = find_route(r, url, method, &known);
         if (atomic_load(&srv->draining)) {
-            respond_error(r, FS_E_SHUTDOWN, NULL, "the daemon is shutting down; retry");
+            fs_http_error(r, FS_E_SHUTDOWN, NULL, "the daemon is shutting down; retry");
             r->state = RS_DONE;
             return MHD_YES;
         }
         if (!r->route) {
-            respond_error(r, FS_E_NOT_FOUND, NULL, "no such endpoint");
+            fs_http_error(r, FS_E_NOT_FOUND, NULL, "no such endpoint");
             r->state = RS_DONE;
             return MHD_YES;
         }
         if (strcmp(method, r->route->method) != 0) {
             char msg[96];
             snprintf(msg, sizeof(msg), "use %s on this path", r->route->method);
-            respond_error(r, FS_E_METHOD, NULL, msg);
+            fs_http_error(r, FS_E_METHOD, NULL, msg);
             r->state = RS_DONE;
             return MHD_YES;
         }
-        if ((r->route->flags & R_AUTH) && !authorized(r)) {
-            respond_error(r, FS_E_UNAUTHORIZED, NULL,
+        if ((r->route->flags & R_AUTH) && !identify(r)) {
+            fs_http_error(r, FS_E_UNAUTHORIZED, NULL,
                           "missing or wrong bearer token (Authorization: Bearer ...)");
+            r->state = RS_DONE;
+            return MHD_YES;
+        }
+        if (r->route->cap != CAP_NONE && !fs_role_can(r->who.role, r->route->cap)) {
+            char msg[200];
+            snprintf(msg, sizeof(msg), "%s (role %s) may not %s %s", r->who.name,
+                     fs_role_name(r->who.role), r->route->method, r->route->path);
+            fs_http_error(r, FS_E_FORBIDDEN, NULL, msg);
             r->state = RS_DONE;
             return MHD_YES;
         }
         if (r->route->flags & R_BODY) {
             if (!json_content_type(r)) {
-                respond_error(r, FS_E_MEDIA_TYPE, NULL,
+                fs_http_error(r, FS_E_MEDIA_TYPE, NULL,
                               "send the body as Content-Type: application/json");
                 r->state = RS_DONE;
                 return MHD_YES;
@@ -636,7 +702,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
                            "the body is %zu bytes; the limit is %zu (server.max_body)", r->declared,
                            max);
                 note_oversized(r);
-                respond_error(r, FS_E_TOO_LARGE, NULL, r->err.msg);
+                fs_http_error(r, FS_E_TOO_LARGE, NULL, r->err.msg);
                 r->state = RS_DONE;
                 return MHD_YES;
             }
@@ -665,7 +731,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (r->state == RS_DONE && r->job.done == job_done) {
         r->job.done = NULL;
-        intake_answer(r);
+        r->answer(r);
         return MHD_YES;
     }
     return MHD_YES;
@@ -680,6 +746,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
         return;
     if (r->job.kind == FS_INGEST_ALERTS)
         fs_alert_batch_release(&r->job.batch);
+    fs_api_release(r);
     fs_buf_release(&r->body);
     free(r);
     *req_cls = NULL;
@@ -727,6 +794,11 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
     }
     srv->store = store;
     srv->ingest = ingest;
+    if (opt->checkpoint_file && opt->checkpoint_keylen <= sizeof(srv->checkpoint_key)) {
+        srv->checkpoint_file = fs_strdup(opt->checkpoint_file);
+        memcpy(srv->checkpoint_key, opt->checkpoint_key, opt->checkpoint_keylen);
+        srv->checkpoint_keylen = opt->checkpoint_keylen;
+    }
     srv->started_ms = fs_now_ms();
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
@@ -742,6 +814,7 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
     freeaddrinfo(ai);
     if (!srv->mhd) {
         int e = errno;
+        free(srv->checkpoint_file);
         free(srv);
         return fs_err_set(err, FS_E_SYSTEM, "server.listen", "cannot listen on %s: %s", opt->listen,
                           e ? strerror(e) : "libmicrohttpd refused to start");
@@ -779,6 +852,8 @@ void fs_server_stop(struct fs_server *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->mhd);
+    free(srv->checkpoint_file);
+    explicit_bzero(srv->checkpoint_key, sizeof(srv->checkpoint_key));
     free(srv);
 }
 
@@ -788,8 +863,11 @@ int fs_http_doc_markdown(struct fs_buf *b)
                 "# HTTP API reference\n\n"
                 "<!-- generated by `forestall docs api` from the route table in "
                 "src/intake/http.c; do not edit -->\n\n"
-                "All bodies are JSON. When `auth.token` is set, routes marked *auth* need "
-                "`Authorization: Bearer TOKEN` (401 otherwise).\n\n"
+                "All bodies are JSON. When `auth.token` or `auth.tokens` is set, routes marked "
+                "with a role need `Authorization: Bearer TOKEN` (401 otherwise), and the token's "
+                "role must allow the route (403 `forbidden` otherwise). Without tokens (a "
+                "loopback listener only) callers act as admin and name themselves with "
+                "`\"as\"` in the body.\n\n"
                 "Intake routes answer **200** `{\"status\":\"stored\",\"alerts\":N,\"changed\":N,"
                 "\"deduplicated\":N,\"incidentsOpened\":N}` only after the body and its effect "
                 "are durably committed. Errors are "
@@ -798,11 +876,25 @@ int fs_http_doc_markdown(struct fs_buf *b)
                 "the 4xx is sent. Transient trouble (store busy, disk full, overload, shutting "
                 "down, fail-stop) is always 503 with `Retry-After`, never 4xx, because "
                 "Alertmanager does not retry 4xx.\n\n"
-                "| method | path | auth | description |\n|---|---|---|---|\n");
-    for (size_t i = 0; i < FS_ARRAY_LEN(routes); i++)
-        fs_buf_printf(b, "| %s | `%s%s` | %s | %s |\n", routes[i].method, routes[i].path,
-                      (routes[i].flags & R_PREFIX) ? "{id}" : "",
-                      (routes[i].flags & R_AUTH) ? "yes" : "no", routes[i].doc);
+                "| method | path | roles | description |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < FS_ARRAY_LEN(routes); i++) {
+        char who[120] = "";
+        if (!(routes[i].flags & R_AUTH))
+            snprintf(who, sizeof(who), "none");
+        else if (routes[i].cap == CAP_NONE)
+            snprintf(who, sizeof(who), "any token");
+        else
+            for (int k = 0; k < FS_ROLE__COUNT; k++)
+                if (fs_role_can((enum fs_role)k, (enum fs_capability)routes[i].cap))
+                    snprintf(who + strlen(who), sizeof(who) - strlen(who), "%s%s", *who ? ", " : "",
+                             fs_role_name((enum fs_role)k));
+        fs_buf_printf(b, "| %s | `%s` | %s | %s |\n", routes[i].method, routes[i].path, who,
+                      routes[i].doc);
+    }
+    fs_buf_puts(b, "\n## Roles\n\n| role | may |\n|---|---|\n");
+    for (int k = 0; k < FS_ROLE__COUNT; k++)
+        fs_buf_printf(b, "| `%s` | %s |\n", fs_role_name((enum fs_role)k),
+                      fs_role_doc((enum fs_role)k));
     fs_buf_puts(b, "\n## Error codes\n\n| code | HTTP | meaning |\n|---|---|---|\n");
     for (int c = 1; c < FS_E__COUNT; c++) {
         if (c == FS_E_USAGE || c == FS_E_CONFIG || c == FS_E_CONNECT || c == FS_E_PROTOCOL ||

@@ -19,6 +19,9 @@ struct fs_server_options {
     int threads;
     int max_connections;
     int64_t connection_timeout_ms;
+    const char *checkpoint_file; /* audit checkpoints (for verify over HTTP), may be NULL */
+    const void *checkpoint_key;
+    size_t checkpoint_keylen;
 };
 
 int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,

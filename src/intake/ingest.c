@@ -92,6 +92,8 @@ static int run_job(struct fs_ingest *ig, const struct fs_incidents_params *param
     struct fs_store *s = ig->store;
     int rc;
     memset(&j->stats, 0, sizeof(j->stats));
+    if (j->kind == FS_INGEST_CALL)
+        return j->apply_failed ? 0 : j->call(s, j->call_arg, &j->err);
     if (j->kind == FS_INGEST_DEAD_LETTER) {
         struct fs_dead_letter dl = {
             .received_at = j->received_at,
@@ -149,6 +151,8 @@ static void finish(struct fs_ingest_job *list, int rc, const struct fs_err *err)
         list->rc = rc;
         if (rc < 0 && err)
             list->err = *err;
+        if (rc == 0 && list->kind == FS_INGEST_CALL && list->apply_failed)
+            list->rc = list->call_rc; /* skipped: its own error, list->err kept */
         if (rc == 0) {
             if (list->kind == FS_INGEST_DEAD_LETTER)
                 fs_counter_add(&fs_metrics.dead_letters, 1);
@@ -177,8 +181,11 @@ static void process_batch(struct fs_ingest *ig, struct fs_ingest_job *list, int 
     struct fs_incidents_params params;
     fs_incidents_params_from_config(cfg, &params);
     params.cache = ig->cache;
-    for (struct fs_ingest_job *j = list; j; j = j->next)
+    bool calls = false;
+    for (struct fs_ingest_job *j = list; j; j = j->next) {
         j->apply_failed = false;
+        calls |= j->kind == FS_INGEST_CALL;
+    }
     int rc;
     for (;;) {
         struct fs_ingest_job *bad = NULL;
@@ -203,11 +210,18 @@ static void process_batch(struct fs_ingest *ig, struct fs_ingest_job *list, int 
             fs_episode_cache_clear(ig->cache); /* it mirrored writes that are gone */
         if (!bad)
             break;
-        /* Keep the body that could not be applied, apply the others: run the batch again. */
+        /* Keep the body that could not be applied, apply the others: run the batch again. A
+         * CALL job that failed is left out of the rerun and answered with its error. */
         bad->apply_failed = true;
+        if (bad->kind == FS_INGEST_CALL) {
+            bad->call_rc = rc;
+            continue;
+        }
         FS_LOG_ERROR("alert could not be applied; storing it unapplied (retried at startup)",
                      "error", bad->err.msg);
     }
+    if (rc == 0 && calls && ig->opt.hooks.after_commit)
+        ig->opt.hooks.after_commit(ig->store, ig->opt.hooks.arg);
     fs_config_release(cfg);
     if (rc == -FS_E_FAILSTOP)
         enter_failstop(ig, &err);
@@ -231,9 +245,15 @@ static void housekeep(struct fs_ingest *ig, int64_t now)
     int closed = 0;
     bool prune = now - ig->last_prune >= PRUNE_EVERY_MS;
     int64_t deleted = 0;
+    bool hooked = false;
     int rc = fs_store_begin(ig->store, &err);
     if (rc == 0) {
         rc = fs_incidents_expire(ig->store, &params, now, &closed, &err);
+        int changes = 0;
+        if (rc == 0 && ig->opt.hooks.housekeep &&
+            (changes = ig->opt.hooks.housekeep(ig->store, now, ig->opt.hooks.arg, &err)) < 0)
+            rc = changes;
+        hooked = rc == 0 && changes > 0;
         if (rc == 0 && prune)
             rc = fs_store_prune(ig->store, now - cfg->store.inbox_retention_ms,
                                 now - cfg->store.dead_letter_retention_ms,
@@ -254,6 +274,8 @@ static void housekeep(struct fs_ingest *ig, int64_t now)
         FS_LOG_WARN("housekeeping failed; will retry", "error", err.msg);
         return;
     }
+    if (hooked && ig->opt.hooks.after_commit)
+        ig->opt.hooks.after_commit(ig->store, ig->opt.hooks.arg);
     if (prune)
         ig->last_prune = now;
     if (closed)

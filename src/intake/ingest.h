@@ -24,7 +24,15 @@ enum fs_ingest_kind {
     FS_INGEST_ALERTS,      /* store the body in the inbox, apply its alerts */
     FS_INGEST_DEAD_LETTER, /* keep a rejected body */
     FS_INGEST_RECONCILE,   /* Alertmanager's view: apply firings, close what it no longer has */
+    FS_INGEST_CALL,        /* run call(store, call_arg) inside the group's transaction */
 };
+
+/* A CALL job's function: writes through the store inside the open transaction. Return 0 to
+ * have its writes committed (a refusal that must be audited is a 0 return with the refusal in
+ * the caller's own result), <0 to have them rolled back: the batch is then run again without
+ * this job, and the job completes with this error. It may run more than once (batch redo), so
+ * it must reset whatever result it builds. */
+typedef int (*fs_ingest_call_fn)(struct fs_store *s, void *arg, struct fs_err *err);
 
 struct fs_ingest_job {
     enum fs_ingest_kind kind;
@@ -38,23 +46,37 @@ struct fs_ingest_job {
     struct fs_alert_batch batch; /* ALERTS, RECONCILE */
     const json_t *present;       /* RECONCILE: object whose keys are the fingerprints AM has */
     const struct fs_err *reject; /* DEAD_LETTER: why */
+    fs_ingest_call_fn call;      /* CALL */
+    void *call_arg;              /* CALL */
     int http_status;             /* DEAD_LETTER */
     /* out, valid in done() */
     int rc;
     struct fs_err err;
     struct fs_apply_stats stats;
     int closed;        /* RECONCILE: episodes closed as missing */
-    bool apply_failed; /* set by the writer: store the body without applying it */
+    bool apply_failed; /* set by the writer: store the body without applying it (CALL: skip) */
+    int call_rc;       /* CALL: the error that made the writer skip it */
     /* completion: called on the writer thread; the job may be freed from then on */
     void (*done)(struct fs_ingest_job *job);
     void *arg;
     struct fs_ingest_job *next; /* owned by the queue */
 };
 
+/* Hooks run on the writer thread. housekeep: inside the housekeeping transaction (about once a
+ * second); returns <0 to roll it back, or the number of changes it made. after_commit: after a
+ * durable commit that ran CALL jobs or housekeeping changes (e.g. to checkpoint the audit
+ * chain). */
+struct fs_ingest_hooks {
+    int (*housekeep)(struct fs_store *s, int64_t now, void *arg, struct fs_err *err);
+    void (*after_commit)(struct fs_store *s, void *arg);
+    void *arg;
+};
+
 struct fs_ingest_options {
     int max_batch;        /* store.group_commit_max */
     int max_pending;      /* server.max_pending */
     size_t cache_entries; /* fingerprints remembered by the writer; 0 = default (65536) */
+    struct fs_ingest_hooks hooks;
 };
 
 int fs_ingest_start(struct fs_store *store, const struct fs_ingest_options *opt,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "intake/metrics.h"
+#include "safety/gate.h"
 #include "store/store.h"
 #include "version.h"
 
@@ -113,6 +114,34 @@ int fs_metrics_render(struct fs_buf *b, struct fs_store *store)
     head(b, M_config_reloads);
     for (int i = 0; i < 2; i++)
         labeled(b, M_config_reloads, "result", okerr[i], LOAD(fs_metrics.config_reloads[i]));
+    static const char *const kinds[] = {"approve", "force_override", "reject"};
+    head(b, M_gate_decisions);
+    for (int i = 0; i < 5; i++)
+        labeled(b, M_gate_decisions, "decision", fs_decision_name((enum fs_decision)i),
+                LOAD(fs_metrics.gate_decisions[i]));
+    head(b, M_approvals);
+    for (int i = 0; i < 3; i++)
+        labeled(b, M_approvals, "kind", kinds[i], LOAD(fs_metrics.approvals[i]));
+    head(b, M_approval_refusals);
+    for (int c = 1; c < FS_E__COUNT; c++) {
+        double v = LOAD(fs_metrics.approval_refusals[c]);
+        if (v > 0)
+            labeled(b, M_approval_refusals, "code", fs_err_name(c), v);
+    }
+    json_t *pending = NULL, *controls = NULL;
+    struct fs_proposal_filter pf = {.status = "pending"};
+    if (store && fs_store_proposals_list(store, &pf, &pending, &err) == 0) {
+        head(b, M_proposals_pending);
+        fs_metric_sample(b, families[M_proposals_pending].name, "",
+                         (double)json_array_size(pending));
+    }
+    if (store && fs_store_controls_list(store, &controls, &err) == 0) {
+        head(b, M_frozen);
+        fs_metric_sample(b, families[M_frozen].name, "",
+                         json_object_get(controls, "freeze") ? 1 : 0);
+    }
+    json_decref(pending);
+    json_decref(controls);
     return b->data ? 0 : -FS_E_NOMEM;
 }
 

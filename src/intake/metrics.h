@@ -44,7 +44,19 @@ struct fs_store;
     X(reconcile_corrections, "forestall_reconcile_corrections_total", "counter", "kind",           \
       "Changes reconciliation made: firing (missed firing), resolved (missed resolve).")           \
     X(config_reloads, "forestall_config_reloads_total", "counter", "result",                       \
-      "SIGHUP configuration reloads, by result (ok, error).")
+      "SIGHUP configuration reloads, by result (ok, error).")                                      \
+    X(gate_decisions, "forestall_gate_decisions_total", "counter", "decision",                     \
+      "Proposals judged by the gate, by decision (execute, needs_approval, "                       \
+      "needs_force_override, blocked, shadow).")                                                   \
+    X(approvals, "forestall_approvals_total", "counter", "kind",                                   \
+      "Decisions by people on pending proposals, by kind (approve, force_override, reject).")      \
+    X(approval_refusals, "forestall_approval_refusals_total", "counter", "code",                   \
+      "Approvals and rejections refused, by error code (self_approval, "                           \
+      "force_override_required, expired, stale, ...).")                                            \
+    X(proposals_pending, "forestall_proposals_pending", "gauge", "",                               \
+      "Proposals waiting for a person (counted in the store at scrape time).")                     \
+    X(frozen, "forestall_frozen", "gauge", "",                                                     \
+      "1 while the kill switch is on (read from the store at scrape time).")
 
 struct fs_intake_metrics {
     atomic_uint_fast64_t alerts_received[FS_SRC__COUNT];
@@ -63,6 +75,9 @@ struct fs_intake_metrics {
     atomic_uint_fast64_t reconcile_runs[2];        /* ok, error */
     atomic_uint_fast64_t reconcile_corrections[2]; /* firing, resolved */
     atomic_uint_fast64_t config_reloads[2];        /* ok, error */
+    atomic_uint_fast64_t gate_decisions[5];        /* enum fs_decision */
+    atomic_uint_fast64_t approvals[3];             /* approve, force_override, reject */
+    atomic_uint_fast64_t approval_refusals[FS_E__COUNT];
 };
 
 extern struct fs_intake_metrics fs_metrics;

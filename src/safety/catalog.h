@@ -28,16 +28,16 @@ struct fs_param {
     enum fs_param_type type;
     bool required; /* default true */
     char *description;
-    char *pattern;           /* STRING, PATH: PCRE2 source, must start with ^ and end with $ */
-    void *re;                /* compiled pcre2_code, owned */
-    int64_t min, max;        /* INTEGER */
-    bool has_min, has_max;   /* INTEGER */
-    char **values;           /* ENUM */
-    size_t nvalues;          /* ENUM */
-    char **under;            /* PATH: allowed roots, e.g. "/var/log" */
-    size_t nunder;           /* PATH */
-    size_t max_length;       /* STRING, PATH */
-    json_t *default_value;   /* used when absent and not required; NULL = none */
+    char *pattern;         /* STRING, PATH: PCRE2 source, must start with ^ and end with $ */
+    void *re;              /* compiled pcre2_code, owned */
+    int64_t min, max;      /* INTEGER */
+    bool has_min, has_max; /* INTEGER */
+    char **values;         /* ENUM */
+    size_t nvalues;        /* ENUM */
+    char **under;          /* PATH: allowed roots, e.g. "/var/log" */
+    size_t nunder;         /* PATH */
+    size_t max_length;     /* STRING, PATH */
+    json_t *default_value; /* used when absent and not required; NULL = none */
 };
 
 enum fs_target_kind {
@@ -98,8 +98,8 @@ int fs_catalog_load(const char *file, struct fs_catalog **out, struct fs_buf *di
                     struct fs_err *err);
 /* The same from bytes (name is used in messages); base may be NULL (no built-in actions). */
 int fs_catalog_load_buf(const char *buf, size_t len, const char *name,
-                        const struct fs_catalog *base, struct fs_catalog **out,
-                        struct fs_buf *diag, struct fs_err *err);
+                        const struct fs_catalog *base, struct fs_catalog **out, struct fs_buf *diag,
+                        struct fs_err *err);
 void fs_catalog_free(struct fs_catalog *c);
 
 /* Binary search by name; NULL when there is none. */

@@ -85,13 +85,13 @@ struct fs_contribution {
 #define FS_GATE_INCIDENT_CONTRIBUTIONS 3
 
 struct fs_rule_verdict {
-    int rule;          /* 1..13 */
-    const char *name;  /* "kill_switch", "invalid_proposal", "forbidden_pattern", "policy_deny",
-                          "change_freeze", "evidence", "rate_limit", "shadow_mode",
-                          "critical_severity", "approval_required", "score_threshold",
-                          "supervised_mode", "default_execute" */
+    int rule;         /* 1..13 */
+    const char *name; /* "kill_switch", "invalid_proposal", "forbidden_pattern", "policy_deny",
+                         "change_freeze", "evidence", "rate_limit", "shadow_mode",
+                         "critical_severity", "approval_required", "score_threshold",
+                         "supervised_mode", "default_execute" */
     bool matched;
-    char detail[256];  /* why it matched, or why not */
+    char detail[256]; /* why it matched, or why not */
 };
 
 struct fs_gate_result {
@@ -105,7 +105,7 @@ struct fs_gate_result {
     struct fs_contribution incident_contrib[FS_GATE_INCIDENT_CONTRIBUTIONS];
     struct fs_rule_verdict rules[FS_GATE_RULES]; /* every rule, in order */
     enum fs_mode mode;
-    char mode_source[96]; /* "context", "policy modes[0] (line 7)", "policy default" */
+    char mode_source[96];           /* "context", "policy modes[0] (line 7)", "policy default" */
     const struct fs_action *action; /* NULL when the action is unknown */
 };
 

@@ -52,11 +52,11 @@ struct fs_policy_pattern {
 };
 
 struct fs_policy {
-    char *version;       /* "<declared version>+<first 12 hex of SHA-256 of canonical policy>" */
-    char *declared;      /* the file's `version` as text */
-    char *source;        /* "(embedded)" or the operator file */
-    int threshold;       /* rule 11: score > threshold → needs_approval */
-    enum fs_mode mode;   /* default mode */
+    char *version;     /* "<declared version>+<first 12 hex of SHA-256 of canonical policy>" */
+    char *declared;    /* the file's `version` as text */
+    char *source;      /* "(embedded)" or the operator file */
+    int threshold;     /* rule 11: score > threshold → needs_approval */
+    enum fs_mode mode; /* default mode */
     struct fs_policy_mode_rule *modes; /* first match wins */
     size_t nmodes;
     struct fs_policy_deny *deny;
@@ -65,8 +65,8 @@ struct fs_policy {
     size_t nforbidden;
     struct fs_match *require_approval; /* rule 10: categories (and scopes) that need a human */
     size_t nrequire;
-    int approval_tier;                     /* rule 10: tier >= this → needs_approval (2) */
-    enum fs_level approval_incident_risk;  /* rule 10: incident risk >= this (MEDIUM) */
+    int approval_tier;                    /* rule 10: tier >= this → needs_approval (2) */
+    enum fs_level approval_incident_risk; /* rule 10: incident risk >= this (MEDIUM) */
     struct fs_match_values force_override_severities; /* rule 9: [critical] */
     int rate_limit_per_action_target_per_hour;        /* rule 7 (3) */
     struct {
@@ -80,14 +80,16 @@ struct fs_policy {
         int medium, high; /* LOW < medium <= MEDIUM < high <= HIGH (30, 60) */
     } levels;
     struct {
-        json_t *resource_class;  /* object: class -> weight */
+        json_t *resource_class;     /* object: class -> weight */
         int resource_class_unknown; /* weight of a class not listed (or none given) */
-        json_t *severity;        /* object: severity -> weight */
+        json_t *severity;           /* object: severity -> weight */
         int severity_unknown;
         int per_dependent, dependents_max;
     } incident_risk;
     int64_t approval_ttl_ms;
-    json_t *doc; /* the merged policy as JSON (for `forestall policy show`) */
+    json_t *doc;     /* the merged policy as JSON (for `forestall policy show`) */
+    void *match_ctx; /* pcre2_match_context with the match/depth limits of the forbidden
+                        patterns (read-only while matching, so threads share it), owned */
 };
 
 /* Load the embedded default, then file (may be NULL) over it. diag gets one line per problem
