@@ -143,6 +143,27 @@ int fs_cli_fail(int code, const char *fmt, ...)
     return code;
 }
 
+int fs_cli_diag_fail(struct fs_buf *diag, const struct fs_err *err)
+{
+    fputs(diag->len ? fs_buf_str(diag) : err->msg, stderr);
+    if (!diag->len)
+        fputc('\n', stderr);
+    fs_buf_release(diag);
+    return FS_EXIT_FAILURE;
+}
+
+void fs_cli_diag_into(struct fs_buf *diag, struct fs_err *err)
+{
+    if (diag->len) {
+        /* every problem, not only the first */
+        snprintf(err->msg, sizeof(err->msg), "%s", fs_buf_str(diag));
+        size_t n = strlen(err->msg);
+        while (n && err->msg[n - 1] == '\n')
+            err->msg[--n] = '\0';
+    }
+    fs_buf_release(diag);
+}
+
 static const struct fs_command *find(const char *name)
 {
     for (const struct fs_command *c = fs_commands; c->name; c++)

@@ -72,6 +72,12 @@ int fs_client_query(struct fs_buf *path, const char *key, const char *value);
 /* Exit code for an HTTP status; prints the daemon's error message for non-2xx. */
 int fs_client_check(const struct fs_http_reply *r);
 
+/* A load that failed: print every problem collected in diag (or err's message when there are
+ * none) to stderr, release diag, return FS_EXIT_FAILURE. */
+int fs_cli_diag_fail(struct fs_buf *diag, const struct fs_err *err);
+/* The same problems as one message in err (the daemon logs it once). Releases diag. */
+void fs_cli_diag_into(struct fs_buf *diag, struct fs_err *err);
+
 /* Pretty-print a JSON value on stdout. */
 int fs_cli_print_json(const json_t *v);
 /* GET (or method with a JSON body) a daemon path; on success *out is the parsed reply. Prints

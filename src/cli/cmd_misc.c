@@ -22,13 +22,8 @@ int fs_cmd_config_check(int argc, char **argv)
     struct fs_config *cfg = NULL;
     struct fs_err err;
     int rc = fs_config_load(argv[1], &cfg, &diag, &err);
-    if (rc < 0) {
-        fputs(diag.len ? fs_buf_str(&diag) : err.msg, stderr);
-        if (!diag.len)
-            fputc('\n', stderr);
-        fs_buf_release(&diag);
-        return FS_EXIT_FAILURE;
-    }
+    if (rc < 0)
+        return fs_cli_diag_fail(&diag, &err);
     printf("%s: ok\n", argv[1]);
     fs_config_free(cfg);
     fs_buf_release(&diag);

@@ -142,22 +142,14 @@ static int load_rules(const struct sopts *s, struct fs_rules **out)
     struct fs_config *cfg = NULL;
     struct fs_err err;
     struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    if (s->config && fs_config_load(s->config, &cfg, &diag, &err) < 0) {
-        fprintf(stderr, "%s", fs_buf_str(&diag));
-        fs_buf_release(&diag);
-        return fs_cli_fail(FS_EXIT_FAILURE, "%s: invalid configuration", s->config);
-    }
+    if (s->config && fs_config_load(s->config, &cfg, &diag, &err) < 0)
+        return fs_cli_diag_fail(&diag, &err);
     const char *pol = s->policy ? s->policy : cfg ? cfg->safety.policy : NULL;
     const char *cat = s->catalog ? s->catalog : cfg ? cfg->safety.catalog : NULL;
     int rc = fs_rules_load(pol, cat, out, &diag, &err);
     fs_config_free(cfg);
-    if (rc < 0) {
-        fputs(diag.len ? fs_buf_str(&diag) : err.msg, stderr);
-        if (!diag.len)
-            fputc('\n', stderr);
-        fs_buf_release(&diag);
-        return FS_EXIT_FAILURE;
-    }
+    if (rc < 0)
+        return fs_cli_diag_fail(&diag, &err);
     fs_buf_release(&diag);
     return FS_EXIT_OK;
 }
@@ -706,11 +698,8 @@ static int open_store(const struct sopts *s, struct fs_config **cfg, struct fs_s
 {
     struct fs_err err;
     struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    if (fs_config_load(s->config, cfg, &diag, &err) < 0) {
-        fputs(diag.len ? fs_buf_str(&diag) : err.msg, stderr);
-        fs_buf_release(&diag);
-        return FS_EXIT_FAILURE;
-    }
+    if (fs_config_load(s->config, cfg, &diag, &err) < 0)
+        return fs_cli_diag_fail(&diag, &err);
     fs_buf_release(&diag);
     char *path = fs_config_store_path(*cfg);
     struct stat st;

@@ -38,13 +38,8 @@ static int load_config(const struct overrides *ov, struct fs_config **out, struc
 {
     struct fs_buf diag = FS_BUF_INIT(1 << 16);
     int rc = fs_config_load(ov->file, out, &diag, err);
-    if (rc < 0 && diag.len) {
-        /* every problem, not only the first */
-        snprintf(err->msg, sizeof(err->msg), "%s", fs_buf_str(&diag));
-        size_t n = strlen(err->msg);
-        while (n && err->msg[n - 1] == '\n')
-            err->msg[--n] = '\0';
-    }
+    if (rc < 0)
+        fs_cli_diag_into(&diag, err);
     fs_buf_release(&diag);
     if (rc < 0)
         return rc;
@@ -110,12 +105,8 @@ static int load_rules(const struct fs_config *cfg, struct fs_rules **out, struct
 {
     struct fs_buf diag = FS_BUF_INIT(1 << 16);
     int rc = fs_rules_load(cfg->safety.policy, cfg->safety.catalog, out, &diag, err);
-    if (rc < 0 && diag.len) {
-        snprintf(err->msg, sizeof(err->msg), "%s", fs_buf_str(&diag));
-        size_t n = strlen(err->msg);
-        while (n && err->msg[n - 1] == '\n')
-            err->msg[--n] = '\0';
-    }
+    if (rc < 0)
+        fs_cli_diag_into(&diag, err);
     fs_buf_release(&diag);
     return rc;
 }

@@ -17,6 +17,7 @@
 #include <pcre2.h>
 
 #include "core/config.h"
+#include "core/diag.h"
 #include "core/embed.h"
 #include "core/json.h"
 #include "core/time.h"
@@ -139,9 +140,7 @@ struct loader {
     struct fs_config *cfg;
     const struct fs_yaml_doc *doc;
     const char *basedir; /* for relative paths; NULL = working directory */
-    struct fs_buf *diag;
-    struct fs_err *err;
-    int problems;
+    struct fs_diag d;
 };
 
 static int problem(struct loader *L, const char *path, const char *fmt, ...)
@@ -149,21 +148,11 @@ static int problem(struct loader *L, const char *path, const char *fmt, ...)
 
 static int problem(struct loader *L, const char *path, const char *fmt, ...)
 {
-    char msg[400], where[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int rc = fs_diag_vreport(&L->d, L->doc->name, fs_yaml_line(L->doc, path), path, fmt, ap);
     va_end(ap);
-    int line = fs_yaml_line(L->doc, path);
-    if (line > 0)
-        snprintf(where, sizeof(where), "%s:%d", L->doc->name, line);
-    else
-        snprintf(where, sizeof(where), "%s", L->doc->name);
-    if (L->diag)
-        fs_buf_printf(L->diag, "%s: %s: %s\n", where, path, msg);
-    if (L->problems++ == 0)
-        fs_err_set(L->err, FS_E_CONFIG, where, "%s: %s: %s", where, path, msg);
-    return -FS_E_CONFIG;
+    return rc;
 }
 
 static const struct fs_config_key *key_find(const char *path)
@@ -183,48 +172,19 @@ static bool is_section(const char *path)
     return false;
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    size_t d[64][64];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            c = FS_MIN(c, d[i - 1][j] + 1);
-            d[i][j] = FS_MIN(c, d[i][j - 1] + 1);
-        }
-    return d[la][lb];
-}
-
 /* The closest known key or section ("sever" -> "server"), or NULL. */
-static const char *suggest(const char *path)
+static const char *suggest(struct fs_suggest *s, const char *path)
 {
-    static char best[128];
-    size_t bestd = 4;
-    bool any = false;
+    fs_suggest_init(s, path, 4);
     for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
         /* every prefix that ends at a dot is a section name, the whole path a key */
         for (const char *end = strchr(k->path, '.');; end = strchr(end + 1, '.')) {
-            size_t n = end ? (size_t)(end - k->path) : strlen(k->path);
-            char cand[128];
-            snprintf(cand, sizeof(cand), "%.*s", (int)n, k->path);
-            size_t d = edit_distance(path, cand);
-            if (d < bestd) {
-                bestd = d;
-                fs_strlcpy(best, cand, sizeof(best));
-                any = true;
-            }
+            fs_suggest_offer(s, k->path, end ? (size_t)(end - k->path) : strlen(k->path));
             if (!end)
                 break;
         }
     }
-    return any ? best : NULL;
+    return fs_suggest_best(s);
 }
 
 static bool host_is_loopback(const char *host)
@@ -404,7 +364,7 @@ static int apply_tokens(struct loader *L, const struct fs_config_key *k, json_t 
         return -FS_E_NOMEM;
     size_t i;
     json_t *item;
-    int before = L->problems;
+    int before = L->d.problems;
     json_array_foreach(v, i, item)
     {
         char p[300], kp[340];
@@ -455,7 +415,7 @@ static int apply_tokens(struct loader *L, const struct fs_config_key *k, json_t 
             if (strcmp(t.items[a].token.value, t.items[b].token.value) == 0)
                 problem(L, k->path, "%s and %s have the same token; each caller needs its own",
                         t.items[b].name, t.items[a].name);
-    if (L->problems > before) {
+    if (L->d.problems > before) {
         tokens_clear(&t);
         return -FS_E_CONFIG;
     }
@@ -611,14 +571,15 @@ static int walk(struct loader *L, json_t *node, const char *path)
         else if (is_section(child))
             walk(L, v, child);
         else {
-            const char *s = suggest(child);
+            struct fs_suggest sg;
+            const char *s = suggest(&sg, child);
             if (s)
                 problem(L, child, "unknown key (did you mean %s?)", s);
             else
                 problem(L, child, "unknown key");
         }
     }
-    return L->problems ? -FS_E_CONFIG : 0;
+    return L->d.problems ? -FS_E_CONFIG : 0;
 }
 
 static int check_cross(struct loader *L)
@@ -650,7 +611,7 @@ static int check_cross(struct loader *L)
             if (strcmp(c->incidents.group_by.items[i], c->incidents.group_by.items[j]) == 0)
                 problem(L, "incidents.group_by", "label %s is listed twice",
                         c->incidents.group_by.items[i]);
-    return L->problems ? -FS_E_CONFIG : 0;
+    return L->d.problems ? -FS_E_CONFIG : 0;
 }
 
 void fs_config_free(struct fs_config *cfg)
@@ -699,7 +660,7 @@ int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag
     if (fs_yaml_parse((const char *)def->start, fs_embed_len(def), "(embedded)etc/forestall.yaml",
                       &doc, &derr) < 0)
         FS_BUG("embedded default config: %s", derr.msg);
-    struct loader L = {.cfg = cfg, .doc = &doc, .basedir = NULL, .err = &derr};
+    struct loader L = {.cfg = cfg, .doc = &doc, .d = {.err = &derr, .code = FS_E_CONFIG}};
     if (walk(&L, doc.root, "") < 0)
         FS_BUG("embedded default config: %s", derr.msg);
     fs_yaml_doc_release(&doc);
@@ -713,7 +674,8 @@ int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag
             return rc;
         }
         char *dircopy = fs_strdup(file);
-        struct loader F = {.cfg = cfg, .doc = &doc, .diag = diag, .err = err};
+        struct loader F = {
+            .cfg = cfg, .doc = &doc, .d = {.out = diag, .err = err, .code = FS_E_CONFIG}};
         F.basedir = dircopy ? dirname(dircopy) : ".";
         /* data_dir must be resolved first so store.path can be relative to it */
         if (doc.root && !json_is_null(doc.root))
@@ -724,7 +686,8 @@ int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag
         fs_yaml_doc_release(&doc);
         cfg->file = fs_strdup(file);
     } else {
-        struct loader F = {.cfg = cfg, .doc = &doc, .diag = diag, .err = err};
+        struct loader F = {
+            .cfg = cfg, .doc = &doc, .d = {.out = diag, .err = err, .code = FS_E_CONFIG}};
         snprintf(doc.name, sizeof(doc.name), "(embedded)");
         doc.lines = NULL;
         rc = check_cross(&F);
@@ -760,20 +723,20 @@ int fs_config_set(struct fs_config *cfg, const char *path, const char *value, st
         return fs_err_set(err, FS_E_CONFIG, path, "%s: unknown key", path);
     struct fs_yaml_doc doc = {.root = NULL, .lines = NULL};
     snprintf(doc.name, sizeof(doc.name), "command line");
-    struct loader L = {.cfg = cfg, .doc = &doc, .err = err};
+    struct loader L = {.cfg = cfg, .doc = &doc, .d = {.err = err, .code = FS_E_CONFIG}};
     json_t *v = json_string(value);
     if (!v)
         return fs_err_set(err, FS_E_CONFIG, path, "%s: not valid UTF-8", path);
     apply_key(&L, k, v);
     json_decref(v);
-    return L.problems ? -FS_E_CONFIG : 0;
+    return L.d.problems ? -FS_E_CONFIG : 0;
 }
 
 int fs_config_check(struct fs_config *cfg, struct fs_err *err)
 {
     struct fs_yaml_doc doc = {.root = NULL, .lines = NULL};
     snprintf(doc.name, sizeof(doc.name), "%s", cfg->file ? cfg->file : "config");
-    struct loader L = {.cfg = cfg, .doc = &doc, .err = err};
+    struct loader L = {.cfg = cfg, .doc = &doc, .d = {.err = err, .code = FS_E_CONFIG}};
     return check_cross(&L);
 }
 

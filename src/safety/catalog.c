@@ -15,6 +15,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "core/diag.h"
 #include "core/embed.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -185,25 +186,6 @@ static bool path_under(const char *s, const char *root)
     return strncmp(s, root, n) == 0 && (s[n] == '\0' || s[n] == '/');
 }
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la > 31 || lb > 31)
-        return 99;
-    size_t d[32][32];
-    for (size_t i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (size_t j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (size_t i = 1; i <= la; i++)
-        for (size_t j = 1; j <= lb; j++) {
-            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
-            c = FS_MIN(c, d[i - 1][j] + 1);
-            d[i][j] = FS_MIN(c, d[i][j - 1] + 1);
-        }
-    return d[la][lb];
-}
-
 static bool in_list(const char *s, const char *const *list)
 {
     for (; *list; list++)
@@ -356,25 +338,14 @@ static const char *target_field_n(const char *name, size_t n)
 
 struct loader {
     const struct fs_yaml_doc *doc;
-    struct fs_buf *diag;
-    struct fs_err *err;
-    int problems;
+    struct fs_diag d;
     bool oom; /* an allocation failed: the result is out_of_memory, not invalid_config */
 };
 
 /* Line of path, or of its nearest ancestor the document knows (a missing key's parent). */
 static int line_of(const struct fs_yaml_doc *doc, const char *path)
 {
-    char p[512];
-    snprintf(p, sizeof(p), "%s", path);
-    for (;;) {
-        int line = fs_yaml_line(doc, p);
-        size_t n = strlen(p);
-        if (line > 0 || n == 0)
-            return line;
-        char *cut = p[n - 1] == ']' ? strrchr(p, '[') : strrchr(p, '.');
-        *(cut ? cut : p) = '\0';
-    }
+    return fs_diag_line(doc, path, true);
 }
 
 static int problem(struct loader *L, const char *path, const char *fmt, ...)
@@ -382,22 +353,11 @@ static int problem(struct loader *L, const char *path, const char *fmt, ...)
 
 static int problem(struct loader *L, const char *path, const char *fmt, ...)
 {
-    char msg[400], where[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    int rc = fs_diag_vreport(&L->d, L->doc->name, line_of(L->doc, path), path, fmt, ap);
     va_end(ap);
-    int line = line_of(L->doc, path);
-    if (line > 0)
-        snprintf(where, sizeof(where), "%s:%d", L->doc->name, line);
-    else
-        snprintf(where, sizeof(where), "%s", L->doc->name);
-    const char *key = *path ? path : "(top level)";
-    if (L->diag)
-        fs_buf_printf(L->diag, "%s: %s: %s\n", where, key, msg);
-    if (L->problems++ == 0)
-        fs_err_set(L->err, FS_E_CONFIG, where, "%s: %s: %s", where, key, msg);
-    return -FS_E_CONFIG;
+    return rc;
 }
 
 static int nomem(struct loader *L, const char *path)
@@ -416,15 +376,11 @@ static void check_keys(struct loader *L, json_t *obj, const char *path, const ch
             continue;
         char child[512];
         fs_jpath_key(child, sizeof(child), path, key);
-        const char *best = NULL;
-        size_t bestd = 3;
-        for (const char *const *k = allowed; *k; k++) {
-            size_t d = edit_distance(key, *k);
-            if (d < bestd) {
-                bestd = d;
-                best = *k;
-            }
-        }
+        struct fs_suggest s;
+        fs_suggest_init(&s, key, 3);
+        for (const char *const *k = allowed; *k; k++)
+            fs_suggest_offer(&s, *k, strlen(*k));
+        const char *best = fs_suggest_best(&s);
         if (best)
             problem(L, child, "unknown key (did you mean %s?)", best);
         else
@@ -689,7 +645,7 @@ static void parse_param(struct loader *L, const char *name, json_t *spec, const 
                         struct fs_param *p)
 {
     char kpath[512];
-    int before = L->problems;
+    int before = L->d.problems;
     p->max_length = DEFAULT_MAX_LENGTH;
     p->required = true;
     if (!(p->name = fs_strdup(name))) {
@@ -807,7 +763,7 @@ static void parse_param(struct loader *L, const char *name, json_t *spec, const 
         if (json_is_true(req))
             problem(L, kpath, "a parameter with a default is not required; drop required: true");
         char msg[400];
-        if (L->problems != before) {
+        if (L->d.problems != before) {
             /* the default cannot be checked against a broken param; the file is refused
              * anyway, and templates are not also told the param has no default */
         } else if (check_value(p, def, msg, sizeof(msg)) < 0) {
@@ -964,7 +920,7 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
                             json_t *t, const char *path)
 {
     char kpath[512];
-    int before = L->problems;
+    int before = L->d.problems;
     if (!json_is_object(t)) {
         problem(L, path, "expected a mapping, got %s", fs_json_type_name(t));
         return NULL;
@@ -1061,7 +1017,7 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
     }
     default: FS_BUG("target kind %d", (int)kind);
     }
-    if (L->problems != before)
+    if (L->d.problems != before)
         return NULL;
     json_t *copy = json_deep_copy(t);
     if (!copy)
@@ -1078,7 +1034,7 @@ static const char *const verify_keys[] = {"probe", "args", "expect", "wait", NUL
 static json_t *parse_probe(struct loader *L, const struct fs_action *a, json_t *v, const char *path,
                            bool verify)
 {
-    int before = L->problems;
+    int before = L->d.problems;
     char kpath[512];
     if (!json_is_object(v)) {
         problem(L, path, "expected a mapping with probe, args and expect, got %s",
@@ -1107,7 +1063,7 @@ static json_t *parse_probe(struct loader *L, const struct fs_action *a, json_t *
         else if (wait_ms < 0 || wait_ms > MAX_WAIT_MS)
             problem(L, kpath, "must be between 0s and 1h");
     }
-    if (L->problems != before)
+    if (L->d.problems != before)
         return NULL;
     json_t *out = json_object();
     json_t *acopy = args ? json_deep_copy(args) : json_object();
@@ -1710,7 +1666,7 @@ static const char *const top_keys[] = {"version", "actions", "remove", NULL};
 static int load_doc(const struct fs_yaml_doc *doc, const struct fs_catalog *base,
                     struct fs_catalog **out, struct fs_buf *diag, struct fs_err *err)
 {
-    struct loader L = {.doc = doc, .diag = diag, .err = err};
+    struct loader L = {.doc = doc, .d = {.out = diag, .err = err, .code = FS_E_CONFIG}};
     json_t *root = doc->root;
     struct fs_action *acts = NULL, *merged = NULL;
     size_t nacts = 0, nmerged = 0;
@@ -1825,9 +1781,9 @@ static int load_doc(const struct fs_yaml_doc *doc, const struct fs_catalog *base
 
     /* merge: the built-in actions this file neither replaces nor removes, then the file's */
     size_t nbase = base ? base->n : 0;
-    if (!L.problems && nbase + nacts > 0 && !(merged = fs_calloc(nbase + nacts, sizeof(*merged))))
+    if (!L.d.problems && nbase + nacts > 0 && !(merged = fs_calloc(nbase + nacts, sizeof(*merged))))
         nomem(&L, "");
-    for (size_t i = 0; merged && !L.problems && i < nbase; i++) {
+    for (size_t i = 0; merged && !L.d.problems && i < nbase; i++) {
         const struct fs_action *b = &base->actions[i];
         if (removed_by(remove, b->name) || defined_in(acts, nacts, b->name))
             continue;
@@ -1836,7 +1792,7 @@ static int load_doc(const struct fs_yaml_doc *doc, const struct fs_catalog *base
         else
             nmerged++;
     }
-    if (merged && !L.problems) {
+    if (merged && !L.d.problems) {
         for (size_t j = 0; j < nacts; j++) {
             merged[nmerged++] = acts[j];
             memset(&acts[j], 0, sizeof(acts[j]));
@@ -1844,7 +1800,7 @@ static int load_doc(const struct fs_yaml_doc *doc, const struct fs_catalog *base
         if (nmerged > 1)
             qsort(merged, nmerged, sizeof(*merged), cmp_action);
     }
-    if (L.problems) {
+    if (L.d.problems) {
         rc = L.oom ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : -FS_E_CONFIG;
         goto out;
     }

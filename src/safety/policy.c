@@ -13,6 +13,7 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
+#include "core/diag.h"
 #include "core/embed.h"
 #include "core/hash.h"
 #include "core/json.h"
@@ -166,31 +167,8 @@ struct loader {
     struct fs_policy *p;
     const struct fs_yaml_doc *def; /* embedded default, or NULL */
     const struct fs_yaml_doc *op;  /* the operator document, or NULL */
-    struct fs_buf *diag;
-    struct fs_err *err;
-    int problems;
+    struct fs_diag d;
 };
-
-/* Where a path of the merged document was written: the operator file when it sets the path
- * (lists and scalars replace, so everything under a path it sets is its own), else the
- * default. *line is 0 when neither knows the path. */
-/* The line of path in d, or of its nearest ancestor (a missing key has no line of its own: name
- * the mapping it is missing from, but never just the top level); 0 when none. */
-static int walk_up(const struct fs_yaml_doc *d, const char *path)
-{
-    char p[300];
-    int l = fs_yaml_line(d, path);
-    fs_strlcpy(p, path, sizeof(p));
-    while (l == 0 && *p) {
-        char *dot = strrchr(p, '.'), *br = strrchr(p, '[');
-        char *cut = dot > br ? dot : br;
-        if (!cut || cut == p)
-            break;
-        *cut = '\0';
-        l = fs_yaml_line(d, p);
-    }
-    return l;
-}
 
 /* Does d set path itself, or a list that path is inside of (lists replace, so everything
  * inside one the operator wrote is the operator's)? */
@@ -211,15 +189,20 @@ static bool owns(const struct fs_yaml_doc *d, const char *path)
     return false;
 }
 
+/* Where a path of the merged document was written: the operator file when it sets the path
+ * (lists and scalars replace, so everything under a path it sets is its own), else the
+ * default. *line is that of the path or its nearest ancestor (a missing key has no line of its
+ * own: name the mapping it is missing from, but never just the top level); 0 when neither
+ * file knows the path. */
 static const char *origin(const struct loader *L, const char *path, int *line)
 {
     if (L->op && owns(L->op, path)) {
-        *line = walk_up(L->op, path);
+        *line = fs_diag_line(L->op, path, false);
         return L->op->name;
     }
-    if (L->def && (*line = walk_up(L->def, path)) > 0)
+    if (L->def && (*line = fs_diag_line(L->def, path, false)) > 0)
         return L->def->name;
-    if (L->op && (*line = walk_up(L->op, path)) > 0)
+    if (L->op && (*line = fs_diag_line(L->op, path, false)) > 0)
         return L->op->name;
     *line = 0;
     return L->op ? L->op->name : L->def ? L->def->name : "policy";
@@ -237,31 +220,21 @@ static int problem(struct loader *L, const char *path, const char *fmt, ...)
 
 static int problem(struct loader *L, const char *path, const char *fmt, ...)
 {
-    char msg[400], where[300];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     int line;
     const char *name = origin(L, path, &line);
-    if (line > 0)
-        snprintf(where, sizeof(where), "%s:%d", name, line);
-    else
-        snprintf(where, sizeof(where), "%s", name);
-    if (L->diag)
-        fs_buf_printf(L->diag, "%s: %s: %s\n", where, *path ? path : "(top level)", msg);
-    if (L->problems++ == 0)
-        fs_err_set(L->err, FS_E_CONFIG, where, "%s: %s: %s", where, *path ? path : "(top level)",
-                   msg);
-    return -FS_E_CONFIG;
+    int rc = fs_diag_vreport(&L->d, name, line, path, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 static int nomem(struct loader *L)
 {
-    if (L->problems++ == 0)
-        fs_err_set(L->err, FS_E_NOMEM, NULL, NULL);
-    if (L->diag)
-        fs_buf_puts(L->diag, "out of memory\n");
+    if (L->d.problems++ == 0)
+        fs_err_set(L->d.err, FS_E_NOMEM, NULL, NULL);
+    if (L->d.out)
+        fs_buf_puts(L->d.out, "out of memory\n");
     return -FS_E_NOMEM;
 }
 
@@ -284,11 +257,7 @@ static void check_keys(struct loader *L, const json_t *obj, const char *base,
                 ok = true;
         if (!ok) {
             char path[300], list[400];
-            size_t n = 0;
-            list[0] = '\0';
-            for (const char *const *a = allowed; *a && n < sizeof(list); a++)
-                n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", a == allowed ? "" : ", ",
-                                      *a);
+            fs_diag_join(list, sizeof(list), allowed);
             child_path(path, sizeof(path), base, key);
             problem(L, path, "unknown key (known: %s)", list);
         }
@@ -371,14 +340,6 @@ static bool in_list(const char *s, const char *const *list)
     return false;
 }
 
-static void join_list(char *out, size_t size, const char *const *list)
-{
-    size_t n = 0;
-    out[0] = '\0';
-    for (const char *const *a = list; *a && n < size; a++)
-        n += (size_t)snprintf(out + n, size - n, "%s%s", a == list ? "" : ", ", *a);
-}
-
 /* A string or a list of non-empty strings. allowed (NULL-terminated) restricts the values. */
 static int parse_values(struct loader *L, const json_t *v, const char *path,
                         const char *const *allowed, struct fs_match_values *out)
@@ -412,7 +373,7 @@ static int parse_values(struct loader *L, const json_t *v, const char *path,
         const char *s = json_string_value(item);
         if (allowed && !in_list(s, allowed)) {
             char list[300];
-            join_list(list, sizeof(list), allowed);
+            fs_diag_join(list, sizeof(list), allowed);
             rc = problem(L, ipath, "unknown value \"%s\" (expected one of %s)", s, list);
             break;
         }
@@ -443,7 +404,7 @@ static int parse_match(struct loader *L, const json_t *v, const char *path, stru
                        "expected a mapping of service, env, severity, host, action, "
                        "category; got %s",
                        fs_json_type_name(v));
-    int before = L->problems;
+    int before = L->d.problems;
     check_keys(L, v, path, match_keys);
     struct {
         const char *key;
@@ -465,7 +426,7 @@ static int parse_match(struct loader *L, const json_t *v, const char *path, stru
         child_path(kpath, sizeof(kpath), path, fields[i].key);
         parse_values(L, x, kpath, fields[i].allowed, fields[i].mv);
     }
-    return L->problems > before ? -FS_E_CONFIG : 0;
+    return L->d.problems > before ? -FS_E_CONFIG : 0;
 }
 
 static void parse_modes(struct loader *L, const json_t *root)
@@ -637,7 +598,7 @@ static void parse_weights(struct loader *L, const json_t *obj, const char *base,
         child_path(kpath, sizeof(kpath), path, k);
         if (allowed && !in_list(k, allowed)) {
             char list[200];
-            join_list(list, sizeof(list), allowed);
+            fs_diag_join(list, sizeof(list), allowed);
             problem(L, kpath, "unknown key (expected one of %s)", list);
         } else if (!json_is_integer(v) || json_integer_value(v) < 0 ||
                    json_integer_value(v) > 100) {
@@ -728,7 +689,7 @@ static void parse_root(struct loader *L, const json_t *root)
         } else {
             problem(L, "version", "expected a non-negative integer or a short string without +");
         }
-        if (!p->declared && !L->problems)
+        if (!p->declared && !L->d.problems)
             nomem(L);
     }
     get_int(L, root, "", "threshold", true, 0, 100, &p->threshold);
@@ -801,8 +762,8 @@ static int finish(struct loader *L, json_t *merged)
     if (!json_is_object(merged))
         return problem(L, "", "expected a mapping, got %s", fs_json_type_name(merged));
     parse_root(L, merged);
-    if (L->problems)
-        return L->err ? -(int)L->err->code : -FS_E_CONFIG;
+    if (L->d.problems)
+        return L->d.err ? -(int)L->d.err->code : -FS_E_CONFIG;
     if (!(p->match_ctx = pcre2_match_context_create(NULL)))
         return nomem(L);
     pcre2_set_match_limit(p->match_ctx, MATCH_LIMIT);
@@ -814,7 +775,7 @@ static int finish(struct loader *L, json_t *merged)
     int rc = fs_sha256_hex(canon, strlen(canon), hex);
     free(canon);
     if (rc < 0)
-        return fs_err_set(L->err, FS_E_SYSTEM, NULL, "cannot hash the policy");
+        return fs_err_set(L->d.err, FS_E_SYSTEM, NULL, "cannot hash the policy");
     size_t n = strlen(p->declared) + 14;
     if (!(p->version = fs_malloc(n)))
         return nomem(L);
@@ -832,7 +793,7 @@ static int load(const char *buf, size_t len, const char *name, bool is_file, boo
     struct fs_policy *p = fs_calloc(1, sizeof(*p));
     if (!p)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    struct loader L = {.p = p, .diag = diag, .err = err};
+    struct loader L = {.p = p, .d = {.out = diag, .err = err, .code = FS_E_CONFIG}};
     int rc = 0;
     if (with_default) {
         const struct fs_embed_file *f = fs_embed_find(EMBED_NAME);

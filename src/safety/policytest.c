@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "core/diag.h"
 #include "core/json.h"
 #include "core/yaml.h"
 #include "safety/gate.h"
@@ -20,11 +21,9 @@ struct run {
     const struct fs_policy *p;
     const struct fs_catalog *c;
     bool verbose;
-    struct fs_buf *out;
     struct fs_policy_test_report *rep;
-    struct fs_err *err;
     const struct fs_yaml_doc *doc;
-    int problems;
+    struct fs_diag d; /* d.out also gets the case results */
 };
 
 /* A structural problem in a case file: "file:line: key: message". */
@@ -33,21 +32,10 @@ static void problem(struct run *R, const char *path, const char *fmt, ...)
 
 static void problem(struct run *R, const char *path, const char *fmt, ...)
 {
-    char msg[400], where[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    fs_diag_vreport(&R->d, R->doc->name, fs_yaml_line(R->doc, path), path, fmt, ap);
     va_end(ap);
-    int line = fs_yaml_line(R->doc, path);
-    if (line > 0)
-        snprintf(where, sizeof(where), "%s:%d", R->doc->name, line);
-    else
-        snprintf(where, sizeof(where), "%s", R->doc->name);
-    if (R->out)
-        fs_buf_printf(R->out, "%s: %s: %s\n", where, *path ? path : "(top level)", msg);
-    if (R->problems++ == 0)
-        fs_err_set(R->err, FS_E_CONFIG, where, "%s: %s: %s", where, *path ? path : "(top level)",
-                   msg);
 }
 
 static bool check_keys(struct run *R, const json_t *obj, const char *base,
@@ -63,11 +51,7 @@ static bool check_keys(struct run *R, const json_t *obj, const char *base,
             known = strcmp(*a, key) == 0;
         if (!known) {
             char path[300], list[200];
-            size_t n = 0;
-            list[0] = '\0';
-            for (const char *const *a = allowed; *a && n < sizeof(list); a++)
-                n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", a == allowed ? "" : ", ",
-                                      *a);
+            fs_diag_join(list, sizeof(list), allowed);
             fs_jpath_key(path, sizeof(path), base, key);
             problem(R, path, "unknown key (known: %s)", list);
             ok = false;
@@ -281,25 +265,10 @@ static void run_case(struct run *R, const json_t *c, size_t idx)
             snprintf(ppath + n, sizeof(ppath) - n, "%s%s", perr.path[0] == '[' ? "" : ".",
                      perr.path);
         }
-        /* the most precise path the line table knows */
-        char look[300];
-        fs_strlcpy(look, ppath, sizeof(look));
-        while (fs_yaml_line(R->doc, look) == 0) {
-            char *cut = strrchr(look, '.');
-            char *br = strrchr(look, '[');
-            char *at = cut > br ? cut : br;
-            if (!at || at == look)
-                break;
-            *at = '\0';
-        }
-        char where[300];
-        int line = fs_yaml_line(R->doc, look);
-        snprintf(where, sizeof(where), "%s:%d", R->doc->name, line);
-        if (R->out)
-            fs_buf_printf(R->out, "%s: %s: invalid proposal: %s\n", where, ppath, perr.msg);
-        if (R->problems++ == 0)
-            fs_err_set(R->err, FS_E_CONFIG, where, "%s: %s: invalid proposal: %s", where, ppath,
-                       perr.msg);
+        /* the most precise path the line table knows; the parser's message is not cut */
+        char msg[sizeof(perr.msg) + 32];
+        snprintf(msg, sizeof(msg), "invalid proposal: %s", perr.msg);
+        fs_diag_put(&R->d, R->doc->name, fs_diag_line(R->doc, ppath, false), ppath, msg);
         return;
     }
     struct fs_gate_result g;
@@ -311,14 +280,14 @@ static void run_case(struct run *R, const json_t *c, size_t idx)
     R->rep->cases++;
     if (pass) {
         R->rep->passed++;
-        if (R->verbose && R->out)
-            fs_buf_printf(R->out, "%s:%d: %s: ok (%s, rule %d %s, score %d %s)\n", R->doc->name,
+        if (R->verbose && R->d.out)
+            fs_buf_printf(R->d.out, "%s:%d: %s: ok (%s, rule %d %s, score %d %s)\n", R->doc->name,
                           line, name, fs_decision_name(g.decision), g.rule,
                           g.rules[g.rule - 1].name, g.score, fs_level_name(g.level));
     } else {
         R->rep->failed++;
-        if (R->out)
-            fs_buf_printf(R->out, "%s:%d: %s: %s\n", R->doc->name, line, name, fs_buf_str(&why));
+        if (R->d.out)
+            fs_buf_printf(R->d.out, "%s:%d: %s: %s\n", R->doc->name, line, name, fs_buf_str(&why));
     }
     fs_buf_release(&why);
 }
@@ -328,10 +297,10 @@ static void run_file(struct run *R, const char *file)
     struct fs_yaml_doc doc;
     struct fs_err e;
     if (fs_yaml_load_file(file, &doc, &e) < 0) {
-        if (R->out)
-            fs_buf_printf(R->out, "%s\n", e.msg);
-        if (R->problems++ == 0 && R->err)
-            *R->err = e;
+        if (R->d.out)
+            fs_buf_printf(R->d.out, "%s\n", e.msg);
+        if (R->d.problems++ == 0 && R->d.err)
+            *R->d.err = e;
         return;
     }
     R->doc = &doc;
@@ -403,7 +372,11 @@ int fs_policy_test_dir(const char *dir, const struct fs_policy *p, const struct 
     closedir(d);
     if (rc == 0) {
         qsort(names, n, sizeof(*names), cmp_names);
-        struct run R = {.p = p, .c = c, .verbose = verbose, .out = out, .rep = rep, .err = err};
+        struct run R = {.p = p,
+                        .c = c,
+                        .verbose = verbose,
+                        .rep = rep,
+                        .d = {.out = out, .err = err, .code = FS_E_CONFIG}};
         for (size_t i = 0; i < n; i++) {
             size_t len = strlen(dir) + strlen(names[i]) + 2;
             char *file = fs_malloc(len);
@@ -416,7 +389,7 @@ int fs_policy_test_dir(const char *dir, const struct fs_policy *p, const struct 
             run_file(&R, file);
             free(file);
         }
-        if (rc == 0 && R.problems)
+        if (rc == 0 && R.d.problems)
             rc = err ? -(int)err->code : -FS_E_CONFIG;
     }
     for (size_t i = 0; i < n; i++)

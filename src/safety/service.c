@@ -127,6 +127,16 @@ static int refuse(struct fs_safety_request *q, enum fs_errcode code, const char 
     return 0;
 }
 
+/* The caller's role must allow cap; otherwise refuse, saying what was not allowed. */
+static bool allowed(struct fs_safety_request *q, enum fs_capability cap, const char *what)
+{
+    if (fs_role_can(q->who->role, cap))
+        return true;
+    refuse(q, FS_E_FORBIDDEN, NULL, "%s (role %s) may not %s", q->who->name,
+           fs_role_name(q->who->role), what);
+    return false;
+}
+
 int fs_parse_id(const char *s, const char *prefix, int64_t *out)
 {
     if (!s)
@@ -213,6 +223,17 @@ static int check_keys(struct fs_safety_request *q, const json_t *obj, const char
         return refuse(q, FS_E_INVALID_PAYLOAD, path, "%s: unknown field", path);
     }
     return 0;
+}
+
+/* The body must be an object with only these keys; otherwise refuse. */
+static bool body_ok(struct fs_safety_request *q, const char *const *keys)
+{
+    if (!json_is_object(q->body)) {
+        refuse(q, FS_E_INVALID_PAYLOAD, "", "the body must be a JSON object");
+        return false;
+    }
+    check_keys(q, q->body, "", keys, NULL);
+    return q->rc == 0;
 }
 
 static int string_list(struct fs_safety_request *q, const json_t *body, const char *key,
@@ -572,9 +593,8 @@ static const char *status_for(enum fs_decision d)
 int fs_safety_propose(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err)
 {
     fs_safety_request_reset(q);
-    if (!fs_role_can(q->who->role, FS_CAP_PROPOSE))
-        return refuse(q, FS_E_FORBIDDEN, NULL, "%s (role %s) may not submit proposals",
-                      q->who->name, fs_role_name(q->who->role));
+    if (!allowed(q, FS_CAP_PROPOSE, "submit proposals"))
+        return 0;
     struct propose_input in = {0};
     int rc = build_gate_input(s, q, &in, err);
     if (rc <= 0) {
@@ -829,9 +849,8 @@ out:
 int fs_safety_freeze(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err)
 {
     fs_safety_request_reset(q);
-    if (!fs_role_can(q->who->role, FS_CAP_FREEZE))
-        return refuse(q, FS_E_FORBIDDEN, NULL, "%s (role %s) may not turn the kill switch on",
-                      q->who->name, fs_role_name(q->who->role));
+    if (!allowed(q, FS_CAP_FREEZE, "turn the kill switch on"))
+        return 0;
     if (!q->reason || !printable(q->reason, 4096))
         return refuse(q, FS_E_INVALID_PAYLOAD, "reason", "reason: required (say why)");
     char *old = NULL;
@@ -863,10 +882,8 @@ int fs_safety_freeze(struct fs_store *s, struct fs_safety_request *q, struct fs_
 int fs_safety_unfreeze(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err)
 {
     fs_safety_request_reset(q);
-    if (!fs_role_can(q->who->role, FS_CAP_UNFREEZE))
-        return refuse(q, FS_E_FORBIDDEN, NULL,
-                      "%s (role %s) may not turn the kill switch off (admin only)", q->who->name,
-                      fs_role_name(q->who->role));
+    if (!allowed(q, FS_CAP_UNFREEZE, "turn the kill switch off (admin only)"))
+        return 0;
     char *old = NULL;
     int rc = fs_store_control_get(s, "freeze", &old, err);
     if (rc < 0)
@@ -889,15 +906,11 @@ int fs_safety_unfreeze(struct fs_store *s, struct fs_safety_request *q, struct f
 int fs_safety_set_mode(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err)
 {
     fs_safety_request_reset(q);
-    if (!fs_role_can(q->who->role, FS_CAP_MODE))
-        return refuse(q, FS_E_FORBIDDEN, NULL, "%s (role %s) may not change modes (admin only)",
-                      q->who->name, fs_role_name(q->who->role));
+    if (!allowed(q, FS_CAP_MODE, "change modes (admin only)"))
+        return 0;
     const json_t *b = q->body;
     static const char *const keys[] = {"mode", "service", "env", "reason", NULL};
-    if (!json_is_object(b))
-        return refuse(q, FS_E_INVALID_PAYLOAD, "", "the body must be a JSON object");
-    check_keys(q, b, "", keys, NULL);
-    if (q->rc)
+    if (!body_ok(q, keys))
         return 0;
     json_t *mv = json_object_get(b, "mode");
     enum fs_mode mode;
@@ -954,15 +967,11 @@ int fs_safety_set_mode(struct fs_store *s, struct fs_safety_request *q, struct f
 int fs_safety_observe(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err)
 {
     fs_safety_request_reset(q);
-    if (!fs_role_can(q->who->role, FS_CAP_PROPOSE))
-        return refuse(q, FS_E_FORBIDDEN, NULL, "%s (role %s) may not record observations",
-                      q->who->name, fs_role_name(q->who->role));
+    if (!allowed(q, FS_CAP_PROPOSE, "record observations"))
+        return 0;
     const json_t *b = q->body;
     static const char *const keys[] = {"incident", "tool", "input", "output", "durationMs", NULL};
-    if (!json_is_object(b))
-        return refuse(q, FS_E_INVALID_PAYLOAD, "", "the body must be a JSON object");
-    check_keys(q, b, "", keys, NULL);
-    if (q->rc)
+    if (!body_ok(q, keys))
         return 0;
     int64_t inc_id;
     if (fs_parse_id(json_string_value(json_object_get(b, "incident")), "inc", &inc_id) < 0)

@@ -515,6 +515,14 @@ static void col_copy(sqlite3_stmt *st, int i, char *dst, size_t size)
     fs_strlcpy(dst, t ? (const char *)t : "", size);
 }
 
+static void bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+    if (id > 0)
+        sqlite3_bind_int64(st, i, id);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 static int step_done(struct sq_store *s, sqlite3_stmt *st, enum sq_stmt id, struct fs_err *err)
 {
     int rc = sqlite3_step(st);
@@ -522,6 +530,93 @@ static int step_done(struct sq_store *s, sqlite3_stmt *st, enum sq_stmt id, stru
     if (rc != SQLITE_DONE)
         return sq_err(s->db, rc, false, err, sq_sql[id]);
     return 0;
+}
+
+/* step_done for an INSERT: *rowid (if not NULL) is the new row's id. */
+static int step_insert(struct sq_store *s, sqlite3_stmt *st, enum sq_stmt id, int64_t *rowid,
+                       struct fs_err *err)
+{
+    int rc = step_done(s, st, id, err);
+    if (rc == 0 && rowid)
+        *rowid = sqlite3_last_insert_rowid(s->db);
+    return rc;
+}
+
+static int not_found(struct fs_err *err, const char *what, const char *prefix, int64_t id)
+{
+    return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no %s %s-%lld", what, prefix, (long long)id);
+}
+
+/* ---- stepping through rows --------------------------------------------------------------- */
+
+/* Called for each row: 0 to go on, > 0 to stop (step_rows returns that value), < 0 an error
+ * (err filled). The row function of a reader that reports the value it stops with (the audit
+ * scan) may also return a negative value of its own: it is returned as it is. */
+typedef int (*row_fn)(sqlite3_stmt *st, void *arg, struct fs_err *err);
+
+/* Step st through its rows until the end or until row() stops; a failed step is an sq_err about
+ * what. The caller resets or finalizes st. */
+static int step_rows(sqlite3 *db, sqlite3_stmt *st, const char *what, row_fn row, void *arg,
+                     struct fs_err *err)
+{
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        int r = row(st, arg, err);
+        if (r != 0)
+            return r;
+    }
+    return rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, what);
+}
+
+/* step_rows on a writer statement bound by the caller. */
+static int writer_rows(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st, row_fn row, void *arg,
+                       struct fs_err *err)
+{
+    int rc = step_rows(s->db, st, sq_sql[id], row, arg, err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+/* A row as a new JSON value; NULL when it cannot be made (no memory, text that is not UTF-8). */
+typedef json_t *(*json_row_fn)(sqlite3_stmt *st, const void *ctx);
+
+/* Rows turned into JSON values by make(st, ctx) and appended to arr. A row make() cannot turn
+ * into JSON fails the read with -FS_E_NOMEM, or is left out when skip_failed. */
+struct json_rows {
+    json_t *arr;
+    json_row_fn make;
+    const void *ctx;
+    bool skip_failed;
+};
+
+static int append_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct json_rows *j = arg;
+    if (json_array_append_new(j->arr, j->make(st, j->ctx)) < 0 && !j->skip_failed)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return 0;
+}
+
+/* Hand v over to *out on success (rc >= 0); drop it on failure. */
+static int json_result(int rc, json_t *v, json_t **out)
+{
+    if (rc < 0) {
+        json_decref(v);
+        return rc;
+    }
+    *out = v;
+    return 0;
+}
+
+/* The rows of a writer statement bound by the caller, as a new JSON array in *out. */
+static int writer_array(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
+                        struct json_rows rows, json_t **out, struct fs_err *err)
+{
+    if (!(rows.arr = json_array())) {
+        sqlite3_reset(st);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    return json_result(writer_rows(s, id, st, append_row, &rows, err), rows.arr, out);
 }
 
 /* ---- writes ------------------------------------------------------------------------------ */
@@ -538,10 +633,7 @@ static int sq_inbox_insert(struct fs_store *base, const struct fs_inbox_row *r, 
     sqlite3_bind_int(st, 5, r->alerts);
     sqlite3_bind_int(st, 6, r->applied);
     bind_text(st, 7, r->error);
-    int rc = step_done(s, st, SQ_INBOX_INSERT, err);
-    if (rc == 0 && id)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    return step_insert(s, st, SQ_INBOX_INSERT, id, err);
 }
 
 static int sq_inbox_set_applied(struct fs_store *base, int64_t id, bool applied, const char *error,
@@ -571,10 +663,7 @@ static int sq_dead_letter_insert(struct fs_store *base, const struct fs_dead_let
         sqlite3_bind_blob64(st, 8, d->body, d->body_len, SQLITE_STATIC);
     sqlite3_bind_int64(st, 9, (sqlite3_int64)d->body_len);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)d->body_total);
-    int rc = step_done(s, st, SQ_DL_INSERT, err);
-    if (rc == 0 && id)
-        *id = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    return step_insert(s, st, SQ_DL_INSERT, id, err);
 }
 
 static int sq_event_id_claim(struct fs_store *base, const char *id, int64_t now, bool *seen,
@@ -643,19 +732,13 @@ static bool read_episode_complete(sqlite3_stmt *st, void *out)
     return false;
 }
 
-static int episode_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
-                         struct fs_episode *out, struct fs_err *err)
-{
-    return query_one(s, id, st, read_episode_complete, out, err);
-}
-
 static int sq_episode_open(struct fs_store *base, const char *fp, struct fs_episode *out,
                            struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_EP_OPEN);
     bind_text(st, 1, fp);
-    return episode_query(s, SQ_EP_OPEN, st, out, err);
+    return query_one(s, SQ_EP_OPEN, st, read_episode_complete, out, err);
 }
 
 static int sq_episode_at_or_before(struct fs_store *base, const char *fp, int64_t t,
@@ -665,7 +748,7 @@ static int sq_episode_at_or_before(struct fs_store *base, const char *fp, int64_
     sqlite3_stmt *st = stmt(s, SQ_EP_BEFORE);
     bind_text(st, 1, fp);
     sqlite3_bind_int64(st, 2, t);
-    return episode_query(s, SQ_EP_BEFORE, st, out, err);
+    return query_one(s, SQ_EP_BEFORE, st, read_episode_complete, out, err);
 }
 
 static int sq_episode_after(struct fs_store *base, const char *fp, int64_t t,
@@ -675,7 +758,7 @@ static int sq_episode_after(struct fs_store *base, const char *fp, int64_t t,
     sqlite3_stmt *st = stmt(s, SQ_EP_AFTER);
     bind_text(st, 1, fp);
     sqlite3_bind_int64(st, 2, t);
-    return episode_query(s, SQ_EP_AFTER, st, out, err);
+    return query_one(s, SQ_EP_AFTER, st, read_episode_complete, out, err);
 }
 
 static const char *ep_status_name(enum fs_episode_status st)
@@ -703,10 +786,7 @@ static int sq_episode_insert(struct fs_store *base, struct fs_episode *e, struct
     sqlite3_bind_int64(st, 14, e->incident_id);
     sqlite3_bind_int64(st, 15, e->created_at);
     sqlite3_bind_int64(st, 16, e->updated_at);
-    int rc = step_done(s, st, SQ_EP_INSERT, err);
-    if (rc == 0)
-        e->id = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    return step_insert(s, st, SQ_EP_INSERT, &e->id, err);
 }
 
 static int sq_episode_update(struct fs_store *base, const struct fs_episode *e, struct fs_err *err)
@@ -728,6 +808,21 @@ static int sq_episode_update(struct fs_store *base, const struct fs_episode *e, 
     return step_done(s, st, SQ_EP_UPDATE, err);
 }
 
+/* Rows read into a caller's array of at most max entries; reading stops when it is full. */
+struct capped_rows {
+    void *out;
+    int max, *n;
+};
+
+static int expired_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct capped_rows *c = arg;
+    if (*c->n >= c->max)
+        return 1;
+    read_episode(st, (struct fs_episode *)c->out + (*c->n)++);
+    return 0;
+}
+
 static int sq_episodes_expired(struct fs_store *base, int64_t now, struct fs_episode *out, int max,
                                int *n, struct fs_err *err)
 {
@@ -735,18 +830,21 @@ static int sq_episodes_expired(struct fs_store *base, int64_t now, struct fs_epi
     sqlite3_stmt *st = stmt(s, SQ_EP_EXPIRED);
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, max);
-    int rc;
     *n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
-        read_episode(st, &out[(*n)++]);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    int rc =
+        writer_rows(s, SQ_EP_EXPIRED, st, expired_row, &(struct capped_rows){out, max, n}, err);
+    if (rc < 0) {
         for (int i = 0; i < *n; i++)
             fs_episode_clear(&out[i]);
         *n = 0;
-        return sq_err(s->db, rc, false, err, sq_sql[SQ_EP_EXPIRED]);
+        return rc;
     }
     return 0;
+}
+
+static json_t *text_row(sqlite3_stmt *st, const void *ctx)
+{
+    return json_string((const char *)sqlite3_column_text(st, 0));
 }
 
 static int sq_episodes_firing_fps(struct fs_store *base, const char *source, json_t **out,
@@ -755,17 +853,8 @@ static int sq_episodes_firing_fps(struct fs_store *base, const char *source, jso
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_EP_FIRING_FPS);
     bind_text(st, 1, source);
-    json_t *arr = json_array();
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        json_array_append_new(arr, json_string((const char *)sqlite3_column_text(st, 0)));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        json_decref(arr);
-        return sq_err(s->db, rc, false, err, sq_sql[SQ_EP_FIRING_FPS]);
-    }
-    *out = arr;
-    return 0;
+    return writer_array(s, SQ_EP_FIRING_FPS, st,
+                        (struct json_rows){.make = text_row, .skip_failed = true}, out, err);
 }
 
 static void read_incident(sqlite3_stmt *st, struct fs_incident *i)
@@ -793,19 +882,13 @@ static bool read_incident_complete(sqlite3_stmt *st, void *out)
     return false;
 }
 
-static int incident_query(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
-                          struct fs_incident *out, struct fs_err *err)
-{
-    return query_one(s, id, st, read_incident_complete, out, err);
-}
-
 static int sq_incident_latest(struct fs_store *base, const char *key, struct fs_incident *out,
                               struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_INC_LATEST);
     bind_text(st, 1, key);
-    return incident_query(s, SQ_INC_LATEST, st, out, err);
+    return query_one(s, SQ_INC_LATEST, st, read_incident_complete, out, err);
 }
 
 static int sq_incident_load(struct fs_store *base, int64_t id, struct fs_incident *out,
@@ -814,7 +897,7 @@ static int sq_incident_load(struct fs_store *base, int64_t id, struct fs_inciden
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_INC_LOAD);
     sqlite3_bind_int64(st, 1, id);
-    return incident_query(s, SQ_INC_LOAD, st, out, err);
+    return query_one(s, SQ_INC_LOAD, st, read_incident_complete, out, err);
 }
 
 static int sq_incident_insert(struct fs_store *base, struct fs_incident *i, struct fs_err *err)
@@ -830,10 +913,7 @@ static int sq_incident_insert(struct fs_store *base, struct fs_incident *i, stru
     sqlite3_bind_int64(st, 7, i->created_at);
     sqlite3_bind_int64(st, 8, i->updated_at);
     bind_time(st, 9, i->resolved_at);
-    int rc = step_done(s, st, SQ_INC_INSERT, err);
-    if (rc == 0)
-        i->id = sqlite3_last_insert_rowid(s->db);
-    return rc;
+    return step_insert(s, st, SQ_INC_INSERT, &i->id, err);
 }
 
 static int sq_incident_update(struct fs_store *base, const struct fs_incident *i,
@@ -894,28 +974,11 @@ static int sq_prune(struct fs_store *base, int64_t inbox_before, int64_t dl_befo
 
 /* ---- safety: writes and writer-side reads ------------------------------------------------ */
 
-static void bind_id(sqlite3_stmt *st, int i, int64_t id)
-{
-    if (id > 0)
-        sqlite3_bind_int64(st, i, id);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* col_dup of a column that may be NULL: false only when a non-NULL value could not be copied. */
 static bool col_dup_opt(sqlite3_stmt *st, int i, char **out)
 {
     *out = col_dup(st, i);
     return *out || sqlite3_column_type(st, i) == SQLITE_NULL;
-}
-
-static int step_insert(struct sq_store *s, sqlite3_stmt *st, enum sq_stmt id, int64_t *rowid,
-                       struct fs_err *err)
-{
-    int rc = step_done(s, st, id, err);
-    if (rc == 0 && rowid)
-        *rowid = sqlite3_last_insert_rowid(s->db);
-    return rc;
 }
 
 static int sq_proposal_insert(struct fs_store *base, struct fs_proposal_row *r, struct fs_err *err)
@@ -997,8 +1060,17 @@ static int sq_proposal_set_status(struct fs_store *base, int64_t id, const char 
     sqlite3_bind_int64(st, 6, id);
     int rc = step_done(s, st, SQ_PROP_STATUS, err);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
-        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no proposal prop-%lld", (long long)id);
+        return not_found(err, "proposal", "prop", id);
     return rc;
+}
+
+static int due_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct capped_rows *c = arg;
+    if (*c->n >= c->max)
+        return 1;
+    ((int64_t *)c->out)[(*c->n)++] = sqlite3_column_int64(st, 0);
+    return 0;
 }
 
 static int sq_proposals_due(struct fs_store *base, int64_t now, int64_t *ids, int max, int *n,
@@ -1008,16 +1080,11 @@ static int sq_proposals_due(struct fs_store *base, int64_t now, int64_t *ids, in
     sqlite3_stmt *st = stmt(s, SQ_PROP_DUE);
     sqlite3_bind_int64(st, 1, now);
     sqlite3_bind_int(st, 2, max);
-    int rc = SQLITE_DONE;
     *n = 0;
-    while (*n < max && (rc = sqlite3_step(st)) == SQLITE_ROW)
-        ids[(*n)++] = sqlite3_column_int64(st, 0);
-    if (*n == max)
-        rc = SQLITE_DONE;
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    int rc = writer_rows(s, SQ_PROP_DUE, st, due_row, &(struct capped_rows){ids, max, n}, err);
+    if (rc < 0) {
         *n = 0;
-        return sq_err(s->db, rc, false, err, sq_sql[SQ_PROP_DUE]);
+        return rc;
     }
     return 0;
 }
@@ -1088,7 +1155,7 @@ static int sq_approval_consume(struct fs_store *base, int64_t id, int64_t now, b
     sqlite3_bind_int64(st, 1, id);
     rc = query_one(s, SQ_APR_EXISTS, st, read_nothing, NULL, err);
     if (rc == 0)
-        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no approval apr-%lld", (long long)id);
+        return not_found(err, "approval", "apr", id);
     return rc < 0 ? rc : 0;
 }
 
@@ -1142,29 +1209,7 @@ static int sq_observation_insert(struct fs_store *base, const struct fs_observat
 static json_t *json_id(const char *prefix, int64_t id);
 static json_t *json_text_obj(const char *text);
 
-/* Step a writer statement bound by the caller, appending row(st) for each row to a new array. */
-static int writer_array(struct sq_store *s, enum sq_stmt id, sqlite3_stmt *st,
-                        json_t *(*row)(sqlite3_stmt *st), json_t **out, struct fs_err *err)
-{
-    json_t *arr = json_array();
-    int rc = arr ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    while (rc == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = json_array_append_new(arr, row(st)) == 0 ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        rc = 0;
-    else if (rc > 0)
-        rc = sq_err(s->db, rc, false, err, sq_sql[id]);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
-}
-
-static json_t *obs_id_row(sqlite3_stmt *st)
+static json_t *obs_id_row(sqlite3_stmt *st, const void *ctx)
 {
     return json_id("obs", sqlite3_column_int64(st, 0));
 }
@@ -1175,10 +1220,10 @@ static int sq_observation_ids(struct fs_store *base, int64_t incident_id, json_t
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_OBS_IDS);
     sqlite3_bind_int64(st, 1, incident_id);
-    return writer_array(s, SQ_OBS_IDS, st, obs_id_row, out, err);
+    return writer_array(s, SQ_OBS_IDS, st, (struct json_rows){.make = obs_id_row}, out, err);
 }
 
-static json_t *labels_row(sqlite3_stmt *st)
+static json_t *labels_row(sqlite3_stmt *st, const void *ctx)
 {
     return json_text_obj((const char *)sqlite3_column_text(st, 0));
 }
@@ -1189,7 +1234,7 @@ static int sq_incident_episode_labels(struct fs_store *base, int64_t incident_id
     struct sq_store *s = SQ(base);
     sqlite3_stmt *st = stmt(s, SQ_EP_LABELS);
     sqlite3_bind_int64(st, 1, incident_id);
-    return writer_array(s, SQ_EP_LABELS, st, labels_row, out, err);
+    return writer_array(s, SQ_EP_LABELS, st, (struct json_rows){.make = labels_row}, out, err);
 }
 
 static int sq_execution_insert(struct fs_store *base, const struct fs_execution_row *e, int64_t *id,
@@ -1253,11 +1298,20 @@ static bool read_audit_head(sqlite3_stmt *st, void *out)
     return true;
 }
 
-static void audit_genesis(int64_t *seq, char hash[65])
+/* After a query for the head: rc 1, the head read into h; rc 0, an empty chain, whose head is
+ * the genesis (seq 0, a hash of zeros); rc < 0, the error. */
+static int audit_head_result(int rc, const struct audit_head *h, int64_t *seq, char hash[65])
 {
-    *seq = 0;
-    memset(hash, '0', 64);
-    hash[64] = '\0';
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        *seq = 0;
+        memset(hash, '0', 64);
+        hash[64] = '\0';
+    } else {
+        *seq = h->seq;
+    }
+    return 0;
 }
 
 static int sq_audit_head(struct fs_store *base, int64_t *seq, char hash[65], struct fs_err *err)
@@ -1266,13 +1320,7 @@ static int sq_audit_head(struct fs_store *base, int64_t *seq, char hash[65], str
     sqlite3_stmt *st = stmt(s, SQ_AUDIT_HEAD);
     struct audit_head h = {0, hash};
     int rc = query_one(s, SQ_AUDIT_HEAD, st, read_audit_head, &h, err);
-    if (rc < 0)
-        return rc;
-    if (rc == 0)
-        audit_genesis(seq, hash);
-    else
-        *seq = h.seq;
-    return 0;
+    return audit_head_result(rc, &h, seq, hash);
 }
 
 static int sq_audit_insert(struct fs_store *base, const struct fs_audit_row *r, struct fs_err *err)
@@ -1291,7 +1339,10 @@ static int sq_audit_insert(struct fs_store *base, const struct fs_audit_row *r, 
 
 /* ---- reads ------------------------------------------------------------------------------- */
 
-static sqlite3 *reader_get(struct sq_store *s, int *slot)
+/* Every API read runs on a connection of the read pool (waiting for a free one) inside one read
+ * transaction, between read_begin and read_end: all it queries (a listing, an incident with its
+ * episodes and timeline, a proposal with its approvals, an audit scan) is one snapshot. */
+static sqlite3 *read_begin(struct sq_store *s, int *slot)
 {
     pthread_mutex_lock(&s->rlock);
     for (;;) {
@@ -1300,6 +1351,7 @@ static sqlite3 *reader_get(struct sq_store *s, int *slot)
                 s->readers[i].busy = true;
                 pthread_mutex_unlock(&s->rlock);
                 *slot = i;
+                sqlite3_exec(s->readers[i].db, "BEGIN", NULL, NULL, NULL);
                 return s->readers[i].db;
             }
         }
@@ -1307,12 +1359,143 @@ static sqlite3 *reader_get(struct sq_store *s, int *slot)
     }
 }
 
-static void reader_put(struct sq_store *s, int slot)
+static void read_end(struct sq_store *s, sqlite3 *db, int slot)
 {
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     pthread_mutex_lock(&s->rlock);
     s->readers[slot].busy = false;
     pthread_cond_signal(&s->rcond);
     pthread_mutex_unlock(&s->rlock);
+}
+
+/* A value for a parameter of a read query; they are bound in order from ?1. */
+struct sq_param {
+    enum { SQP_NULL, SQP_INT, SQP_TEXT } type;
+    int64_t i;
+    const char *text;
+};
+
+#define PARAMS(...)                                                                                \
+    (const struct sq_param[]){__VA_ARGS__}, FS_ARRAY_LEN(((const struct sq_param[]){__VA_ARGS__}))
+#define NO_PARAMS NULL, 0
+
+static struct sq_param p_int(int64_t v)
+{
+    return (struct sq_param){.type = SQP_INT, .i = v};
+}
+
+/* NULL binds NULL, as bind_text */
+static struct sq_param p_text(const char *v)
+{
+    return (struct sq_param){.type = v ? SQP_TEXT : SQP_NULL, .text = v};
+}
+
+/* 0 or less binds NULL (none), as bind_id */
+static struct sq_param p_id(int64_t id)
+{
+    return id > 0 ? p_int(id) : (struct sq_param){.type = SQP_NULL};
+}
+
+/* FS_TIME_UNSET binds NULL, as bind_time */
+static struct sq_param p_time(int64_t t)
+{
+    return t == FS_TIME_UNSET ? (struct sq_param){.type = SQP_NULL} : p_int(t);
+}
+
+/* a LIMIT: 0 or less is none (-1) */
+static struct sq_param p_limit(int64_t n)
+{
+    return p_int(n > 0 ? n : -1);
+}
+
+static void bind_params(sqlite3_stmt *st, const struct sq_param *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        int at = (int)i + 1;
+        switch (p[i].type) {
+        case SQP_NULL: sqlite3_bind_null(st, at); break;
+        case SQP_INT: sqlite3_bind_int64(st, at, p[i].i); break;
+        case SQP_TEXT: sqlite3_bind_text(st, at, p[i].text, -1, SQLITE_STATIC); break;
+        }
+    }
+}
+
+/* Prepare sql on a read connection (inside read_begin), bind p[0..np) and step_rows through
+ * it. what names the query in an error; NULL: the SQL itself. */
+static int read_rows(sqlite3 *db, const char *sql, const char *what, const struct sq_param *p,
+                     size_t np, row_fn row, void *arg, struct fs_err *err)
+{
+    sqlite3_stmt *st;
+    if (!what)
+        what = sql;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(db, rc, false, err, what);
+    bind_params(st, p, np);
+    rc = step_rows(db, st, what, row, arg, err);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* An API read of a single query: read_rows in a read transaction of its own. */
+static int read_query(struct sq_store *s, const char *sql, const char *what,
+                      const struct sq_param *p, size_t np, row_fn row, void *arg,
+                      struct fs_err *err)
+{
+    int slot;
+    sqlite3 *db = read_begin(s, &slot);
+    int rc = read_rows(db, sql, what, p, np, row, arg, err);
+    read_end(s, db, slot);
+    return rc;
+}
+
+/* An API read of a single query whose rows, as JSON, make a new array: *out, the caller's. */
+static int read_array(struct sq_store *s, const char *sql, const char *what,
+                      const struct sq_param *p, size_t np, struct json_rows rows, json_t **out,
+                      struct fs_err *err)
+{
+    if (!(rows.arr = json_array()))
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return json_result(read_query(s, sql, what, p, np, append_row, &rows, err), rows.arr, out);
+}
+
+struct one_json {
+    json_row_fn make;
+    json_t *v;
+};
+
+static int one_json_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct one_json *o = arg;
+    if (!(o->v = o->make(st, NULL)))
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return 1; /* the first row is the one */
+}
+
+/* Within a read: the row of sql (whose ?1 is id) as JSON, made by make, in *out (the caller's);
+ * -FS_E_NOT_FOUND "no <noun> <prefix>-<id>" when there is none. */
+static int read_by_id(sqlite3 *db, const char *sql, const char *what, int64_t id, const char *noun,
+                      const char *prefix, json_row_fn make, json_t **out, struct fs_err *err)
+{
+    struct one_json one = {make, NULL};
+    int rc = read_rows(db, sql, what, PARAMS(p_int(id)), one_json_row, &one, err);
+    if (rc == 0)
+        return not_found(err, noun, prefix, id);
+    if (rc < 0)
+        return rc;
+    *out = one.v;
+    return 0;
+}
+
+/* Within a read: o[key] = a new array of the rows of sql (whose ?1 is id), such as an
+ * incident's episodes or a proposal's approvals. */
+static int read_child_array(sqlite3 *db, json_t *o, const char *key, const char *sql,
+                            const char *what, int64_t id, struct json_rows rows, struct fs_err *err)
+{
+    rows.arr = json_array();
+    if (json_object_set_new(o, key, rows.arr) < 0)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return read_rows(db, sql, what, PARAMS(p_int(id)), append_row, &rows, err);
 }
 
 static json_t *json_time(int64_t t)
@@ -1334,6 +1517,12 @@ static json_t *json_id(const char *prefix, int64_t id)
     char buf[40];
     snprintf(buf, sizeof(buf), "%s-%lld", prefix, (long long)id);
     return json_string(buf);
+}
+
+static json_t *col_text_or_null(sqlite3_stmt *st, int i)
+{
+    const unsigned char *t = sqlite3_column_text(st, i);
+    return t ? json_string((const char *)t) : json_null();
 }
 
 static json_t *episode_json(const struct fs_episode *e)
@@ -1372,213 +1561,115 @@ static json_t *incident_json(const struct fs_incident *i)
     return o;
 }
 
-static int read_episodes_of(sqlite3 *db, int64_t incident_id, json_t *arr, struct fs_err *err)
+static json_t *episode_row_json(sqlite3_stmt *st, const void *ctx)
 {
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT " EP_COLS " FROM episodes WHERE incident_id=? ORDER BY "
-                                "starts_at, id",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return sq_err(db, rc, false, err, "episodes of incident");
-    sqlite3_bind_int64(st, 1, incident_id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct fs_episode e;
-        read_episode(st, &e);
-        json_array_append_new(arr, episode_json(&e));
-        fs_episode_clear(&e);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return sq_err(db, rc, false, err, "episodes of incident");
-    return 0;
+    struct fs_episode e;
+    read_episode(st, &e);
+    json_t *o = episode_json(&e);
+    fs_episode_clear(&e);
+    return o;
+}
+
+static json_t *incident_row_json(sqlite3_stmt *st, const void *ctx)
+{
+    struct fs_incident inc;
+    read_incident(st, &inc);
+    json_t *o = incident_json(&inc);
+    fs_incident_clear(&inc);
+    return o;
+}
+
+/* o["episodes"]: an incident's episodes, by start. */
+static int read_episodes_of(sqlite3 *db, json_t *o, int64_t incident_id, struct fs_err *err)
+{
+    return read_child_array(db, o, "episodes",
+                            "SELECT " EP_COLS
+                            " FROM episodes WHERE incident_id=? ORDER BY starts_at, id",
+                            "episodes of incident", incident_id,
+                            (struct json_rows){.make = episode_row_json, .skip_failed = true}, err);
+}
+
+struct incident_rows {
+    sqlite3 *db;
+    json_t *arr;
+};
+
+static int incident_with_episodes_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct incident_rows *r = arg;
+    json_t *o = incident_row_json(st, NULL);
+    int rc = read_episodes_of(r->db, o, sqlite3_column_int64(st, 0), err);
+    json_array_append_new(r->arr, o);
+    return rc;
 }
 
 static int sq_incidents_list(struct fs_store *base, const struct fs_incident_filter *f,
                              json_t **out, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
+    struct incident_rows rows = {NULL, json_array()};
+    if (!rows.arr)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
-    json_t *arr = json_array();
-    int rc =
-        sqlite3_prepare_v2(db,
-                           "SELECT " INC_COLS " FROM incidents WHERE (?1 IS NULL OR status=?1)"
-                           " AND (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR updated_at>=?3)"
-                           " AND (?4 IS NULL OR id<?4) ORDER BY id DESC LIMIT ?5",
-                           -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "list incidents");
-        goto out;
-    }
-    bind_text(st, 1, f->status);
-    bind_text(st, 2, f->severity);
-    bind_time(st, 3, f->since_ms);
-    if (f->before_id > 0)
-        sqlite3_bind_int64(st, 4, f->before_id);
-    sqlite3_bind_int64(st, 5, f->limit > 0 ? f->limit : -1);
-    /* The whole listing is read inside one read transaction, so it is a consistent snapshot. */
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct fs_incident inc;
-        read_incident(st, &inc);
-        json_t *o = incident_json(&inc);
-        json_t *eps = json_array();
-        json_object_set_new(o, "episodes", eps);
-        json_array_append_new(arr, o);
-        int r = read_episodes_of(db, inc.id, eps, err);
-        fs_incident_clear(&inc);
-        if (r < 0) {
-            rc = r;
-            break;
-        }
-    }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (rc == SQLITE_DONE)
-        rc = 0;
-    else if (rc > 0)
-        rc = sq_err(db, rc, false, err, "list incidents");
-out:
-    sqlite3_finalize(st);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    rows.db = read_begin(s, &slot);
+    int rc = read_rows(rows.db,
+                       "SELECT " INC_COLS " FROM incidents WHERE (?1 IS NULL OR status=?1)"
+                       " AND (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR updated_at>=?3)"
+                       " AND (?4 IS NULL OR id<?4) ORDER BY id DESC LIMIT ?5",
+                       "list incidents",
+                       PARAMS(p_text(f->status), p_text(f->severity), p_time(f->since_ms),
+                              p_id(f->before_id), p_limit(f->limit)),
+                       incident_with_episodes_row, &rows, err);
+    read_end(s, rows.db, slot);
+    return json_result(rc, rows.arr, out);
+}
+
+static json_t *timeline_row_json(sqlite3_stmt *st, const void *ctx)
+{
+    json_t *ev = json_object();
+    json_object_set_new(ev, "ts", json_time(sqlite3_column_int64(st, 0)));
+    json_object_set_new(ev, "kind", json_string((const char *)sqlite3_column_text(st, 1)));
+    json_object_set_new(ev, "episodeId",
+                        sqlite3_column_type(st, 2) == SQLITE_NULL
+                            ? json_null()
+                            : json_id("ep", sqlite3_column_int64(st, 2)));
+    json_object_set_new(ev, "detail", json_text_obj((const char *)sqlite3_column_text(st, 3)));
+    return ev;
 }
 
 static int sq_incident_get(struct fs_store *base, int64_t id, json_t **out, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
+    sqlite3 *db = read_begin(s, &slot);
     json_t *o = NULL;
-    int rc;
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    rc = sqlite3_prepare_v2(db, "SELECT " INC_COLS " FROM incidents WHERE id=?", -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "get incident");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE
-                 ? fs_err_set(err, FS_E_NOT_FOUND, NULL, "no incident inc-%lld", (long long)id)
-                 : sq_err(db, rc, false, err, "get incident");
-        goto out;
-    }
-    struct fs_incident inc;
-    read_incident(st, &inc);
-    o = incident_json(&inc);
-    fs_incident_clear(&inc);
-    sqlite3_finalize(st);
-    st = NULL;
-    json_t *eps = json_array();
-    json_object_set_new(o, "episodes", eps);
-    if ((rc = read_episodes_of(db, id, eps, err)) < 0)
-        goto out;
-    json_t *tl = json_array();
-    json_object_set_new(o, "timeline", tl);
-    rc = sqlite3_prepare_v2(db,
-                            "SELECT ts,kind,episode_id,detail FROM incident_events WHERE "
-                            "incident_id=? ORDER BY id",
-                            -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "incident timeline");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        json_t *ev = json_object();
-        json_object_set_new(ev, "ts", json_time(sqlite3_column_int64(st, 0)));
-        json_object_set_new(ev, "kind", json_string((const char *)sqlite3_column_text(st, 1)));
-        json_object_set_new(ev, "episodeId",
-                            sqlite3_column_type(st, 2) == SQLITE_NULL
-                                ? json_null()
-                                : json_id("ep", sqlite3_column_int64(st, 2)));
-        json_object_set_new(ev, "detail", json_text_obj((const char *)sqlite3_column_text(st, 3)));
-        json_array_append_new(tl, ev);
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "incident timeline");
-out:
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(o);
-        return rc;
-    }
-    *out = o;
-    return 0;
+    int rc = read_by_id(db, "SELECT " INC_COLS " FROM incidents WHERE id=?", "get incident", id,
+                        "incident", "inc", incident_row_json, &o, err);
+    if (rc == 0)
+        rc = read_episodes_of(db, o, id, err);
+    if (rc == 0)
+        rc = read_child_array(db, o, "timeline",
+                              "SELECT ts,kind,episode_id,detail FROM incident_events WHERE "
+                              "incident_id=? ORDER BY id",
+                              "incident timeline", id,
+                              (struct json_rows){.make = timeline_row_json, .skip_failed = true},
+                              err);
+    read_end(s, db, slot);
+    return json_result(rc, o, out);
 }
 
-static int count_query(struct sq_store *s, const char *sql, const char *arg, int64_t *n,
-                       struct fs_err *err)
+static int count_row(sqlite3_stmt *st, void *n, struct fs_err *err)
 {
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st;
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        bind_text(st, 1, arg);
-        rc = sqlite3_step(st);
-        if (rc == SQLITE_ROW) {
-            *n = sqlite3_column_int64(st, 0);
-            rc = 0;
-        } else {
-            rc = sq_err(db, rc, false, err, sql);
-        }
-        sqlite3_finalize(st);
-    } else {
-        rc = sq_err(db, rc, false, err, sql);
-    }
-    reader_put(s, slot);
-    return rc;
+    *(int64_t *)n = sqlite3_column_int64(st, 0);
+    return 1;
 }
 
 static int sq_incidents_count(struct fs_store *base, const char *status, int64_t *n,
                               struct fs_err *err)
 {
-    return count_query(SQ(base), "SELECT count(*) FROM incidents WHERE ?1 IS NULL OR status=?1",
-                       status, n, err);
-}
-
-/* Run a read that takes a LIMIT as ?1 and turn each row into a JSON object. */
-typedef json_t *(*row_fn)(sqlite3_stmt *st, const void *arg);
-
-static int read_array(struct sq_store *s, const char *sql, int limit, row_fn row, const void *arg,
-                      json_t **out, struct fs_err *err)
-{
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st;
-    json_t *arr = json_array();
-    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int(st, 1, limit > 0 ? limit : -1);
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-            json_array_append_new(arr, row(st, arg));
-        sqlite3_finalize(st);
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, sql);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
-}
-
-static json_t *col_text_or_null(sqlite3_stmt *st, int i)
-{
-    const unsigned char *t = sqlite3_column_text(st, i);
-    return t ? json_string((const char *)t) : json_null();
+    int rc = read_query(SQ(base), "SELECT count(*) FROM incidents WHERE ?1 IS NULL OR status=?1",
+                        NULL, PARAMS(p_text(status)), count_row, n, err);
+    return rc < 0 ? rc : 0;
 }
 
 static json_t *unapplied_row(sqlite3_stmt *st, const void *arg)
@@ -1589,12 +1680,14 @@ static json_t *unapplied_row(sqlite3_stmt *st, const void *arg)
         json_stringn_nocheck(sqlite3_column_blob(st, 3), (size_t)sqlite3_column_bytes(st, 3)));
 }
 
+/* A row whose JSON cannot be made (an empty body, text that is not UTF-8) is left out. */
 static int sq_inbox_unapplied(struct fs_store *base, int limit, json_t **out, struct fs_err *err)
 {
     return read_array(SQ(base),
                       "SELECT id,source,received_at,body FROM inbox WHERE applied=0 ORDER BY id "
                       "LIMIT ?1",
-                      limit, unapplied_row, NULL, out, err);
+                      NULL, PARAMS(p_limit(limit)),
+                      (struct json_rows){.make = unapplied_row, .skip_failed = true}, out, err);
 }
 
 static json_t *dead_letter_row(sqlite3_stmt *st, const void *arg)
@@ -1617,13 +1710,17 @@ static json_t *dead_letter_row(sqlite3_stmt *st, const void *arg)
     return o;
 }
 
+/* A row whose JSON cannot be made (text that is not UTF-8) is left out. */
 static int sq_dead_letters_list(struct fs_store *base, int limit, bool with_body, json_t **out,
                                 struct fs_err *err)
 {
-    return read_array(SQ(base),
-                      "SELECT id,received_at,source,remote,http_status,code,message,path,body,"
-                      "body_len,body_total FROM dead_letters ORDER BY id DESC LIMIT ?1",
-                      limit, dead_letter_row, &with_body, out, err);
+    return read_array(
+        SQ(base),
+        "SELECT id,received_at,source,remote,http_status,code,message,path,body,"
+        "body_len,body_total FROM dead_letters ORDER BY id DESC LIMIT ?1",
+        NULL, PARAMS(p_limit(limit)),
+        (struct json_rows){.make = dead_letter_row, .ctx = &with_body, .skip_failed = true}, out,
+        err);
 }
 
 /* ---- safety: reads ----------------------------------------------------------------------- */
@@ -1686,19 +1783,7 @@ static json_t *approval_json(const struct fs_approval_row *r)
     return o;
 }
 
-/* Run a prepared reader statement, appending row(st) for each row to arr. */
-static int reader_rows(sqlite3 *db, sqlite3_stmt *st, json_t *(*row)(sqlite3_stmt *st), json_t *arr,
-                       const char *what, struct fs_err *err)
-{
-    int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (json_array_append_new(arr, row(st)) < 0)
-            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    return rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, what);
-}
-
-static json_t *proposal_row_json(sqlite3_stmt *st)
+static json_t *proposal_row_json(sqlite3_stmt *st, const void *ctx)
 {
     struct fs_proposal_row r;
     if (!read_proposal(st, &r))
@@ -1708,7 +1793,7 @@ static json_t *proposal_row_json(sqlite3_stmt *st)
     return o;
 }
 
-static json_t *approval_row_json(sqlite3_stmt *st)
+static json_t *approval_row_json(sqlite3_stmt *st, const void *ctx)
 {
     struct fs_approval_row r;
     if (!read_approval(st, &r))
@@ -1721,117 +1806,55 @@ static json_t *approval_row_json(sqlite3_stmt *st)
 static int sq_proposals_list(struct fs_store *base, const struct fs_proposal_filter *f,
                              json_t **out, struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
-    json_t *arr = json_array();
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT " PROP_COLS " FROM proposals WHERE (?1 IS NULL OR "
-                                "status=?1) AND (?2 IS NULL OR incident_id=?2) AND (?3 IS NULL OR "
-                                "id<?3) ORDER BY id DESC LIMIT ?4",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "list proposals");
-        goto out;
-    }
-    bind_text(st, 1, f ? f->status : NULL);
-    bind_id(st, 2, f ? f->incident_id : 0);
-    bind_id(st, 3, f ? f->before_id : 0);
-    sqlite3_bind_int64(st, 4, f && f->limit > 0 ? f->limit : -1);
-    rc = reader_rows(db, st, proposal_row_json, arr, "list proposals", err);
-out:
-    sqlite3_finalize(st);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return read_array(SQ(base),
+                      "SELECT " PROP_COLS " FROM proposals WHERE (?1 IS NULL OR "
+                      "status=?1) AND (?2 IS NULL OR incident_id=?2) AND (?3 IS NULL OR "
+                      "id<?3) ORDER BY id DESC LIMIT ?4",
+                      "list proposals",
+                      PARAMS(p_text(f ? f->status : NULL), p_id(f ? f->incident_id : 0),
+                             p_id(f ? f->before_id : 0), p_limit(f ? f->limit : 0)),
+                      (struct json_rows){.make = proposal_row_json}, out, err);
 }
 
 static int sq_proposal_get(struct fs_store *base, int64_t id, json_t **out, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
+    sqlite3 *db = read_begin(s, &slot);
     json_t *o = NULL;
-    int rc;
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    rc = sqlite3_prepare_v2(db, "SELECT " PROP_COLS " FROM proposals WHERE id=?", -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "get proposal");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        rc = rc == SQLITE_DONE
-                 ? fs_err_set(err, FS_E_NOT_FOUND, NULL, "no proposal prop-%lld", (long long)id)
-                 : sq_err(db, rc, false, err, "get proposal");
-        goto out;
-    }
-    if (!(o = proposal_row_json(st))) {
-        rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-        goto out;
-    }
-    sqlite3_finalize(st);
-    st = NULL;
-    json_t *apr = json_array();
-    json_object_set_new(o, "approvals", apr);
-    rc = sqlite3_prepare_v2(
-        db, "SELECT " APR_COLS " FROM approvals WHERE proposal_id=? ORDER BY id", -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "approvals of proposal");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, id);
-    rc = reader_rows(db, st, approval_row_json, apr, "approvals of proposal", err);
-out:
-    sqlite3_finalize(st);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(o);
-        return rc;
-    }
-    *out = o;
+    int rc = read_by_id(db, "SELECT " PROP_COLS " FROM proposals WHERE id=?", "get proposal", id,
+                        "proposal", "prop", proposal_row_json, &o, err);
+    if (rc == 0)
+        rc = read_child_array(db, o, "approvals",
+                              "SELECT " APR_COLS " FROM approvals WHERE proposal_id=? ORDER BY id",
+                              "approvals of proposal", id,
+                              (struct json_rows){.make = approval_row_json}, err);
+    read_end(s, db, slot);
+    return json_result(rc, o, out);
+}
+
+static int control_row(sqlite3_stmt *st, void *controls, struct fs_err *err)
+{
+    json_t *c = json_object();
+    json_object_set_new(c, "value", json_text_value((const char *)sqlite3_column_text(st, 1)));
+    json_object_set_new(c, "updatedBy", col_text_or_null(st, 2));
+    json_object_set_new(c, "updatedAt", json_time(sqlite3_column_int64(st, 3)));
+    json_object_set_new(controls, (const char *)sqlite3_column_text(st, 0), c);
     return 0;
 }
 
 static int sq_controls_list(struct fs_store *base, json_t **out, struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
     json_t *o = json_object();
-    int rc = sqlite3_prepare_v2(
-        db, "SELECT key,value,updated_by,updated_at FROM controls ORDER BY key", -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            json_t *c = json_object();
-            json_object_set_new(c, "value",
-                                json_text_value((const char *)sqlite3_column_text(st, 1)));
-            json_object_set_new(c, "updatedBy", col_text_or_null(st, 2));
-            json_object_set_new(c, "updatedAt", json_time(sqlite3_column_int64(st, 3)));
-            json_object_set_new(o, (const char *)sqlite3_column_text(st, 0), c);
-        }
-    }
-    rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "list controls");
-    sqlite3_finalize(st);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(o);
-        return rc;
-    }
-    *out = o;
-    return 0;
+    if (!o)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    int rc =
+        read_query(SQ(base), "SELECT key,value,updated_by,updated_at FROM controls ORDER BY key",
+                   "list controls", NO_PARAMS, control_row, o, err);
+    return json_result(rc, o, out);
 }
 
-static json_t *observation_row_json(sqlite3_stmt *st)
+static json_t *observation_row_json(sqlite3_stmt *st, const void *ctx)
 {
     json_t *o = json_object();
     json_object_set_new(o, "id", json_id("obs", sqlite3_column_int64(st, 0)));
@@ -1851,29 +1874,11 @@ static json_t *observation_row_json(sqlite3_stmt *st)
 static int sq_observations_list(struct fs_store *base, int64_t incident_id, json_t **out,
                                 struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
-    json_t *arr = json_array();
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT id,incident_id,ts,tool,input,output,duration_ms,actor "
-                                "FROM observations WHERE incident_id=? ORDER BY id",
-                                -1, &st, NULL);
-    if (rc == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, incident_id);
-        rc = reader_rows(db, st, observation_row_json, arr, "list observations", err);
-    } else {
-        rc = sq_err(db, rc, false, err, "list observations");
-    }
-    sqlite3_finalize(st);
-    reader_put(s, slot);
-    if (rc < 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
+    return read_array(SQ(base),
+                      "SELECT id,incident_id,ts,tool,input,output,duration_ms,actor "
+                      "FROM observations WHERE incident_id=? ORDER BY id",
+                      "list observations", PARAMS(p_int(incident_id)),
+                      (struct json_rows){.make = observation_row_json}, out, err);
 }
 
 /* An audit row as stored. A column the row cannot carry faithfully (not an integer, NULL, an
@@ -1911,10 +1916,22 @@ static void read_audit_row(sqlite3_stmt *st, struct fs_audit_row *r)
         r->hash[0] = '\0';
 }
 
+struct audit_rows {
+    fs_audit_row_fn fn;
+    void *arg;
+};
+
+static int audit_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    const struct audit_rows *a = arg;
+    struct fs_audit_row r;
+    read_audit_row(st, &r);
+    return a->fn(&r, a->arg);
+}
+
 static int sq_audit_scan(struct fs_store *base, const struct fs_audit_filter *f, fs_audit_row_fn fn,
                          void *arg, struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
     /* the type list without blanks, matched as ",a,b," contains ",type," */
     char *types = NULL;
     if (f && f->types && *f->types) {
@@ -1926,67 +1943,31 @@ static int sq_audit_scan(struct fs_store *base, const struct fs_audit_filter *f,
                 types[n++] = *p;
         types[n] = '\0';
     }
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db,
-                                "SELECT " AUDIT_COLS " FROM audit_log WHERE seq>?1 AND (?2 IS "
-                                "NULL OR ts>=?2) AND (?3 IS NULL OR instr(','||?3||',', "
-                                "','||type||',')>0) AND (?4 IS NULL OR actor=?4) ORDER BY seq "
-                                "LIMIT ?5",
-                                -1, &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sq_err(db, rc, false, err, "scan audit log");
-        goto out;
-    }
-    sqlite3_bind_int64(st, 1, f && f->after_seq > 0 ? f->after_seq : 0);
-    bind_time(st, 2, f ? f->since_ms : FS_TIME_UNSET);
-    bind_text(st, 3, types);
-    bind_text(st, 4, f ? f->actor : NULL);
-    sqlite3_bind_int64(st, 5, f && f->limit > 0 ? f->limit : -1);
-    /* one read transaction: the scan sees one consistent snapshot of the chain */
-    sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
-    int stop = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        struct fs_audit_row r;
-        read_audit_row(st, &r);
-        if ((stop = fn(&r, arg)) != 0)
-            break;
-    }
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (stop)
-        rc = stop;
-    else
-        rc = rc == SQLITE_DONE ? 0 : sq_err(db, rc, false, err, "scan audit log");
-out:
-    sqlite3_finalize(st);
-    reader_put(s, slot);
+    int rc = read_query(SQ(base),
+                        "SELECT " AUDIT_COLS " FROM audit_log WHERE seq>?1 AND (?2 IS "
+                        "NULL OR ts>=?2) AND (?3 IS NULL OR instr(','||?3||',', "
+                        "','||type||',')>0) AND (?4 IS NULL OR actor=?4) ORDER BY seq "
+                        "LIMIT ?5",
+                        "scan audit log",
+                        PARAMS(p_int(f && f->after_seq > 0 ? f->after_seq : 0),
+                               p_time(f ? f->since_ms : FS_TIME_UNSET), p_text(types),
+                               p_text(f ? f->actor : NULL), p_limit(f ? f->limit : 0)),
+                        audit_row, &(struct audit_rows){fn, arg}, err);
     free(types);
     return rc;
 }
 
+static int audit_head_row(sqlite3_stmt *st, void *head, struct fs_err *err)
+{
+    read_audit_head(st, head);
+    return 1;
+}
+
 static int sq_audit_last(struct fs_store *base, int64_t *seq, char hash[65], struct fs_err *err)
 {
-    struct sq_store *s = SQ(base);
-    int slot;
-    sqlite3 *db = reader_get(s, &slot);
-    sqlite3_stmt *st = NULL;
-    int rc = sqlite3_prepare_v2(db, AUDIT_HEAD_SQL, -1, &st, NULL);
-    if (rc == SQLITE_OK)
-        rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        *seq = sqlite3_column_int64(st, 0);
-        col_copy(st, 1, hash, 65);
-        rc = 0;
-    } else if (rc == SQLITE_DONE) {
-        audit_genesis(seq, hash);
-        rc = 0;
-    } else {
-        rc = sq_err(db, rc, false, err, "audit head");
-    }
-    sqlite3_finalize(st);
-    reader_put(s, slot);
-    return rc;
+    struct audit_head h = {0, hash};
+    int rc = read_query(SQ(base), AUDIT_HEAD_SQL, "audit head", NO_PARAMS, audit_head_row, &h, err);
+    return audit_head_result(rc, &h, seq, hash);
 }
 
 static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
@@ -1994,21 +1975,22 @@ static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
     static const char *const tables[] = {
         "inbox",     "dead_letters", "episodes",     "incidents",  "incident_events", "proposals",
         "approvals", "controls",     "observations", "executions", "audit_log"};
+    struct sq_store *s = SQ(base);
     json_t *o = json_object();
-    for (size_t i = 0; i < FS_ARRAY_LEN(tables); i++) {
+    if (!o)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    int slot, rc = 0;
+    sqlite3 *db = read_begin(s, &slot);
+    for (size_t i = 0; i < FS_ARRAY_LEN(tables) && rc >= 0; i++) {
         char sql[96];
         int64_t n = 0;
         snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s WHERE ?1 IS NULL", tables[i]);
-        int rc = count_query(SQ(base), sql, NULL, &n, err);
-        if (rc < 0) {
-            json_decref(o);
-            return rc;
-        }
-        json_object_set_new(o, tables[i], json_integer(n));
+        if ((rc = read_rows(db, sql, NULL, PARAMS(p_text(NULL)), count_row, &n, err)) >= 0)
+            json_object_set_new(o, tables[i], json_integer(n));
     }
-    json_object_set_new(o, "schema_version", json_integer(SQ(base)->version));
-    *out = o;
-    return 0;
+    read_end(s, db, slot);
+    json_object_set_new(o, "schema_version", json_integer(s->version));
+    return json_result(rc, o, out);
 }
 
 static const struct fs_store_ops sq_ops = {
