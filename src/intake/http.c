@@ -794,7 +794,6 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
     }
     srv->store = store;
     srv->ingest = ingest;
-    srv->quiesced_fd = MHD_INVALID_SOCKET;
     if (opt->checkpoint_file && opt->checkpoint_keylen <= sizeof(srv->checkpoint_key)) {
         srv->checkpoint_file = fs_strdup(opt->checkpoint_file);
         memcpy(srv->checkpoint_key, opt->checkpoint_key, opt->checkpoint_keylen);
@@ -837,17 +836,11 @@ const char *fs_server_url(const struct fs_server *srv)
 
 void fs_server_drain(struct fs_server *srv)
 {
+    /* New requests are answered 503 shutting_down (with Connection: close) from here on;
+     * /readyz turns 503. The listen socket is not quiesced: libmicrohttpd's quiesce races its
+     * own epoll workers (a known defect that aborts the process), and an answered 503 is what
+     * a retrying sender wants anyway. */
     atomic_store(&srv->draining, true);
-    /* The worker threads take the listen socket out of their epoll sets on their own time:
-     * closing it now races with them (libmicrohttpd aborts when epoll_ctl fails). It is closed
-     * after MHD_stop_daemon, as the library's manual asks. */
-    if (srv->quiesced_fd == MHD_INVALID_SOCKET) {
-        srv->quiesced_fd = MHD_quiesce_daemon(srv->mhd);
-        /* new connections are refused at once rather than left waiting in the backlog; the
-         * descriptor itself stays valid for the workers */
-        if (srv->quiesced_fd != MHD_INVALID_SOCKET)
-            shutdown(srv->quiesced_fd, SHUT_RDWR);
-    }
 }
 
 int fs_server_inflight(struct fs_server *srv)
@@ -860,8 +853,6 @@ void fs_server_stop(struct fs_server *srv)
     if (!srv)
         return;
     MHD_stop_daemon(srv->mhd);
-    if (srv->quiesced_fd != MHD_INVALID_SOCKET)
-        close(srv->quiesced_fd);
     free(srv->checkpoint_file);
     explicit_bzero(srv->checkpoint_key, sizeof(srv->checkpoint_key));
     free(srv);

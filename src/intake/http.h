@@ -28,7 +28,7 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
                     struct fs_ingest *ingest, struct fs_server **out, struct fs_err *err);
 /* The base URL it listens on ("http://127.0.0.1:9797"). */
 const char *fs_server_url(const struct fs_server *srv);
-/* Stop accepting connections; requests that still arrive get 503 shutting_down. */
+/* Stop taking work: requests that still arrive get 503 shutting_down, /readyz 503. */
 void fs_server_drain(struct fs_server *srv);
 /* Requests currently being handled. */
 int fs_server_inflight(struct fs_server *srv);

@@ -20,7 +20,6 @@ struct fs_server {
     struct fs_ingest *ingest;
     int port;
     char url[300];
-    MHD_socket quiesced_fd; /* the listen socket after a drain; closed after MHD_stop_daemon */
     atomic_bool draining;
     atomic_int inflight;
     int64_t started_ms;

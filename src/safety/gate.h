@@ -27,6 +27,7 @@ struct fs_strs {
 struct fs_proposal {
     json_t *root;         /* the parsed document; every pointer below borrows from it */
     const char *id;       /* optional */
+    const char *key;      /* optional: forestall's per-proposal key (binds approvals) */
     const char *proposer; /* optional */
     const char *action;
     const json_t *params; /* object (an empty one when absent) */

@@ -232,13 +232,14 @@ static int parse_context(struct fs_proposal *p, const json_t *ctx, struct fs_err
 
 static int parse(struct fs_proposal *p, struct fs_err *err)
 {
-    static const char *const keys[] = {"id",       "proposer", "rationale", "confidence",
-                                       "action",   "params",   "target",    "incident",
-                                       "evidence", "context",  "now",       NULL};
+    static const char *const keys[] = {"id",      "key",    "proposer", "rationale", "confidence",
+                                       "action",  "params", "target",   "incident",  "evidence",
+                                       "context", "now",    NULL};
     const json_t *root = p->root, *inc, *ev, *ctx;
     int rc;
     if ((rc = check_keys(root, "", keys, err)) < 0 ||
         (rc = opt_str(root, "id", "", &p->id, err)) < 0 ||
+        (rc = opt_str(root, "key", "", &p->key, err)) < 0 ||
         (rc = opt_str(root, "proposer", "", &p->proposer, err)) < 0 ||
         (rc = opt_str(root, "rationale", "", &p->rationale, err)) < 0 ||
         (rc = fs_json_get_str(root, "action", "", true, &p->action, err)) < 0)

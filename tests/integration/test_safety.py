@@ -420,3 +420,21 @@ def test_target_cannot_dodge_policy_by_leaving_fields_out(ctx):
                                             "evidence": {"cited": [obs2]}},
                       headers=_as("planner"))
     check(st == 400 and body["error"]["path"] == "target.service", (st, body))
+
+
+def test_stored_proposal_can_be_explained_again(ctx):
+    """What the daemon stored is a complete gate input: `gate explain` judges it again as is."""
+    d = ctx.daemon().start()
+    inc = _incident(d)
+    obs = _observe(d, inc, None)
+    st, p = d.post("/api/v1/proposals", {"as": "carol", "action": "journal_vacuum",
+                                         "params": {"max_size": "1G"}, "target": {"host": "web-1"},
+                                         "incident": {"id": inc}, "evidence": {"cited": [obs]}})
+    check(st == 201, p)
+    r = d.cli("proposals", "show", "-o", "json", p["id"])
+    stored = json.loads(r.stdout)["proposal"]
+    check(stored.get("key") and len(stored["key"]) == 32, stored)
+    r = _local("gate", "explain", "-o", "json", "-", input=json.dumps(stored))
+    check(r.returncode == 0, r.stderr)
+    again = json.loads(r.stdout)
+    check(again["decision"] == p["decision"] and again["risk"] == p["gate"]["risk"], (again, p))
