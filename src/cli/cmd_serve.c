@@ -283,7 +283,7 @@ int fs_cmd_serve(int argc, char **argv)
     printf("forestall %s listening on %s\n"
            "  store:   %s (%s, schema v%d)\n"
            "  config:  %s\n"
-           "  policy:  %s (%s)\n"
+           "  policy:  %s, from %s\n"
            "  catalog: %s (%zu actions)\n"
            "  audit:   checkpoints in %s\n"
            "  auth:    %s\n"
