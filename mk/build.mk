@@ -53,7 +53,9 @@ bench-bins: $(BENCH_BINS)
 $(BUILD)/gen/embed.S $(BUILD)/gen/embed_table.c: $(EMBED) scripts/gen-embed mk/build.mk
 	@scripts/gen-embed $(BUILD)/gen $(EMBED)
 
-$(BUILD)/obj/gen/embed.o: $(BUILD)/gen/embed.S
+# .incbin reads the files when assembling: a changed file must reassemble even when embed.S
+# itself is unchanged.
+$(BUILD)/obj/gen/embed.o: $(BUILD)/gen/embed.S $(EMBED)
 	@mkdir -p $(@D)
 	@echo "  AS      $<"
 	@$(CC) -c $< -o $@
