@@ -46,7 +46,8 @@
     X(STALE, "stale",                                                                              \
       "the action, its target, the catalog or the policy changed since it was "                    \
       "decided")                                                                                   \
-    X(FROZEN, "frozen", "the kill switch is on; no action may start")
+    X(FROZEN, "frozen", "the kill switch is on; no action may start")                              \
+    X(PERMISSION, "permission_denied", "the operating system refused access")
 
 enum fs_errcode {
 #define FS_ERR_ENUM(e, name, msg) FS_E_##e,

@@ -899,7 +899,7 @@ int fs_http_doc_markdown(struct fs_buf *b)
     fs_buf_puts(b, "\n## Error codes\n\n| code | HTTP | meaning |\n|---|---|---|\n");
     for (int c = 1; c < FS_E__COUNT; c++) {
         if (c == FS_E_USAGE || c == FS_E_CONFIG || c == FS_E_CONNECT || c == FS_E_PROTOCOL ||
-            c == FS_E_TIMEOUT)
+            c == FS_E_TIMEOUT || c == FS_E_PERMISSION)
             continue; /* never sent by the server */
         fs_buf_printf(b, "| `%s` | %d | %s |\n", fs_err_name(c), fs_http_status_for(c),
                       fs_err_default_msg(c));
