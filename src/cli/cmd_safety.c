@@ -136,7 +136,8 @@ static int parse(int argc, char **argv, const char *cmd, unsigned allowed, bool 
 
 /* ---- local: rules -------------------------------------------------------------------------- */
 
-/* Policy and catalog: --policy/--catalog, else the config's (-c), else the embedded ones. */
+/* Policy and catalog: --policy/--catalog, else the config's (-c), else the embedded ones; the
+ * config's knowledge graph too (checked against the policy's resource classes). */
 static int load_rules(const struct sopts *s, struct fs_rules **out)
 {
     struct fs_config *cfg = NULL;
@@ -146,7 +147,7 @@ static int load_rules(const struct sopts *s, struct fs_rules **out)
         return fs_cli_diag_fail(&diag, &err);
     const char *pol = s->policy ? s->policy : cfg ? cfg->safety.policy : NULL;
     const char *cat = s->catalog ? s->catalog : cfg ? cfg->safety.catalog : NULL;
-    int rc = fs_rules_load(pol, cat, out, &diag, &err);
+    int rc = fs_rules_load(pol, cat, cfg ? cfg->context.graph : NULL, out, &diag, &err);
     fs_config_free(cfg);
     if (rc < 0)
         return fs_cli_diag_fail(&diag, &err);

@@ -104,7 +104,8 @@ static int lock_data_dir(const char *dir, int *fd_out, struct fs_err *err)
 static int load_rules(const struct fs_config *cfg, struct fs_rules **out, struct fs_err *err)
 {
     struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    int rc = fs_rules_load(cfg->safety.policy, cfg->safety.catalog, out, &diag, err);
+    int rc =
+        fs_rules_load(cfg->safety.policy, cfg->safety.catalog, cfg->context.graph, out, &diag, err);
     if (rc < 0)
         fs_cli_diag_into(&diag, err);
     fs_buf_release(&diag);

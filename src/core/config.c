@@ -73,6 +73,10 @@ const struct fs_config_key fs_config_keys[] = {
      FS_CFG_RELOAD,
      "Resource class assumed for a target the knowledge graph and the incident's "
      "resource_class label do not describe (incident risk weight, docs/policy.md)."},
+    {"context.graph", FS_CFG_PATH, OFF(context.graph), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Knowledge graph file: entities, relations and change windows (docs/context.md). It gives "
+     "the gate each target's env, resource class, blast radius (dependents) and change "
+     "freezes; null = no graph (env and class from alert labels, else the safety defaults)."},
     {"audit.checkpoint_file", FS_CFG_STR, OFF(audit.checkpoint_file), 0, 0, NULL, 0,
      "Signed audit checkpoints (JSON lines), relative to data_dir. Keep it where whoever can "
      "write the database cannot rewrite it, e.g. another volume or an append-only mount."},

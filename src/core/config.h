@@ -61,6 +61,9 @@ struct fs_config {
         char *default_resource_class;
     } safety;
     struct {
+        char *graph; /* knowledge graph file (docs/context.md), NULL = none */
+    } context;
+    struct {
         char *checkpoint_file; /* relative to data_dir unless absolute */
         struct fs_secret checkpoint_key;
     } audit;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 
 #include "audit/audit.h"
+#include "context/graph.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/time.h"
@@ -35,11 +36,12 @@ static void rules_free(struct fs_rules *r)
         return;
     fs_policy_free(r->policy);
     fs_catalog_free(r->catalog);
+    fs_graph_free(r->graph);
     free(r);
 }
 
-int fs_rules_load(const char *policy_file, const char *catalog_file, struct fs_rules **out,
-                  struct fs_buf *diag, struct fs_err *err)
+int fs_rules_load(const char *policy_file, const char *catalog_file, const char *graph_file,
+                  struct fs_rules **out, struct fs_buf *diag, struct fs_err *err)
 {
     *out = NULL;
     struct fs_rules *r = fs_calloc(1, sizeof(*r));
@@ -51,6 +53,24 @@ int fs_rules_load(const char *policy_file, const char *catalog_file, struct fs_r
     int crc = fs_catalog_load(catalog_file, &r->catalog, diag, rc < 0 ? &cerr : err);
     if (rc == 0)
         rc = crc;
+    struct fs_err gerr;
+    int grc = fs_graph_load(graph_file, &r->graph, diag, rc < 0 ? &gerr : err);
+    if (rc == 0)
+        rc = grc;
+    if (rc == 0) {
+        /* every resource class the graph uses must be one the policy weighs */
+        const char *known[64];
+        size_t n = 0;
+        const char *key;
+        json_t *v;
+        json_object_foreach(r->policy->incident_risk.resource_class, key, v)
+        {
+            if (n < FS_ARRAY_LEN(known) - 1)
+                known[n++] = key;
+        }
+        known[n] = NULL;
+        rc = fs_graph_check_resource_classes(r->graph, known, diag, err);
+    }
     if (rc == 0 && r->catalog) {
         /* a policy that names actions the catalog does not have is almost surely a typo */
         for (size_t i = 0; i < r->policy->ndeny; i++)
@@ -376,8 +396,9 @@ static const char *const k_evidence[] = {"cited", "contradicting", NULL};
 static const char *const k_evidence_owned[] = {"trace", NULL};
 
 struct propose_input {
-    json_t *gate_input;  /* the proposal document the gate judges */
-    char *mode_override; /* the runtime mode control that applied, or NULL */
+    json_t *gate_input;             /* the proposal document the gate judges */
+    char *mode_override;            /* the runtime mode control that applied, or NULL */
+    const struct fs_window *freeze; /* the graph's active freeze window, or NULL (borrowed) */
     json_t *trace;
     json_t *incident_labels;
     json_t *episodes;
@@ -390,6 +411,63 @@ static void propose_input_release(struct propose_input *in)
     json_decref(in->trace);
     json_decref(in->incident_labels);
     json_decref(in->episodes);
+}
+
+/* What the knowledge graph says about a target: its service and its host, when the graph
+ * knows them. The blast radius is the larger of the two (a host's dependents include what runs
+ * on it), a freeze on either freezes the target, and env and resource class come from the
+ * service, else the host. A target the graph does not know is still checked against the freeze
+ * windows that select by env, kind or class (and `all: true` ones), as an entity made from what
+ * the incident says (env, class). */
+struct graph_facts {
+    const char *env, *rclass;
+    size_t dependents;
+    const struct fs_window *freeze;
+};
+
+static int graph_facts(const struct fs_graph *g, const json_t *target, const char *env,
+                       const char *rclass, int64_t now, struct graph_facts *f, struct fs_err *err)
+{
+    memset(f, 0, sizeof(*f));
+    const char *svc = json_string_value(json_object_get(target, "service"));
+    const char *host = json_string_value(json_object_get(target, "host"));
+    const struct fs_entity *ents[2] = {fs_graph_find(g, svc), fs_graph_find(g, host)};
+    for (int i = 0; i < 2; i++) {
+        const struct fs_entity *e = ents[i];
+        size_t n = 0;
+        if (e && fs_graph_dependents(g, e, NULL, 0, &n) < 0)
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        f->dependents = FS_MAX(f->dependents, n);
+        if (e && !f->freeze)
+            f->freeze = fs_graph_freeze_at(g, e, now);
+        if (e && !f->env)
+            f->env = e->env;
+        if (e && !f->rclass)
+            f->rclass = e->resource_class;
+    }
+    if (!ents[0] && !ents[1]) {
+        struct fs_entity outsider = {
+            .name = svc    ? svc
+                    : host ? host
+                           : "",
+            .kind = svc ? FS_KIND_SERVICE : FS_KIND_HOST,
+            .env = env,
+            .resource_class = rclass,
+        };
+        f->freeze = fs_graph_freeze_at(g, &outsider, now);
+    }
+    return 0;
+}
+
+/* The freeze window that blocked a proposal, for the explanation: {name, reason, graph}. */
+static json_t *freeze_json(const struct fs_window *w, const struct fs_graph *g)
+{
+    if (!w)
+        return NULL;
+    json_t *o = json_pack("{s:s,s:s}", "name", w->name, "graph", fs_graph_version(g));
+    if (o && w->reason)
+        json_object_set_new(o, "reason", json_string(w->reason));
+    return o;
 }
 
 /* Validate the request and build the gate input from the store. 1 = built, 0 = refused. */
@@ -503,9 +581,16 @@ static int build_gate_input(struct fs_store *s, struct fs_safety_request *q,
     static const char *const class_keys[] = {"resource_class"};
     const char *env = label_of(in->incident_labels, in->episodes, env_keys, 2);
     const char *rclass = label_of(in->incident_labels, in->episodes, class_keys, 1);
-    json_object_set_new(rt, "env", json_string(env ? env : q->defaults.env));
-    json_object_set_new(rt, "resource_class",
-                        json_string(rclass ? rclass : q->defaults.resource_class));
+    env = env ? env : q->defaults.env;
+    rclass = rclass ? rclass : q->defaults.resource_class;
+    struct graph_facts gf;
+    if ((rc = graph_facts(q->rules->graph, rt, env, rclass, q->now, &gf, err)) < 0) {
+        json_decref(hosts), json_decref(services), json_decref(workloads), json_decref(rt);
+        return rc;
+    }
+    in->freeze = gf.freeze;
+    json_object_set_new(rt, "env", json_string(gf.env ? gf.env : env));
+    json_object_set_new(rt, "resource_class", json_string(gf.rclass ? gf.rclass : rclass));
 
     /* Contradicting observations the proposer reports must be real ones. */
     json_array_foreach(contra, i, v)
@@ -546,9 +631,9 @@ static int build_gate_input(struct fs_store *s, struct fs_safety_request *q,
         json_decref(hosts), json_decref(services), json_decref(workloads), json_decref(rt);
         return rc;
     }
-    json_t *ctx =
-        json_pack("{s:i,s:b,s:b,s:I,s:I}", "dependents", 0, "change_freeze", 0, "frozen", frozen,
-                  "failures_24h", (json_int_t)fail24h, "executions_1h", (json_int_t)ex1h);
+    json_t *ctx = json_pack("{s:I,s:b,s:b,s:I,s:I}", "dependents", (json_int_t)gf.dependents,
+                            "change_freeze", gf.freeze != NULL, "frozen", frozen, "failures_24h",
+                            (json_int_t)fail24h, "executions_1h", (json_int_t)ex1h);
     if (mrc == 1 && json_is_string(json_object_get(mval, "mode")))
         json_object_set(ctx, "mode", json_object_get(mval, "mode"));
     json_decref(mval);
@@ -697,12 +782,20 @@ int fs_safety_propose(struct fs_store *s, struct fs_safety_request *q, struct fs
     json_t *dd = json_pack("{s:o,s:O,s:O,s:s,s:s,s:o}", "proposal", idj("prop", row.id), "gate",
                            gate, "context", json_object_get(doc, "context"), "action_hash", hash,
                            "status", row.status, "expires_at", timej(expires));
-    if ((rc = audit(s, q->now, FS_AUDIT_DECISION, "gate", dd, err)) < 0)
+    json_t *fw = freeze_json(in.freeze, q->rules->graph);
+    if (dd && fw)
+        json_object_set(dd, "freeze_window", fw);
+    if ((rc = audit(s, q->now, FS_AUDIT_DECISION, "gate", dd, err)) < 0) {
+        json_decref(fw);
         goto out;
+    }
 
     q->result = json_pack("{s:o,s:s,s:s,s:O,s:s,s:o,s:O}", "id", idj("prop", row.id), "status",
                           row.status, "decision", row.decision, "gate", gate, "actionHash", hash,
                           "expiresAt", timej(expires), "proposal", doc);
+    if (q->result && fw)
+        json_object_set(q->result, "freezeWindow", fw);
+    json_decref(fw);
     rc = 0;
 out:
     json_decref(gate);

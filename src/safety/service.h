@@ -21,17 +21,18 @@
 #include "safety/policy.h"
 #include "store/store.h"
 
-/* The policy and catalog in force, swapped together on reload. */
+/* The policy, catalog and knowledge graph in force, swapped together on reload. */
 struct fs_rules {
     struct fs_policy *policy;
     struct fs_catalog *catalog;
-    int refs; /* owned by service.c */
+    struct fs_graph *graph; /* never NULL: an empty graph when none is configured */
+    int refs;               /* owned by service.c */
 };
 
-/* Load the policy (NULL = embedded default) and the catalog (embedded + optional operator
- * file). diag gets every problem, "file:line: key: message". */
-int fs_rules_load(const char *policy_file, const char *catalog_file, struct fs_rules **out,
-                  struct fs_buf *diag, struct fs_err *err);
+/* Load the policy (NULL = embedded default), the catalog (embedded + optional operator file)
+ * and the knowledge graph (NULL = empty). diag gets every problem, "file:line: key: message". */
+int fs_rules_load(const char *policy_file, const char *catalog_file, const char *graph_file,
+                  struct fs_rules **out, struct fs_buf *diag, struct fs_err *err);
 void fs_rules_install(struct fs_rules *r); /* takes ownership; replaces the current rules */
 struct fs_rules *fs_rules_acquire(void);   /* NULL before the first install */
 void fs_rules_release(struct fs_rules *r);

@@ -438,3 +438,48 @@ def test_stored_proposal_can_be_explained_again(ctx):
     check(r.returncode == 0, r.stderr)
     again = json.loads(r.stdout)
     check(again["decision"] == p["decision"] and again["risk"] == p["gate"]["risk"], (again, p))
+
+
+def test_knowledge_graph_feeds_the_gate(ctx):
+    """env, resource class, blast radius and change freezes come from the knowledge graph."""
+    graph = os.path.join(ctx.dir, "graph.yaml")
+    with open(graph, "w") as f:
+        f.write("""entities:
+  - {name: web-1, kind: host, env: production, resource_class: application}
+  - {name: api, kind: service, env: production, runs_on: web-1}
+  - {name: shop, kind: service, env: production, depends_on: api}
+  - {name: admin, kind: service, env: production, depends_on: api}
+  - {name: pay-1, kind: host, env: production, resource_class: database}
+windows:
+  - {name: payday, kind: freeze, entities: [pay-1], start: 2020-01-01T00:00:00Z,
+     end: 2099-01-01T00:00:00Z, reason: quarter close}
+  - {name: lab-move, kind: freeze, match: {env: lab}, start: 2020-01-01T00:00:00Z,
+     end: 2099-01-01T00:00:00Z}
+""")
+    d = ctx.daemon(config=_config(f"context:\n  graph: {graph}\n"), env=_env()).start()
+    # the alert says env=staging; the graph, which the operator maintains, says production
+    inc = _incident(d, host="web-1", service="api", env="staging", who=_as("root"))
+    obs = _observe(d, inc, _as("planner"))
+    p = _propose(d, inc, obs, _as("planner"), action="journal_vacuum", params={"max_size": "1G"})
+    target, context = p["proposal"]["target"], p["proposal"]["context"]
+    check(target["env"] == "production" and target["resource_class"] == "application", target)
+    # api runs on web-1; shop and admin depend on api: three entities in web-1's blast radius
+    check(context["dependents"] == 3 and context["change_freeze"] is False, context)
+    dep = [c for c in p["gate"]["risk"]["contributions"] if c["factor"] == "dependents"][0]
+    check(dep["points"] == 15, dep)
+    # a frozen entity: blocked by rule 5, whatever else holds
+    inc2 = _incident(d, host="pay-1", service="payments", who=_as("root"))
+    obs2 = _observe(d, inc2, _as("planner"))
+    p2 = _propose(d, inc2, obs2, _as("planner"), action="journal_vacuum",
+                  params={"max_size": "1G"}, host="pay-1", service="payments")
+    check(p2["decision"] == "blocked" and p2["gate"]["rule"] == 5, p2["gate"])
+    check(p2["freezeWindow"]["name"] == "payday" and p2["freezeWindow"]["reason"] == "quarter close",
+          p2)
+    check(p2["proposal"]["target"]["resource_class"] == "database", p2["proposal"]["target"])
+    # a host the graph does not know is still frozen by a window selecting its env
+    inc3 = _incident(d, host="lab-7", service="bench", env="lab", who=_as("root"))
+    obs3 = _observe(d, inc3, _as("planner"))
+    p3 = _propose(d, inc3, obs3, _as("planner"), action="journal_vacuum",
+                  params={"max_size": "1G"}, host="lab-7", service="bench")
+    check(p3["decision"] == "blocked" and p3["gate"]["rule"] == 5, p3["gate"])
+    check(p3["proposal"]["context"]["dependents"] == 0, p3["proposal"]["context"])

@@ -45,7 +45,7 @@ static struct fs_rules *load_rules2(const char *policy_yaml, const char *catalog
     char pfile[200], cfile[200];
     const char *pf = write_tmp("policy", policy_yaml, pfile, sizeof(pfile));
     const char *cf = write_tmp("catalog", catalog_yaml, cfile, sizeof(cfile));
-    if (fs_rules_load(pf, cf, &r, NULL, &err) < 0)
+    if (fs_rules_load(pf, cf, NULL, &r, NULL, &err) < 0)
         fail_msg("rules: %s", err.msg);
     return r;
 }
