@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
@@ -44,11 +43,6 @@
 #define MAX_MAX_LENGTH 65536
 #define MAX_RENDERED (1u << 20) /* bytes of one rendered element */
 #define MAX_TARGET_FIELD 253
-
-/* PCRE2 limits per match: a pathological pattern fails the value instead of hanging. */
-#define RE_MATCH_LIMIT 1000000
-#define RE_DEPTH_LIMIT 10000
-#define RE_HEAP_LIMIT_KIB 16384
 
 const char *const fs_categories[] = {
     "read_only",       "log_cleanup",   "cache_cleanup",
@@ -195,60 +189,6 @@ static bool in_list(const char *s, const char *const *list)
 }
 
 /* ---- regular expressions ---------------------------------------------------------------- */
-
-/* A pattern must be written anchored (^...$) so that it reads as what it does; matching also
- * anchors at both ends, so an alternation such as ^a|b$ still has to match the whole value. */
-static bool is_anchored(const char *s, size_t n)
-{
-    if (n < 2 || s[0] != '^' || s[n - 1] != '$')
-        return false;
-    size_t bs = 0;
-    for (size_t i = n - 1; i > 0 && s[i - 1] == '\\'; i--)
-        bs++;
-    return bs % 2 == 0; /* "\$" is a literal dollar */
-}
-
-static pcre2_code *re_compile(const char *src, char *msg, size_t msgsize)
-{
-    int ec;
-    PCRE2_SIZE off;
-    pcre2_code *re =
-        pcre2_compile((PCRE2_SPTR)src, PCRE2_ZERO_TERMINATED,
-                      PCRE2_UTF | PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C, &ec, &off, NULL);
-    if (!re) {
-        PCRE2_UCHAR m[160];
-        pcre2_get_error_message(ec, m, sizeof(m));
-        snprintf(msg, msgsize, "not a valid regular expression at offset %zu: %s", (size_t)off,
-                 (const char *)m);
-    }
-    return re;
-}
-
-/* Limits shared by every catalog pattern: set once, read-only afterwards. */
-static pcre2_match_context *limits;
-static pthread_once_t limits_once = PTHREAD_ONCE_INIT;
-
-static void limits_init(void)
-{
-    if ((limits = pcre2_match_context_create(NULL))) {
-        pcre2_set_match_limit(limits, RE_MATCH_LIMIT);
-        pcre2_set_depth_limit(limits, RE_DEPTH_LIMIT);
-        pcre2_set_heap_limit(limits, RE_HEAP_LIMIT_KIB);
-    }
-}
-
-/* 1 when the whole of s matches, 0 when not, -1 when the match could not be completed. No
- * allocation once the thread has its match data. */
-static int re_match(const void *re, const char *s, size_t len)
-{
-    pthread_once(&limits_once, limits_init);
-    pcre2_match_data *md = fs_re_match_data();
-    if (!md || !limits)
-        return -1;
-    int m = pcre2_match((const pcre2_code *)re, (PCRE2_SPTR)s, len, 0,
-                        PCRE2_ANCHORED | PCRE2_ENDANCHORED, md, limits);
-    return m >= 0 ? 1 : m == PCRE2_ERROR_NOMATCH ? 0 : -1;
-}
 
 /* ---- placeholders ----------------------------------------------------------------------- */
 
@@ -513,7 +453,7 @@ static int check_value(const struct fs_param *p, const json_t *v, char *msg, siz
             }
         }
         if (p->re) {
-            int m = re_match(p->re, s, len);
+            int m = fs_re_full_match(p->re, s, len);
             if (m <= 0) {
                 snprintf(msg, size, "%s %s %s", quoted(s, len, q, sizeof(q)),
                          m == 0 ? "does not match" : "could not be matched against (limits)",
@@ -708,11 +648,11 @@ static void parse_param(struct loader *L, const char *name, json_t *spec, const 
             if (!s || len == 0 || len > MAX_PATTERN || strlen(s) != len)
                 problem(L, kpath, "expected a regular expression (a string of at most %d bytes)",
                         MAX_PATTERN);
-            else if (!is_anchored(s, len))
+            else if (!fs_re_is_anchored(s, len))
                 problem(L, kpath,
                         "must start with ^ and end with $ (it has to match the whole "
                         "value)");
-            else if (!(p->re = re_compile(s, msg, sizeof(msg))))
+            else if (!(p->re = fs_re_compile_checked(s, len, msg, sizeof(msg))))
                 problem(L, kpath, "%s", msg);
             else if (!(p->pattern = fs_strdup(s)))
                 nomem(L, kpath);
