@@ -120,7 +120,7 @@ const struct fs_command fs_commands[] = {
      "Validate a configuration file; print every problem with file, line and key.",
      "Exit 0 when valid, 1 otherwise."},
     {"version", fs_cmd_version, "", "Print the version.", ""},
-    {"docs", fs_cmd_docs, "config|api|cli|metrics|catalog|audit",
+    {"docs", fs_cmd_docs, "config|api|cli|metrics|catalog|audit|tools",
      "Print a reference page (Markdown) generated from the code's own tables.", ""},
     {"help", fs_cmd_help, "[COMMAND...]", "Show the commands, or one command's help.", ""},
     {NULL, NULL, NULL, NULL, NULL},

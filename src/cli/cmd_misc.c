@@ -7,6 +7,7 @@
 #include "audit/audit.h"
 #include "cli/cli.h"
 #include "safety/catalog.h"
+#include "tools/registry.h"
 #include "core/config.h"
 #include "intake/http.h"
 #include "intake/metrics.h"
@@ -89,6 +90,7 @@ int fs_cmd_docs(int argc, char **argv)
         {"config", fs_config_doc_markdown}, {"api", fs_http_doc_markdown},
         {"cli", fs_cli_doc_markdown},       {"metrics", fs_metrics_doc_markdown},
         {"catalog", catalog_doc},           {"audit", audit_doc},
+        {"tools", fs_tools_doc_markdown},
     };
     if (argc != 2) {
         fs_cli_usage("docs", false);
@@ -106,7 +108,7 @@ int fs_cmd_docs(int argc, char **argv)
             return FS_EXIT_OK;
         }
     }
-    return fs_cli_fail(FS_EXIT_USAGE,
-                       "no reference page \"%s\" (config, api, cli, metrics, catalog, audit)",
-                       argv[1]);
+    return fs_cli_fail(
+        FS_EXIT_USAGE,
+        "no reference page \"%s\" (config, api, cli, metrics, catalog, audit, tools)", argv[1]);
 }

@@ -1,0 +1,76 @@
+/* Private to src/tools: the parsers behind the host tools. Each is a pure function of the bytes a
+ * program printed (no clock, no files, no environment) to a JSON value, so the same parser serves
+ * local and remote runs and can be unit-tested and fuzzed. Strings in the result are valid UTF-8
+ * (invalid sequences become U+FFFD) but otherwise raw: the registry sanitizes and redacts them.
+ * Each returns 0 with *out a new reference, or -FS_E_INVALID_PAYLOAD with a message saying what
+ * was expected ("line 3: ...") and *out NULL; -FS_E_NOMEM. */
+#ifndef FS_TOOLS_HOST_INT_H
+#define FS_TOOLS_HOST_INT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* Longest log line kept whole by fs_hp_lines; the rest of a line is cut with a marker. */
+#define FS_HP_MAX_LINE 4096
+/* Most certificates read from one PEM file. */
+#define FS_HP_MAX_CERTS 64
+
+/* `df -P -B1 -T` → {"filesystems":[{filesystem,type,size_bytes,used_bytes,avail_bytes,
+ * used_percent,mount}],"unparsed_lines":N}; with inodes, `df -P -i -T` → {inodes_total,
+ * inodes_used, inodes_free, inodes_used_percent} instead of the byte fields. used_percent is
+ * df's own rounding, null when df prints "-". Mount points and device names may hold spaces. */
+int fs_hp_df(const char *buf, size_t len, bool inodes, json_t **out, struct fs_err *err);
+
+/* `du -x -B1 -0 --max-depth=N -- PATH` (NUL-terminated records; newline-terminated accepted when
+ * the output holds no NUL) → {"entries":[{path,size_bytes}] largest first, "unparsed":N}. */
+int fs_hp_du(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* `find ... -printf '%s\t%T@\t%p\0'` → {"files":[{path,size_bytes,mtime_s}] largest first,
+ * "unparsed":N}. Empty output is an empty list. */
+int fs_hp_find(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* `ps -eo pid,ppid,user,pcpu,pmem,rss,etimes,comm --no-headers` → {"processes":[{pid,ppid,user,
+ * cpu_percent,mem_percent,rss_bytes,elapsed_s,command}]} in ps's order. */
+int fs_hp_ps(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* /proc/meminfo → {total_bytes, available_bytes, used_bytes, used_percent, free_bytes,
+ * buffers_bytes, cached_bytes, swap_total_bytes, swap_free_bytes, swap_used_bytes,
+ * available_estimated}. MemTotal is required. */
+int fs_hp_meminfo(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* /proc/loadavg → {load1, load5, load15, runnable, tasks, last_pid}. */
+int fs_hp_loadavg(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* `nproc` → a positive count. */
+int fs_hp_nproc(const char *buf, size_t len, int64_t *cores, struct fs_err *err);
+
+/* `systemctl show --property=... UNIT` → {found, load_state, active_state, sub_state,
+ * n_restarts, exec_main_status, active_enter_timestamp, memory_current_bytes}; fields systemd
+ * reports as unset are null. ActiveState is required. */
+int fs_hp_systemctl_show(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* `journalctl --disk-usage` → {bytes, human}. */
+int fs_hp_journal_usage(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* Lines of a log (`tail -n N`) → {"lines":[...], lines_read, lines_matched, lines_cut}: only the
+ * lines containing filter (a fixed string, byte for byte; NULL or "" = every line), each cut at
+ * FS_HP_MAX_LINE bytes. */
+int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, struct fs_err *err);
+
+/* `ss -H -ltnu` → {"sockets":[{proto, state, address, port, interface?}]}. A header line is
+ * skipped; port is null for "*". */
+int fs_hp_ss(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* PEM bytes → {"certificates":[{subject, issuer, serial, not_before, not_after, days_left,
+ * expired}], min_days_left, earliest_not_after}, days relative to now_ms. No certificate in the
+ * input is an error; the error never quotes the input (it may be a key). */
+int fs_hp_pem(const char *buf, size_t len, int64_t now_ms, json_t **out, struct fs_err *err);
+
+/* A JSON string from n raw bytes: invalid UTF-8 replaced by U+FFFD, everything else kept. */
+json_t *fs_hp_string(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,889 @@
+/* host_parse: the parsers behind the host tools (host_int.h): bytes a program printed → JSON.
+ * Pure functions — no clock, files, environment or processes — so local and remote runs share
+ * them and the fuzzer can drive them. They must not trust the bytes: every number is range
+ * checked, every line bounded, and a parse error never quotes the input. */
+#include "core/common.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "core/time.h"
+#include "tools/host_int.h"
+
+#define MAX_TOKENS 64
+
+/* ---- strings and numbers ---------------------------------------------------------------- */
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 when invalid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t need;
+    uint32_t cp;
+    if (s[0] >= 0xC2 && s[0] <= 0xDF)
+        need = 2, cp = s[0] & 0x1F;
+    else if (s[0] >= 0xE0 && s[0] <= 0xEF)
+        need = 3, cp = s[0] & 0x0F;
+    else if (s[0] >= 0xF0 && s[0] <= 0xF4)
+        need = 4, cp = s[0] & 0x07;
+    else
+        return 0;
+    if (n < need)
+        return 0;
+    for (size_t i = 1; i < need; i++) {
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((need == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (need == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+        return 0;
+    return need;
+}
+
+json_t *fs_hp_string(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        size_t k = utf8_seq(u + i, n - i);
+        if (!k)
+            break;
+        i += k;
+    }
+    if (i == n)
+        return json_stringn(s, n);
+    char *fixed = fs_malloc(n * 3 + 1);
+    if (!fixed)
+        return NULL;
+    size_t o = 0;
+    for (i = 0; i < n;) {
+        size_t k = utf8_seq(u + i, n - i);
+        if (k) {
+            memcpy(fixed + o, s + i, k);
+            o += k;
+            i += k;
+        } else {
+            memcpy(fixed + o, "\xEF\xBF\xBD", 3);
+            o += 3;
+            i++;
+        }
+    }
+    json_t *j = json_stringn(fixed, o);
+    free(fixed);
+    return j;
+}
+
+static bool parse_u64(const char *s, size_t n, uint64_t *out)
+{
+    if (n == 0 || n > 20)
+        return false;
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+        unsigned d = (unsigned)(s[i] - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return false;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return true;
+}
+
+/* A non-negative integer that fits a JSON integer (int64). */
+static bool parse_i64(const char *s, size_t n, int64_t *out)
+{
+    uint64_t v;
+    if (!parse_u64(s, n, &v) || v > (uint64_t)INT64_MAX)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+/* A plain decimal ("12.5", "0", "-3.25" when neg): no exponent, no hex, no inf/nan. */
+static bool parse_dec(const char *s, size_t n, bool neg, double *out)
+{
+    char tmp[48];
+    if (n == 0 || n >= sizeof(tmp))
+        return false;
+    size_t dots = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '.')
+            dots++;
+        else if (!(s[i] >= '0' && s[i] <= '9') && !(neg && i == 0 && s[i] == '-'))
+            return false;
+    }
+    if (dots > 1 || s[0] == '.' || s[n - 1] == '.' || (n == 1 && s[0] == '-'))
+        return false;
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    char *end;
+    double d = strtod(tmp, &end);
+    if (*end || !isfinite(d))
+        return false;
+    *out = d;
+    return true;
+}
+
+struct tok {
+    const char *s;
+    size_t n;
+};
+
+static bool is_space(char c)
+{
+    return c == ' ' || c == '\t';
+}
+
+/* Split [s, s+n) on runs of spaces and tabs; at most max tokens (the rest ignored). */
+static size_t tokenize(const char *s, size_t n, struct tok *t, size_t max)
+{
+    size_t k = 0, i = 0;
+    while (i < n && k < max) {
+        while (i < n && is_space(s[i]))
+            i++;
+        if (i == n)
+            break;
+        size_t b = i;
+        while (i < n && !is_space(s[i]))
+            i++;
+        t[k].s = s + b;
+        t[k].n = i - b;
+        k++;
+    }
+    return k;
+}
+
+/* Iterate lines: *line and *n: the next line without its terminator; false at the end. */
+static bool next_rec(const char *buf, size_t len, size_t *pos, char sep, const char **line,
+                     size_t *n)
+{
+    if (*pos >= len)
+        return false;
+    const char *b = buf + *pos;
+    const char *e = memchr(b, sep, len - *pos);
+    size_t l = e ? (size_t)(e - b) : len - *pos;
+    *pos += l + (e ? 1 : 0);
+    if (sep == '\n' && l > 0 && b[l - 1] == '\r')
+        l--;
+    *line = b;
+    *n = l;
+    return true;
+}
+
+static bool blank(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!is_space(s[i]))
+            return false;
+    return true;
+}
+
+static int nomem(json_t *a, json_t *b, struct fs_err *err)
+{
+    json_decref(a);
+    json_decref(b);
+    return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+}
+
+static int bad_output(json_t *a, json_t *b, struct fs_err *err, const char *what)
+{
+    json_decref(a);
+    json_decref(b);
+    return fs_err_set(err, FS_E_INVALID_PAYLOAD, NULL, "unexpected output: %s", what);
+}
+
+/* Set helpers that swallow allocation failures into one flag. */
+static bool put(json_t *o, const char *k, json_t *v, bool ok)
+{
+    if (!ok || !o) {
+        json_decref(v);
+        return false;
+    }
+    return v && json_object_set_new(o, k, v) == 0;
+}
+
+/* ---- df ----------------------------------------------------------------------------------- */
+
+static bool df_percent(const struct tok *t, json_t **out)
+{
+    if (t->n == 1 && t->s[0] == '-') {
+        *out = json_null();
+        return true;
+    }
+    int64_t v;
+    if (t->n < 2 || t->s[t->n - 1] != '%' || !parse_i64(t->s, t->n - 1, &v) || v > 100000)
+        return false;
+    *out = json_integer(v);
+    return true;
+}
+
+static json_t *df_line(const char *line, size_t n, bool inodes)
+{
+    struct tok t[MAX_TOKENS];
+    size_t nt = tokenize(line, n, t, MAX_TOKENS);
+    for (size_t k = 1; k + 5 < nt; k++) {
+        int64_t a, b, c;
+        json_t *pct;
+        if (!parse_i64(t[k + 1].s, t[k + 1].n, &a) || !parse_i64(t[k + 2].s, t[k + 2].n, &b) ||
+            !parse_i64(t[k + 3].s, t[k + 3].n, &c) || !df_percent(&t[k + 4], &pct))
+            continue;
+        const char *fs_end = t[k - 1].s + t[k - 1].n;
+        const char *mnt = t[k + 5].s;
+        size_t mnt_n = (size_t)(line + n - mnt);
+        json_t *o = json_object();
+        bool ok = o != NULL;
+        ok = put(o, "filesystem", fs_hp_string(line, (size_t)(fs_end - line)), ok);
+        ok = put(o, "type", fs_hp_string(t[k].s, t[k].n), ok);
+        ok = put(o, inodes ? "inodes_total" : "size_bytes", json_integer(a), ok);
+        ok = put(o, inodes ? "inodes_used" : "used_bytes", json_integer(b), ok);
+        ok = put(o, inodes ? "inodes_free" : "avail_bytes", json_integer(c), ok);
+        ok = put(o, inodes ? "inodes_used_percent" : "used_percent", pct, ok);
+        ok = put(o, "mount", fs_hp_string(mnt, mnt_n), ok);
+        if (!ok) {
+            json_decref(o);
+            return NULL;
+        }
+        return o;
+    }
+    return json_null(); /* not a filesystem line */
+}
+
+int fs_hp_df(const char *buf, size_t len, bool inodes, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    size_t pos = 0, n;
+    const char *line;
+    if (!next_rec(buf, len, &pos, '\n', &line, &n) || n < 10 || memcmp(line, "Filesystem", 10))
+        return bad_output(NULL, NULL, err, "df printed no \"Filesystem\" header");
+    json_t *res = json_object(), *arr = json_array();
+    if (!res || !arr || json_object_set_new(res, "filesystems", arr) < 0)
+        return nomem(res, res ? NULL : arr, err);
+    int64_t unparsed = 0;
+    while (next_rec(buf, len, &pos, '\n', &line, &n)) {
+        if (blank(line, n))
+            continue;
+        json_t *fs = df_line(line, n, inodes);
+        if (!fs)
+            return nomem(res, NULL, err);
+        if (json_is_null(fs)) {
+            unparsed++;
+            continue;
+        }
+        if (json_array_append_new(arr, fs) < 0)
+            return nomem(res, NULL, err);
+    }
+    if (json_object_set_new(res, "unparsed_lines", json_integer(unparsed)) < 0)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+/* ---- du and find -------------------------------------------------------------------------- */
+
+static int cmp_size_desc(const void *a, const void *b)
+{
+    json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t sx = json_integer_value(json_object_get(x, "size_bytes"));
+    json_int_t sy = json_integer_value(json_object_get(y, "size_bytes"));
+    if (sx != sy)
+        return sx < sy ? 1 : -1;
+    return strcmp(json_string_value(json_object_get(x, "path")),
+                  json_string_value(json_object_get(y, "path")));
+}
+
+/* Sort an array of {size_bytes, path} objects, largest first (stable order for equal sizes). */
+static int sort_by_size(json_t *arr)
+{
+    size_t n = json_array_size(arr);
+    if (n < 2)
+        return 0;
+    json_t **v = fs_malloc(n * sizeof(*v));
+    if (!v)
+        return -FS_E_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(arr, i));
+    qsort(v, n, sizeof(*v), cmp_size_desc);
+    json_array_clear(arr);
+    int rc = 0;
+    for (size_t i = 0; i < n; i++)
+        if (json_array_append_new(arr, v[i]) < 0)
+            rc = -FS_E_NOMEM;
+    free(v);
+    return rc;
+}
+
+/* Records: NUL-terminated when the output holds a NUL, else newline-terminated. */
+static char rec_sep(const char *buf, size_t len)
+{
+    return memchr(buf, '\0', len) ? '\0' : '\n';
+}
+
+static int sized_list(const char *buf, size_t len, bool with_mtime, const char *key, json_t **out,
+                      struct fs_err *err)
+{
+    *out = NULL;
+    char sep = rec_sep(buf, len);
+    json_t *res = json_object(), *arr = json_array();
+    if (!res || !arr || json_object_set_new(res, key, arr) < 0)
+        return nomem(res, res ? NULL : arr, err);
+    size_t pos = 0, n;
+    const char *line;
+    int64_t unparsed = 0;
+    while (next_rec(buf, len, &pos, sep, &line, &n)) {
+        if (n == 0 || (sep == '\n' && blank(line, n)))
+            continue;
+        const char *tab = memchr(line, '\t', n);
+        int64_t size;
+        double mtime = 0;
+        const char *p = tab ? tab + 1 : NULL;
+        size_t rest = tab ? n - (size_t)(p - line) : 0;
+        bool ok = tab && parse_i64(line, (size_t)(tab - line), &size);
+        if (ok && with_mtime) {
+            const char *tab2 = memchr(p, '\t', rest);
+            ok = tab2 && parse_dec(p, (size_t)(tab2 - p), true, &mtime) && fabs(mtime) < 1e15;
+            if (ok) {
+                rest -= (size_t)(tab2 + 1 - p);
+                p = tab2 + 1;
+            }
+        }
+        if (!ok || rest == 0) {
+            unparsed++;
+            continue;
+        }
+        json_t *o = json_object();
+        bool good = o != NULL;
+        good = put(o, "path", fs_hp_string(p, rest), good);
+        good = put(o, "size_bytes", json_integer(size), good);
+        if (with_mtime)
+            good = put(o, "mtime_s", json_integer((json_int_t)floor(mtime)), good);
+        if (!good || json_array_append_new(arr, o) < 0) {
+            json_decref(o);
+            return nomem(res, NULL, err);
+        }
+    }
+    if (sort_by_size(arr) < 0 || json_object_set_new(res, "unparsed", json_integer(unparsed)) < 0)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+int fs_hp_du(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    int rc = sized_list(buf, len, false, "entries", out, err);
+    if (rc == 0 && json_array_size(json_object_get(*out, "entries")) == 0) {
+        json_decref(*out);
+        *out = NULL;
+        return bad_output(NULL, NULL, err, "du printed no sizes");
+    }
+    return rc;
+}
+
+int fs_hp_find(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    return sized_list(buf, len, true, "files", out, err);
+}
+
+/* ---- ps ----------------------------------------------------------------------------------- */
+
+int fs_hp_ps(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    json_t *res = json_object(), *arr = json_array();
+    if (!res || !arr || json_object_set_new(res, "processes", arr) < 0)
+        return nomem(res, res ? NULL : arr, err);
+    size_t pos = 0, n;
+    const char *line;
+    int64_t unparsed = 0;
+    while (next_rec(buf, len, &pos, '\n', &line, &n)) {
+        if (blank(line, n))
+            continue;
+        struct tok t[8];
+        size_t nt = tokenize(line, n, t, 8);
+        int64_t pid, ppid, rss, et;
+        double cpu, mem;
+        if (nt < 8 || !parse_i64(t[0].s, t[0].n, &pid) || !parse_i64(t[1].s, t[1].n, &ppid) ||
+            !parse_dec(t[3].s, t[3].n, false, &cpu) || !parse_dec(t[4].s, t[4].n, false, &mem) ||
+            !parse_i64(t[5].s, t[5].n, &rss) || rss > INT64_MAX / 1024 ||
+            !parse_i64(t[6].s, t[6].n, &et)) {
+            unparsed++;
+            continue;
+        }
+        const char *cmd = t[7].s;
+        size_t cmd_n = (size_t)(line + n - cmd);
+        json_t *o = json_object();
+        bool ok = o != NULL;
+        ok = put(o, "pid", json_integer(pid), ok);
+        ok = put(o, "ppid", json_integer(ppid), ok);
+        ok = put(o, "user", fs_hp_string(t[2].s, t[2].n), ok);
+        ok = put(o, "cpu_percent", json_real(cpu), ok);
+        ok = put(o, "mem_percent", json_real(mem), ok);
+        ok = put(o, "rss_bytes", json_integer(rss * 1024), ok);
+        ok = put(o, "elapsed_s", json_integer(et), ok);
+        ok = put(o, "command", fs_hp_string(cmd, cmd_n), ok);
+        if (!ok || json_array_append_new(arr, o) < 0) {
+            json_decref(o);
+            return nomem(res, NULL, err);
+        }
+    }
+    if (json_array_size(arr) == 0)
+        return bad_output(res, NULL, err, "ps printed no processes");
+    if (json_object_set_new(res, "unparsed", json_integer(unparsed)) < 0)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+/* ---- /proc/meminfo, /proc/loadavg, nproc -------------------------------------------------- */
+
+int fs_hp_meminfo(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    static const char *const keys[] = {"MemTotal", "MemFree",   "MemAvailable", "Buffers",
+                                       "Cached",   "SwapTotal", "SwapFree"};
+    enum { TOTAL, FREE, AVAIL, BUFFERS, CACHED, SWAPT, SWAPF, NKEYS };
+    int64_t v[NKEYS] = {0};
+    bool have[NKEYS] = {0};
+    size_t pos = 0, n;
+    const char *line;
+    while (next_rec(buf, len, &pos, '\n', &line, &n)) {
+        const char *colon = memchr(line, ':', n);
+        if (!colon)
+            continue;
+        size_t kn = (size_t)(colon - line);
+        for (int k = 0; k < NKEYS; k++) {
+            if (have[k] || strlen(keys[k]) != kn || memcmp(line, keys[k], kn))
+                continue;
+            struct tok t[3];
+            size_t nt = tokenize(colon + 1, n - kn - 1, t, 3);
+            int64_t x;
+            if (nt < 1 || nt > 2 || !parse_i64(t[0].s, t[0].n, &x))
+                break;
+            if (nt == 2) {
+                if (t[1].n != 2 || memcmp(t[1].s, "kB", 2) || x > INT64_MAX / 1024)
+                    break;
+                x *= 1024;
+            }
+            v[k] = x;
+            have[k] = true;
+        }
+    }
+    if (!have[TOTAL] || v[TOTAL] == 0)
+        return bad_output(NULL, NULL, err, "no MemTotal in /proc/meminfo");
+    bool estimated = !have[AVAIL];
+    if (estimated) { /* kernels before 3.14 */
+        int64_t a = v[FREE];
+        a = a > INT64_MAX - v[BUFFERS] ? INT64_MAX : a + v[BUFFERS];
+        a = a > INT64_MAX - v[CACHED] ? INT64_MAX : a + v[CACHED];
+        v[AVAIL] = a;
+    }
+    int64_t avail = FS_MIN(v[AVAIL], v[TOTAL]);
+    int64_t used = v[TOTAL] - avail;
+    int64_t swap_used = v[SWAPT] >= v[SWAPF] ? v[SWAPT] - v[SWAPF] : 0;
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "total_bytes", json_integer(v[TOTAL]), ok);
+    ok = put(o, "available_bytes", json_integer(avail), ok);
+    ok = put(o, "used_bytes", json_integer(used), ok);
+    ok =
+        put(o, "used_percent", json_real(round(1000.0 * (double)used / (double)v[TOTAL]) / 10), ok);
+    ok = put(o, "free_bytes", json_integer(v[FREE]), ok);
+    ok = put(o, "buffers_bytes", json_integer(v[BUFFERS]), ok);
+    ok = put(o, "cached_bytes", json_integer(v[CACHED]), ok);
+    ok = put(o, "swap_total_bytes", json_integer(v[SWAPT]), ok);
+    ok = put(o, "swap_free_bytes", json_integer(v[SWAPF]), ok);
+    ok = put(o, "swap_used_bytes", json_integer(swap_used), ok);
+    ok = put(o, "available_estimated", json_boolean(estimated), ok);
+    if (!ok)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}
+
+int fs_hp_loadavg(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    struct tok t[6];
+    size_t nt = tokenize(buf, len && buf[len - 1] == '\n' ? len - 1 : len, t, 6);
+    double l1, l5, l15;
+    int64_t run, tasks, last;
+    const char *slash = nt >= 4 ? memchr(t[3].s, '/', t[3].n) : NULL;
+    if (nt != 5 || !parse_dec(t[0].s, t[0].n, false, &l1) ||
+        !parse_dec(t[1].s, t[1].n, false, &l5) || !parse_dec(t[2].s, t[2].n, false, &l15) ||
+        !slash || !parse_i64(t[3].s, (size_t)(slash - t[3].s), &run) ||
+        !parse_i64(slash + 1, t[3].n - (size_t)(slash + 1 - t[3].s), &tasks) ||
+        !parse_i64(t[4].s, t[4].n, &last))
+        return bad_output(NULL, NULL, err, "/proc/loadavg is not \"L1 L5 L15 R/T PID\"");
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "load1", json_real(l1), ok);
+    ok = put(o, "load5", json_real(l5), ok);
+    ok = put(o, "load15", json_real(l15), ok);
+    ok = put(o, "runnable", json_integer(run), ok);
+    ok = put(o, "tasks", json_integer(tasks), ok);
+    ok = put(o, "last_pid", json_integer(last), ok);
+    if (!ok)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}
+
+int fs_hp_nproc(const char *buf, size_t len, int64_t *cores, struct fs_err *err)
+{
+    while (len && (buf[len - 1] == '\n' || buf[len - 1] == ' '))
+        len--;
+    if (!parse_i64(buf, len, cores) || *cores < 1 || *cores > 1000000)
+        return bad_output(NULL, NULL, err, "nproc did not print a count");
+    return 0;
+}
+
+/* ---- systemctl show ----------------------------------------------------------------------- */
+
+int fs_hp_systemctl_show(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    static const struct {
+        const char *key, *field;
+        bool number;
+    } map[] = {
+        {"LoadState", "load_state", false},
+        {"ActiveState", "active_state", false},
+        {"SubState", "sub_state", false},
+        {"NRestarts", "n_restarts", true},
+        {"ExecMainStatus", "exec_main_status", true},
+        {"ActiveEnterTimestamp", "active_enter_timestamp", false},
+        {"MemoryCurrent", "memory_current_bytes", true},
+    };
+    json_t *o = json_object();
+    if (!o)
+        return nomem(NULL, NULL, err);
+    bool ok = true;
+    for (size_t i = 0; i < FS_ARRAY_LEN(map); i++)
+        ok = put(o, map[i].field, json_null(), ok);
+    size_t pos = 0, n;
+    const char *line;
+    while (ok && next_rec(buf, len, &pos, '\n', &line, &n)) {
+        const char *eq = memchr(line, '=', n);
+        if (!eq)
+            continue;
+        size_t kn = (size_t)(eq - line), vn = n - kn - 1;
+        const char *val = eq + 1;
+        for (size_t i = 0; i < FS_ARRAY_LEN(map); i++) {
+            if (strlen(map[i].key) != kn || memcmp(line, map[i].key, kn))
+                continue;
+            json_t *j;
+            int64_t x;
+            if (map[i].number) /* "[not set]", "" and UINT64_MAX (infinity) stay null */
+                j = parse_i64(val, vn, &x) ? json_integer(x) : json_null();
+            else
+                j = vn ? fs_hp_string(val, vn) : json_null();
+            ok = put(o, map[i].field, j, ok);
+        }
+    }
+    if (!ok)
+        return nomem(o, NULL, err);
+    if (!json_is_string(json_object_get(o, "active_state")))
+        return bad_output(o, NULL, err, "systemctl show printed no ActiveState");
+    const char *ls = json_string_value(json_object_get(o, "load_state"));
+    if (json_object_set_new(o, "found", json_boolean(!fs_streq(ls, "not-found"))) < 0)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}
+
+/* ---- journalctl --disk-usage -------------------------------------------------------------- */
+
+int fs_hp_journal_usage(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    static const char marker[] = "take up ";
+    const char *m = memmem(buf, len, marker, sizeof(marker) - 1);
+    if (!m)
+        return bad_output(NULL, NULL, err, "journalctl --disk-usage printed no \"take up\"");
+    const char *p = m + sizeof(marker) - 1, *end = buf + len;
+    const char *q = p;
+    while (q < end && ((*q >= '0' && *q <= '9') || *q == '.'))
+        q++;
+    double num;
+    if (q == end || !parse_dec(p, (size_t)(q - p), false, &num))
+        return bad_output(NULL, NULL, err, "journalctl --disk-usage printed no size");
+    static const char units[] = "BKMGTPE";
+    const char *u = memchr(units, *q, sizeof(units) - 1);
+    if (!u)
+        return bad_output(NULL, NULL, err, "journalctl --disk-usage printed an unknown unit");
+    double bytes = num * pow(1024.0, (double)(u - units));
+    if (bytes > 9.2e18)
+        return bad_output(NULL, NULL, err, "journalctl --disk-usage printed an absurd size");
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "bytes", json_integer((json_int_t)llround(bytes)), ok);
+    ok = put(o, "human", fs_hp_string(p, (size_t)(q - p) + 1), ok);
+    if (!ok)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}
+
+/* ---- log lines ---------------------------------------------------------------------------- */
+
+int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    size_t fl = filter ? strlen(filter) : 0;
+    json_t *res = json_object(), *arr = json_array();
+    if (!res || !arr || json_object_set_new(res, "lines", arr) < 0)
+        return nomem(res, res ? NULL : arr, err);
+    size_t pos = 0, n;
+    const char *line;
+    int64_t read = 0, matched = 0, cut = 0;
+    while (next_rec(buf, len, &pos, '\n', &line, &n)) {
+        read++;
+        if (fl && !memmem(line, n, filter, fl))
+            continue;
+        matched++;
+        json_t *s;
+        if (n > FS_HP_MAX_LINE) {
+            /* cut on a UTF-8 boundary so the kept part stays whole characters */
+            size_t k = FS_HP_MAX_LINE;
+            while (k > 0 && ((unsigned char)line[k] & 0xC0) == 0x80)
+                k--;
+            char tmp[FS_HP_MAX_LINE + 64];
+            memcpy(tmp, line, k);
+            int m = snprintf(tmp + k, sizeof(tmp) - k, " [... %zu bytes cut]", n - k);
+            s = fs_hp_string(tmp, k + (size_t)m);
+            cut++;
+        } else {
+            s = fs_hp_string(line, n);
+        }
+        if (!s || json_array_append_new(arr, s) < 0)
+            return nomem(res, NULL, err);
+    }
+    bool ok = true;
+    ok = put(res, "lines_read", json_integer(read), ok);
+    ok = put(res, "lines_matched", json_integer(matched), ok);
+    ok = put(res, "lines_cut", json_integer(cut), ok);
+    if (!ok)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+/* ---- ss ----------------------------------------------------------------------------------- */
+
+static bool is_state(const struct tok *t)
+{
+    static const char *const states[] = {"LISTEN", "UNCONN", "ESTAB", NULL};
+    for (const char *const *s = states; *s; s++)
+        if (t->n == strlen(*s) && !memcmp(t->s, *s, t->n))
+            return true;
+    return false;
+}
+
+/* "0.0.0.0:22", "[::]:22", "127.0.0.53%lo:53", "*:68", "[fe80::1]%eth0:546" */
+static json_t *ss_sock(const struct tok *proto, const struct tok *state, const struct tok *local)
+{
+    const char *s = local->s;
+    size_t n = local->n;
+    const char *colon = NULL;
+    for (size_t i = n; i > 0; i--)
+        if (s[i - 1] == ':') {
+            colon = s + i - 1;
+            break;
+        }
+    if (!colon || colon == s)
+        return json_null();
+    const char *ps = colon + 1;
+    size_t pn = (size_t)(s + n - ps);
+    int64_t port = -1;
+    if (!(pn == 1 && ps[0] == '*') && (!parse_i64(ps, pn, &port) || port > 65535))
+        return json_null();
+    size_t an = (size_t)(colon - s);
+    const char *pct = memchr(s, '%', an);
+    const char *ifname = NULL;
+    size_t ifn = 0;
+    if (pct) {
+        ifname = pct + 1;
+        ifn = an - (size_t)(pct + 1 - s);
+        an = (size_t)(pct - s);
+    }
+    const char *a = s;
+    if (an >= 2 && a[0] == '[' && a[an - 1] == ']') {
+        a++;
+        an -= 2;
+    }
+    if (an == 0)
+        return json_null();
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "proto", proto ? fs_hp_string(proto->s, proto->n) : json_null(), ok);
+    ok = put(o, "state", fs_hp_string(state->s, state->n), ok);
+    ok = put(o, "address", fs_hp_string(a, an), ok);
+    ok = put(o, "port", port >= 0 ? json_integer(port) : json_null(), ok);
+    if (ifname && ifn)
+        ok = put(o, "interface", fs_hp_string(ifname, ifn), ok);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int fs_hp_ss(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    json_t *res = json_object(), *arr = json_array();
+    if (!res || !arr || json_object_set_new(res, "sockets", arr) < 0)
+        return nomem(res, res ? NULL : arr, err);
+    size_t pos = 0, n;
+    const char *line;
+    int64_t unparsed = 0;
+    while (next_rec(buf, len, &pos, '\n', &line, &n)) {
+        struct tok t[8];
+        size_t nt = tokenize(line, n, t, 8);
+        if (nt == 0)
+            continue;
+        if ((t[0].n == 5 && !memcmp(t[0].s, "Netid", 5)) ||
+            (t[0].n == 5 && !memcmp(t[0].s, "State", 5)))
+            continue; /* a header from an ss without -H */
+        json_t *o;
+        if (nt >= 6 && is_state(&t[1]))
+            o = ss_sock(&t[0], &t[1], &t[4]);
+        else if (nt >= 5 && is_state(&t[0]))
+            o = ss_sock(NULL, &t[0], &t[3]);
+        else
+            o = json_null();
+        if (!o)
+            return nomem(res, NULL, err);
+        if (json_is_null(o)) {
+            unparsed++;
+            continue;
+        }
+        if (json_array_append_new(arr, o) < 0)
+            return nomem(res, NULL, err);
+    }
+    if (json_object_set_new(res, "unparsed", json_integer(unparsed)) < 0)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+/* ---- PEM certificates --------------------------------------------------------------------- */
+
+static json_t *name_json(const X509_NAME *nm)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    if (!b)
+        return NULL;
+    X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+    char *p;
+    long n = BIO_get_mem_data(b, &p);
+    json_t *j = fs_hp_string(p, n > 0 ? (size_t)FS_MIN(n, 1024) : 0);
+    BIO_free(b);
+    return j;
+}
+
+static bool asn1_ms(const ASN1_TIME *t, int64_t *ms)
+{
+    struct tm tm;
+    if (!t || !ASN1_TIME_to_tm(t, &tm))
+        return false;
+    time_t s = timegm(&tm);
+    if (s == (time_t)-1 && tm.tm_year != 69)
+        return false;
+    *ms = (int64_t)s * 1000;
+    return true;
+}
+
+static json_t *cert_json(X509 *x, int64_t now_ms, int64_t *not_after)
+{
+    int64_t nb, na;
+    if (!asn1_ms(X509_get0_notBefore(x), &nb) || !asn1_ms(X509_get0_notAfter(x), &na))
+        return json_null();
+    char tb[40], ta[40], serial[80] = "";
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    char *hex = bn ? BN_bn2hex(bn) : NULL;
+    if (hex)
+        snprintf(serial, sizeof(serial), "%s", hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    /* whole days left, rounded down; negative once expired */
+    int64_t left_ms = na - now_ms;
+    int64_t days = left_ms >= 0 ? left_ms / 86400000 : -((-left_ms + 86399999) / 86400000);
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "subject", name_json(X509_get_subject_name(x)), ok);
+    ok = put(o, "issuer", name_json(X509_get_issuer_name(x)), ok);
+    ok = put(o, "serial", json_string(serial), ok);
+    ok = put(o, "not_before", json_string(fs_time_format(nb, tb, sizeof(tb))), ok);
+    ok = put(o, "not_after", json_string(fs_time_format(na, ta, sizeof(ta))), ok);
+    ok = put(o, "days_left", json_integer(days), ok);
+    ok = put(o, "expired", json_boolean(na <= now_ms), ok);
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
+    *not_after = na;
+    return o;
+}
+
+int fs_hp_pem(const char *buf, size_t len, int64_t now_ms, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    if (len > INT32_MAX)
+        return bad_output(NULL, NULL, err, "PEM input too large");
+    BIO *bio = BIO_new_mem_buf(buf, (int)len);
+    json_t *res = json_object(), *arr = json_array();
+    if (!bio || !res || !arr || json_object_set_new(res, "certificates", arr) < 0) {
+        BIO_free(bio);
+        return nomem(res, res ? NULL : arr, err);
+    }
+    int64_t earliest = INT64_MAX;
+    int64_t unreadable = 0;
+    for (int i = 0; i < FS_HP_MAX_CERTS; i++) {
+        X509 *x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        if (!x)
+            break;
+        int64_t na = 0;
+        json_t *c = cert_json(x, now_ms, &na);
+        X509_free(x);
+        if (!c) {
+            BIO_free(bio);
+            return nomem(res, NULL, err);
+        }
+        if (json_is_null(c)) {
+            unreadable++;
+            continue;
+        }
+        if (json_array_append_new(arr, c) < 0) {
+            BIO_free(bio);
+            return nomem(res, NULL, err);
+        }
+        earliest = FS_MIN(earliest, na);
+    }
+    BIO_free(bio);
+    ERR_clear_error(); /* the end of the input is reported as an error; it is not one */
+    if (json_array_size(arr) == 0)
+        return bad_output(res, NULL, err, "no PEM certificate found");
+    char te[40];
+    int64_t left_ms = earliest - now_ms;
+    int64_t days = left_ms >= 0 ? left_ms / 86400000 : -((-left_ms + 86399999) / 86400000);
+    bool ok = true;
+    ok = put(res, "min_days_left", json_integer(days), ok);
+    ok = put(res, "earliest_not_after", json_string(fs_time_format(earliest, te, sizeof(te))), ok);
+    ok = put(res, "unreadable", json_integer(unreadable), ok);
+    if (!ok)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}

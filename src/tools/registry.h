@@ -1,0 +1,129 @@
+/* The tool registry: every tool an investigation may call, built-in or registered at run time
+ * (remote MCP tools), described the MCP way (architecture.md §3): a name, a title, a
+ * description, an input schema (the JSON Schema subset of tools/schema.h), annotations, and a
+ * handler that takes a JSON object and returns text and/or structured content.
+ *
+ * fs_tools_call is the only way a tool runs: it checks the arguments against the schema, runs
+ * the handler with a timeout and output cap from the context, and makes the result safe to keep
+ * and show (control characters stripped, secrets redacted, size capped) whatever the handler
+ * returned. The registry decides nothing about what is allowed: that is the gate's job. */
+#ifndef FS_TOOLS_REGISTRY_H
+#define FS_TOOLS_REGISTRY_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/err.h"
+#include "core/proc.h"
+
+#define FS_TOOL_DEFAULT_TIMEOUT_MS 10000
+#define FS_TOOL_DEFAULT_MAX_OUTPUT (64 * 1024)
+#define FS_TOOL_MAX_NAME 128 /* MCP: 1..128 of [A-Za-z0-9_.-] */
+#define FS_TOOL_MAX_DESCRIPTION 8192
+#define FS_TOOL_MAX_SCHEMA 65536 /* bytes of a schema's JSON text */
+#define FS_TOOL_MAX_TOOLS 4096
+
+/* MCP tool annotations. For a built-in tool these are facts; for a remote tool they are the
+ * server's hints and nothing more (the operator's config decides whether to believe them). */
+struct fs_tool_annotations {
+    bool read_only;   /* readOnlyHint */
+    bool destructive; /* destructiveHint (meaningful only when !read_only) */
+    bool idempotent;  /* idempotentHint */
+    bool open_world;  /* openWorldHint: talks to things outside the host/system it targets */
+};
+
+enum fs_tool_target_kind { FS_TOOL_LOCAL, FS_TOOL_SSH };
+
+/* Where and how a call runs. Zero-initialised = local, defaults for every limit. Borrowed. */
+struct fs_tool_ctx {
+    enum fs_tool_target_kind target;
+    struct fs_ssh_target ssh; /* when target == FS_TOOL_SSH */
+    int64_t timeout_ms;       /* whole call; 0 = FS_TOOL_DEFAULT_TIMEOUT_MS */
+    size_t max_output;        /* bytes of result text; 0 = FS_TOOL_DEFAULT_MAX_OUTPUT */
+    /* Directories host.log_lines may read below; NULL = {"/var/log"}. NULL-terminated list of
+     * absolute, normalised paths. Tests point it at a temporary directory; production leaves
+     * it NULL or sets it from the configuration. */
+    const char *const *log_roots;
+    /* Wall clock for computed ages ("days left", "age_s"); 0 = now. For tests. */
+    int64_t now_ms;
+};
+
+/* What a call produced. Zero it before the call; fs_tool_result_release frees it. */
+struct fs_tool_result {
+    char *text;         /* owned; sanitized, redacted, capped; never NULL after a successful call */
+    json_t *structured; /* owned reference (MCP structuredContent) or NULL; redacted */
+    bool is_error;      /* the tool ran but reports a failure (MCP isError), e.g. a non-zero exit */
+    int64_t duration_ms;
+    bool truncated;    /* some output was left out (the program's or the text cap) */
+    size_t redactions; /* secrets replaced in text and structured content */
+};
+
+void fs_tool_result_release(struct fs_tool_result *r);
+
+/* A handler. args has been validated against the tool's schema (and is an object). Fill out
+ * (text and/or structured, is_error, truncated); the registry sanitizes both afterwards, so a
+ * handler may store raw output. Return 0 when the tool ran (even if it reports a failure through
+ * is_error), or a negative fs_errcode with err filled when it could not run at all (out of
+ * memory, a bug); out is released by the caller on failure. */
+typedef int (*fs_tool_handler)(void *closure, const json_t *args, const struct fs_tool_ctx *ctx,
+                               struct fs_tool_result *out, struct fs_err *err);
+
+/* A built-in tool: one row of a static table (see host.c). */
+struct fs_tool_def {
+    const char *name;
+    const char *title;
+    const char *description;
+    const char *input_schema; /* JSON text */
+    struct fs_tool_annotations annotations;
+    fs_tool_handler handler;
+};
+
+/* The built-in tools, in documentation order. */
+extern const struct fs_tool_def fs_builtin_tools[];
+extern const size_t fs_builtin_tools_count;
+
+struct fs_registry;
+
+/* A registry holding every built-in tool. Fails only on out of memory, or when a built-in
+ * definition is broken (a bug; the message names the tool). */
+int fs_registry_new(struct fs_registry **out, struct fs_err *err);
+void fs_registry_free(struct fs_registry *r);
+
+/* Add a tool at run time (a remote MCP server's tool). Copies every string; schema is parsed and
+ * compiled now (a keyword outside the subset is refused, naming it). closure is passed to the
+ * handler as is and never freed by the registry. Errors: -FS_E_INVALID (bad name, description
+ * too long, schema not an object schema, unsupported keyword), -FS_E_TOO_LARGE (schema text),
+ * -FS_E_TOO_LARGE also for more than FS_TOOL_MAX_TOOLS tools, -FS_E_NOMEM. A name already present
+ * is -FS_E_INVALID: tools are never replaced. Thread-safe with concurrent calls. */
+int fs_registry_add(struct fs_registry *r, const char *name, const char *title,
+                    const char *description, const char *input_schema_json,
+                    const struct fs_tool_annotations *ann, fs_tool_handler handler, void *closure,
+                    struct fs_err *err);
+
+/* Look up a tool's annotations; false when there is no such tool. */
+bool fs_tools_annotations(const struct fs_registry *r, const char *name,
+                          struct fs_tool_annotations *out);
+
+/* Run one tool. args NULL means {}. Errors (out left zeroed):
+ *   -FS_E_NOT_FOUND        no tool with that name
+ *   -FS_E_INVALID_PAYLOAD  args do not match the schema; err->path is the argument's path
+ *                          ("limit", "paths[2]") and err->msg starts with it
+ *   -FS_E_INVALID          ctx is bad (a relative log root, ...)
+ *   anything the handler returns (out of memory, ...)
+ * A tool that ran and failed returns 0 with out->is_error and a text saying why. */
+int fs_tools_call(const struct fs_registry *r, const char *name, const json_t *args,
+                  const struct fs_tool_ctx *ctx, struct fs_tool_result *out, struct fs_err *err);
+
+/* The MCP tools/list result: {"tools":[{name, title, description, inputSchema,
+ * annotations:{readOnlyHint, destructiveHint, idempotentHint, openWorldHint}}]}, built-ins first
+ * then run-time tools in registration order. New reference, or NULL when out of memory. */
+json_t *fs_tools_list_json(const struct fs_registry *r);
+
+/* docs/tools.md: every built-in tool (name, title, description, annotations, arguments with
+ * their types and limits), rendered from fs_builtin_tools. Appends to b. */
+int fs_tools_doc_markdown(struct fs_buf *b);
+
+#endif

@@ -1,0 +1,1038 @@
+/* Unit tests for the tool registry and the built-in host tools: the MCP tools/list shape, run-time
+ * registration (and refusal of schemas outside the subset), argument validation errors with
+ * paths, every host parser against captured outputs (table-driven, with odd cases), real local
+ * runs of each tool on this machine against things the test creates (a directory of known
+ * sizes, a listening socket, certificates made with libcrypto, log files), and hostile output
+ * (escapes, NULs, secrets, 10 MB) coming back capped, clean and redacted. No network. */
+#include "unit.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include "core/buf.h"
+#include "core/time.h"
+#include "tools/host_int.h"
+#include "tools/registry.h"
+
+static char tmpdir[256];
+static struct fs_registry *reg;
+
+static int setup(void **state)
+{
+    snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-tools-XXXXXX");
+    if (!mkdtemp(tmpdir))
+        return -1;
+    struct fs_err e = {0};
+    return fs_registry_new(&reg, &e) == 0 ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fs_registry_free(reg);
+    char *const argv[] = {"rm", "-rf", "--", tmpdir, NULL};
+    struct fs_child c = {.argv = (const char *const *)argv, .timeout_ms = 10000};
+    fs_child_run(&c, NULL);
+    fs_child_release(&c);
+    return 0;
+}
+
+static json_t *J(const char *text)
+{
+    json_error_t je;
+    json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
+    if (!j)
+        fail_msg("bad test JSON %s: %s", text, je.text);
+    return j;
+}
+
+/* "a.b[2].c" → the value there, or NULL. */
+static json_t *jget(json_t *v, const char *path)
+{
+    char key[128];
+    const char *p = path;
+    while (*p && v) {
+        if (*p == '.')
+            p++;
+        if (*p == '[') {
+            v = json_array_get(v, strtoul(p + 1, NULL, 10));
+            p = strchr(p, ']') + 1;
+            continue;
+        }
+        size_t n = strcspn(p, ".[");
+        snprintf(key, sizeof(key), "%.*s", (int)n, p);
+        v = json_object_get(v, key);
+        p += n;
+    }
+    return v;
+}
+
+static void expect_at(json_t *root, const char *path, const char *want, const char *ctx)
+{
+    json_t *v = jget(root, path);
+    char *got = v ? json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT) : NULL;
+    if (!got || strcmp(got, want)) {
+        char *all = json_dumps(root, JSON_COMPACT);
+        fail_msg("%s: %s = %s, want %s\n%s", ctx, path, got ? got : "(missing)", want, all);
+    }
+    free(got);
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    assert_true(fd >= 0);
+    const char *p = data;
+    while (len) {
+        ssize_t w = write(fd, p, len);
+        assert_true(w > 0);
+        p += w;
+        len -= (size_t)w;
+    }
+    close(fd);
+}
+
+static void write_filled(const char *path, size_t len)
+{
+    char *d = malloc(len ? len : 1);
+    memset(d, 'x', len);
+    write_file(path, d, len);
+    free(d);
+}
+
+/* Call a tool and insist that it ran (is_error is allowed: check it yourself). */
+static void call_ok(const char *name, const char *args, const struct fs_tool_ctx *ctx,
+                    struct fs_tool_result *r)
+{
+    json_t *a = args ? J(args) : NULL;
+    struct fs_err e = {0};
+    int rc = fs_tools_call(reg, name, a, ctx, r, &e);
+    json_decref(a);
+    if (rc != 0)
+        fail_msg("%s %s: %s: %s", name, args ? args : "", fs_err_name(rc), e.msg);
+    assert_non_null(r->text);
+}
+
+static void call_good(const char *name, const char *args, const struct fs_tool_ctx *ctx,
+                      struct fs_tool_result *r)
+{
+    call_ok(name, args, ctx, r);
+    if (r->is_error || !r->structured)
+        fail_msg("%s %s: tool failed: %s", name, args ? args : "", r->text);
+}
+
+static bool have_program(const char *name)
+{
+    char p[256];
+    const char *dirs[] = {"/usr/bin", "/bin", "/usr/sbin", "/sbin"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(dirs); i++) {
+        snprintf(p, sizeof(p), "%s/%s", dirs[i], name);
+        if (access(p, X_OK) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* ---- registry --------------------------------------------------------------------------- */
+
+static void test_list_shape(void **state)
+{
+    json_t *l = fs_tools_list_json(reg);
+    assert_non_null(l);
+    json_t *tools = json_object_get(l, "tools");
+    assert_true(json_array_size(tools) >= fs_builtin_tools_count);
+    assert_true(fs_builtin_tools_count >= 12);
+    for (size_t i = 0; i < fs_builtin_tools_count; i++) {
+        json_t *t = json_array_get(tools, i);
+        assert_string_equal(json_string_value(json_object_get(t, "name")),
+                            fs_builtin_tools[i].name);
+        assert_true(json_is_string(json_object_get(t, "title")));
+        assert_true(json_string_length(json_object_get(t, "description")) > 20);
+        json_t *s = json_object_get(t, "inputSchema");
+        assert_string_equal(json_string_value(json_object_get(s, "type")), "object");
+        assert_true(json_is_false(json_object_get(s, "additionalProperties")));
+        json_t *a = json_object_get(t, "annotations");
+        assert_true(json_is_true(json_object_get(a, "readOnlyHint")));
+        assert_true(json_is_false(json_object_get(a, "destructiveHint")));
+        assert_true(json_is_true(json_object_get(a, "idempotentHint")));
+        assert_true(json_is_false(json_object_get(a, "openWorldHint")));
+        assert_true(json_is_string(json_object_get(a, "title")));
+    }
+    json_decref(l);
+    struct fs_tool_annotations an;
+    assert_true(fs_tools_annotations(reg, "host.memory", &an));
+    assert_true(an.read_only);
+    assert_false(fs_tools_annotations(reg, "host.nope", &an));
+}
+
+static int echo_handler(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                        struct fs_tool_result *out, struct fs_err *err)
+{
+    const char *mode = json_string_value(json_object_get(args, "mode"));
+    if (fs_streq(mode, "fail"))
+        return fs_err_set(err, FS_E_PROTOCOL, NULL, "remote said no");
+    if (fs_streq(mode, "error")) {
+        out->text = strdup("it broke");
+        out->is_error = true;
+        return 0;
+    }
+    out->structured = json_pack("{s:s, s:i}", "echo", mode ? mode : "", "n", 7);
+    (*(int *)cl)++;
+    return 0;
+}
+
+static void test_register_and_call(void **state)
+{
+    static int calls;
+    struct fs_err e = {0};
+    struct fs_tool_annotations ann = {.read_only = false, .destructive = true, .open_world = true};
+    const char *schema = "{\"type\":\"object\",\"additionalProperties\":false,"
+                         "\"properties\":{\"mode\":{\"type\":\"string\",\"maxLength\":16}}}";
+    assert_int_equal(fs_registry_add(reg, "remote.echo", "Echo", "Echoes its mode back.", schema,
+                                     &ann, echo_handler, &calls, &e),
+                     0);
+    /* refusals */
+    const struct {
+        const char *name, *schema, *msg;
+        int rc;
+    } bad[] = {
+        {"remote.echo", schema, "already exists", -FS_E_INVALID},
+        {"bad name", schema, "a tool name", -FS_E_INVALID},
+        {"", schema, "a tool name", -FS_E_INVALID},
+        {"remote.x", "{\"type\":\"object\",\"oneOf\":[]}", "oneOf: unsupported", -FS_E_INVALID},
+        {"remote.x",
+         "{\"type\":\"object\",\"properties\":{\"u\":{\"type\":\"string\",\"format\":\"uri\"}}}",
+         "properties.u.format: unsupported", -FS_E_INVALID},
+        {"remote.x", "{\"type\":\"string\"}", "must be of type object", -FS_E_INVALID},
+        {"remote.x", "{\"type\":", "inputSchema", -FS_E_INVALID},
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(bad); i++) {
+        memset(&e, 0, sizeof(e));
+        int rc = fs_registry_add(reg, bad[i].name, NULL, "A tool.", bad[i].schema, &ann,
+                                 echo_handler, NULL, &e);
+        if (rc != bad[i].rc || !strstr(e.msg, bad[i].msg))
+            fail_msg("case %zu: rc %d msg \"%s\", want \"%s\"", i, rc, e.msg, bad[i].msg);
+    }
+    json_t *l = fs_tools_list_json(reg);
+    json_t *last = json_array_get(json_object_get(l, "tools"), fs_builtin_tools_count);
+    assert_string_equal(json_string_value(json_object_get(last, "name")), "remote.echo");
+    expect_at(last, "annotations.destructiveHint", "true", "list");
+    expect_at(last, "annotations.readOnlyHint", "false", "list");
+    json_decref(l);
+
+    struct fs_tool_result r = {0};
+    call_good("remote.echo", "{\"mode\":\"hi\"}", NULL, &r);
+    assert_int_equal(calls, 1);
+    expect_at(r.structured, "echo", "\"hi\"", "echo");
+    assert_string_equal(r.text, "{\"echo\":\"hi\",\"n\":7}"); /* text from structured content */
+    assert_true(r.duration_ms >= 0);
+    fs_tool_result_release(&r);
+    call_ok("remote.echo", "{\"mode\":\"error\"}", NULL, &r);
+    assert_true(r.is_error);
+    assert_string_equal(r.text, "it broke");
+    fs_tool_result_release(&r);
+    json_t *a = J("{\"mode\":\"fail\"}");
+    assert_int_equal(fs_tools_call(reg, "remote.echo", a, NULL, &r, &e), -FS_E_PROTOCOL);
+    assert_null(r.text);
+    json_decref(a);
+}
+
+static void test_argument_errors(void **state)
+{
+    const struct {
+        const char *tool, *args;
+        int rc;
+        const char *path, *msg;
+    } cases[] = {
+        {"host.nope", "{}", -FS_E_NOT_FOUND, "name", "no tool named"},
+        {"host.memory", "[]", -FS_E_INVALID_PAYLOAD, "", "arguments: expected object"},
+        {"host.memory", "{\"x\":1}", -FS_E_INVALID_PAYLOAD, "x", "x: unknown argument"},
+        {"host.dir_sizes", "{}", -FS_E_INVALID_PAYLOAD, "path", "path: required"},
+        {"host.dir_sizes", "{\"path\":\"tmp\"}", -FS_E_INVALID_PAYLOAD, "path", "path: must match"},
+        {"host.dir_sizes", "{\"path\":\"/tmp/../etc\"}", -FS_E_INVALID_PAYLOAD, "path",
+         "path: must match"},
+        {"host.dir_sizes", "{\"path\":\"/tmp//x\"}", -FS_E_INVALID_PAYLOAD, "path", "path: must"},
+        {"host.dir_sizes", "{\"path\":\"/tmp/\"}", -FS_E_INVALID_PAYLOAD, "path", "path: must"},
+        {"host.dir_sizes", "{\"path\":\"/tmp/./x\"}", -FS_E_INVALID_PAYLOAD, "path", "path: must"},
+        {"host.dir_sizes", "{\"path\":\"/tmp\",\"depth\":4}", -FS_E_INVALID_PAYLOAD, "depth",
+         "depth: must be at most 3"},
+        {"host.dir_sizes", "{\"path\":\"/tmp\",\"depth\":\"1\"}", -FS_E_INVALID_PAYLOAD, "depth",
+         "depth: expected integer, got string"},
+        {"host.largest_files", "{\"path\":\"/tmp\",\"limit\":0}", -FS_E_INVALID_PAYLOAD, "limit",
+         "limit: must be at least 1"},
+        {"host.largest_files", "{\"path\":\"/tmp\",\"limit\":101}", -FS_E_INVALID_PAYLOAD, "limit",
+         "limit: must be at most 100"},
+        {"host.largest_files", "{\"path\":\"/tmp\",\"min_size_bytes\":-1}", -FS_E_INVALID_PAYLOAD,
+         "min_size_bytes", "min_size_bytes: must be at least 0"},
+        {"host.top_processes", "{\"sort\":\"io\"}", -FS_E_INVALID_PAYLOAD, "sort",
+         "sort: must be one of \"cpu\", \"memory\""},
+        {"host.service_status", "{\"unit\":\"--help.service\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.service_status", "{\"unit\":\"nginx\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.service_status", "{\"unit\":\"a b.service\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.log_lines", "{\"path\":\"/etc/shadow\"}", -FS_E_INVALID_PAYLOAD, "path",
+         "path: must be below /var/log"},
+        {"host.log_lines", "{\"path\":\"/var/logs/x\"}", -FS_E_INVALID_PAYLOAD, "path",
+         "path: must be below /var/log"},
+        {"host.log_lines", "{\"path\":\"/var/log/../../etc/shadow\"}", -FS_E_INVALID_PAYLOAD,
+         "path", "path: must match"},
+        {"host.log_lines", "{\"path\":\"/var/log/syslog\",\"lines\":1001}", -FS_E_INVALID_PAYLOAD,
+         "lines", "lines: must be at most 1000"},
+        {"host.log_lines", "{\"path\":\"/var/log/syslog\",\"filter\":\"a\\nb\"}",
+         -FS_E_INVALID_PAYLOAD, "filter", "filter: must match"},
+        {"host.fs_usage", "{\"mount\":\"-x\"}", -FS_E_INVALID_PAYLOAD, "mount", "mount: must"},
+        {"host.cert_expiry", "{}", -FS_E_INVALID_PAYLOAD, "path", "path: required"},
+        {"host.cert_expiry", "{\"path\":\"--version\"}", -FS_E_INVALID_PAYLOAD, "path",
+         "path: must match"},
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(cases); i++) {
+        json_t *a = J(cases[i].args);
+        struct fs_tool_result r = {0};
+        struct fs_err e = {0};
+        int rc = fs_tools_call(reg, cases[i].tool, a, NULL, &r, &e);
+        json_decref(a);
+        if (rc != cases[i].rc)
+            fail_msg("case %zu %s %s: rc %d (%s), want %d", i, cases[i].tool, cases[i].args, rc,
+                     e.msg, cases[i].rc);
+        if (strcmp(e.path, cases[i].path) || strncmp(e.msg, cases[i].msg, strlen(cases[i].msg)))
+            fail_msg("case %zu: path \"%s\" msg \"%s\", want \"%s\" \"%s\"", i, e.path, e.msg,
+                     cases[i].path, cases[i].msg);
+        assert_null(r.text);
+        assert_null(r.structured);
+    }
+}
+
+static void test_doc_markdown(void **state)
+{
+    struct fs_buf b = FS_BUF_INIT(0);
+    assert_int_equal(fs_tools_doc_markdown(&b), 0);
+    for (size_t i = 0; i < fs_builtin_tools_count; i++) {
+        char h[160];
+        snprintf(h, sizeof(h), "## `%s`", fs_builtin_tools[i].name);
+        if (!strstr(b.data, h))
+            fail_msg("docs lack %s", h);
+    }
+    assert_non_null(strstr(b.data, "- `limit` (integer, 1 to 100, default `20`)"));
+    assert_non_null(strstr(b.data, "- `path` (string, required"));
+    assert_non_null(strstr(b.data, "one of `[\"cpu\",\"memory\"]`"));
+    fs_buf_release(&b);
+}
+
+/* ---- parsers ------------------------------------------------------------------------------ */
+
+enum parser { P_DF, P_DFI, P_DU, P_FIND, P_PS, P_MEM, P_LOAD, P_SYSD, P_JOURNAL, P_LINES, P_SS };
+
+static int run_parser(enum parser p, const char *in, size_t len, json_t **out, struct fs_err *e)
+{
+    switch (p) {
+    case P_DF: return fs_hp_df(in, len, false, out, e);
+    case P_DFI: return fs_hp_df(in, len, true, out, e);
+    case P_DU: return fs_hp_du(in, len, out, e);
+    case P_FIND: return fs_hp_find(in, len, out, e);
+    case P_PS: return fs_hp_ps(in, len, out, e);
+    case P_MEM: return fs_hp_meminfo(in, len, out, e);
+    case P_LOAD: return fs_hp_loadavg(in, len, out, e);
+    case P_SYSD: return fs_hp_systemctl_show(in, len, out, e);
+    case P_JOURNAL: return fs_hp_journal_usage(in, len, out, e);
+    case P_LINES: return fs_hp_lines(in, len, "err", out, e);
+    case P_SS: return fs_hp_ss(in, len, out, e);
+    }
+    return -1;
+}
+
+#define DF_HEAD "Filesystem     Type     1-blocks        Used   Available Capacity Mounted on\n"
+#define DFI_HEAD "Filesystem     Type      Inodes   IUsed    IFree IUse% Mounted on\n"
+
+#define DU_NUL                                                                                     \
+    "4096\t/d/a\0"                                                                                 \
+    "1052672\t/d/b\nc\0"                                                                           \
+    "2000000\t/d\0"
+#define FIND_NUL                                                                                   \
+    "100\t1700000000.5\t/a\0"                                                                      \
+    "300\t1700000001.0000000000\t/b c\0"
+
+struct pcase {
+    enum parser p;
+    const char *in;
+    size_t len; /* 0 = strlen */
+    int rc;
+    const char *checks[8][2]; /* path, compact JSON */
+};
+
+static const struct pcase pcases[] = {
+    /* df, captured on Debian 12 */
+    {P_DF,
+     DF_HEAD "devtmpfs       devtmpfs  12630487040           0 12630487040       0% /dev\n"
+             "/dev/vda       ext4     270553174016 18585427968 84159852544      19% /\n",
+     0,
+     0,
+     {{"filesystems[0].type", "\"devtmpfs\""},
+      {"filesystems[1].filesystem", "\"/dev/vda\""},
+      {"filesystems[1].size_bytes", "270553174016"},
+      {"filesystems[1].used_bytes", "18585427968"},
+      {"filesystems[1].avail_bytes", "84159852544"},
+      {"filesystems[1].used_percent", "19"},
+      {"filesystems[1].mount", "\"/\""},
+      {"unparsed_lines", "0"}}},
+    /* mount point and device with spaces, "-" capacity, huge and overflowing numbers */
+    {P_DF,
+     DF_HEAD "/dev/sdb1      ext4     1000 500 400 56% /mnt/my disk\n"
+             "//srv/share name cifs 2000 1000 1000 50% /mnt/share  two\n"
+             "proc           proc     0 0 0 - /proc\n"
+             "/dev/big       xfs      9223372036854775807 1 9223372036854775806 1% /big\n"
+             "/dev/huge      xfs      18446744073709551616 1 1 1% /huge\n"
+             "garbage line\n\n",
+     0,
+     0,
+     {{"filesystems[0].mount", "\"/mnt/my disk\""},
+      {"filesystems[1].filesystem", "\"//srv/share name\""},
+      {"filesystems[1].mount", "\"/mnt/share  two\""},
+      {"filesystems[2].used_percent", "null"},
+      {"filesystems[3].size_bytes", "9223372036854775807"},
+      {"unparsed_lines", "2"}}},
+    {P_DF, "", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_DF, "\x01\x02garbage\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_DF, DF_HEAD, 0, 0, {{"filesystems", "[]"}}},
+    {P_DFI,
+     DFI_HEAD "/dev/vda       ext4     16777216  345678 16431538    3% /\n"
+              "tmpfs          tmpfs     3085479       1  3085478    1% /dev/shm\n",
+     0,
+     0,
+     {{"filesystems[0].inodes_total", "16777216"},
+      {"filesystems[0].inodes_used", "345678"},
+      {"filesystems[0].inodes_free", "16431538"},
+      {"filesystems[0].inodes_used_percent", "3"},
+      {"filesystems[1].mount", "\"/dev/shm\""}}},
+    /* du -0: sorted, NUL separated, a name with a newline */
+    {P_DU,
+     DU_NUL,
+     sizeof(DU_NUL) - 1,
+     0,
+     {{"entries[0].path", "\"/d\""},
+      {"entries[1].path", "\"/d/b\\nc\""},
+      {"entries[1].size_bytes", "1052672"},
+      {"entries[2].size_bytes", "4096"},
+      {"unparsed", "0"}}},
+    {P_DU,
+     "12\t/x\nbad\n99999999999999999999999\t/y\n",
+     0,
+     0,
+     {{"entries[0].path", "\"/x\""}, {"unparsed", "2"}}},
+    {P_DU, "", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_FIND,
+     FIND_NUL,
+     sizeof(FIND_NUL) - 1,
+     0,
+     {{"files[0].path", "\"/b c\""},
+      {"files[0].mtime_s", "1700000001"},
+      {"files[1].size_bytes", "100"}}},
+    {P_FIND, "", 0, 0, {{"files", "[]"}}},
+    {P_FIND,
+     "1\tnan\t/a\n2\t1e5\t/b\n3\t-5\t/old\n",
+     0,
+     0,
+     {{"files[0].path", "\"/old\""}, {"files[0].mtime_s", "-5"}, {"unparsed", "2"}}},
+    /* ps, captured */
+    {P_PS,
+     "17173 17172 root      0.3  0.0  4080       5 bash\n"
+     "    1     0 root      0.2  0.0 11776    7326 process_api\n"
+     "  900     1 www-data 12.5  3.1 204800   86400 Web Content\n",
+     0,
+     0,
+     {{"processes[0].pid", "17173"},
+      {"processes[0].cpu_percent", "0.29999999999999999"},
+      {"processes[1].rss_bytes", "12058624"},
+      {"processes[2].command", "\"Web Content\""},
+      {"processes[2].user", "\"www-data\""},
+      {"processes[2].elapsed_s", "86400"}}},
+    {P_PS, "", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_PS, "x y z\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_MEM,
+     "MemTotal:       16384000 kB\nMemFree:         1000000 kB\nMemAvailable:    8192000 kB\n"
+     "Buffers:          100000 kB\nCached:          2000000 kB\nSwapCached:            0 kB\n"
+     "SwapTotal:       1000000 kB\nSwapFree:         250000 kB\nHugePages_Total:       0\n",
+     0,
+     0,
+     {{"total_bytes", "16777216000"},
+      {"available_bytes", "8388608000"},
+      {"used_bytes", "8388608000"},
+      {"used_percent", "50.0"},
+      {"swap_used_bytes", "768000000"},
+      {"available_estimated", "false"}}},
+    {P_MEM,
+     "MemTotal: 1000 kB\nMemFree: 100 kB\nBuffers: 100 kB\nCached: 100 kB\n",
+     0,
+     0,
+     {{"available_bytes", "307200"}, {"available_estimated", "true"}}},
+    {P_MEM, "MemFree: 100 kB\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_MEM, "MemTotal: 99999999999999999999 kB\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_LOAD,
+     "0.52 0.58 0.59 2/1234 12345\n",
+     0,
+     0,
+     {{"load1", "0.52000000000000002"},
+      {"load15", "0.58999999999999997"},
+      {"runnable", "2"},
+      {"tasks", "1234"},
+      {"last_pid", "12345"}}},
+    {P_LOAD, "0.52 0.58 0.59 2-1234 12345\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_LOAD, "", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_SYSD,
+     "LoadState=loaded\nActiveState=active\nSubState=running\nNRestarts=3\nExecMainStatus=0\n"
+     "ActiveEnterTimestamp=Tue 2026-11-17 09:12:01 UTC\nMemoryCurrent=52428800\n",
+     0,
+     0,
+     {{"found", "true"},
+      {"active_state", "\"active\""},
+      {"sub_state", "\"running\""},
+      {"n_restarts", "3"},
+      {"memory_current_bytes", "52428800"},
+      {"active_enter_timestamp", "\"Tue 2026-11-17 09:12:01 UTC\""}}},
+    {P_SYSD,
+     "LoadState=not-found\nActiveState=inactive\nSubState=dead\nNRestarts=0\n"
+     "ExecMainStatus=0\nActiveEnterTimestamp=\nMemoryCurrent=[not set]\n",
+     0,
+     0,
+     {{"found", "false"}, {"memory_current_bytes", "null"}, {"active_enter_timestamp", "null"}}},
+    {P_SYSD,
+     "MemoryCurrent=18446744073709551615\nActiveState=failed\n",
+     0,
+     0,
+     {{"memory_current_bytes", "null"}, {"load_state", "null"}}},
+    {P_SYSD, "", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_JOURNAL,
+     "Archived and active journals take up 1.5G in the file system.\n",
+     0,
+     0,
+     {{"bytes", "1610612736"}, {"human", "\"1.5G\""}}},
+    {P_JOURNAL,
+     "Archived and active journals take up 0B in the file system.\n",
+     0,
+     0,
+     {{"bytes", "0"}}},
+    {P_JOURNAL, "Journals take up 8.0M on disk.\n", 0, 0, {{"bytes", "8388608"}}},
+    {P_JOURNAL, "No journal files were found.\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_JOURNAL, "take up 9999999E in", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_LINES,
+     "ok\nerror one\r\nfine\nanother err\xff\n",
+     0,
+     0,
+     {{"lines[0]", "\"error one\""},
+      {"lines[1]", "\"another err\xef\xbf\xbd\""},
+      {"lines_read", "4"},
+      {"lines_matched", "2"}}},
+    {P_LINES, "", 0, 0, {{"lines", "[]"}, {"lines_read", "0"}}},
+    /* ss -H -ltnu, captured and composed */
+    {P_SS,
+     "tcp   LISTEN 0      128          0.0.0.0:2024      0.0.0.0:*\n"
+     "udp   UNCONN 0      0      127.0.0.53%lo:53        0.0.0.0:*\n"
+     "tcp   LISTEN 0      4096            [::]:22           [::]:*\n"
+     "tcp   LISTEN 0      4096               *:9100            *:*\n"
+     "udp   UNCONN 0      0                  *:*               *:*\n"
+     "tcp   LISTEN 0      5      [fe80::1]%eth0:546         [::]:*\n",
+     0,
+     0,
+     {{"sockets[0].port", "2024"},
+      {"sockets[1].address", "\"127.0.0.53\""},
+      {"sockets[1].interface", "\"lo\""},
+      {"sockets[2].address", "\"::\""},
+      {"sockets[3].address", "\"*\""},
+      {"sockets[4].port", "null"},
+      {"sockets[5].address", "\"fe80::1\""},
+      {"sockets[5].interface", "\"eth0\""}}},
+    {P_SS,
+     "Netid State Recv-Q Send-Q Local Peer\nLISTEN 0 128 127.0.0.1:80 0.0.0.0:*\nzz\n",
+     0,
+     0,
+     {{"sockets[0].proto", "null"}, {"sockets[0].port", "80"}, {"unparsed", "1"}}},
+    {P_SS, "tcp LISTEN 0 1 1.2.3.4:70000 x\n", 0, 0, {{"sockets", "[]"}, {"unparsed", "1"}}},
+};
+
+static void test_parsers(void **state)
+{
+    for (size_t i = 0; i < FS_ARRAY_LEN(pcases); i++) {
+        const struct pcase *c = &pcases[i];
+        size_t len = c->len ? c->len : strlen(c->in);
+        json_t *out = (json_t *)1;
+        struct fs_err e = {0};
+        int rc = run_parser(c->p, c->in, len, &out, &e);
+        char ctx[32];
+        snprintf(ctx, sizeof(ctx), "parser case %zu", i);
+        if (rc != c->rc)
+            fail_msg("%s: rc %d (%s), want %d", ctx, rc, e.msg, c->rc);
+        if (rc < 0) {
+            assert_null(out);
+            assert_true(e.msg[0]);
+            continue;
+        }
+        for (size_t k = 0; k < 8 && c->checks[k][0]; k++)
+            expect_at(out, c->checks[k][0], c->checks[k][1], ctx);
+        json_decref(out);
+    }
+}
+
+static void test_parser_garbage(void **state)
+{
+    /* every parser on hostile bytes: no crash, valid JSON out or an error */
+    char junk[4096];
+    uint32_t x = 12345;
+    for (int round = 0; round < 50; round++) {
+        for (size_t i = 0; i < sizeof(junk); i++) {
+            x = x * 1103515245u + 12345u;
+            junk[i] = round % 2 ? (char)(x >> 16) : " \t\n0123456789.:%/-[]\0"[(x >> 16) % 21];
+        }
+        for (int p = P_DF; p <= P_SS; p++) {
+            json_t *out = NULL;
+            struct fs_err e = {0};
+            if (run_parser((enum parser)p, junk, sizeof(junk), &out, &e) == 0) {
+                char *s = json_dumps(out, JSON_COMPACT);
+                assert_non_null(s);
+                free(s);
+                json_decref(out);
+            }
+        }
+        json_t *out = NULL;
+        struct fs_err e = {0};
+        if (fs_hp_pem(junk, sizeof(junk), 0, &out, &e) == 0)
+            json_decref(out);
+    }
+    int64_t n;
+    struct fs_err e = {0};
+    assert_int_equal(fs_hp_nproc("8\n", 2, &n, &e), 0);
+    assert_int_equal(n, 8);
+    assert_int_equal(fs_hp_nproc("0\n", 2, &n, &e), -FS_E_INVALID_PAYLOAD);
+    assert_int_equal(fs_hp_nproc("", 0, &n, &e), -FS_E_INVALID_PAYLOAD);
+}
+
+/* ---- certificates ------------------------------------------------------------------------- */
+
+static EVP_PKEY *key;
+
+/* A self-signed certificate valid from now + from_s to now + to_s, as PEM appended to b. */
+static void make_cert(struct fs_buf *b, const char *cn, long from_s, long to_s)
+{
+    if (!key)
+        key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+    assert_non_null(key);
+    X509 *x = X509_new();
+    X509_set_version(x, 2);
+    ASN1_INTEGER_set(X509_get_serialNumber(x), 4660);
+    X509_gmtime_adj(X509_getm_notBefore(x), from_s);
+    X509_gmtime_adj(X509_getm_notAfter(x), to_s);
+    X509_NAME *nm = X509_get_subject_name(x);
+    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+    X509_set_issuer_name(x, nm);
+    X509_set_pubkey(x, key);
+    assert_true(X509_sign(x, key, EVP_sha256()) > 0);
+    BIO *bio = BIO_new(BIO_s_mem());
+    PEM_write_bio_X509(bio, x);
+    char *p;
+    long n = BIO_get_mem_data(bio, &p);
+    fs_buf_append(b, p, (size_t)n);
+    BIO_free(bio);
+    X509_free(x);
+}
+
+static void test_cert_expiry(void **state)
+{
+    struct fs_buf pem = FS_BUF_INIT(0);
+    make_cert(&pem, "soon.example", -86400, 30 * 86400 + 3600);
+    char path[512];
+    snprintf(path, sizeof(path), "%s/one.pem", tmpdir);
+    write_file(path, pem.data, pem.len);
+
+    char args[600];
+    snprintf(args, sizeof(args), "{\"path\":\"%s\"}", path);
+    struct fs_tool_result r = {0};
+    call_good("host.cert_expiry", args, NULL, &r);
+    expect_at(r.structured, "certificates[0].subject", "\"CN=soon.example\"", "cert");
+    expect_at(r.structured, "certificates[0].issuer", "\"CN=soon.example\"", "cert");
+    expect_at(r.structured, "certificates[0].days_left", "30", "cert");
+    expect_at(r.structured, "certificates[0].expired", "false", "cert");
+    expect_at(r.structured, "certificates[0].serial", "\"1234\"", "cert");
+    expect_at(r.structured, "min_days_left", "30", "cert");
+    fs_tool_result_release(&r);
+
+    /* a bundle with an expired certificate and a key in the middle: earliest wins */
+    BIO *kb = BIO_new(BIO_s_mem());
+    PEM_write_bio_PrivateKey(kb, key, NULL, NULL, 0, NULL, NULL);
+    char *kp;
+    long kn = BIO_get_mem_data(kb, &kp);
+    fs_buf_append(&pem, kp, (size_t)kn);
+    BIO_free(kb);
+    make_cert(&pem, "old.example", -10 * 86400, -2 * 86400 + 60);
+    snprintf(path, sizeof(path), "%s/bundle.pem", tmpdir);
+    write_file(path, pem.data, pem.len);
+    snprintf(args, sizeof(args), "{\"path\":\"%s\"}", path);
+    call_good("host.cert_expiry", args, NULL, &r);
+    expect_at(r.structured, "certificates[1].subject", "\"CN=old.example\"", "bundle");
+    expect_at(r.structured, "certificates[1].expired", "true", "bundle");
+    expect_at(r.structured, "min_days_left", "-2", "bundle");
+    assert_null(strstr(r.text, "PRIVATE KEY")); /* nothing but certificate facts */
+    fs_tool_result_release(&r);
+    fs_buf_release(&pem);
+
+    /* not a certificate; missing file; a system certificate when there is one */
+    snprintf(path, sizeof(path), "%s/notes.txt", tmpdir);
+    write_file(path, "hello secret world\n", 19);
+    snprintf(args, sizeof(args), "{\"path\":\"%s\"}", path);
+    call_ok("host.cert_expiry", args, NULL, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "no PEM certificate"));
+    assert_null(strstr(r.text, "secret world"));
+    fs_tool_result_release(&r);
+    snprintf(args, sizeof(args), "{\"path\":\"%s/missing.pem\"}", tmpdir);
+    call_ok("host.cert_expiry", args, NULL, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "cat exited with status 1"));
+    fs_tool_result_release(&r);
+    if (access("/etc/ssl/certs/ca-certificates.crt", R_OK) == 0) {
+        call_good("host.cert_expiry", "{\"path\":\"/etc/ssl/certs/ca-certificates.crt\"}", NULL,
+                  &r);
+        assert_int_equal(json_array_size(json_object_get(r.structured, "certificates")),
+                         FS_HP_MAX_CERTS);
+        fs_tool_result_release(&r);
+    }
+    EVP_PKEY_free(key);
+    key = NULL;
+}
+
+/* ---- real local runs ---------------------------------------------------------------------- */
+
+static void test_df_local(void **state)
+{
+    struct fs_tool_result r = {0};
+    call_good("host.fs_usage", NULL, NULL, &r);
+    json_t *arr = json_object_get(r.structured, "filesystems");
+    assert_true(json_array_size(arr) >= 1);
+    size_t i;
+    json_t *f;
+    json_array_foreach(arr, i, f)
+    {
+        assert_true(json_integer_value(json_object_get(f, "size_bytes")) > 0);
+        assert_false(fs_streq(json_string_value(json_object_get(f, "type")), "proc"));
+    }
+    fs_tool_result_release(&r);
+
+    char args[400];
+    snprintf(args, sizeof(args), "{\"mount\":\"%s\"}", tmpdir);
+    call_good("host.fs_usage", args, NULL, &r);
+    arr = json_object_get(r.structured, "filesystems");
+    assert_int_equal(json_array_size(arr), 1);
+    json_t *one = json_array_get(arr, 0);
+    assert_true(json_integer_value(json_object_get(one, "used_bytes")) <=
+                json_integer_value(json_object_get(one, "size_bytes")));
+    fs_tool_result_release(&r);
+
+    call_good("host.inode_usage", args, NULL, &r);
+    arr = json_object_get(r.structured, "filesystems");
+    assert_int_equal(json_array_size(arr), 1);
+    assert_non_null(json_object_get(json_array_get(arr, 0), "inodes_total"));
+    fs_tool_result_release(&r);
+
+    /* a mount that does not exist: df reports it, the tool says so */
+    call_ok("host.fs_usage", "{\"mount\":\"/nonexistent/forestall\"}", NULL, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "df exited with status 1"));
+    fs_tool_result_release(&r);
+}
+
+static void test_du_find_local(void **state)
+{
+    char p[512], args[700];
+    snprintf(p, sizeof(p), "%s/tree", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/tree/big", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/tree/small", tmpdir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof(p), "%s/tree/big/one MiB.bin", tmpdir);
+    write_filled(p, 1 << 20);
+    snprintf(p, sizeof(p), "%s/tree/big/three.bin", tmpdir);
+    write_filled(p, 3 << 20);
+    snprintf(p, sizeof(p), "%s/tree/small/tiny.txt", tmpdir);
+    write_filled(p, 2048);
+
+    struct fs_tool_result r = {0};
+    snprintf(args, sizeof(args), "{\"path\":\"%s/tree\"}", tmpdir);
+    call_good("host.dir_sizes", args, NULL, &r);
+    snprintf(p, sizeof(p), "\"%s/tree/big\"", tmpdir);
+    expect_at(r.structured, "entries[0].path", p, "du");
+    assert_true(json_integer_value(jget(r.structured, "entries[0].size_bytes")) >= 4 << 20);
+    assert_true(json_integer_value(jget(r.structured, "total_bytes")) >= 4 << 20);
+    expect_at(r.structured, "entries_total", "2", "du");
+    fs_tool_result_release(&r);
+
+    snprintf(args, sizeof(args), "{\"path\":\"%s/tree\",\"depth\":2,\"limit\":1}", tmpdir);
+    call_good("host.dir_sizes", args, NULL, &r);
+    assert_int_equal(json_array_size(json_object_get(r.structured, "entries")), 1);
+    expect_at(r.structured, "entries_total", "2", "du depth 2"); /* du lists directories only */
+    fs_tool_result_release(&r);
+
+    snprintf(args, sizeof(args), "{\"path\":\"%s/tree\",\"min_size_bytes\":1048576}", tmpdir);
+    call_good("host.largest_files", args, NULL, &r);
+    snprintf(p, sizeof(p), "\"%s/tree/big/three.bin\"", tmpdir);
+    expect_at(r.structured, "files[0].path", p, "find");
+    expect_at(r.structured, "files[0].size_bytes", "3145728", "find");
+    snprintf(p, sizeof(p), "\"%s/tree/big/one MiB.bin\"", tmpdir);
+    expect_at(r.structured, "files[1].path", p, "find"); /* exactly the minimum: included */
+    expect_at(r.structured, "files_matched", "2", "find");
+    assert_true(json_integer_value(jget(r.structured, "files[0].age_s")) < 60);
+    fs_tool_result_release(&r);
+
+    snprintf(args, sizeof(args), "{\"path\":\"%s/tree\",\"min_size_bytes\":0,\"limit\":100}",
+             tmpdir);
+    call_good("host.largest_files", args, NULL, &r);
+    expect_at(r.structured, "files_matched", "3", "find all");
+    fs_tool_result_release(&r);
+
+    snprintf(args, sizeof(args), "{\"path\":\"%s/none\"}", tmpdir);
+    call_ok("host.dir_sizes", args, NULL, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "No such file"));
+    fs_tool_result_release(&r);
+}
+
+static void test_proc_tools_local(void **state)
+{
+    struct fs_tool_result r = {0};
+    call_good("host.top_processes", "{\"limit\":5}", NULL, &r);
+    size_t n = json_array_size(json_object_get(r.structured, "processes"));
+    assert_true(n >= 1 && n <= 5);
+    assert_true(json_integer_value(json_object_get(r.structured, "processes_total")) >= (int)n);
+    fs_tool_result_release(&r);
+
+    call_good("host.top_processes", "{\"sort\":\"memory\",\"limit\":20}", NULL, &r);
+    json_t *arr = json_object_get(r.structured, "processes");
+    for (size_t i = 1; i < json_array_size(arr); i++)
+        assert_true(json_integer_value(jget(json_array_get(arr, i - 1), "rss_bytes")) >=
+                    json_integer_value(jget(json_array_get(arr, i), "rss_bytes")));
+    expect_at(r.structured, "sort", "\"memory\"", "ps");
+    fs_tool_result_release(&r);
+
+    call_good("host.memory", NULL, NULL, &r);
+    json_int_t total = json_integer_value(json_object_get(r.structured, "total_bytes"));
+    assert_true(total > 0);
+    assert_true(json_integer_value(json_object_get(r.structured, "available_bytes")) <= total);
+    fs_tool_result_release(&r);
+
+    call_good("host.load", "{}", NULL, &r);
+    assert_int_equal(json_integer_value(json_object_get(r.structured, "cores")),
+                     sysconf(_SC_NPROCESSORS_ONLN));
+    assert_true(json_real_value(json_object_get(r.structured, "load1")) >= 0);
+    fs_tool_result_release(&r);
+}
+
+static void test_ss_local(void **state)
+{
+    if (!have_program("ss"))
+        skip();
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    assert_int_equal(listen(fd, 1), 0);
+    socklen_t al = sizeof(a);
+    getsockname(fd, (struct sockaddr *)&a, &al);
+    int port = ntohs(a.sin_port);
+    struct fs_tool_result r = {0};
+    call_good("host.listening_ports", NULL, NULL, &r);
+    close(fd);
+    bool found = false;
+    size_t i;
+    json_t *s;
+    json_array_foreach(json_object_get(r.structured, "sockets"), i, s)
+    {
+        found = found || (json_integer_value(json_object_get(s, "port")) == port &&
+                          fs_streq(json_string_value(json_object_get(s, "address")), "127.0.0.1") &&
+                          fs_streq(json_string_value(json_object_get(s, "proto")), "tcp"));
+    }
+    if (!found)
+        fail_msg("port %d not listed: %s", port, r.text);
+    fs_tool_result_release(&r);
+}
+
+static void test_systemd_tools_local(void **state)
+{
+    /* whatever this machine is (systemd, no systemd, no systemctl), the answer is clear */
+    struct fs_tool_result r = {0};
+    call_ok("host.service_status", "{\"unit\":\"forestall-test-nope.service\"}", NULL, &r);
+    if (r.is_error)
+        assert_true(strstr(r.text, "systemctl") != NULL);
+    else
+        expect_at(r.structured, "found", "false", "systemctl");
+    fs_tool_result_release(&r);
+    call_ok("host.journal_disk_usage", NULL, NULL, &r);
+    if (r.is_error)
+        assert_true(strstr(r.text, "journalctl") != NULL);
+    else
+        assert_true(json_integer_value(json_object_get(r.structured, "bytes")) >= 0);
+    fs_tool_result_release(&r);
+}
+
+static void test_log_lines_local(void **state)
+{
+    char logs[300], p[400], args[900];
+    snprintf(logs, sizeof(logs), "%s/log", tmpdir);
+    mkdir(logs, 0755);
+    const char *roots[] = {logs, NULL};
+    struct fs_tool_ctx ctx = {.log_roots = roots};
+    snprintf(p, sizeof(p), "%s/app.log", logs);
+    write_file(p, "one\nerror: two\nthree\nerror: four\n", 33);
+
+    struct fs_tool_result r = {0};
+    snprintf(args, sizeof(args), "{\"path\":\"%s\",\"lines\":3,\"filter\":\"error\"}", p);
+    call_good("host.log_lines", args, &ctx, &r);
+    expect_at(r.structured, "lines", "[\"error: two\",\"error: four\"]", "tail");
+    expect_at(r.structured, "lines_read", "3", "tail");
+    fs_tool_result_release(&r);
+
+    /* the production root still applies without the ctx field */
+    struct fs_err e = {0};
+    json_t *a = J(args);
+    assert_int_equal(fs_tools_call(reg, "host.log_lines", a, NULL, &r, &e), -FS_E_INVALID_PAYLOAD);
+    assert_string_equal(e.path, "path");
+    json_decref(a);
+
+    /* a symlink below the root that leads out of it */
+    snprintf(p, sizeof(p), "%s/escape.log", logs);
+    char target[400];
+    snprintf(target, sizeof(target), "%s/tree/small/tiny.txt", tmpdir);
+    assert_int_equal(symlink("/etc/hostname", p), 0);
+    snprintf(args, sizeof(args), "{\"path\":\"%s\"}", p);
+    call_ok("host.log_lines", args, &ctx, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "resolves outside"));
+    fs_tool_result_release(&r);
+
+    const char *bad_roots[] = {"relative/dir", NULL};
+    struct fs_tool_ctx bad = {.log_roots = bad_roots};
+    a = J(args);
+    assert_int_equal(fs_tools_call(reg, "host.log_lines", a, &bad, &r, &e), -FS_E_INVALID);
+    json_decref(a);
+}
+
+static const char hostile_head[] = "\x1b[31mred\x1b[0m plain\x1b]0;title\x07 bell\a\n"
+                                   "nul\0byte\n"
+                                   "Authorization: Bearer abcdef0123456789abcdef0123456789\n";
+
+static void check_clean(const struct fs_tool_result *r, size_t max)
+{
+    assert_non_null(r->text);
+    assert_true(strlen(r->text) <= max + 64); /* the cap plus its note */
+    assert_null(strchr(r->text, '\x1b'));
+    assert_null(strchr(r->text, '\a'));
+    assert_null(strstr(r->text, "abcdef0123456789"));
+    assert_null(strstr(r->text, "[31m"));
+    assert_true(r->truncated);
+    if (r->structured) {
+        char *s = json_dumps(r->structured, JSON_COMPACT);
+        assert_null(strstr(s, "\\u001b"));
+        assert_null(strstr(s, "\\u0000"));
+        assert_null(strstr(s, "abcdef0123456789"));
+        assert_non_null(strstr(s, "[REDACTED"));
+        free(s);
+    }
+}
+
+static int hostile_handler(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                           struct fs_tool_result *out, struct fs_err *err)
+{
+    size_t n = 10u << 20;
+    char *t = malloc(n + 1);
+    memset(t, 'A', n);
+    memcpy(t, hostile_head, sizeof(hostile_head) - 1);
+    t[n] = '\0';
+    /* structured strings may carry NULs and escapes too */
+    out->structured = json_object();
+    json_object_set_new(out->structured, "line",
+                        json_stringn(hostile_head, sizeof(hostile_head) - 1));
+    json_object_set_new(out->structured, "password", json_string("hunter2hunter2"));
+    /* text is a C string: the NUL would end it, so put the tail after a visible marker */
+    for (size_t i = 0; i < sizeof(hostile_head) - 1; i++)
+        if (!t[i])
+            t[i] = ' ';
+    out->text = t;
+    return 0;
+}
+
+static void test_hostile_output(void **state)
+{
+    /* through a registered tool */
+    struct fs_err e = {0};
+    assert_int_equal(fs_registry_add(reg, "test.hostile", NULL, "Prints nasty output.",
+                                     "{\"type\":\"object\"}", NULL, hostile_handler, NULL, &e),
+                     0);
+    struct fs_tool_ctx ctx = {.max_output = 4096};
+    struct fs_tool_result r = {0};
+    call_ok("test.hostile", NULL, &ctx, &r);
+    check_clean(&r, 4096);
+    assert_non_null(strstr(r.text, "[REDACTED"));
+    char *sj = json_dumps(r.structured, 0);
+    assert_null(strstr(sj, "hunter2"));
+    free(sj);
+    assert_true(r.redactions >= 2);
+    fs_tool_result_release(&r);
+
+    /* through host.log_lines on a real file: escapes, NULs, a secret and a 10 MB line */
+    char logs[300], p[400], args[600];
+    snprintf(logs, sizeof(logs), "%s/hostile", tmpdir);
+    mkdir(logs, 0755);
+    snprintf(p, sizeof(p), "%s/evil.log", logs);
+    size_t n = 10u << 20;
+    char *d = malloc(n);
+    memset(d, 'B', n);
+    memcpy(d, hostile_head, sizeof(hostile_head) - 1);
+    d[n - 1] = '\n';
+    write_file(p, d, n);
+    free(d);
+    const char *roots[] = {logs, NULL};
+    struct fs_tool_ctx lctx = {.log_roots = roots, .max_output = 8192};
+    snprintf(args, sizeof(args), "{\"path\":\"%s\",\"lines\":10}", p);
+    int64_t t0 = fs_mono_ns();
+    call_good("host.log_lines", args, &lctx, &r);
+    assert_true((fs_mono_ns() - t0) / 1000000 < 3000);
+    check_clean(&r, 8192);
+    expect_at(r.structured, "lines_cut", "1", "hostile");
+    expect_at(r.structured, "output_truncated", "true", "hostile");
+    fs_tool_result_release(&r);
+}
+
+static void test_ssh_target(void **state)
+{
+    /* a host that reads as an option is refused before anything runs */
+    struct fs_tool_ctx ctx = {.target = FS_TOOL_SSH, .ssh = {.host = "-oProxyCommand=x"}};
+    struct fs_tool_result r = {0};
+    struct fs_err e = {0};
+    assert_int_equal(fs_tools_call(reg, "host.memory", NULL, &ctx, &r, &e), -FS_E_INVALID);
+    /* an unreachable host is a tool failure with ssh's reason (loopback, closed port) */
+    ctx.ssh = (struct fs_ssh_target){.host = "127.0.0.1", .port = 1, .connect_timeout_s = 2};
+    ctx.timeout_ms = 4000;
+    call_ok("host.memory", NULL, &ctx, &r);
+    assert_true(r.is_error);
+    assert_true(strstr(r.text, "ssh") != NULL);
+    fs_tool_result_release(&r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_list_shape),      cmocka_unit_test(test_register_and_call),
+        cmocka_unit_test(test_argument_errors), cmocka_unit_test(test_doc_markdown),
+        cmocka_unit_test(test_parsers),         cmocka_unit_test(test_parser_garbage),
+        cmocka_unit_test(test_cert_expiry),     cmocka_unit_test(test_df_local),
+        cmocka_unit_test(test_du_find_local),   cmocka_unit_test(test_proc_tools_local),
+        cmocka_unit_test(test_ss_local),        cmocka_unit_test(test_systemd_tools_local),
+        cmocka_unit_test(test_log_lines_local), cmocka_unit_test(test_hostile_output),
+        cmocka_unit_test(test_ssh_target),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
