@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/fault.h"
 #include "core/log.h"
+#include "core/redact.h"
 #include "core/time.h"
 #include "intake/http.h"
 #include "intake/ingest.h"
@@ -51,6 +52,18 @@ static int load_config(const struct overrides *ov, struct fs_config **out, struc
         return rc;
     }
     return 0;
+}
+
+/* The secrets forestall holds by value are redacted wherever outside text is kept or shown. */
+static void register_secrets(const struct fs_config *cfg)
+{
+    fs_redact_clear_registered();
+    if (cfg->auth.token.value)
+        fs_redact_register(cfg->auth.token.value, "forestall_token");
+    for (size_t i = 0; i < cfg->auth.tokens.n; i++)
+        fs_redact_register(cfg->auth.tokens.items[i].token.value, "forestall_token");
+    if (cfg->audit.checkpoint_key.value)
+        fs_redact_register(cfg->audit.checkpoint_key.value, "audit_key");
 }
 
 static void apply_logging(const struct fs_config *cfg)
@@ -170,6 +183,7 @@ static void reload(const struct overrides *ov)
                 rules->catalog->version);
     fs_rules_install(rules);
     apply_logging(next);
+    register_secrets(next);
     fs_config_install(next);
     fs_counter_add(&fs_metrics.config_reloads[0], 1);
     FS_LOG_INFO("configuration reloaded", "file", ov->file ? ov->file : "(embedded)");
@@ -215,6 +229,7 @@ int fs_cmd_serve(int argc, char **argv)
     if (load_config(&ov, &cfg, &err) < 0)
         return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
     apply_logging(cfg);
+    register_secrets(cfg);
     fs_config_install(cfg);
     cfg = fs_config_acquire();
 

@@ -61,7 +61,9 @@ static const struct route routes[] = {
     {"POST", "/api/v1/observations", fs_api_observe, 0, R_AUTH | R_BODY, FS_CAP_PROPOSE,
      "Record an observation made outside forestall (an operator's check, an external agent's "
      "tool call): `{\"incident\":\"inc-N\",\"tool\",\"input\",\"output\",\"durationMs\"}` → "
-     "`{\"id\":\"obs-N\"}`. Proposals cite these ids as evidence."},
+     "`{\"id\":\"obs-N\"}`. Proposals cite these ids as evidence. The output is untrusted: it is "
+     "kept only after control characters are stripped, secrets redacted and the text capped "
+     "(64 KiB)."},
     {"GET", "/api/v1/proposals", fs_api_proposals_list, 0, R_AUTH, FS_CAP_READ,
      "Proposals, newest first. Query: status=pending|approved|rejected|expired|blocked|shadow, "
      "incident=inc-N, before=prop-N, limit=N (default 100)."},

@@ -17,6 +17,7 @@
 #include "context/graph.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/redact.h"
 #include "core/time.h"
 #include "safety/gate.h"
 #include "safety/service.h"
@@ -1088,28 +1089,42 @@ int fs_safety_observe(struct fs_store *s, struct fs_safety_request *q, struct fs
         return rc;
     if (rc == 0)
         return refuse(q, FS_E_NOT_FOUND, "incident", "incident: no incident inc-%" PRId64, inc_id);
-    json_t *input = json_object_get(b, "input");
+    /* What outsiders report is untrusted text: kept only once it is clean and redacted. */
+    json_t *input = json_deep_copy(json_object_get(b, "input"));
+    if (input)
+        fs_redact_json(input, NULL);
     char *itext = input ? fs_json_canonical(input) : NULL;
+    json_decref(input);
+    struct fs_sanitize_stats st;
+    char *clean =
+        fs_sanitize_text(json_string_value(outv), json_string_length(outv), MAX_OBSERVATION, &st);
+    if (!clean || (input && !itext)) {
+        free(itext);
+        free(clean);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
     struct fs_observation_row o = {
         .incident_id = inc_id,
         .ts = q->now,
         .tool = tool,
         .input = itext,
-        .output = json_string_value(outv),
+        .output = clean,
         .duration_ms = dur ? json_integer_value(dur) : 0,
         .actor = q->who->name,
     };
     int64_t id = 0;
     rc = fs_store_observation_insert(s, &o, &id, err);
     free(itext);
+    char digest[65];
+    if (rc == 0)
+        fs_sha256_hex(clean, st.bytes_out, digest);
+    free(clean);
     if (rc < 0)
         return rc;
-    char digest[65];
-    fs_sha256_hex(o.output, json_string_length(outv), digest);
     rc = audit(s, q->now, FS_AUDIT_OBSERVATION, q->who->name,
-               json_pack("{s:o,s:o,s:s,s:s,s:I}", "observation", idj("obs", id), "incident",
+               json_pack("{s:o,s:o,s:s,s:s,s:I,s:I}", "observation", idj("obs", id), "incident",
                          idj("inc", inc_id), "tool", tool, "output_sha256", digest, "output_bytes",
-                         (json_int_t)json_string_length(outv)),
+                         (json_int_t)st.bytes_out, "secrets_redacted", (json_int_t)st.secrets),
                err);
     if (rc == 0)
         q->result = json_pack("{s:o,s:o}", "id", idj("obs", id), "incident", idj("inc", inc_id));

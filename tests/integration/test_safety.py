@@ -483,3 +483,27 @@ windows:
                   params={"max_size": "1G"}, host="lab-7", service="bench")
     check(p3["decision"] == "blocked" and p3["gate"]["rule"] == 5, p3["gate"])
     check(p3["proposal"]["context"]["dependents"] == 0, p3["proposal"]["context"])
+
+
+def test_observations_are_kept_clean_and_redacted(ctx):
+    """What outsiders report is untrusted: control characters go, secrets (including the
+    daemon's own tokens) never reach the store or the audit trail."""
+    d = ctx.daemon(config=_config(), env=_env()).start()
+    inc = _incident(d, who=_as("root"))
+    leak = ("\x1b[31mERROR\x1b[0m upstream said: Authorization: Bearer abcdef0123456789abcdef\n"
+            f"retrying with {TOKENS['alice'][1]}\x07\n"
+            "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    st, body = d.post("/api/v1/observations",
+                      {"incident": inc, "tool": "logs.tail", "output": leak,
+                       "input": {"password": "hunter2-hunter2", "path": "/var/log/app.log"}},
+                      headers=_as("planner"))
+    check(st == 201, body)
+    st, obs = d.get(f"/api/v1/incidents/{inc}/observations", headers=_as("vera"))
+    check(st == 200 and len(obs) == 1, obs)
+    out, inp = obs[0]["output"], obs[0]["input"]
+    for secret in ("abcdef0123456789abcdef", TOKENS["alice"][1], "wJalrXUtnFEMI", "hunter2"):
+        check(secret not in out and secret not in json.dumps(inp), f"{secret} leaked: {obs[0]}")
+    check("\x1b" not in out and "\x07" not in out and "ERROR upstream said" in out, out)
+    check("[REDACTED:" in out and inp["path"] == "/var/log/app.log", obs[0])
+    rec = [r for r in _audit(d, _as("vera"), type="observation")][0]
+    check(rec["data"]["secrets_redacted"] >= 3, rec)
