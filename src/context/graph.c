@@ -578,22 +578,9 @@ struct loader {
     struct fs_graph *g;
 };
 
-static int line_of(const struct fs_yaml_doc *doc, const char *path)
-{
-    return fs_diag_line(doc, path, true);
-}
-
-static int problem(struct loader *L, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int problem(struct loader *L, const char *path, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = fs_diag_vreport(&L->d, L->doc->name, line_of(L->doc, path), path, fmt, ap);
-    va_end(ap);
-    return rc;
-}
+/* Every problem names the line of its key, or of the nearest ancestor the document knows. */
+#define problem(L, path, ...) fs_diag_at(&(L)->d, (L)->doc, (path), __VA_ARGS__)
+#define line_of(doc, path) fs_diag_line((doc), (path), true)
 
 static void nomem(struct loader *L, const char *path)
 {

@@ -33,6 +33,16 @@ int fs_diag_vreport(struct fs_diag *d, const char *file, int line, const char *p
     return fs_diag_put(d, file, line, path, msg);
 }
 
+int fs_diag_at(struct fs_diag *d, const struct fs_yaml_doc *doc, const char *path, const char *fmt,
+               ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = fs_diag_vreport(d, doc->name, fs_diag_line(doc, path, true), path, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 int fs_diag_line(const struct fs_yaml_doc *doc, const char *path, bool to_root)
 {
     char p[512];

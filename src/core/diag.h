@@ -34,6 +34,11 @@ int fs_diag_put(struct fs_diag *d, const char *file, int line, const char *path,
  * top-level key is (an empty path still names the document). 0 when none is known. */
 int fs_diag_line(const struct fs_yaml_doc *doc, const char *path, bool to_root);
 
+/* Report a problem at path of doc, at the line of path or of its nearest known ancestor (the
+ * document itself last): the rule of loaders whose every key lives in one document. */
+int fs_diag_at(struct fs_diag *d, const struct fs_yaml_doc *doc, const char *path, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
+
 /* "a, b, c" from a NULL-terminated list, cut to size. */
 void fs_diag_join(char *out, size_t size, const char *const *list);
 
