@@ -78,6 +78,9 @@ int fs_cli_diag_fail(struct fs_buf *diag, const struct fs_err *err);
 /* The same problems as one message in err (the daemon logs it once). Releases diag. */
 void fs_cli_diag_into(struct fs_buf *diag, struct fs_err *err);
 
+/* An API timestamp for a table column: "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25". */
+void fs_cli_short_time(const char *rfc, char *out, size_t size);
+
 /* Pretty-print a JSON value on stdout. */
 int fs_cli_print_json(const json_t *v);
 /* GET (or method with a JSON body) a daemon path; on success *out is the parsed reply. Prints

@@ -172,7 +172,7 @@ int fs_cmd_alert_send(int argc, char **argv)
     return rc;
 }
 
-static void short_time(const char *rfc, char *out, size_t size)
+void fs_cli_short_time(const char *rfc, char *out, size_t size)
 {
     /* "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25" */
     snprintf(out, size, "%.10s %.8s", rfc ? rfc : "", rfc && strlen(rfc) > 11 ? rfc + 11 : "");
@@ -211,7 +211,7 @@ int fs_cmd_incidents_list(int argc, char **argv)
         json_array_foreach(arr, i, inc)
         {
             char t[40];
-            short_time(json_string_value(json_object_get(inc, "updatedAt")), t, sizeof(t));
+            fs_cli_short_time(json_string_value(json_object_get(inc, "updatedAt")), t, sizeof(t));
             char eps[24];
             snprintf(eps, sizeof(eps), "%lld/%zu",
                      (long long)json_integer_value(json_object_get(inc, "openEpisodes")),
@@ -331,7 +331,7 @@ int fs_cmd_dead_letters(int argc, char **argv)
         json_array_foreach(arr, i, d)
         {
             char t[40];
-            short_time(json_string_value(json_object_get(d, "receivedAt")), t, sizeof(t));
+            fs_cli_short_time(json_string_value(json_object_get(d, "receivedAt")), t, sizeof(t));
             printf("%-8s %-20s %-12s %-4lld %-16s %s\n",
                    json_string_value(json_object_get(d, "id")), t,
                    json_string_value(json_object_get(d, "source")),

@@ -373,14 +373,6 @@ int fs_cmd_propose(int argc, char **argv)
     return post(&s, "/api/v1/proposals", with_as(&s, body), print_proposed);
 }
 
-static void short_time(const char *rfc, char *out, size_t size)
-{
-    snprintf(out, size, "%.16s", rfc ? rfc : "-");
-    char *t = strchr(out, 'T');
-    if (t)
-        *t = ' ';
-}
-
 int fs_cmd_proposals_list(int argc, char **argv)
 {
     struct sopts s;
@@ -402,21 +394,21 @@ int fs_cmd_proposals_list(int argc, char **argv)
     if (s.json) {
         fs_cli_print_json(arr);
     } else {
-        printf("%-10s %-9s %-21s %-22s %-10s %-11s %-16s %s\n", "ID", "STATUS", "DECISION",
+        printf("%-10s %-9s %-21s %-22s %-10s %-11s %-19s %s\n", "ID", "STATUS", "DECISION",
                "ACTION", "RISK", "INCIDENT", "CREATED", "PROPOSER");
         size_t i;
         json_t *p;
         json_array_foreach(arr, i, p)
         {
             char created[32], risk[24];
-            short_time(json_string_value(json_object_get(p, "createdAt")), created,
-                       sizeof(created));
+            fs_cli_short_time(json_string_value(json_object_get(p, "createdAt")), created,
+                              sizeof(created));
             const json_t *rk = json_object_get(p, "risk");
             snprintf(risk, sizeof(risk), "%lld %s",
                      (long long)json_integer_value(json_object_get(rk, "score")),
                      json_string_value(json_object_get(rk, "level")));
             const char *inc = json_string_value(json_object_get(p, "incidentId"));
-            printf("%-10s %-9s %-21s %-22s %-10s %-11s %-16s %s\n",
+            printf("%-10s %-9s %-21s %-22s %-10s %-11s %-19s %s\n",
                    json_string_value(json_object_get(p, "id")),
                    json_string_value(json_object_get(p, "status")),
                    json_string_value(json_object_get(p, "decision")),
