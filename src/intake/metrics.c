@@ -128,19 +128,17 @@ int fs_metrics_render(struct fs_buf *b, struct fs_store *store)
         if (v > 0)
             labeled(b, M_approval_refusals, "code", fs_err_name(c), v);
     }
-    json_t *pending = NULL, *controls = NULL;
-    struct fs_proposal_filter pf = {.status = "pending"};
-    if (store && fs_store_proposals_list(store, &pf, &pending, &err) == 0) {
+    json_t *controls = NULL;
+    int64_t pending = 0;
+    if (store && fs_store_proposals_count(store, "pending", &pending, &err) == 0) {
         head(b, M_proposals_pending);
-        fs_metric_sample(b, families[M_proposals_pending].name, "",
-                         (double)json_array_size(pending));
+        fs_metric_sample(b, families[M_proposals_pending].name, "", (double)pending);
     }
     if (store && fs_store_controls_list(store, &controls, &err) == 0) {
         head(b, M_frozen);
         fs_metric_sample(b, families[M_frozen].name, "",
                          json_object_get(controls, "freeze") ? 1 : 0);
     }
-    json_decref(pending);
     json_decref(controls);
     return b->data ? 0 : -FS_E_NOMEM;
 }

@@ -182,6 +182,11 @@ int fs_store_incidents_count(struct fs_store *s, const char *status, int64_t *n,
     return s->ops->incidents_count(s, status, n, err);
 }
 
+int fs_store_proposals_count(struct fs_store *s, const char *status, int64_t *n, struct fs_err *err)
+{
+    return s->ops->proposals_count(s, status, n, err);
+}
+
 int fs_store_dead_letters_list(struct fs_store *s, int limit, bool with_body, json_t **out,
                                struct fs_err *err)
 {

@@ -230,6 +230,9 @@ int fs_store_proposals_due(struct fs_store *s, int64_t now, int64_t *ids, int ma
 /* JSON array of proposals (API representation, newest first). */
 int fs_store_proposals_list(struct fs_store *s, const struct fs_proposal_filter *f, json_t **out,
                             struct fs_err *err);
+/* Proposals with this status (NULL = all). */
+int fs_store_proposals_count(struct fs_store *s, const char *status, int64_t *n,
+                             struct fs_err *err);
 /* One proposal with its approvals; -FS_E_NOT_FOUND if there is none. */
 int fs_store_proposal_get(struct fs_store *s, int64_t id, json_t **out, struct fs_err *err);
 

@@ -47,6 +47,7 @@ struct fs_store_ops {
                           struct fs_err *err);
     int (*incident_get)(struct fs_store *s, int64_t id, json_t **out, struct fs_err *err);
     int (*incidents_count)(struct fs_store *s, const char *status, int64_t *n, struct fs_err *err);
+    int (*proposals_count)(struct fs_store *s, const char *status, int64_t *n, struct fs_err *err);
     int (*dead_letters_list)(struct fs_store *s, int limit, bool with_body, json_t **out,
                              struct fs_err *err);
     int (*stats)(struct fs_store *s, json_t **out, struct fs_err *err);

@@ -1672,6 +1672,14 @@ static int sq_incidents_count(struct fs_store *base, const char *status, int64_t
     return rc < 0 ? rc : 0;
 }
 
+static int sq_proposals_count(struct fs_store *base, const char *status, int64_t *n,
+                              struct fs_err *err)
+{
+    int rc = read_query(SQ(base), "SELECT count(*) FROM proposals WHERE ?1 IS NULL OR status=?1",
+                        NULL, PARAMS(p_text(status)), count_row, n, err);
+    return rc < 0 ? rc : 0;
+}
+
 static json_t *unapplied_row(sqlite3_stmt *st, const void *arg)
 {
     return json_pack(
@@ -2021,6 +2029,7 @@ static const struct fs_store_ops sq_ops = {
     .incidents_list = sq_incidents_list,
     .incident_get = sq_incident_get,
     .incidents_count = sq_incidents_count,
+    .proposals_count = sq_proposals_count,
     .dead_letters_list = sq_dead_letters_list,
     .stats = sq_stats,
     .proposal_insert = sq_proposal_insert,
