@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/diag.h"
 #include "core/embed.h"
+#include "core/hash.h"
 #include "core/json.h"
 #include "core/time.h"
 #include "core/yaml.h"
@@ -321,6 +322,8 @@ static int apply_secret(struct loader *L, const struct fs_config_key *k, json_t 
     free(s->value);
     s->value = value;
     memcpy(s->source, source, sizeof(source));
+    if (fs_sha256_hex(value, strlen(value), s->sha256) < 0)
+        return problem(L, k->path, "cannot hash the secret");
     return 0;
 }
 
@@ -440,6 +443,7 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
             free(s->value);
             s->value = NULL;
             s->source[0] = '\0';
+            s->sha256[0] = '\0';
         } else {
             free(*(char **)field);
             *(char **)field = NULL;

@@ -18,6 +18,8 @@ struct fs_strlist {
 struct fs_secret {
     char *value;      /* NULL when unset */
     char source[300]; /* "env:FORESTALL_TOKEN" or "file:/etc/forestall/token"; never the value */
+    char sha256[65];  /* hex SHA-256 of value ("" when unset): what bearer tokens are compared
+                         against, computed once at load rather than on every request */
 };
 
 /* One API caller: its name (who approves, in the audit trail), role and bearer token. */

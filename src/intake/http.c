@@ -210,11 +210,9 @@ const char *fs_http_query(struct req *r, const char *key)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-static bool token_eq(const char *got_digest, const char *want)
+static bool token_eq(const char *got_digest, const struct fs_secret *want)
 {
-    char b[FS_SHA256_HEX_LEN + 1];
-    return want && fs_sha256_hex(want, strlen(want), b) == 0 &&
-           fs_consttime_eq(got_digest, 64, b, 64);
+    return want->value && fs_consttime_eq(got_digest, 64, want->sha256, 64);
 }
 
 /* Who is calling. With tokens configured, the bearer token names the caller and its role;
@@ -239,7 +237,7 @@ static bool identify(struct req *r)
             if (*t && fs_sha256_hex(t, strlen(t), got) == 0) {
                 /* check every token, so timing does not say which one matched */
                 for (size_t i = 0; i < cfg->auth.tokens.n; i++)
-                    if (token_eq(got, cfg->auth.tokens.items[i].token.value) && !ok) {
+                    if (token_eq(got, &cfg->auth.tokens.items[i].token) && !ok) {
                         fs_strlcpy(r->who_name, cfg->auth.tokens.items[i].name,
                                    sizeof(r->who_name));
                         enum fs_role role = FS_ROLE_VIEWER;
@@ -247,7 +245,7 @@ static bool identify(struct req *r)
                         r->who = (struct fs_identity){r->who_name, role, true};
                         ok = true;
                     }
-                if (token_eq(got, cfg->auth.token.value) && !ok) {
+                if (token_eq(got, &cfg->auth.token) && !ok) {
                     fs_strlcpy(r->who_name, "admin", sizeof(r->who_name));
                     r->who = (struct fs_identity){r->who_name, FS_ROLE_ADMIN, true};
                     ok = true;
