@@ -34,6 +34,15 @@ static const char *const mode_names[] = {"shadow", "supervised", "autonomous"};
 static const char *const level_names[] = {"LOW", "MEDIUM", "HIGH"};
 static const char *const severity_names[] = {"info", "warning", "critical", NULL};
 
+/* Index of s in names[0..n), or -1; icase for the level names, which read as "high" too. */
+static int name_index(const char *const *names, size_t n, const char *s, bool icase)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if ((icase ? strcasecmp(s, names[i]) : strcmp(s, names[i])) == 0)
+            return (int)i;
+    return -1;
+}
+
 const char *fs_mode_name(enum fs_mode m)
 {
     return (unsigned)m < FS_ARRAY_LEN(mode_names) ? mode_names[m] : "?";
@@ -41,12 +50,11 @@ const char *fs_mode_name(enum fs_mode m)
 
 int fs_mode_parse(const char *s, enum fs_mode *out)
 {
-    for (size_t i = 0; s && i < FS_ARRAY_LEN(mode_names); i++)
-        if (strcmp(s, mode_names[i]) == 0) {
-            *out = (enum fs_mode)i;
-            return 0;
-        }
-    return -FS_E_INVALID;
+    int i = name_index(mode_names, FS_ARRAY_LEN(mode_names), s, false);
+    if (i < 0)
+        return -FS_E_INVALID;
+    *out = (enum fs_mode)i;
+    return 0;
 }
 
 const char *fs_level_name(enum fs_level l)
@@ -56,12 +64,11 @@ const char *fs_level_name(enum fs_level l)
 
 int fs_level_parse(const char *s, enum fs_level *out)
 {
-    for (size_t i = 0; s && i < FS_ARRAY_LEN(level_names); i++)
-        if (strcasecmp(s, level_names[i]) == 0) {
-            *out = (enum fs_level)i;
-            return 0;
-        }
-    return -FS_E_INVALID;
+    int i = name_index(level_names, FS_ARRAY_LEN(level_names), s, true);
+    if (i < 0)
+        return -FS_E_INVALID;
+    *out = (enum fs_level)i;
+    return 0;
 }
 
 enum fs_level fs_policy_level(const struct fs_policy *p, int score)
