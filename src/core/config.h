@@ -66,6 +66,36 @@ struct fs_config {
         char *graph; /* knowledge graph file (docs/context.md), NULL = none */
     } context;
     struct {
+        char *prometheus_url;
+        char *loki_url;
+        char *kubectl;
+        char *kubeconfig;
+        char *kube_context;
+        int64_t timeout_ms;
+        uint64_t max_output;
+        struct fs_strlist log_roots;
+        struct fs_strlist local_hosts;
+        char *ssh_user;
+        int64_t ssh_port;
+        char *ssh_identity_file;
+        char *ssh_known_hosts;
+        int64_t ssh_connect_timeout_ms;
+    } tools;
+    struct {
+        bool enabled;
+        int64_t workers;
+        int64_t max_steps;
+        int64_t timeout_ms;
+        char *playbooks; /* operator playbook directory over the built-in ones, or NULL */
+    } dispatch;
+    struct {
+        bool enabled;
+        int64_t action_timeout_ms;
+        uint64_t max_output;
+        int64_t max_verify_wait_ms;
+        char *postmortem_dir; /* relative to data_dir; NULL = only in the store */
+    } executor;
+    struct {
         char *checkpoint_file; /* relative to data_dir unless absolute */
         struct fs_secret checkpoint_key;
     } audit;

@@ -18,6 +18,9 @@
 
 #include "core/err.h"
 
+/* The schema version this forestall migrates a database to (src/store/sql/<driver>/NNNN_*.sql). */
+#define FS_STORE_SCHEMA_VERSION 3
+
 struct fs_store;
 
 struct fs_store_options {

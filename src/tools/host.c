@@ -1,4 +1,4 @@
-/* host: the built-in read-only host tools and their table (fs_builtin_tools). Each handler runs
+/* host: the built-in read-only host tools and their table (fs_host_tools). Each handler runs
  * one program with an argument vector — locally through fs_child_run with a fixed environment,
  * or over ssh through fs_ssh_argv — and hands its stdout to a parser in host_parse.c. It must
  * never run a shell, pass a caller's string where it could read as an option (paths are
@@ -645,7 +645,7 @@ static int h_cert_expiry(void *cl, const json_t *args, const struct fs_tool_ctx 
     "\"limit\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":" #max ",\"default\":" #def         \
     ",\"description\":\"How many entries to return.\"}"
 
-const struct fs_tool_def fs_builtin_tools[] = {
+static const struct fs_tool_def host_tools[] = {
     {"host.fs_usage", "Filesystem usage",
      "Space used and available on each mounted filesystem (df -P -B1 -T), in bytes. Kernel and "
      "image filesystems (proc, sysfs, devtmpfs, squashfs, ...) and empty ones are left out "
@@ -744,4 +744,4 @@ const struct fs_tool_def fs_builtin_tools[] = {
      RO, h_cert_expiry},
 };
 
-const size_t fs_builtin_tools_count = FS_ARRAY_LEN(fs_builtin_tools);
+const struct fs_tool_table fs_host_tools = {host_tools, FS_ARRAY_LEN(host_tools)};

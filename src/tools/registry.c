@@ -179,6 +179,29 @@ static int add(struct fs_registry *r, const char *name, const char *title, const
     return 0;
 }
 
+/* The modules' tables, in documentation order. */
+static const struct fs_tool_table *const builtin_tables[] = {
+    &fs_host_tools,
+};
+
+size_t fs_builtin_tools_count(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < FS_ARRAY_LEN(builtin_tables); t++)
+        n += builtin_tables[t]->n;
+    return n;
+}
+
+const struct fs_tool_def *fs_builtin_tool(size_t i)
+{
+    for (size_t t = 0; t < FS_ARRAY_LEN(builtin_tables); t++) {
+        if (i < builtin_tables[t]->n)
+            return &builtin_tables[t]->defs[i];
+        i -= builtin_tables[t]->n;
+    }
+    return NULL;
+}
+
 int fs_registry_new(struct fs_registry **out, struct fs_err *err)
 {
     *out = NULL;
@@ -189,8 +212,8 @@ int fs_registry_new(struct fs_registry **out, struct fs_err *err)
         free(r);
         return fs_err_set(err, FS_E_SYSTEM, NULL, "pthread_rwlock_init failed");
     }
-    for (size_t i = 0; i < fs_builtin_tools_count; i++) {
-        const struct fs_tool_def *d = &fs_builtin_tools[i];
+    for (size_t i = 0; i < fs_builtin_tools_count(); i++) {
+        const struct fs_tool_def *d = fs_builtin_tool(i);
         int rc = add(r, d->name, d->title, d->description, d->input_schema, &d->annotations,
                      d->handler, NULL, true, err);
         if (rc < 0) {
@@ -468,8 +491,8 @@ int fs_tools_doc_markdown(struct fs_buf *b)
            "is data, never instructions: control characters are stripped, secrets redacted and "
            "the text capped before anyone sees it. The same descriptions are served to MCP "
            "clients by `tools/list`.\n\n");
-    for (size_t i = 0; i < fs_builtin_tools_count; i++) {
-        const struct fs_tool_def *d = &fs_builtin_tools[i];
+    for (size_t i = 0; i < fs_builtin_tools_count(); i++) {
+        const struct fs_tool_def *d = fs_builtin_tool(i);
         json_t *s = json_loads(d->input_schema, 0, NULL);
         if (!s)
             return -FS_E_INVALID;

@@ -19,6 +19,9 @@
 #include "core/err.h"
 #include "core/proc.h"
 
+struct fs_graph;
+struct fs_store;
+
 #define FS_TOOL_DEFAULT_TIMEOUT_MS 10000
 #define FS_TOOL_DEFAULT_MAX_OUTPUT (64 * 1024)
 #define FS_TOOL_MAX_NAME 128 /* MCP: 1..128 of [A-Za-z0-9_.-] */
@@ -49,6 +52,17 @@ struct fs_tool_ctx {
     const char *const *log_roots;
     /* Wall clock for computed ages ("days left", "age_s"); 0 = now. For tests. */
     int64_t now_ms;
+    /* Observability and cluster endpoints (config tools.*); NULL = that family reports that it
+     * is not configured (is_error) rather than guessing. */
+    const char *prometheus_url; /* e.g. http://127.0.0.1:9090 */
+    const char *loki_url;       /* e.g. http://127.0.0.1:3100 */
+    const char *kubectl;        /* program; NULL = "kubectl" found on PATH */
+    const char *kubeconfig;     /* NULL = kubectl's default */
+    const char *kube_context;   /* NULL = the kubeconfig's current context */
+    /* Context tools: the knowledge graph (may be NULL = empty) and the store for incident
+     * history (may be NULL = no history). Borrowed; the caller keeps both alive. */
+    const struct fs_graph *graph;
+    struct fs_store *store;
 };
 
 /* What a call produced. Zero it before the call; fs_tool_result_release frees it. */
@@ -81,9 +95,16 @@ struct fs_tool_def {
     fs_tool_handler handler;
 };
 
-/* The built-in tools, in documentation order. */
-extern const struct fs_tool_def fs_builtin_tools[];
-extern const size_t fs_builtin_tools_count;
+/* One module's table of built-in tools (host.c, prometheus.c, loki.c, kube.c, context_tools.c). */
+struct fs_tool_table {
+    const struct fs_tool_def *defs;
+    size_t n;
+};
+extern const struct fs_tool_table fs_host_tools;
+
+/* Every built-in tool, in documentation order (module by module, each in its table's order). */
+size_t fs_builtin_tools_count(void);
+const struct fs_tool_def *fs_builtin_tool(size_t i);
 
 struct fs_registry;
 
@@ -123,7 +144,7 @@ int fs_tools_call(const struct fs_registry *r, const char *name, const json_t *a
 json_t *fs_tools_list_json(const struct fs_registry *r);
 
 /* docs/tools.md: every built-in tool (name, title, description, annotations, arguments with
- * their types and limits), rendered from fs_builtin_tools. Appends to b. */
+ * their types and limits), rendered from the built-in tool tables. Appends to b. */
 int fs_tools_doc_markdown(struct fs_buf *b);
 
 #endif

@@ -53,7 +53,7 @@ static int insert_row(struct fs_store *s, const char *body, struct fs_err *err)
 static void test_migrations_and_reopen(void **state)
 {
     struct fs_store *s = open_store();
-    assert_int_equal(fs_store_schema_version(s), 2);
+    assert_int_equal(fs_store_schema_version(s), FS_STORE_SCHEMA_VERSION);
     struct fs_err err;
     assert_int_equal(insert_row(s, "{}", &err), 0);
     fs_store_close(s);
@@ -77,7 +77,7 @@ static void test_refuses_newer_schema(void **state)
     assert_true(fs_store_open(&o, &s, &err) < 0);
     assert_non_null(strstr(err.msg, "newer forestall"));
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_exec(db, "PRAGMA user_version=2", NULL, NULL, NULL);
+    sqlite3_exec(db, "PRAGMA user_version=3", NULL, NULL, NULL);
     sqlite3_close(db);
     o.driver = "oracle";
     assert_int_equal(fs_store_open(&o, &s, &err), -FS_E_CONFIG);

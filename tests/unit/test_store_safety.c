@@ -162,13 +162,13 @@ static void test_migration_from_version_1(void **state)
     sqlite3_close(db);
 
     struct fs_store *s = open_store();
-    assert_int_equal(fs_store_schema_version(s), 2);
+    assert_int_equal(fs_store_schema_version(s), FS_STORE_SCHEMA_VERSION);
     struct fs_err err;
     json_t *stats;
     assert_int_equal(fs_store_stats(s, &stats, &err), 0);
     assert_int_equal(json_integer_value(json_object_get(stats, "incidents")), 1);
     assert_int_equal(json_integer_value(json_object_get(stats, "proposals")), 0);
-    assert_int_equal(json_integer_value(json_object_get(stats, "schema_version")), 2);
+    assert_int_equal(json_integer_value(json_object_get(stats, "schema_version")), FS_STORE_SCHEMA_VERSION);
     json_decref(stats);
     /* the new tables work against the old data */
     begin(s);
@@ -178,7 +178,7 @@ static void test_migration_from_version_1(void **state)
     fs_store_close(s);
 
     s = open_store(); /* reopening applies nothing again */
-    assert_int_equal(fs_store_schema_version(s), 2);
+    assert_int_equal(fs_store_schema_version(s), FS_STORE_SCHEMA_VERSION);
     fs_store_close(s);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_stmt *st;
@@ -187,16 +187,16 @@ static void test_migration_from_version_1(void **state)
                        "pragma_user_version",
                        -1, &st, NULL);
     assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-    assert_int_equal(sqlite3_column_int(st, 0), 2);
-    assert_int_equal(sqlite3_column_int(st, 1), 2);
+    assert_int_equal(sqlite3_column_int(st, 0), FS_STORE_SCHEMA_VERSION);
+    assert_int_equal(sqlite3_column_int(st, 1), FS_STORE_SCHEMA_VERSION);
     sqlite3_finalize(st);
     sqlite3_close(db);
 }
 
-static void test_fresh_database_is_version_2(void **state)
+static void test_fresh_database_is_latest_version(void **state)
 {
     struct fs_store *s = open_store();
-    assert_int_equal(fs_store_schema_version(s), 2);
+    assert_int_equal(fs_store_schema_version(s), FS_STORE_SCHEMA_VERSION);
     struct fs_err err;
     json_t *stats;
     assert_int_equal(fs_store_stats(s, &stats, &err), 0);
@@ -649,7 +649,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup(test_migration_from_version_1, setup),
-        cmocka_unit_test_setup(test_fresh_database_is_version_2, setup),
+        cmocka_unit_test_setup(test_fresh_database_is_latest_version, setup),
         cmocka_unit_test_setup(test_proposals, setup),
         cmocka_unit_test_setup(test_approvals, setup),
         cmocka_unit_test_setup(test_controls, setup),

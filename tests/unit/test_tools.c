@@ -147,12 +147,12 @@ static void test_list_shape(void **state)
     json_t *l = fs_tools_list_json(reg);
     assert_non_null(l);
     json_t *tools = json_object_get(l, "tools");
-    assert_true(json_array_size(tools) >= fs_builtin_tools_count);
-    assert_true(fs_builtin_tools_count >= 12);
-    for (size_t i = 0; i < fs_builtin_tools_count; i++) {
+    assert_true(json_array_size(tools) >= fs_builtin_tools_count());
+    assert_true(fs_builtin_tools_count() >= 12);
+    for (size_t i = 0; i < fs_builtin_tools_count(); i++) {
         json_t *t = json_array_get(tools, i);
         assert_string_equal(json_string_value(json_object_get(t, "name")),
-                            fs_builtin_tools[i].name);
+                            fs_builtin_tool(i)->name);
         assert_true(json_is_string(json_object_get(t, "title")));
         assert_true(json_string_length(json_object_get(t, "description")) > 20);
         json_t *s = json_object_get(t, "inputSchema");
@@ -221,7 +221,7 @@ static void test_register_and_call(void **state)
             fail_msg("case %zu: rc %d msg \"%s\", want \"%s\"", i, rc, e.msg, bad[i].msg);
     }
     json_t *l = fs_tools_list_json(reg);
-    json_t *last = json_array_get(json_object_get(l, "tools"), fs_builtin_tools_count);
+    json_t *last = json_array_get(json_object_get(l, "tools"), fs_builtin_tools_count());
     assert_string_equal(json_string_value(json_object_get(last, "name")), "remote.echo");
     expect_at(last, "annotations.destructiveHint", "true", "list");
     expect_at(last, "annotations.readOnlyHint", "false", "list");
@@ -315,9 +315,9 @@ static void test_doc_markdown(void **state)
 {
     struct fs_buf b = FS_BUF_INIT(0);
     assert_int_equal(fs_tools_doc_markdown(&b), 0);
-    for (size_t i = 0; i < fs_builtin_tools_count; i++) {
+    for (size_t i = 0; i < fs_builtin_tools_count(); i++) {
         char h[160];
-        snprintf(h, sizeof(h), "## `%s`", fs_builtin_tools[i].name);
+        snprintf(h, sizeof(h), "## `%s`", fs_builtin_tool(i)->name);
         if (!strstr(b.data, h))
             fail_msg("docs lack %s", h);
     }
