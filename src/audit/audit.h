@@ -32,7 +32,8 @@
     X(FREEZE, "freeze", "the kill switch was turned on")                                           \
     X(UNFREEZE, "unfreeze", "the kill switch was turned off")                                      \
     X(OBSERVATION, "observation", "evidence was recorded from outside forestall")                  \
-    X(EXECUTION, "execution", "an action ran (intent, result, verification, rollback)")
+    X(EXECUTION, "execution", "an action ran (intent, result, verification, rollback)")           \
+    X(INCIDENT, "incident", "an incident moved to another handling state, and why")
 
 enum fs_audit_type {
 #define FS_AUDIT_ENUM(e, name, doc) FS_AUDIT_##e,

@@ -331,6 +331,96 @@ int fs_store_action_history(struct fs_store *s, const char *action, const char *
     return s->ops->action_history(s, action, target_key, now, executions_1h, failures_24h, err);
 }
 
+/* ---- engine ------------------------------------------------------------------------------ */
+
+int fs_store_incident_set_state(struct fs_store *s, int64_t id, const char *state, int64_t now,
+                                struct fs_err *err)
+{
+    return s->ops->incident_set_state(s, id, state, now, err);
+}
+
+int fs_store_incidents_in_state(struct fs_store *s, const char *state, int64_t *ids, int max,
+                                int *n, struct fs_err *err)
+{
+    return s->ops->incidents_in_state(s, state, ids, max, n, err);
+}
+
+int fs_store_investigation_insert(struct fs_store *s, const struct fs_investigation_row *r,
+                                  int64_t *id, struct fs_err *err)
+{
+    return s->ops->investigation_insert(s, r, id, err);
+}
+
+int fs_store_investigation_finish(struct fs_store *s, int64_t id,
+                                  const struct fs_investigation_row *r, struct fs_err *err)
+{
+    return s->ops->investigation_finish(s, id, r, err);
+}
+
+int fs_store_investigations_list(struct fs_store *s, int64_t incident_id, json_t **out,
+                                 struct fs_err *err)
+{
+    return s->ops->investigations_list(s, incident_id, out, err);
+}
+
+int fs_store_proposals_ready(struct fs_store *s, int64_t *ids, int max, int *n, struct fs_err *err)
+{
+    return s->ops->proposals_ready(s, ids, max, n, err);
+}
+
+int fs_store_execution_of_proposal(struct fs_store *s, int64_t proposal_id, int64_t *id,
+                                   struct fs_err *err)
+{
+    return s->ops->execution_of_proposal(s, proposal_id, id, err);
+}
+
+int fs_store_execution_finish(struct fs_store *s, int64_t id, const char *outcome,
+                              int64_t finished_at, const char *result, struct fs_err *err)
+{
+    return s->ops->execution_finish(s, id, outcome, finished_at, result, err);
+}
+
+int fs_store_exec_step_insert(struct fs_store *s, int64_t execution_id, int64_t ts,
+                              const char *state, const char *detail, struct fs_err *err)
+{
+    return s->ops->exec_step_insert(s, execution_id, ts, state, detail, err);
+}
+
+int fs_store_executions_open(struct fs_store *s, json_t **out, struct fs_err *err)
+{
+    return s->ops->executions_open(s, out, err);
+}
+
+int fs_store_executions_list(struct fs_store *s, int64_t incident_id, json_t **out,
+                             struct fs_err *err)
+{
+    return s->ops->executions_list(s, incident_id, out, err);
+}
+
+int fs_store_entity_history_insert(struct fs_store *s, const struct fs_entity_history_row *r,
+                                   struct fs_err *err)
+{
+    return s->ops->entity_history_insert(s, r, err);
+}
+
+int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, json_t **out,
+                            struct fs_err *err)
+{
+    return s->ops->entity_history(s, entity, limit, out, err);
+}
+
+int fs_store_postmortem_put(struct fs_store *s, int64_t incident_id, int64_t now,
+                            const char *markdown, const char *data, struct fs_err *err)
+{
+    return s->ops->postmortem_put(s, incident_id, now, markdown, data, err);
+}
+
+int fs_store_postmortem_get(struct fs_store *s, int64_t incident_id, json_t **out,
+                            struct fs_err *err)
+{
+    return s->ops->postmortem_get(s, incident_id, out, err);
+}
+
 /* ---- audit chain ------------------------------------------------------------------------- */
 
 int fs_store_audit_head(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err)

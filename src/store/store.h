@@ -88,6 +88,8 @@ struct fs_incident {
     int64_t open_episodes;
     int64_t created_at, updated_at;
     int64_t resolved_at; /* FS_TIME_UNSET while open */
+    char state[24];      /* handling state (fs_incident_states, incidents/incidents.h) */
+    int64_t state_at;    /* when it entered it; FS_TIME_UNSET = never moved */
 };
 
 void fs_episode_clear(struct fs_episode *e);
@@ -266,6 +268,7 @@ struct fs_observation_row {
     const char *output; /* bounded text */
     int64_t duration_ms;
     const char *actor;
+    int64_t investigation_id; /* 0: none */
 };
 int fs_store_observation_insert(struct fs_store *s, const struct fs_observation_row *o, int64_t *id,
                                 struct fs_err *err);
@@ -286,7 +289,10 @@ struct fs_execution_row {
     const char *target_key;
     int64_t started_at;
     int64_t finished_at; /* FS_TIME_UNSET while running */
-    const char *outcome; /* running | succeeded | failed | rolled_back | unknown */
+    const char *outcome; /* running | succeeded | failed | rolled_back | escalated | unknown */
+    int64_t incident_id; /* 0: none */
+    const char *target_kind; /* local | ssh | kubectl | http | mcp; NULL before rendering */
+    const char *spec;        /* JSON text: what runs (rendered argv/request, params, target) */
 };
 int fs_store_execution_insert(struct fs_store *s, const struct fs_execution_row *e, int64_t *id,
                               struct fs_err *err);
@@ -294,6 +300,77 @@ int fs_store_execution_insert(struct fs_store *s, const struct fs_execution_row 
  * failed or were rolled back in (now-24h, now]. */
 int fs_store_action_history(struct fs_store *s, const char *action, const char *target_key,
                             int64_t now, int64_t *executions_1h, int64_t *failures_24h,
+                            struct fs_err *err);
+
+/* ---- engine: incident handling, investigations, the executor's step log, knowledge -------- *
+ * Writes and (writer) reads run inside the caller's transaction; the others from any thread. */
+
+/* Move an incident to a handling state (incidents/incidents.h wraps this with the timeline and
+ * the audit record). */
+int fs_store_incident_set_state(struct fs_store *s, int64_t id, const char *state, int64_t now,
+                                struct fs_err *err);
+/* (writer) Ids of incidents in a handling state, oldest first, up to max. */
+int fs_store_incidents_in_state(struct fs_store *s, const char *state, int64_t *ids, int max,
+                                int *n, struct fs_err *err);
+
+struct fs_investigation_row {
+    int64_t incident_id;
+    const char *planner;
+    const char *playbook; /* may be NULL */
+    const char *status;   /* running | proposed | escalated | no_action | failed */
+    int64_t started_at;
+    int64_t finished_at; /* FS_TIME_UNSET while running */
+    int64_t steps;
+    const char *root_cause, *summary; /* may be NULL */
+    const char *result;               /* JSON text, may be NULL */
+};
+int fs_store_investigation_insert(struct fs_store *s, const struct fs_investigation_row *r,
+                                  int64_t *id, struct fs_err *err);
+/* Record how an investigation ended (every field of r but incident_id/planner/started_at). */
+int fs_store_investigation_finish(struct fs_store *s, int64_t id,
+                                  const struct fs_investigation_row *r, struct fs_err *err);
+/* JSON array of an incident's investigations (API representation). */
+int fs_store_investigations_list(struct fs_store *s, int64_t incident_id, json_t **out,
+                                 struct fs_err *err);
+
+/* (writer) Approved proposals that no execution has picked up yet, oldest first. */
+int fs_store_proposals_ready(struct fs_store *s, int64_t *ids, int max, int *n,
+                             struct fs_err *err);
+/* (writer) The execution of a proposal: 1 and *id when there is one, 0 when none. */
+int fs_store_execution_of_proposal(struct fs_store *s, int64_t proposal_id, int64_t *id,
+                                   struct fs_err *err);
+/* Record an execution's end (outcome, finished_at, result JSON text). */
+int fs_store_execution_finish(struct fs_store *s, int64_t id, const char *outcome,
+                              int64_t finished_at, const char *result, struct fs_err *err);
+/* Append one step to an execution's log (exec_steps is append-only). */
+int fs_store_exec_step_insert(struct fs_store *s, int64_t execution_id, int64_t ts,
+                              const char *state, const char *detail, struct fs_err *err);
+/* (writer) Executions still "running" (a crash interrupted them), each with its step log:
+ * [{"id", "proposalId", "incidentId", "action", "targetKey", "targetKind", "spec",
+ *   "startedAt", "steps": [{"state", "ts", "detail"}]}]. */
+int fs_store_executions_open(struct fs_store *s, json_t **out, struct fs_err *err);
+/* JSON array of an incident's executions with their step logs (API representation). */
+int fs_store_executions_list(struct fs_store *s, int64_t incident_id, json_t **out,
+                             struct fs_err *err);
+
+struct fs_entity_history_row {
+    const char *entity;
+    int64_t incident_id;
+    int64_t ts;
+    const char *outcome;
+    const char *action, *root_cause, *summary; /* may be NULL */
+};
+int fs_store_entity_history_insert(struct fs_store *s, const struct fs_entity_history_row *r,
+                                   struct fs_err *err);
+/* JSON array of an entity's latest outcomes, newest first, up to limit. */
+int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, json_t **out,
+                            struct fs_err *err);
+
+/* Post-mortems: one per incident, replaced when it is written again. */
+int fs_store_postmortem_put(struct fs_store *s, int64_t incident_id, int64_t now,
+                            const char *markdown, const char *data, struct fs_err *err);
+/* {"incidentId", "createdAt", "markdown", "data"}; -FS_E_NOT_FOUND when there is none. */
+int fs_store_postmortem_get(struct fs_store *s, int64_t incident_id, json_t **out,
                             struct fs_err *err);
 
 /* ---- audit chain (audit/audit.h builds on these) ------------------------------------------ */

@@ -91,6 +91,35 @@ struct fs_store_ops {
     int (*audit_scan)(struct fs_store *s, const struct fs_audit_filter *f, fs_audit_row_fn fn,
                       void *arg, struct fs_err *err);
     int (*audit_last)(struct fs_store *s, int64_t *seq, char hash[65], struct fs_err *err);
+    /* engine */
+    int (*incident_set_state)(struct fs_store *s, int64_t id, const char *state, int64_t now,
+                              struct fs_err *err);
+    int (*incidents_in_state)(struct fs_store *s, const char *state, int64_t *ids, int max, int *n,
+                              struct fs_err *err);
+    int (*investigation_insert)(struct fs_store *s, const struct fs_investigation_row *r,
+                                int64_t *id, struct fs_err *err);
+    int (*investigation_finish)(struct fs_store *s, int64_t id,
+                                const struct fs_investigation_row *r, struct fs_err *err);
+    int (*investigations_list)(struct fs_store *s, int64_t incident_id, json_t **out,
+                               struct fs_err *err);
+    int (*proposals_ready)(struct fs_store *s, int64_t *ids, int max, int *n, struct fs_err *err);
+    int (*execution_of_proposal)(struct fs_store *s, int64_t proposal_id, int64_t *id,
+                                 struct fs_err *err);
+    int (*execution_finish)(struct fs_store *s, int64_t id, const char *outcome,
+                            int64_t finished_at, const char *result, struct fs_err *err);
+    int (*exec_step_insert)(struct fs_store *s, int64_t execution_id, int64_t ts,
+                            const char *state, const char *detail, struct fs_err *err);
+    int (*executions_open)(struct fs_store *s, json_t **out, struct fs_err *err);
+    int (*executions_list)(struct fs_store *s, int64_t incident_id, json_t **out,
+                           struct fs_err *err);
+    int (*entity_history_insert)(struct fs_store *s, const struct fs_entity_history_row *r,
+                                 struct fs_err *err);
+    int (*entity_history)(struct fs_store *s, const char *entity, int limit, json_t **out,
+                          struct fs_err *err);
+    int (*postmortem_put)(struct fs_store *s, int64_t incident_id, int64_t now,
+                          const char *markdown, const char *data, struct fs_err *err);
+    int (*postmortem_get)(struct fs_store *s, int64_t incident_id, json_t **out,
+                          struct fs_err *err);
 };
 
 struct fs_store {

@@ -5,6 +5,7 @@
  * Owns SQL for SQLite only; no business rules (those are in incidents/ and safety/). */
 #include "core/common.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
@@ -26,7 +27,8 @@
     "id,fingerprint,source,status,starts_at,starts_at_max,ends_at,end_inferred,expires_at,"        \
     "severity,alertname,labels,annotations,extra,incident_id,created_at,updated_at"
 #define INC_COLS                                                                                   \
-    "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at"
+    "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at,"     \
+    "state,state_at"
 
 #define PROP_COLS                                                                                  \
     "id,incident_id,status,decision,proposer,action,target_key,body,gate,risk_score,risk_level,"   \
@@ -93,12 +95,12 @@
                "ON CONFLICT(key) DO UPDATE SET value=excluded.value,"                              \
                "updated_by=excluded.updated_by,updated_at=excluded.updated_at")                    \
     X(CTL_DELETE, "DELETE FROM controls WHERE key=?")                                              \
-    X(OBS_INSERT, "INSERT INTO observations(incident_id,ts,tool,input,output,duration_ms,actor) "  \
-                  "VALUES(?,?,?,?,?,?,?)")                                                         \
+    X(OBS_INSERT, "INSERT INTO observations(incident_id,ts,tool,input,output,duration_ms,actor,"   \
+                  "investigation_id) VALUES(?,?,?,?,?,?,?,?)")                                                         \
     X(OBS_IDS, "SELECT id FROM observations WHERE incident_id=? ORDER BY id")                      \
     X(EP_LABELS, "SELECT labels FROM episodes WHERE incident_id=? ORDER BY starts_at, id")         \
     X(EXEC_INSERT, "INSERT INTO executions(proposal_id,action,target_key,started_at,finished_at,"  \
-                   "outcome) VALUES(?,?,?,?,?,?)")                                                 \
+                   "outcome,incident_id,target_kind,spec) VALUES(?,?,?,?,?,?,?,?,?)")                                                 \
     X(EXEC_HISTORY, "SELECT coalesce(sum(started_at>?3-3600000),0),"                               \
                     "coalesce(sum(outcome IN ('failed','rolled_back')),0) FROM executions "        \
                     "WHERE action=?1 AND target_key=?2 AND started_at>?3-86400000 AND "            \
@@ -870,6 +872,8 @@ static void read_incident(sqlite3_stmt *st, struct fs_incident *i)
     i->created_at = sqlite3_column_int64(st, 7);
     i->updated_at = sqlite3_column_int64(st, 8);
     i->resolved_at = col_time(st, 9);
+    col_copy(st, 10, i->state, sizeof(i->state));
+    i->state_at = col_time(st, 11);
 }
 
 static bool read_incident_complete(sqlite3_stmt *st, void *out)
@@ -1203,6 +1207,7 @@ static int sq_observation_insert(struct fs_store *base, const struct fs_observat
     bind_text(st, 5, o->output ? o->output : "");
     sqlite3_bind_int64(st, 6, o->duration_ms);
     bind_text(st, 7, o->actor);
+    bind_id(st, 8, o->investigation_id);
     return step_insert(s, st, SQ_OBS_INSERT, id, err);
 }
 
@@ -1248,6 +1253,9 @@ static int sq_execution_insert(struct fs_store *base, const struct fs_execution_
     sqlite3_bind_int64(st, 4, e->started_at);
     bind_time(st, 5, e->finished_at);
     bind_text(st, 6, e->outcome);
+    bind_id(st, 7, e->incident_id);
+    bind_text(st, 8, e->target_kind);
+    bind_text(st, 9, e->spec);
     return step_insert(s, st, SQ_EXEC_INSERT, id, err);
 }
 
@@ -1558,6 +1566,8 @@ static json_t *incident_json(const struct fs_incident *i)
     json_object_set_new(o, "createdAt", json_time(i->created_at));
     json_object_set_new(o, "updatedAt", json_time(i->updated_at));
     json_object_set_new(o, "resolvedAt", json_time(i->resolved_at));
+    json_object_set_new(o, "state", json_string(i->state[0] ? i->state : "new"));
+    json_object_set_new(o, "stateAt", json_time(i->state_at));
     return o;
 }
 
@@ -2001,6 +2011,303 @@ static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
     return json_result(rc, o, out);
 }
 
+
+/* ---- engine ------------------------------------------------------------------------------ *
+ * Not hot paths: each statement is prepared per call (the cached SQ_STMTS are for intake). */
+
+/* On the writer connection: run sql with params to completion; *rowid (may be NULL) gets the
+ * inserted row's id. */
+static int writer_exec(struct sq_store *s, const char *sql, const char *what,
+                       const struct sq_param *p, size_t np, int64_t *rowid, struct fs_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(s->db, rc, false, err, what);
+    bind_params(st, p, np);
+    rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return sq_err(s->db, rc, false, err, what);
+    if (rowid)
+        *rowid = sqlite3_last_insert_rowid(s->db);
+    return 0;
+}
+
+struct id_list {
+    int64_t *ids;
+    int max, n;
+};
+
+static int id_list_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct id_list *l = arg;
+    if (l->n < l->max)
+        l->ids[l->n++] = sqlite3_column_int64(st, 0);
+    return 0;
+}
+
+/* A row as an object keyed by column name in camelCase. Columns named *_id that hold another
+ * record's id become "prefix-N" strings (incident_id → "inc-N"); ts and *_at become times;
+ * JSON text columns (detail, result, spec, data, input) become values. */
+static json_t *auto_row_json(sqlite3_stmt *st, const void *ctx)
+{
+    static const struct {
+        const char *col, *prefix;
+    } ids[] = {{"incident_id", "inc"},  {"proposal_id", "prop"},     {"execution_id", "exec"},
+               {"investigation_id", "inv"}};
+    static const char *const json_cols[] = {"detail", "result", "spec", "data", "input"};
+    const char *self = ctx; /* prefix of the row's own "id", or NULL */
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        char key[64];
+        size_t k = 0;
+        for (const char *c = name; *c && k + 1 < sizeof(key); c++) {
+            if (*c == '_' && c[1]) {
+                key[k++] = (char)toupper((unsigned char)*++c);
+            } else {
+                key[k++] = *c;
+            }
+        }
+        key[k] = '\0';
+        json_t *v = NULL;
+        int type = sqlite3_column_type(st, i);
+        size_t len = strlen(name);
+        if (type == SQLITE_NULL) {
+            v = json_null();
+        } else if (strcmp(name, "id") == 0 && self) {
+            v = json_id(self, sqlite3_column_int64(st, i));
+        } else if (strcmp(name, "ts") == 0 || (len > 3 && strcmp(name + len - 3, "_at") == 0)) {
+            v = json_time(sqlite3_column_int64(st, i));
+        } else {
+            for (size_t j = 0; j < FS_ARRAY_LEN(ids) && !v; j++)
+                if (strcmp(name, ids[j].col) == 0)
+                    v = json_id(ids[j].prefix, sqlite3_column_int64(st, i));
+            for (size_t j = 0; j < FS_ARRAY_LEN(json_cols) && !v; j++)
+                if (strcmp(name, json_cols[j]) == 0)
+                    v = json_text_value((const char *)sqlite3_column_text(st, i));
+            if (!v)
+                v = type == SQLITE_INTEGER ? json_integer(sqlite3_column_int64(st, i))
+                                           : json_string((const char *)sqlite3_column_text(st, i));
+        }
+        if (json_object_set_new(o, key, v) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static int sq_incident_set_state(struct fs_store *base, int64_t id, const char *state,
+                                 int64_t now, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int rc = writer_exec(s, "UPDATE incidents SET state=?,state_at=?,updated_at=? WHERE id=?",
+                         "set incident state",
+                         PARAMS(p_text(state), p_int(now), p_int(now), p_int(id)), NULL, err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return not_found(err, "incident", "inc", id);
+    return rc;
+}
+
+static int sq_incidents_in_state(struct fs_store *base, const char *state, int64_t *ids, int max,
+                                 int *n, struct fs_err *err)
+{
+    struct id_list l = {ids, max, 0};
+    int rc = read_rows(SQ(base)->db, "SELECT id FROM incidents WHERE state=? ORDER BY id LIMIT ?",
+                       "incidents in state", PARAMS(p_text(state), p_int(max)), id_list_row, &l,
+                       err);
+    *n = l.n;
+    return rc < 0 ? rc : 0;
+}
+
+static int sq_investigation_insert(struct fs_store *base, const struct fs_investigation_row *r,
+                                   int64_t *id, struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "INSERT INTO investigations(incident_id,planner,playbook,status,started_at,"
+                       "steps) VALUES(?,?,?,?,?,?)",
+                       "insert investigation",
+                       PARAMS(p_int(r->incident_id), p_text(r->planner), p_text(r->playbook),
+                              p_text(r->status ? r->status : "running"), p_int(r->started_at),
+                              p_int(r->steps)),
+                       id, err);
+}
+
+static int sq_investigation_finish(struct fs_store *base, int64_t id,
+                                   const struct fs_investigation_row *r, struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "UPDATE investigations SET playbook=?,status=?,finished_at=?,steps=?,"
+                       "root_cause=?,summary=?,result=? WHERE id=?",
+                       "finish investigation",
+                       PARAMS(p_text(r->playbook), p_text(r->status), p_time(r->finished_at),
+                              p_int(r->steps), p_text(r->root_cause), p_text(r->summary),
+                              p_text(r->result), p_int(id)),
+                       NULL, err);
+}
+
+static int sq_investigations_list(struct fs_store *base, int64_t incident_id, json_t **out,
+                                  struct fs_err *err)
+{
+    return read_array(SQ(base),
+                      "SELECT id,incident_id,planner,playbook,status,started_at,finished_at,steps,"
+                      "root_cause,summary,result FROM investigations WHERE incident_id=? "
+                      "ORDER BY id",
+                      "list investigations", PARAMS(p_int(incident_id)),
+                      (struct json_rows){.make = auto_row_json, .ctx = "inv"}, out, err);
+}
+
+static int sq_proposals_ready(struct fs_store *base, int64_t *ids, int max, int *n,
+                              struct fs_err *err)
+{
+    struct id_list l = {ids, max, 0};
+    int rc = read_rows(SQ(base)->db,
+                       "SELECT p.id FROM proposals p WHERE p.status='approved' AND NOT EXISTS "
+                       "(SELECT 1 FROM executions e WHERE e.proposal_id=p.id) ORDER BY p.id "
+                       "LIMIT ?",
+                       "ready proposals", PARAMS(p_int(max)), id_list_row, &l, err);
+    *n = l.n;
+    return rc < 0 ? rc : 0;
+}
+
+static int sq_execution_of_proposal(struct fs_store *base, int64_t proposal_id, int64_t *id,
+                                    struct fs_err *err)
+{
+    struct id_list l = {id, 1, 0};
+    int rc = read_rows(SQ(base)->db,
+                       "SELECT id FROM executions WHERE proposal_id=? ORDER BY id LIMIT 1",
+                       "execution of proposal", PARAMS(p_int(proposal_id)), id_list_row, &l, err);
+    return rc < 0 ? rc : l.n;
+}
+
+static int sq_execution_finish(struct fs_store *base, int64_t id, const char *outcome,
+                               int64_t finished_at, const char *result, struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "UPDATE executions SET outcome=?,finished_at=?,result=? WHERE id=?",
+                       "finish execution",
+                       PARAMS(p_text(outcome), p_time(finished_at), p_text(result), p_int(id)),
+                       NULL, err);
+}
+
+static int sq_exec_step_insert(struct fs_store *base, int64_t execution_id, int64_t ts,
+                               const char *state, const char *detail, struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "INSERT INTO exec_steps(execution_id,ts,state,detail) VALUES(?,?,?,?)",
+                       "insert exec step",
+                       PARAMS(p_int(execution_id), p_int(ts), p_text(state),
+                              p_text(detail ? detail : "{}")),
+                       NULL, err);
+}
+
+#define EXEC_COLS                                                                                  \
+    "id,proposal_id,incident_id,action,target_key,target_kind,spec,outcome,started_at,"            \
+    "finished_at,result"
+
+struct exec_rows {
+    sqlite3 *db;
+    json_t *arr;
+};
+
+/* An execution with its step log, read on the same connection. */
+static int exec_with_steps_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    struct exec_rows *r = arg;
+    json_t *o = auto_row_json(st, "exec");
+    if (!o || json_array_append_new(r->arr, o) < 0)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return read_child_array(r->db, o, "steps",
+                            "SELECT state,ts,detail FROM exec_steps WHERE execution_id=? "
+                            "ORDER BY id",
+                            "execution steps", sqlite3_column_int64(st, 0),
+                            (struct json_rows){.make = auto_row_json}, err);
+}
+
+static int sq_executions_open(struct fs_store *base, json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    struct exec_rows r = {s->db, json_array()};
+    if (!r.arr)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    int rc = read_rows(s->db,
+                       "SELECT " EXEC_COLS " FROM executions WHERE outcome='running' ORDER BY id",
+                       "open executions", NULL, 0, exec_with_steps_row, &r, err);
+    return json_result(rc, r.arr, out);
+}
+
+static int sq_executions_list(struct fs_store *base, int64_t incident_id, json_t **out,
+                              struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = read_begin(s, &slot);
+    struct exec_rows r = {db, json_array()};
+    int rc = r.arr ? read_rows(db,
+                               "SELECT " EXEC_COLS " FROM executions WHERE incident_id=? "
+                               "ORDER BY id",
+                               "list executions", PARAMS(p_int(incident_id)), exec_with_steps_row,
+                               &r, err)
+                   : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    read_end(s, db, slot);
+    return json_result(rc, r.arr, out);
+}
+
+static int sq_entity_history_insert(struct fs_store *base, const struct fs_entity_history_row *r,
+                                    struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "INSERT INTO entity_history(entity,incident_id,ts,outcome,action,root_cause,"
+                       "summary) VALUES(?,?,?,?,?,?,?)",
+                       "insert entity history",
+                       PARAMS(p_text(r->entity), p_int(r->incident_id), p_int(r->ts),
+                              p_text(r->outcome), p_text(r->action), p_text(r->root_cause),
+                              p_text(r->summary)),
+                       NULL, err);
+}
+
+static int sq_entity_history(struct fs_store *base, const char *entity, int limit, json_t **out,
+                             struct fs_err *err)
+{
+    return read_array(SQ(base),
+                      "SELECT incident_id,ts,outcome,action,root_cause,summary FROM entity_history "
+                      "WHERE entity=? ORDER BY ts DESC, id DESC LIMIT ?",
+                      "entity history", PARAMS(p_text(entity), p_int(limit > 0 ? limit : 20)),
+                      (struct json_rows){.make = auto_row_json}, out, err);
+}
+
+static int sq_postmortem_put(struct fs_store *base, int64_t incident_id, int64_t now,
+                             const char *markdown, const char *data, struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "INSERT INTO postmortems(incident_id,created_at,markdown,data) "
+                       "VALUES(?1,?2,?3,?4) ON CONFLICT(incident_id) DO UPDATE SET "
+                       "created_at=excluded.created_at,markdown=excluded.markdown,"
+                       "data=excluded.data",
+                       "put postmortem",
+                       PARAMS(p_int(incident_id), p_int(now), p_text(markdown), p_text(data)),
+                       NULL, err);
+}
+
+static int sq_postmortem_get(struct fs_store *base, int64_t incident_id, json_t **out,
+                             struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int slot;
+    sqlite3 *db = read_begin(s, &slot);
+    int rc = read_by_id(db,
+                        "SELECT incident_id,created_at,markdown,data FROM postmortems "
+                        "WHERE incident_id=?",
+                        "get postmortem", incident_id, "post-mortem for incident", "inc",
+                        auto_row_json, out, err);
+    read_end(s, db, slot);
+    return rc;
+}
+
 static const struct fs_store_ops sq_ops = {
     .driver = "sqlite",
     .close = sq_close,
@@ -2054,4 +2361,19 @@ static const struct fs_store_ops sq_ops = {
     .audit_insert = sq_audit_insert,
     .audit_scan = sq_audit_scan,
     .audit_last = sq_audit_last,
+    .incident_set_state = sq_incident_set_state,
+    .incidents_in_state = sq_incidents_in_state,
+    .investigation_insert = sq_investigation_insert,
+    .investigation_finish = sq_investigation_finish,
+    .investigations_list = sq_investigations_list,
+    .proposals_ready = sq_proposals_ready,
+    .execution_of_proposal = sq_execution_of_proposal,
+    .execution_finish = sq_execution_finish,
+    .exec_step_insert = sq_exec_step_insert,
+    .executions_open = sq_executions_open,
+    .executions_list = sq_executions_list,
+    .entity_history_insert = sq_entity_history_insert,
+    .entity_history = sq_entity_history,
+    .postmortem_put = sq_postmortem_put,
+    .postmortem_get = sq_postmortem_get,
 };
