@@ -472,6 +472,21 @@ int fs_ingest_run(struct fs_ingest *ig, struct fs_ingest_job *job)
     return job->rc;
 }
 
+static int ingest_writer_run(const struct fs_writer *w, fs_store_tx_fn fn, void *arg,
+                             struct fs_err *err)
+{
+    struct fs_ingest_job job = {.kind = FS_INGEST_CALL, .call = fn, .call_arg = arg};
+    int rc = fs_ingest_run(w->impl, &job);
+    if (rc < 0 && err)
+        *err = job.err;
+    return rc;
+}
+
+void fs_ingest_writer(struct fs_ingest *ig, struct fs_store *s, struct fs_writer *w)
+{
+    *w = (struct fs_writer){.store = s, .run = ingest_writer_run, .impl = ig};
+}
+
 void fs_ingest_stop(struct fs_ingest *ig)
 {
     if (!ig)

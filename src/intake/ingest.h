@@ -86,6 +86,8 @@ int fs_ingest_start(struct fs_store *store, const struct fs_ingest_options *opt,
 int fs_ingest_submit(struct fs_ingest *ig, struct fs_ingest_job *job);
 /* Queue a job and wait for it; returns job->rc. */
 int fs_ingest_run(struct fs_ingest *ig, struct fs_ingest_job *job);
+/* A writer (store/store.h) whose run() is a CALL job on this ingest writer. */
+void fs_ingest_writer(struct fs_ingest *ig, struct fs_store *s, struct fs_writer *w);
 /* Refuse new jobs (-FS_E_SHUTDOWN), finish the queued ones, stop the thread. */
 void fs_ingest_stop(struct fs_ingest *ig);
 /* Stop if needed, then free; only once nothing can call fs_ingest_submit any more. */

@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include <time.h>
+
 #include "store/store_int.h"
 
 int fs_store_open(const struct fs_store_options *opt, struct fs_store **out, struct fs_err *err)
@@ -329,6 +331,32 @@ int fs_store_action_history(struct fs_store *s, const char *action, const char *
                             struct fs_err *err)
 {
     return s->ops->action_history(s, action, target_key, now, executions_1h, failures_24h, err);
+}
+
+/* ---- writers ----------------------------------------------------------------------------- */
+
+static int direct_run(const struct fs_writer *w, fs_store_tx_fn fn, void *arg, struct fs_err *err)
+{
+    for (int attempt = 0;; attempt++) {
+        int rc = fs_store_begin(w->store, err);
+        if (rc == 0) {
+            rc = fn(w->store, arg, err);
+            if (rc < 0)
+                fs_store_rollback(w->store);
+            else
+                rc = fs_store_commit(w->store, err);
+        }
+        /* the lock is held by another process (the daemon, the executor) past busy_timeout */
+        if (rc != -FS_E_BUSY || attempt >= 5)
+            return rc;
+        struct timespec ts = {0, 50 * 1000 * 1000L << (attempt < 4 ? attempt : 4)};
+        nanosleep(&ts, NULL);
+    }
+}
+
+void fs_store_direct_writer(struct fs_store *s, struct fs_writer *w)
+{
+    *w = (struct fs_writer){.store = s, .run = direct_run, .impl = NULL};
 }
 
 /* ---- engine ------------------------------------------------------------------------------ */

@@ -116,6 +116,27 @@ int fs_store_begin(struct fs_store *s, struct fs_err *err);
 int fs_store_commit(struct fs_store *s, struct fs_err *err);
 void fs_store_rollback(struct fs_store *s);
 
+/* Writers: who runs a function inside a write transaction. The daemon hands it to its ingest
+ * writer thread (group commit, intake/ingest.h); the CLI and the executor process use a
+ * transaction of their own on their handle. Code that records things (planner traces, the
+ * executor's step log, post-mortems) takes a writer and works in both. run() returns fn's
+ * error (its writes rolled back) or the commit's; fn may run more than once (a busy retry or a
+ * batch redo), so it must rebuild any result it returns. */
+typedef int (*fs_store_tx_fn)(struct fs_store *s, void *arg, struct fs_err *err);
+struct fs_writer {
+    struct fs_store *store; /* for reads */
+    int (*run)(const struct fs_writer *w, fs_store_tx_fn fn, void *arg, struct fs_err *err);
+    void *impl;
+};
+/* A writer that runs each function in its own transaction on s, retrying a busy lock for up to
+ * the store's busy timeout. */
+void fs_store_direct_writer(struct fs_store *s, struct fs_writer *w);
+static inline int fs_writer_run(const struct fs_writer *w, fs_store_tx_fn fn, void *arg,
+                                struct fs_err *err)
+{
+    return w->run(w, fn, arg, err);
+}
+
 /* ---- writes (inside a transaction) ------------------------------------------------------- */
 
 int fs_store_inbox_insert(struct fs_store *s, const struct fs_inbox_row *row, int64_t *id,
