@@ -33,7 +33,7 @@ LIBOBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(MAIN),$(SRC))) \
           $(BUILD)/obj/gen/embed.o $(BUILD)/obj/gen/embed_table.o
 
 # Files compiled into the binary.
-EMBED := etc/forestall.yaml etc/catalog.yaml etc/policy.yaml $(sort $(wildcard src/store/sql/*/*.sql))
+EMBED := etc/forestall.yaml etc/catalog.yaml etc/policy.yaml $(sort $(wildcard etc/playbooks/*.yaml)) $(sort $(wildcard src/store/sql/*/*.sql))
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))

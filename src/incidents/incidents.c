@@ -9,6 +9,7 @@
 #include "core/json.h"
 #include "core/time.h"
 #include "incidents/incidents.h"
+#include "incidents/state.h"
 
 struct ctx {
     struct fs_store *s;
@@ -285,6 +286,11 @@ static int attach(struct ctx *c, struct fs_episode *e, const json_t *labels)
         rc = fs_store_incident_update(c->s, &inc, c->err);
         if (rc == 0 && reopened)
             rc = timeline(c, inc.id, "incident.reopened", NULL, NULL);
+        /* handling had ended: the reopened incident is new work for dispatch */
+        enum fs_incident_state hs;
+        if (rc == 0 && reopened && fs_incident_state_parse(inc.state, &hs) == 0 &&
+            fs_incident_state_final(hs))
+            rc = fs_store_incident_set_state(c->s, inc.id, "new", c->now, c->err);
         if (rc == 0 && raised) {
             json_t *d = json_object();
             json_object_set_new(d, "severity", json_string(inc.severity));

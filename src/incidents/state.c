@@ -23,7 +23,7 @@ static const char *const docs[] = {
 
 /* allowed[from] = the states it may move to. Ending states may go back to investigating. */
 static const unsigned allowed[FS_ISTATE__COUNT] = {
-    [FS_ISTATE_NEW] = B(INVESTIGATING) | B(ESCALATED),
+    [FS_ISTATE_NEW] = B(INVESTIGATING) | B(ESCALATED) | B(NO_ACTION),
     [FS_ISTATE_INVESTIGATING] = B(PROPOSED) | B(ESCALATED) | B(NO_ACTION) | B(INVESTIGATING),
     [FS_ISTATE_PROPOSED] =
         B(AWAITING_APPROVAL) | B(EXECUTING) | B(SHADOWED) | B(BLOCKED) | B(ESCALATED),

@@ -220,6 +220,9 @@ static void process_batch(struct fs_ingest *ig, struct fs_ingest_job *list, int 
         FS_LOG_ERROR("alert could not be applied; storing it unapplied (retried at startup)",
                      "error", bad->err.msg);
     }
+    /* also after alerts changed episodes: a new or reopened incident is work for dispatch */
+    for (struct fs_ingest_job *j = list; j && !calls; j = j->next)
+        calls |= j->stats.changed > 0 || j->closed > 0;
     if (rc == 0 && calls && ig->opt.hooks.after_commit)
         ig->opt.hooks.after_commit(ig->store, ig->opt.hooks.arg);
     fs_config_release(cfg);

@@ -64,7 +64,7 @@ struct fs_ingest_job {
 
 /* Hooks run on the writer thread. housekeep: inside the housekeeping transaction (about once a
  * second); returns <0 to roll it back, or the number of changes it made. after_commit: after a
- * durable commit that ran CALL jobs or housekeeping changes (e.g. to checkpoint the audit
+ * durable commit that ran CALL jobs, changed episodes or housekeeping changes (e.g. to checkpoint the audit
  * chain). */
 struct fs_ingest_hooks {
     int (*housekeep)(struct fs_store *s, int64_t now, void *arg, struct fs_err *err);

@@ -310,7 +310,8 @@ struct fs_execution_row {
     const char *target_key;
     int64_t started_at;
     int64_t finished_at; /* FS_TIME_UNSET while running */
-    const char *outcome; /* running | succeeded | failed | rolled_back | escalated | unknown */
+    const char *outcome; /* running | succeeded | failed | rolled_back | escalated | unknown |
+                            refused (nothing ran: docs/executor.md) */
     int64_t incident_id; /* 0: none */
     const char *target_kind; /* local | ssh | kubectl | http | mcp; NULL before rendering */
     const char *spec;        /* JSON text: what runs (rendered argv/request, params, target) */
@@ -330,7 +331,7 @@ int fs_store_action_history(struct fs_store *s, const char *action, const char *
  * the audit record). */
 int fs_store_incident_set_state(struct fs_store *s, int64_t id, const char *state, int64_t now,
                                 struct fs_err *err);
-/* (writer) Ids of incidents in a handling state, oldest first, up to max. */
+/* Ids of incidents in a handling state, oldest first, up to max (any thread). */
 int fs_store_incidents_in_state(struct fs_store *s, const char *state, int64_t *ids, int max,
                                 int *n, struct fs_err *err);
 
@@ -360,6 +361,10 @@ int fs_store_proposals_ready(struct fs_store *s, int64_t *ids, int max, int *n,
 /* (writer) The execution of a proposal: 1 and *id when there is one, 0 when none. */
 int fs_store_execution_of_proposal(struct fs_store *s, int64_t proposal_id, int64_t *id,
                                    struct fs_err *err);
+/* Record what an execution runs, in its intent transaction (the executor): the incident, the
+ * target kind (local | ssh | kubectl | http | mcp) and the spec JSON text. */
+int fs_store_execution_describe(struct fs_store *s, int64_t id, int64_t incident_id,
+                                const char *target_kind, const char *spec, struct fs_err *err);
 /* Record an execution's end (outcome, finished_at, result JSON text). */
 int fs_store_execution_finish(struct fs_store *s, int64_t id, const char *outcome,
                               int64_t finished_at, const char *result, struct fs_err *err);
@@ -381,6 +386,8 @@ struct fs_entity_history_row {
     const char *outcome;
     const char *action, *root_cause, *summary; /* may be NULL */
 };
+/* One row per (entity, incident): a second insert for the same pair replaces the first's
+ * ts, outcome, action, root cause and summary (an incident concluded again). */
 int fs_store_entity_history_insert(struct fs_store *s, const struct fs_entity_history_row *r,
                                    struct fs_err *err);
 /* JSON array of an entity's latest outcomes, newest first, up to limit. */

@@ -2117,9 +2117,9 @@ static int sq_incidents_in_state(struct fs_store *base, const char *state, int64
                                  int *n, struct fs_err *err)
 {
     struct id_list l = {ids, max, 0};
-    int rc = read_rows(SQ(base)->db, "SELECT id FROM incidents WHERE state=? ORDER BY id LIMIT ?",
-                       "incidents in state", PARAMS(p_text(state), p_int(max)), id_list_row, &l,
-                       err);
+    int rc = read_query(SQ(base), "SELECT id FROM incidents WHERE state=? ORDER BY id LIMIT ?",
+                        "incidents in state", PARAMS(p_text(state), p_int(max)), id_list_row, &l,
+                        err);
     *n = l.n;
     return rc < 0 ? rc : 0;
 }
@@ -2182,6 +2182,19 @@ static int sq_execution_of_proposal(struct fs_store *base, int64_t proposal_id, 
                        "SELECT id FROM executions WHERE proposal_id=? ORDER BY id LIMIT 1",
                        "execution of proposal", PARAMS(p_int(proposal_id)), id_list_row, &l, err);
     return rc < 0 ? rc : l.n;
+}
+
+static int sq_execution_describe(struct fs_store *base, int64_t id, int64_t incident_id,
+                                 const char *target_kind, const char *spec, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int rc = writer_exec(s, "UPDATE executions SET incident_id=?,target_kind=?,spec=? WHERE id=?",
+                         "describe execution",
+                         PARAMS(p_id(incident_id), p_text(target_kind), p_text(spec), p_int(id)),
+                         NULL, err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return not_found(err, "execution", "exec", id);
+    return rc;
 }
 
 static int sq_execution_finish(struct fs_store *base, int64_t id, const char *outcome,
@@ -2257,10 +2270,23 @@ static int sq_executions_list(struct fs_store *base, int64_t incident_id, json_t
     return json_result(rc, r.arr, out);
 }
 
+/* One row per (entity, incident): concluding an incident again (it reopened, or a retry)
+ * replaces its row instead of adding a second one. */
 static int sq_entity_history_insert(struct fs_store *base, const struct fs_entity_history_row *r,
                                     struct fs_err *err)
 {
-    return writer_exec(SQ(base),
+    struct sq_store *s = SQ(base);
+    int rc = writer_exec(s,
+                         "UPDATE entity_history SET ts=?,outcome=?,action=?,root_cause=?,summary=? "
+                         "WHERE entity=? AND incident_id=?",
+                         "update entity history",
+                         PARAMS(p_int(r->ts), p_text(r->outcome), p_text(r->action),
+                                p_text(r->root_cause), p_text(r->summary), p_text(r->entity),
+                                p_int(r->incident_id)),
+                         NULL, err);
+    if (rc < 0 || sqlite3_changes(s->db) > 0)
+        return rc;
+    return writer_exec(s,
                        "INSERT INTO entity_history(entity,incident_id,ts,outcome,action,root_cause,"
                        "summary) VALUES(?,?,?,?,?,?,?)",
                        "insert entity history",
@@ -2368,6 +2394,7 @@ static const struct fs_store_ops sq_ops = {
     .investigations_list = sq_investigations_list,
     .proposals_ready = sq_proposals_ready,
     .execution_of_proposal = sq_execution_of_proposal,
+    .execution_describe = sq_execution_describe,
     .execution_finish = sq_execution_finish,
     .exec_step_insert = sq_exec_step_insert,
     .executions_open = sq_executions_open,

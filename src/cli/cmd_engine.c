@@ -1,0 +1,533 @@
+/* cmd_engine: `forestall investigate FILE` — the whole loop for one alert without a daemon (seed
+ * 000 Phase 1: an operator hands over an alert): record it, investigate with the playbooks,
+ * send the proposal through the gate, hand an approved action to the executor process, and
+ * print the trace live, then the post-mortem — and `forestall playbook list|check`. */
+#include "core/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/json.h"
+#include "core/log.h"
+#include "core/redact.h"
+#include "core/time.h"
+#include "incidents/incidents.h"
+#include "intake/ingest.h"
+#include "planner/investigate.h"
+#include "report/postmortem.h"
+#include "safety/service.h"
+#include "tools/registry.h"
+
+#define MAX_INPUT (4 << 20)
+
+enum { O_SOURCE = 256, O_NO_EXECUTE, O_DATA_DIR, O_PLAYBOOKS };
+
+struct iopts {
+    const char *config;
+    const char *data_dir;
+    const char *source;
+    const char *file;
+    bool no_execute;
+    bool json;
+};
+
+/* ---- the live trace ------------------------------------------------------------------------ */
+
+struct tracer {
+    bool json;
+    int64_t t0;
+};
+
+static void trace_line(void *arg, const char *kind, const char *text, const json_t *data)
+{
+    struct tracer *t = arg;
+    double secs = (double)(fs_now_ms() - t->t0) / 1000.0;
+    if (t->json) {
+        json_t *o = json_pack("{s:f,s:s,s:s}", "t", secs, "kind", kind, "text", text);
+        if (data)
+            json_object_set(o, "data", (json_t *)data);
+        char *s = json_dumps(o, JSON_COMPACT);
+        if (s)
+            printf("%s\n", s);
+        free(s);
+        json_decref(o);
+    } else {
+        static const struct {
+            const char *kind, *mark;
+        } marks[] = {{"reasoning", "  think"}, {"call", "  call "}, {"result", "    ->"},
+                     {"decision", "  plan "}, {"gate", "  gate "}, {"state", "  state"}};
+        const char *mark = "  ";
+        for (size_t i = 0; i < FS_ARRAY_LEN(marks); i++)
+            if (strcmp(marks[i].kind, kind) == 0)
+                mark = marks[i].mark;
+        printf("[%6.2fs] %s %s\n", secs, mark, text);
+    }
+    fflush(stdout);
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static int parse(int argc, char **argv, struct iopts *o)
+{
+    static const struct option opts[] = {{"config", required_argument, NULL, 'c'},
+                                         {"output", required_argument, NULL, 'o'},
+                                         {"source", required_argument, NULL, O_SOURCE},
+                                         {"data-dir", required_argument, NULL, O_DATA_DIR},
+                                         {"no-execute", no_argument, NULL, O_NO_EXECUTE},
+                                         {NULL, 0, NULL, 0}};
+    memset(o, 0, sizeof(*o));
+    int c;
+    while ((c = getopt_long(argc, argv, "c:o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': o->config = optarg; break;
+        case 'o':
+            if (strcmp(optarg, "json") == 0)
+                o->json = true;
+            else if (strcmp(optarg, "text") != 0)
+                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            break;
+        case O_SOURCE: o->source = optarg; break;
+        case O_DATA_DIR: o->data_dir = optarg; break;
+        case O_NO_EXECUTE: o->no_execute = true; break;
+        default: fs_cli_usage("investigate", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fs_cli_usage("investigate", false);
+        return FS_EXIT_USAGE;
+    }
+    o->file = argv[optind];
+    return FS_EXIT_OK;
+}
+
+static int read_input(const char *file, struct fs_buf *b)
+{
+    FILE *f = strcmp(file, "-") == 0 ? stdin : fopen(file, "rb");
+    if (!f)
+        return fs_cli_fail(FS_EXIT_FAILURE, "%s: %s", file, strerror(errno));
+    char chunk[65536];
+    size_t n;
+    int rc = FS_EXIT_OK;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if (fs_buf_append(b, chunk, n) < 0) {
+            rc = fs_cli_fail(FS_EXIT_FAILURE, "%s: larger than %d bytes", file, MAX_INPUT);
+            break;
+        }
+    }
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* Which parser: --source, else the document's shape (Alertmanager and Grafana webhooks both
+ * carry "alerts"; Grafana's also "orgId"/"state"). */
+static int detect_source(const char *opt, const char *body, size_t len, enum fs_alert_source *out)
+{
+    if (opt) {
+        static const struct {
+            const char *name;
+            enum fs_alert_source src;
+        } names[] = {{"alertmanager", FS_SRC_ALERTMANAGER},
+                     {"grafana", FS_SRC_GRAFANA},
+                     {"event", FS_SRC_EVENT}};
+        for (size_t i = 0; i < FS_ARRAY_LEN(names); i++) {
+            if (strcmp(opt, names[i].name) == 0) {
+                *out = names[i].src;
+                return 0;
+            }
+        }
+        return fs_cli_fail(FS_EXIT_USAGE, "--source: expected alertmanager, grafana or event");
+    }
+    json_t *doc = json_loadb(body, len, 0, NULL);
+    if (!doc)
+        return fs_cli_fail(FS_EXIT_FAILURE, "the input is not JSON");
+    if (!json_object_get(doc, "alerts"))
+        *out = FS_SRC_EVENT;
+    else if (json_object_get(doc, "orgId") || json_object_get(doc, "state"))
+        *out = FS_SRC_GRAFANA;
+    else
+        *out = FS_SRC_ALERTMANAGER;
+    json_decref(doc);
+    return 0;
+}
+
+struct apply {
+    const struct fs_config *cfg;
+    const struct fs_alert_batch *batch;
+    int64_t now;
+    struct fs_apply_stats stats;
+};
+
+static int apply_tx(struct fs_store *s, void *arg, struct fs_err *err)
+{
+    struct apply *a = arg;
+    struct fs_incidents_params p;
+    fs_incidents_params_from_config(a->cfg, &p);
+    memset(&a->stats, 0, sizeof(a->stats));
+    return fs_incidents_apply(s, &p, a->batch, a->now, &a->stats, err);
+}
+
+/* The incident the alert landed in: a new one, else the most recently updated open one. */
+static int64_t incident_of(struct fs_store *s)
+{
+    int64_t ids[64];
+    int n = 0;
+    struct fs_err err;
+    if (fs_store_incidents_in_state(s, "new", ids, 64, &n, &err) == 0 && n > 0)
+        return ids[n - 1];
+    struct fs_incident_filter f = {.status = "open", .since_ms = FS_TIME_UNSET, .limit = 1};
+    json_t *list = NULL;
+    int64_t id = 0;
+    if (fs_store_incidents_list(s, &f, &list, &err) == 0)
+        fs_parse_id(json_string_value(json_object_get(json_array_get(list, 0), "id")), "inc",
+                    &id);
+    json_decref(list);
+    return id;
+}
+
+/* Run the executor as its own process for one proposal, its lines going to our stdout. */
+static int run_executor(const struct iopts *o, int64_t proposal_id)
+{
+    char prop[32];
+    snprintf(prop, sizeof(prop), "prop-%" PRId64, proposal_id);
+    const char *argv[12];
+    int n = 0;
+    argv[n++] = "forestall";
+    argv[n++] = "executor";
+    argv[n++] = "--once";
+    argv[n++] = "--proposal";
+    argv[n++] = prop;
+    if (o->config) {
+        argv[n++] = "-c";
+        argv[n++] = o->config;
+    }
+    if (o->data_dir) {
+        argv[n++] = "--data-dir";
+        argv[n++] = o->data_dir;
+    }
+    argv[n] = NULL;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0)
+        return fs_cli_fail(FS_EXIT_FAILURE, "fork: %s", strerror(errno));
+    if (pid == 0) {
+        execv("/proc/self/exe", (char *const *)argv);
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fprintf(stderr, "forestall: the executor process ended with %s %d\n",
+                WIFEXITED(status) ? "status" : "signal",
+                WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+    return FS_EXIT_OK;
+}
+
+static int mkdir_parents(const char *dir)
+{
+    char path[4096];
+    if (fs_strlcpy(path, dir, sizeof(path)) < 0)
+        return -1;
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    }
+    return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int fs_cmd_investigate(int argc, char **argv)
+{
+    if (fs_cli_wants_help(argc, argv, "investigate"))
+        return FS_EXIT_OK;
+    struct iopts o;
+    int code = parse(argc, argv, &o);
+    if (code != FS_EXIT_OK)
+        return code;
+    struct fs_buf input = FS_BUF_INIT(MAX_INPUT);
+    if ((code = read_input(o.file, &input)) != FS_EXIT_OK) {
+        fs_buf_release(&input);
+        return code;
+    }
+    struct fs_err err = {0};
+    struct fs_buf diag = FS_BUF_INIT(1 << 16);
+    struct fs_config *cfg = NULL;
+    struct fs_rules *rules = NULL;
+    struct fs_registry *reg = NULL;
+    struct fs_playbooks *pbs = NULL;
+    struct fs_store *store = NULL;
+    struct fs_alert_batch batch = {0};
+    char *dbpath = NULL;
+    int lockfd = -1;
+    code = FS_EXIT_FAILURE;
+    fs_log_setup(FS_LOG_WARN, FS_LOG_LOGFMT);
+    if (fs_config_load(o.config, &cfg, &diag, &err) < 0) {
+        code = fs_cli_diag_fail(&diag, &err);
+        goto out;
+    }
+    if (o.data_dir && fs_config_set(cfg, "data_dir", o.data_dir, &err) < 0) {
+        fs_cli_fail(FS_EXIT_USAGE, "--data-dir: %s", err.msg);
+        goto out;
+    }
+    fs_config_install(cfg);
+    cfg = fs_config_acquire();
+    if (cfg->auth.token.value)
+        fs_redact_register(cfg->auth.token.value, "forestall_token");
+    if (fs_rules_load(cfg->safety.policy, cfg->safety.catalog, cfg->context.graph, &rules, &diag,
+                      &err) < 0) {
+        code = fs_cli_diag_fail(&diag, &err);
+        goto out;
+    }
+    if (fs_registry_new(&reg, &err) < 0 ||
+        fs_playbooks_load(cfg->dispatch.playbooks, reg, rules->catalog, &pbs, &diag, &err) < 0) {
+        code = fs_cli_diag_fail(&diag, &err);
+        goto out;
+    }
+    /* one writer per data directory: a daemon running on it owns the dispatch */
+    char lockpath[4096];
+    snprintf(lockpath, sizeof(lockpath), "%s/forestall.lock", cfg->data_dir);
+    if (mkdir_parents(cfg->data_dir) < 0 ||
+        (lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "cannot use %s: %s", cfg->data_dir, strerror(errno));
+        goto out;
+    }
+    if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE,
+                    "a forestall daemon is running on %s: send it the alert instead (forestall "
+                    "alert send %s)",
+                    cfg->data_dir, o.file);
+        goto out;
+    }
+    dbpath = fs_config_store_path(cfg);
+    struct fs_store_options so = {
+        .driver = cfg->store.driver, .path = dbpath, .busy_timeout_ms = cfg->store.busy_timeout_ms};
+    if (!dbpath || fs_store_open(&so, &store, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    struct fs_writer w;
+    fs_store_direct_writer(store, &w);
+
+    /* 1. record the alert */
+    enum fs_alert_source src = FS_SRC_ALERTMANAGER;
+    if (detect_source(o.source, input.data, input.len, &src) < 0)
+        goto out;
+    int64_t now = fs_now_ms();
+    if (fs_ingest_parse(src, input.data, input.len, now, &batch, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s: %s%s%s", o.file, err.path[0] ? err.path : "",
+                    err.path[0] ? ": " : "", err.msg);
+        goto out;
+    }
+    struct apply ap = {cfg, &batch, now, {0}};
+    if (fs_writer_run(&w, apply_tx, &ap, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "recording the alert: %s", err.msg);
+        goto out;
+    }
+    int64_t inc = incident_of(store);
+    if (!inc) {
+        fs_cli_fail(FS_EXIT_FAILURE, "the alert opened no incident (is it resolved already?)");
+        goto out;
+    }
+    struct tracer tr = {o.json, fs_now_ms()};
+    char line[512];
+    snprintf(line, sizeof(line), "inc-%" PRId64 ": %d alert(s) recorded (%s)", inc,
+             ap.stats.alerts, ap.stats.opened ? "new incident" : "existing incident");
+    trace_line(&tr, "state", line, NULL);
+
+    /* 2. investigate */
+    struct fs_investigation_opts io = {
+        .w = &w,
+        .cfg = cfg,
+        .rules = rules,
+        .tools = reg,
+        .playbooks = pbs,
+        .trace = trace_line,
+        .trace_arg = &tr,
+    };
+    struct fs_investigation_outcome out;
+    if (fs_investigate(&io, inc, &out, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "investigation: %s", err.msg);
+        goto out;
+    }
+    if (out.proposal_id) {
+        json_t *risk = json_object_get(out.gate, "risk");
+        json_t *reasons = json_object_get(out.gate, "reasons");
+        snprintf(line, sizeof(line), "prop-%" PRId64 " %s: %s (risk %lld %s)%s%s",
+                 out.proposal_id, json_string_value(json_object_get(out.plan.proposal, "action")),
+                 out.decision, (long long)json_integer_value(json_object_get(risk, "score")),
+                 json_string_value(json_object_get(risk, "level")),
+                 json_array_size(reasons) ? " — " : "",
+                 json_array_size(reasons) ? json_string_value(json_array_get(reasons, 0)) : "");
+        trace_line(&tr, "gate", line, out.gate);
+    }
+    snprintf(line, sizeof(line), "inc-%" PRId64 " is %s", inc,
+             fs_incident_state_name(out.state));
+    trace_line(&tr, "state", line, NULL);
+
+    /* 3. execute (its own process), or say what waits */
+    bool run_exec = out.proposal_id && strcmp(out.decision, "execute") == 0;
+    if (run_exec && !o.no_execute) {
+        fs_store_close(store);
+        store = NULL;
+        run_executor(&o, out.proposal_id);
+        if (fs_store_open(&so, &store, &err) < 0) {
+            fs_investigation_outcome_release(&out);
+            fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+            goto out;
+        }
+        fs_store_direct_writer(store, &w);
+    } else if (out.state == FS_ISTATE_AWAITING_APPROVAL) {
+        snprintf(line, sizeof(line),
+                 "prop-%" PRId64 " waits for a person: forestall approve prop-%" PRId64
+                 " (with a daemon on this data directory, the executor then runs it)",
+                 out.proposal_id, out.proposal_id);
+        trace_line(&tr, "state", line, NULL);
+    }
+    enum fs_incident_state final = out.state;
+    fs_investigation_outcome_release(&out);
+    /* 4. the post-mortem (the executor concluded it when it ran the action) */
+    if (fs_incident_state_final(final) && fs_incident_conclude(&w, cfg, inc, fs_now_ms(), &err) < 0)
+        fprintf(stderr, "forestall: post-mortem: %s\n", err.msg);
+    json_t *pm = NULL;
+    if (fs_store_postmortem_get(store, inc, &pm, &err) == 0) {
+        if (o.json) {
+            char *s = json_dumps(json_object_get(pm, "data"), JSON_COMPACT);
+            printf("%s\n", s ? s : "null");
+            free(s);
+        } else {
+            printf("\n%s\n", json_string_value(json_object_get(pm, "markdown")));
+        }
+        json_decref(pm);
+    }
+    code = FS_EXIT_OK;
+out:
+    fs_alert_batch_release(&batch);
+    fs_store_close(store);
+    fs_playbooks_free(pbs);
+    fs_registry_free(reg);
+    fs_rules_release(rules);
+    fs_config_release(cfg);
+    fs_buf_release(&input);
+    fs_buf_release(&diag);
+    free(dbpath);
+    if (lockfd >= 0)
+        close(lockfd);
+    return code;
+}
+
+/* ---- playbook list | check ------------------------------------------------------------------ */
+
+int fs_cmd_playbook_list(int argc, char **argv)
+{
+    if (fs_cli_wants_help(argc, argv, "playbook list"))
+        return FS_EXIT_OK;
+    static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
+                                         {"playbooks", required_argument, NULL, O_PLAYBOOKS},
+                                         {NULL, 0, NULL, 0}};
+    bool json = false;
+    const char *dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        if (c == 'o')
+            json = strcmp(optarg, "json") == 0;
+        else if (c == O_PLAYBOOKS)
+            dir = optarg;
+        else {
+            fs_cli_usage("playbook list", false);
+            return FS_EXIT_USAGE;
+        }
+    }
+    struct fs_err err;
+    struct fs_buf diag = FS_BUF_INIT(1 << 16);
+    struct fs_registry *reg = NULL;
+    struct fs_playbooks *p = NULL;
+    struct fs_rules *rules = NULL;
+    if (fs_registry_new(&reg, &err) < 0 ||
+        fs_rules_load(NULL, NULL, NULL, &rules, &diag, &err) < 0 ||
+        fs_playbooks_load(dir, reg, rules->catalog, &p, &diag, &err) < 0) {
+        fs_registry_free(reg);
+        fs_rules_release(rules);
+        return fs_cli_diag_fail(&diag, &err);
+    }
+    json_t *arr = json_array();
+    for (size_t i = 0; i < fs_playbooks_count(p); i++)
+        json_array_append_new(arr, fs_playbook_json(p, i));
+    if (json) {
+        fs_cli_print_json(arr);
+    } else {
+        printf("%-18s %4s %5s  %s\n", "NAME", "PRIO", "STEPS", "TITLE");
+        size_t i;
+        json_t *v;
+        json_array_foreach(arr, i, v)
+        {
+            printf("%-18s %4lld %5lld  %s\n", json_string_value(json_object_get(v, "name")),
+                   (long long)json_integer_value(json_object_get(v, "priority")),
+                   (long long)json_integer_value(json_object_get(v, "steps")),
+                   json_string_value(json_object_get(v, "title")));
+        }
+    }
+    json_decref(arr);
+    fs_playbooks_free(p);
+    fs_registry_free(reg);
+    fs_rules_release(rules);
+    fs_buf_release(&diag);
+    return FS_EXIT_OK;
+}
+
+int fs_cmd_playbook_check(int argc, char **argv)
+{
+    if (fs_cli_wants_help(argc, argv, "playbook check"))
+        return FS_EXIT_OK;
+    if (argc != 2) {
+        fs_cli_usage("playbook check", false);
+        return FS_EXIT_USAGE;
+    }
+    struct stat st;
+    if (stat(argv[1], &st) < 0)
+        return fs_cli_fail(FS_EXIT_FAILURE, "%s: %s", argv[1], strerror(errno));
+    struct fs_err err;
+    struct fs_buf diag = FS_BUF_INIT(1 << 16);
+    struct fs_registry *reg = NULL;
+    struct fs_playbooks *p = NULL;
+    struct fs_rules *rules = NULL;
+    int rc = fs_registry_new(&reg, &err);
+    if (rc == 0)
+        rc = fs_rules_load(NULL, NULL, NULL, &rules, &diag, &err);
+    if (rc == 0 && S_ISDIR(st.st_mode)) {
+        rc = fs_playbooks_load(argv[1], reg, rules->catalog, &p, &diag, &err);
+    } else if (rc == 0) {
+        struct fs_buf b = FS_BUF_INIT(1 << 20);
+        if ((rc = read_input(argv[1], &b)) != FS_EXIT_OK) {
+            fs_buf_release(&b);
+            fs_buf_release(&diag);
+            fs_registry_free(reg);
+            fs_rules_release(rules);
+            return rc;
+        }
+        rc = fs_playbooks_load_buf(b.data ? b.data : "", b.len, argv[1], reg, rules->catalog, &p,
+                                   &diag, &err);
+        fs_buf_release(&b);
+    }
+    fs_registry_free(reg);
+    fs_rules_release(rules);
+    if (rc < 0)
+        return fs_cli_diag_fail(&diag, &err);
+    printf("%s: ok (%zu playbooks with the built-in ones)\n", argv[1], fs_playbooks_count(p));
+    fs_playbooks_free(p);
+    fs_buf_release(&diag);
+    return FS_EXIT_OK;
+}

@@ -1,0 +1,49 @@
+/* One investigation of one incident, from its record to a decision: moves the incident to
+ * investigating, builds what the planner sees (labels, annotations, the knowledge graph's entity
+ * and what happened to it before), routes tool calls to the incident's host, records every
+ * tool call as an observation (trace + audit), runs the planner, and sends its proposal through
+ * the gate. The incident ends this step in one of: proposed (the gate said execute: the
+ * executor takes it from here), awaiting_approval, shadowed, blocked, escalated or no_action.
+ *
+ * Used by the daemon's dispatcher (a worker thread; writes go to the ingest writer) and by
+ * `forestall investigate` (writes go to a store of its own). Never runs a write action. */
+#ifndef FS_INVESTIGATE_H
+#define FS_INVESTIGATE_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/err.h"
+#include "incidents/state.h"
+#include "planner/playbook.h"
+#include "safety/service.h"
+#include "store/store.h"
+
+struct fs_investigation_opts {
+    const struct fs_writer *w;
+    const struct fs_config *cfg;
+    const struct fs_rules *rules;
+    const struct fs_registry *tools;
+    const struct fs_playbooks *playbooks;
+    fs_trace_fn trace; /* live trace, may be NULL */
+    void *trace_arg;
+    int64_t now_ms; /* 0 = the clock (tests pin it) */
+};
+
+struct fs_investigation_outcome {
+    int64_t investigation_id;
+    enum fs_incident_state state; /* where the incident is now */
+    int64_t proposal_id;          /* 0 when none was made */
+    char decision[32];            /* the gate's decision, "" when no proposal */
+    struct fs_plan_result plan;   /* what the planner found (owned) */
+    json_t *gate;                 /* the gate's result, or NULL */
+};
+void fs_investigation_outcome_release(struct fs_investigation_outcome *o);
+
+/* Returns <0 when the investigation could not be recorded (the store is in trouble); the
+ * incident is then left where it was, for the dispatcher to retry. */
+int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
+                   struct fs_investigation_outcome *out, struct fs_err *err);
+
+#endif
