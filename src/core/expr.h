@@ -25,6 +25,14 @@
  * `+` adds numbers or concatenates when either side is a string. Truthiness: null, false, 0,
  * "", [] and {} are false.
  *
+ * Details (docs/expressions.md has them all, with examples): `&&` and `||` give booleans;
+ * comparisons do not chain; `==` compares any JSON values, numbers by value (1 == 1.0); `<` etc.
+ * order numbers with numbers and strings with strings, and are false for anything else;
+ * arithmetic stays integer while both sides are and the result fits, `/` and `%` by zero are
+ * null; `a[-1]` is the last element; `k in obj` tests a key; a backslash before any other
+ * character in a string is kept, so '5\d\d' is the pattern 5\d\d. A string an expression builds
+ * is at most 64 KiB (longer: null); each KiB of string scanned counts as a step.
+ *
  * Functions (FS_EXPR_FUNCTIONS in expr.c is the table docs/expressions.md is checked against):
  *   len(x) lower(s) upper(s) trim(s) str(x) num(x) int(x) round(x[,digits]) floor(x) ceil(x)
  *   abs(x) min(a,b,...|arr) max(a,b,...|arr) sum(arr) avg(arr) count(arr)
