@@ -20,6 +20,7 @@
 #include "core/redact.h"
 #include "core/time.h"
 #include "safety/gate.h"
+#include "incidents/state.h"
 #include "safety/service.h"
 
 #define MAX_RATIONALE 8192
@@ -896,6 +897,27 @@ out:
     return rc;
 }
 
+/* A proposal that will never run hands its incident to a person, if the incident was waiting
+ * for it (a later proposal may have moved the incident on). */
+static int escalate_waiting(struct fs_store *s, int64_t incident_id, int64_t now, const char *actor,
+                            const char *why, int64_t proposal_id, struct fs_err *err)
+{
+    if (incident_id <= 0)
+        return 0;
+    struct fs_incident inc;
+    int rc = fs_store_incident_load(s, incident_id, &inc, err);
+    if (rc <= 0)
+        return rc;
+    bool waiting = strcmp(inc.state, "awaiting_approval") == 0;
+    fs_incident_clear(&inc);
+    if (!waiting)
+        return 0;
+    json_t *d = json_pack("{s:s,s:o}", "reason", why, "proposal", idj("prop", proposal_id));
+    rc = fs_incident_transition(s, incident_id, FS_ISTATE_ESCALATED, actor, d, now, err);
+    json_decref(d);
+    return rc;
+}
+
 int fs_safety_reject(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err)
 {
     fs_safety_request_reset(q);
@@ -930,6 +952,11 @@ int fs_safety_reject(struct fs_store *s, struct fs_safety_request *q, struct fs_
                json_pack("{s:o,s:s,s:s,s:s}", "proposal", idj("prop", p.id), "reason", q->reason,
                          "actor", q->who->name, "role", fs_role_name(q->who->role)),
                err);
+    if (rc == 0) {
+        char why[4200];
+        snprintf(why, sizeof(why), "rejected by %s: %s", q->who->name, q->reason);
+        rc = escalate_waiting(s, p.incident_id, q->now, q->who->name, why, p.id, err);
+    }
     if (rc == 0)
         q->result = json_pack("{s:o,s:s,s:s,s:s}", "id", idj("prop", p.id), "status", "rejected",
                               "rejectedBy", q->who->name, "reason", q->reason);
@@ -1232,6 +1259,12 @@ int fs_safety_expire(struct fs_store *s, int64_t now, int *n, struct fs_err *err
         if (rc == 0)
             rc = audit(s, now, FS_AUDIT_EXPIRY, "forestall",
                        json_pack("{s:o}", "proposal", idj("prop", ids[i])), err);
+        struct fs_proposal_row p = {0};
+        if (rc == 0 && (rc = fs_store_proposal_load(s, ids[i], &p, err)) > 0)
+            rc = escalate_waiting(s, p.incident_id, now, "forestall",
+                                  "nobody approved the proposal before its window closed", ids[i],
+                                  err);
+        fs_proposal_row_clear(&p);
         if (rc == 0)
             (*n)++;
     }

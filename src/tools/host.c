@@ -9,8 +9,11 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include <curl/curl.h>
 
 #include "core/buf.h"
 #include "core/proc.h"
@@ -136,12 +139,21 @@ struct run {
 typedef int (*parse_fn)(const char *buf, size_t len, const void *arg, json_t **res,
                         struct fs_err *pe);
 
+/* Which exit statuses of a program are its answer rather than its failure. */
+enum exit_ok {
+    EXIT_ZERO,    /* only 0 */
+    EXIT_PARTIAL, /* also 1 with output: du, find and df exit 1 after a permission error but
+                     still report the rest */
+    EXIT_ANY,     /* any status the program itself returned (the caller reads exit_code and
+                     stderr: ps and stat exit 1 for "no such process / file") */
+};
+
 /* Run argv on ctx's target. Returns <0 when it could not be attempted (bad ssh target, out of
  * memory); 0 with r->ran false when the tool failed (out->is_error and text set); 0 with
- * r->ran true when the program ran and exited 0, or 1 with output when partial_ok (du, find and
- * df exit 1 after a permission error but still report the rest). r is finish()ed either way. */
+ * r->ran true when the program ran and its exit status is one accept takes. r is finish()ed
+ * either way. */
 static int run_prog(struct run *r, const struct fs_tool_ctx *ctx, const char *const *argv,
-                    size_t max_stdout, bool partial_ok, struct fs_tool_result *out,
+                    size_t max_stdout, enum exit_ok accept, struct fs_tool_result *out,
                     struct fs_err *err)
 {
     struct fs_child *c = &r->c;
@@ -193,7 +205,8 @@ static int run_prog(struct run *r, const struct fs_tool_ctx *ctx, const char *co
         return tool_fail(out, "ssh to %s failed: %s", ctx->ssh.host, se);
     if (remote && c->exit_code == 127)
         return tool_fail(out, "%s is not available on %s: %s", argv[0], ctx->ssh.host, se);
-    if (c->exit_code != 0 && !(partial_ok && c->exit_code == 1 && c->out.len > 0))
+    if (c->exit_code != 0 && accept != EXIT_ANY &&
+        !(accept == EXIT_PARTIAL && c->exit_code == 1 && c->out.len > 0))
         return tool_fail(out, "%s exited with status %d: %s", argv[0], c->exit_code, se);
     r->ran = true;
     return 0;
@@ -218,10 +231,10 @@ static int parse_output(struct run *r, parse_fn parse, const void *arg, const ch
 /* run_prog, then parse_output when the program ran: the caller post-processes r->res when it
  * is set (rc 0), and returns finish(r, out, rc) in every case. */
 static int run_parsed(struct run *r, const struct fs_tool_ctx *ctx, const char *const *argv,
-                      size_t max_stdout, bool partial_ok, parse_fn parse, const void *arg,
+                      size_t max_stdout, enum exit_ok accept, parse_fn parse, const void *arg,
                       const char *prog, struct fs_tool_result *out, struct fs_err *err)
 {
-    int rc = run_prog(r, ctx, argv, max_stdout, partial_ok, out, err);
+    int rc = run_prog(r, ctx, argv, max_stdout, accept, out, err);
     if (rc == 0 && r->ran)
         rc = parse_output(r, parse, arg, prog, out);
     return rc;
@@ -262,7 +275,7 @@ static int run_report(const struct fs_tool_ctx *ctx, const char *const *argv, si
                       struct fs_err *err)
 {
     struct run r;
-    int rc = run_parsed(&r, ctx, argv, max_stdout, false, parse, NULL, prog, out, err);
+    int rc = run_parsed(&r, ctx, argv, max_stdout, EXIT_ZERO, parse, NULL, prog, out, err);
     return finish(&r, out, rc);
 }
 
@@ -289,6 +302,7 @@ PLAIN_PARSER(meminfo)
 PLAIN_PARSER(loadavg)
 PLAIN_PARSER(systemctl_show)
 PLAIN_PARSER(journal_usage)
+PLAIN_PARSER(journal_files)
 PLAIN_PARSER(ss)
 
 /* arg: a const bool, whether df printed inodes. */
@@ -302,6 +316,9 @@ static int p_lines(const char *buf, size_t len, const void *arg, json_t **res, s
 {
     return fs_hp_lines(buf, len, arg, res, pe);
 }
+
+PLAIN_PARSER(process)
+PLAIN_PARSER(stat)
 
 /* arg: a const int64_t, now in ms. */
 static int p_pem(const char *buf, size_t len, const void *arg, json_t **res, struct fs_err *pe)
@@ -348,7 +365,7 @@ static int df_tool(const json_t *args, const struct fs_tool_ctx *ctx, struct fs_
     const char *argv[] = {"df",  "-P", inodes ? "-i" : "-B1", "-T", mount ? "--" : NULL,
                           mount, NULL};
     struct run r;
-    rc = run_parsed(&r, ctx, argv, 4 * MIB, true, p_df, &inodes, "df", out, err);
+    rc = run_parsed(&r, ctx, argv, 4 * MIB, EXIT_PARTIAL, p_df, &inodes, "df", out, err);
     if (rc == 0 && r.res && !all) {
         json_t *arr = json_object_get(r.res, "filesystems");
         size_t excluded = 0;
@@ -393,7 +410,7 @@ static int h_dir_sizes(void *cl, const json_t *args, const struct fs_tool_ctx *c
     size_t limit = (size_t)arg_int(args, "limit", 20);
     const char *argv[] = {"du", "-x", "-B1", "-0", depth, "--", path, NULL};
     struct run r;
-    rc = run_parsed(&r, ctx, argv, 8 * MIB, true, p_du, NULL, "du", out, err);
+    rc = run_parsed(&r, ctx, argv, 8 * MIB, EXIT_PARTIAL, p_du, NULL, "du", out, err);
     if (rc == 0 && r.res) {
         json_t *arr = json_object_get(r.res, "entries");
         json_t *total = json_null();
@@ -431,7 +448,7 @@ static int h_largest_files(void *cl, const json_t *args, const struct fs_tool_ct
                           "f",    "-size", size, "-printf", "%s\\t%T@\\t%p\\0",
                           NULL};
     struct run r;
-    rc = run_parsed(&r, ctx, argv, 16 * MIB, true, p_find, NULL, "find", out, err);
+    rc = run_parsed(&r, ctx, argv, 16 * MIB, EXIT_PARTIAL, p_find, NULL, "find", out, err);
     if (rc == 0 && r.res) {
         json_t *arr = json_object_get(r.res, "files");
         size_t n = json_array_size(arr);
@@ -468,7 +485,7 @@ static int h_top_processes(void *cl, const json_t *args, const struct fs_tool_ct
                           mem ? "--sort=-rss" : "--sort=-pcpu",
                           NULL};
     struct run r;
-    int rc = run_parsed(&r, ctx, argv, 4 * MIB, false, p_ps, NULL, "ps", out, err);
+    int rc = run_parsed(&r, ctx, argv, 4 * MIB, EXIT_ZERO, p_ps, NULL, "ps", out, err);
     if (rc == 0 && r.res) {
         json_t *arr = json_object_get(r.res, "processes");
         size_t n = json_array_size(arr);
@@ -493,14 +510,14 @@ static int h_load(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
     const char *argv[] = {"cat", "--", "/proc/loadavg", NULL};
     const char *nargv[] = {"nproc", NULL};
     struct run r;
-    int rc = run_parsed(&r, ctx, argv, 4096, false, p_loadavg, NULL, "/proc/loadavg", out, err);
+    int rc = run_parsed(&r, ctx, argv, 4096, EXIT_ZERO, p_loadavg, NULL, "/proc/loadavg", out, err);
     if (rc < 0 || !r.res)
         return finish(&r, out, rc);
     /* the load figures are the result; nproc's run decides whether it is partial */
     json_t *load = r.res;
     r.res = NULL;
     fs_child_release(&r.c);
-    rc = run_parsed(&r, ctx, nargv, 4096, false, p_nproc, NULL, "nproc", out, err);
+    rc = run_parsed(&r, ctx, nargv, 4096, EXIT_ZERO, p_nproc, NULL, "nproc", out, err);
     if (rc == 0 && r.res) {
         json_int_t cores = json_integer_value(r.res);
         double l1 = json_real_value(json_object_get(load, "load1"));
@@ -531,8 +548,8 @@ static int h_service_status(void *cl, const json_t *args, const struct fs_tool_c
                           unit,
                           NULL};
     struct run r;
-    int rc = run_parsed(&r, ctx, argv, 64 * 1024, false, p_systemctl_show, NULL, "systemctl show",
-                        out, err);
+    int rc = run_parsed(&r, ctx, argv, 64 * 1024, EXIT_ZERO, p_systemctl_show, NULL,
+                        "systemctl show", out, err);
     if (rc == 0 && r.res && json_object_set_new(r.res, "unit", json_string(unit)) < 0)
         rc = -FS_E_NOMEM;
     return finish(&r, out, rc);
@@ -541,8 +558,23 @@ static int h_service_status(void *cl, const json_t *args, const struct fs_tool_c
 static int h_journal_disk_usage(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
                                 struct fs_tool_result *out, struct fs_err *err)
 {
-    const char *argv[] = {"journalctl", "--disk-usage", "--no-pager", NULL};
-    return run_report(ctx, argv, 64 * 1024, p_journal_usage, "journalctl", out, err);
+    const char *dir;
+    int rc = path_arg(args, "directory", true, &dir, err);
+    if (rc < 0)
+        return rc;
+    if (!dir) {
+        const char *argv[] = {"journalctl", "--disk-usage", "--no-pager", NULL};
+        return run_report(ctx, argv, 64 * 1024, p_journal_usage, "journalctl", out, err);
+    }
+    /* one journal directory: measure its files, archived and active, from their sizes */
+    const char *argv[] = {"find",   dir,          "-xdev",   "-type",   "f",
+                          "-name",  "*.journal*", "-printf", "%s\t%f\n", NULL};
+    struct run r;
+    rc = run_parsed(&r, ctx, argv, 1024 * 1024, EXIT_ZERO, p_journal_files, NULL, "find", out,
+                    err);
+    if (rc == 0 && r.res)
+        json_object_set_new(r.res, "directory", json_string(dir));
+    return finish(&r, out, rc);
 }
 
 /* ---- logs --------------------------------------------------------------------------------- */
@@ -591,8 +623,8 @@ static int h_log_lines(void *cl, const json_t *args, const struct fs_tool_ctx *c
     snprintf(n, sizeof(n), "%lld", (long long)arg_int(args, "lines", 100));
     const char *argv[] = {"tail", "-n", n, "--", real ? real : path, NULL};
     struct run r;
-    rc = run_parsed(&r, ctx, argv, 4 * MIB, false, p_lines, arg_str(args, "filter"), "tail", out,
-                    err);
+    rc = run_parsed(&r, ctx, argv, 4 * MIB, EXIT_ZERO, p_lines, arg_str(args, "filter"), "tail",
+                    out, err);
     free(real);
     if (rc == 0 && r.res) {
         if (json_object_set_new(r.res, "path", json_string(path)) < 0)
@@ -612,9 +644,136 @@ static int h_listening_ports(void *cl, const json_t *args, const struct fs_tool_
     return run_report(ctx, argv, 4 * MIB, p_ss, "ss", out, err);
 }
 
+/* ---- certificates: a PEM file, or what a TLS endpoint presents -------------------------- */
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_rc = CURLE_FAILED_INIT;
+
+static void curl_init(void)
+{
+    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+/* host for a URL or a CURLOPT_CONNECT_TO entry: an IPv6 literal in brackets. */
+static void url_host(char *dst, size_t size, const char *host)
+{
+    snprintf(dst, size, strchr(host, ':') ? "[%s]" : "%s", host);
+}
+
+/* The certificates the TLS server on host:port presents (server_name for SNI, else host), as
+ * PEM text appended to pem: a TLS handshake only (CURLOPT_CONNECT_ONLY), nothing is sent over
+ * it. The chain is read, not trusted: verification is off because expiry is what is measured.
+ * Returns 0; 1 when the endpoint could not be read (why says so); -FS_E_NOMEM. */
+static int endpoint_pem(const char *host, int64_t port, const char *server_name,
+                        const struct fs_tool_ctx *ctx, struct fs_buf *pem, char *why,
+                        size_t why_size)
+{
+    pthread_once(&curl_once, curl_init);
+    if (curl_init_rc != CURLE_OK) {
+        snprintf(why, why_size, "libcurl could not be initialised");
+        return 1;
+    }
+    char h[300], sni[300], url[700], connect_to[700];
+    url_host(h, sizeof(h), host);
+    snprintf(sni, sizeof(sni), "%s", server_name ? server_name : h);
+    snprintf(url, sizeof(url), "https://%s:%lld/", sni, (long long)port);
+    snprintf(connect_to, sizeof(connect_to), "%s:%lld:%s:%lld", sni, (long long)port, h,
+             (long long)port);
+    char errbuf[CURL_ERROR_SIZE] = "";
+    struct curl_slist *to = server_name ? curl_slist_append(NULL, connect_to) : NULL;
+    CURL *c = curl_easy_init();
+    if (!c || (server_name && !to)) {
+        curl_easy_cleanup(c);
+        curl_slist_free_all(to);
+        return -FS_E_NOMEM;
+    }
+    curl_easy_setopt(c, CURLOPT_URL, url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
+#else
+    curl_easy_setopt(c, CURLOPT_PROTOCOLS, (long)CURLPROTO_HTTPS);
+#endif
+    if (to)
+        curl_easy_setopt(c, CURLOPT_CONNECT_TO, to);
+    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(c, CURLOPT_CERTINFO, 1L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+    curl_easy_setopt(c, CURLOPT_PROXY, ""); /* never through a proxy from the environment */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)ctx->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)ctx->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+    CURLcode cc = curl_easy_perform(c);
+    int rc = 0;
+    struct curl_certinfo *ci = NULL;
+    if (cc != CURLE_OK) {
+        snprintf(why, why_size, "TLS handshake with %s:%lld failed: %s", h, (long long)port,
+                 errbuf[0] ? errbuf : curl_easy_strerror(cc));
+        rc = 1;
+    } else if (curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci ||
+               ci->num_of_certs <= 0) {
+        snprintf(why, why_size, "%s:%lld presented no certificate", h, (long long)port);
+        rc = 1;
+    }
+    for (int i = 0; rc == 0 && i < ci->num_of_certs && i < FS_HP_MAX_CERTS; i++)
+        for (struct curl_slist *f = ci->certinfo[i]; rc == 0 && f; f = f->next)
+            if (!strncmp(f->data, "Cert:", 5))
+                rc = fs_buf_puts(pem, f->data + 5) < 0 || fs_buf_putc(pem, '\n') < 0 ? -FS_E_NOMEM
+                                                                                     : 0;
+    curl_easy_cleanup(c);
+    curl_slist_free_all(to);
+    return rc;
+}
+
+static int cert_endpoint(const json_t *args, const struct fs_tool_ctx *ctx,
+                         struct fs_tool_result *out, struct fs_err *err)
+{
+    const char *host = arg_str(args, "host"), *sn = arg_str(args, "server_name");
+    int64_t port = arg_int(args, "port", 443);
+    struct fs_buf pem = FS_BUF_INIT(4 * MIB);
+    char why[CURL_ERROR_SIZE + 600];
+    int rc = endpoint_pem(host, port, sn, ctx, &pem, why, sizeof(why));
+    if (rc != 0) {
+        fs_buf_release(&pem);
+        return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : tool_fail(out, "%s", why);
+    }
+    json_t *res = NULL;
+    struct fs_err pe = {0};
+    int64_t now = ctx->now_ms ? ctx->now_ms : fs_now_ms();
+    rc = fs_hp_pem(pem.data, pem.len, now, &res, &pe);
+    fs_buf_release(&pem);
+    if (rc == -FS_E_NOMEM)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    if (rc < 0)
+        return tool_fail(out, "could not read the certificates of %s:%lld: %s", host,
+                         (long long)port, pe.msg);
+    if (json_object_set_new(res, "host", json_string(host)) < 0 ||
+        json_object_set_new(res, "port", json_integer(port)) < 0 ||
+        json_object_set_new(res, "server_name", sn ? json_string(sn) : json_null()) < 0) {
+        json_decref(res);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    out->structured = res;
+    return 0;
+}
+
 static int h_cert_expiry(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
                          struct fs_tool_result *out, struct fs_err *err)
 {
+    /* exactly one form: path, or host (with port and server_name) */
+    bool endpoint = json_object_get(args, "host") || json_object_get(args, "port") ||
+                    json_object_get(args, "server_name");
+    if (json_object_get(args, "path") && endpoint)
+        return bad_arg(err, "path",
+                       "give either path (a file) or host and port (a TLS "
+                       "endpoint), not both");
+    if (endpoint && !json_object_get(args, "host"))
+        return bad_arg(err, "host", "required with port or server_name");
+    if (endpoint)
+        return cert_endpoint(args, ctx, out, err);
+    if (!json_object_get(args, "path"))
+        return bad_arg(err, "path", "required (or host and port for a TLS endpoint)");
     const char *path;
     int rc = path_arg(args, "path", false, &path, err);
     if (rc < 0)
@@ -622,7 +781,7 @@ static int h_cert_expiry(void *cl, const json_t *args, const struct fs_tool_ctx 
     const char *argv[] = {"cat", "--", path, NULL};
     struct run r;
     /* run and parse apart: a cut-off file is refused rather than read */
-    rc = run_prog(&r, ctx, argv, MIB, false, out, err);
+    rc = run_prog(&r, ctx, argv, MIB, EXIT_ZERO, out, err);
     if (rc == 0 && r.ran && r.c.stdout_truncated) {
         rc = tool_fail(out, "%s is larger than 1 MiB; not a certificate file", path);
     } else if (rc == 0 && r.ran) {
@@ -631,6 +790,87 @@ static int h_cert_expiry(void *cl, const json_t *args, const struct fs_tool_ctx 
     }
     if (rc == 0 && r.res && json_object_set_new(r.res, "path", json_string(path)) < 0)
         rc = -FS_E_NOMEM;
+    return finish(&r, out, rc);
+}
+
+/* ---- probes: one process, one file ------------------------------------------------------- */
+
+static int h_process_info(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                          struct fs_tool_result *out, struct fs_err *err)
+{
+    int64_t pid = arg_int(args, "pid", 0);
+    char p[32];
+    snprintf(p, sizeof(p), "%lld", (long long)pid);
+    const char *argv[] = {
+        "ps", "-o", "pid=,ppid=,user:32=,s=,pcpu=,rss=,etimes=,comm=", "-p", p, NULL};
+    struct run r;
+    int rc = run_prog(&r, ctx, argv, 64 * 1024, EXIT_ANY, out, err);
+    if (rc == 0 && r.ran) {
+        /* ps exits 1 with nothing printed when there is no such process: an answer */
+        bool gone = r.c.exit_code == 1 && r.c.out.len == 0;
+        if (r.c.exit_code != 0 && !gone) {
+            char se[STDERR_SUMMARY];
+            summary(&r.c.err, se, sizeof(se));
+            rc = tool_fail(out, "ps exited with status %d: %s", r.c.exit_code, se);
+        } else {
+            r.c.exit_code = 0; /* the status was the answer: the result is whole */
+            rc = parse_output(&r, p_process, NULL, "ps", out);
+        }
+    }
+    if (rc == 0 && r.res) {
+        json_t *got = json_object_get(r.res, "pid");
+        if (got && json_integer_value(got) != pid)
+            rc = tool_fail(out, "ps reported pid %lld when asked for %lld",
+                           (long long)json_integer_value(got), (long long)pid);
+        else if (!got && json_object_set_new(r.res, "pid", json_integer(pid)) < 0)
+            rc = -FS_E_NOMEM;
+        if (rc != 0 || out->is_error) {
+            json_decref(r.res);
+            r.res = NULL;
+        }
+    }
+    return finish(&r, out, rc);
+}
+
+static int h_file_stat(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                       struct fs_tool_result *out, struct fs_err *err)
+{
+    const char *path;
+    int rc = path_arg(args, "path", false, &path, err);
+    if (rc < 0)
+        return rc;
+    /* raw mode (hex), size, permissions, mtime, owner; stat does not follow a final symlink */
+    const char *argv[] = {"stat", "--printf=%f\\t%s\\t%a\\t%Y\\t%U\\n", "--", path, NULL};
+    struct run r;
+    rc = run_prog(&r, ctx, argv, 64 * 1024, EXIT_ANY, out, err);
+    if (rc == 0 && r.ran && r.c.exit_code != 0) {
+        const char *e = r.c.err.data;
+        if (strstr(e, "No such file or directory") || strstr(e, "Not a directory")) {
+            r.c.exit_code = 0; /* the status was the answer: the result is whole */
+            r.res = json_pack("{s:b}", "exists", 0);
+            rc = r.res ? 0 : -FS_E_NOMEM;
+        } else {
+            char se[STDERR_SUMMARY];
+            summary(&r.c.err, se, sizeof(se));
+            rc = tool_fail(out, "stat exited with status %d: %s", r.c.exit_code, se);
+        }
+    } else if (rc == 0 && r.ran) {
+        rc = parse_output(&r, p_stat, NULL, "stat", out);
+    }
+    if (rc == 0 && r.res) {
+        json_t *mt = json_object_get(r.res, "mtime_s");
+        if (json_object_set_new(r.res, "path", json_string(path)) < 0)
+            rc = -FS_E_NOMEM;
+        if (mt) {
+            int64_t m = (int64_t)json_integer_value(mt);
+            int64_t now_s = (ctx->now_ms ? ctx->now_ms : fs_now_ms()) / 1000;
+            char tb[40];
+            if (json_object_set_new(r.res, "mtime",
+                                    json_string(fs_time_format(m * 1000, tb, sizeof(tb)))) < 0 ||
+                json_object_set_new(r.res, "age_s", json_integer(now_s > m ? now_s - m : 0)) < 0)
+                rc = -FS_E_NOMEM;
+        }
+    }
     return finish(&r, out, rc);
 }
 
@@ -714,7 +954,10 @@ static const struct fs_tool_def host_tools[] = {
      "\"description\":\"Unit name, e.g. nginx.service.\"}}}",
      RO, h_service_status},
     {"host.journal_disk_usage", "Journal disk usage",
-     "Bytes used by the systemd journal, archived and active (journalctl --disk-usage).", NO_ARGS,
+     "Bytes used by the systemd journal (journalctl --disk-usage); with directory, the journal "
+     "files in that one directory measured by size, archived and active apart (find).",
+     "{\"type\":\"object\",\"additionalProperties\":false,\"properties\":{"
+     "\"directory\":" PATH_PROP("A journal directory, e.g. /var/log/journal.") "}}",
      RO, h_journal_disk_usage},
     {"host.log_lines", "Log lines",
      "The last lines of a log file below /var/log (tail -n), optionally only those containing "
@@ -736,12 +979,47 @@ static const struct fs_tool_def host_tools[] = {
      "TCP and UDP sockets listening on the host (ss -H -ltnu): protocol, address, port.", NO_ARGS,
      RO, h_listening_ports},
     {"host.cert_expiry", "Certificate expiry",
-     "Subject, issuer, validity and days left of each certificate in a PEM file (at most 64), "
-     "and the earliest expiry among them. Only certificates are read from the file; nothing "
-     "else in it is returned.",
-     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"path\"],"
-     "\"properties\":{\"path\":" PATH_PROP("PEM file holding one or more certificates.") "}}",
+     "Subject, issuer, validity and days left of each certificate, and the earliest expiry "
+     "among them: either in a PEM file (path; at most 64 certificates; only certificates are "
+     "read from the file, nothing else in it is returned) or presented by a TLS endpoint "
+     "(host and port, optionally server_name for SNI; the chain is read, not verified). Give "
+     "one form, not both. The endpoint form always connects from the forestall host, also "
+     "when the investigation targets another host over ssh.",
+     "{\"type\":\"object\",\"additionalProperties\":false,"
+     "\"properties\":{\"path\":" PATH_PROP(
+         "PEM file holding one or more certificates.") ","
+                                                       "\"host\":{\"type\":\"string\","
+                                                       "\"minLength\":1,\"maxLength\":253,"
+                                                       "\"pattern\":\"^(?:[A-Za-z0-9](?:[-A-Za-z0-"
+                                                       "9.]*[A-Za-z0-9])?|[0-9A-Fa-f:.]*:[0-9A-Fa-"
+                                                       "f:.]*)$\","
+                                                       "\"description\":\"TLS endpoint: host name "
+                                                       "or IP address.\"},"
+                                                       "\"port\":{\"type\":\"integer\",\"minimum\":"
+                                                       "1,\"maximum\":65535,\"default\":443,"
+                                                       "\"description\":\"TLS endpoint port.\"},"
+                                                       "\"server_name\":{\"type\":\"string\","
+                                                       "\"minLength\":1,\"maxLength\":253,"
+                                                       "\"pattern\":\"^[A-Za-z0-9](?:[-A-Za-z0-9.]*"
+                                                       "[A-Za-z0-9])?$\","
+                                                       "\"description\":\"Name sent for SNI; "
+                                                       "omitted = host.\"}}}",
      RO, h_cert_expiry},
+    {"host.process_info", "Process info",
+     "One process by pid (ps -p): whether it exists, its parent, user, state, command name, "
+     "CPU percentage (over its life, as ps counts it), resident memory in bytes and age in "
+     "seconds. A pid that is gone is exists: false, not an error.",
+     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"pid\"],"
+     "\"properties\":{\"pid\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":4194304,"
+     "\"description\":\"Process ID.\"}}}",
+     RO, h_process_info},
+    {"host.file_stat", "File status",
+     "Whether a path exists and what it is (stat, not following a final symbolic link): type "
+     "(file, dir, link or other), size in bytes, permission bits, owner, modification time "
+     "and age in seconds. A missing path is exists: false, not an error.",
+     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"path\"],"
+     "\"properties\":{\"path\":" PATH_PROP("Path to look at.") "}}",
+     RO, h_file_stat},
 };
 
 const struct fs_tool_table fs_host_tools = {host_tools, FS_ARRAY_LEN(host_tools)};

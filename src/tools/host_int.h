@@ -55,6 +55,9 @@ int fs_hp_systemctl_show(const char *buf, size_t len, json_t **out, struct fs_er
 
 /* `journalctl --disk-usage` → {bytes, human}. */
 int fs_hp_journal_usage(const char *buf, size_t len, json_t **out, struct fs_err *err);
+/* find -printf '%s\t%f\n' over a journal directory: {bytes, archived_bytes, active_bytes,
+ * files, archived_files}; archived files are named NAME@... or end in ~. */
+int fs_hp_journal_files(const char *buf, size_t len, json_t **out, struct fs_err *err);
 
 /* Lines of a log (`tail -n N`) → {"lines":[...], lines_read, lines_matched, lines_cut}: only the
  * lines containing filter (a fixed string, byte for byte; NULL or "" = every line), each cut at
@@ -69,6 +72,17 @@ int fs_hp_ss(const char *buf, size_t len, json_t **out, struct fs_err *err);
  * expired}], min_days_left, earliest_not_after}, days relative to now_ms. No certificate in the
  * input is an error; the error never quotes the input (it may be a key). */
 int fs_hp_pem(const char *buf, size_t len, int64_t now_ms, json_t **out, struct fs_err *err);
+
+/* `ps -o pid=,ppid=,user:32=,s=,pcpu=,rss=,etimes=,comm= -p PID` → {exists: true, pid, ppid,
+ * user, state (ps's one-letter state), state_name ("running", "sleeping", "zombie", ...), cmd
+ * (the command name), cpu_pct (CPU time over the process's life, as ps reports it), rss_bytes,
+ * age_s}; output with nothing but blank lines → {exists: false}. */
+int fs_hp_process(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
+/* `stat --printf='%f\t%s\t%a\t%Y\t%U\n' -- PATH` (not following a final symlink) →
+ * {exists: true, type ("file", "dir", "link" or "other"), size, mode ("0644"), mtime_s,
+ * owner}. */
+int fs_hp_stat(const char *buf, size_t len, json_t **out, struct fs_err *err);
 
 /* A JSON string from n raw bytes: invalid UTF-8 replaced by U+FFFD, everything else kept. */
 json_t *fs_hp_string(const char *s, size_t n);

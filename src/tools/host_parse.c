@@ -887,3 +887,179 @@ int fs_hp_pem(const char *buf, size_t len, int64_t now_ms, json_t **out, struct 
     *out = res;
     return 0;
 }
+
+/* ---- probes: one process, one file -------------------------------------------------------- */
+
+static const char *state_name(char s)
+{
+    switch (s) {
+    case 'R': return "running";
+    case 'S': return "sleeping";
+    case 'D': return "disk_sleep";
+    case 'Z': return "zombie";
+    case 'T': return "stopped";
+    case 't': return "tracing_stop";
+    case 'I': return "idle";
+    case 'X': return "dead";
+    case 'W': return "paging";
+    default: return "unknown";
+    }
+}
+
+int fs_hp_process(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    size_t pos = 0, n;
+    const char *line = NULL;
+    bool found = false;
+    while (next_rec(buf, len, &pos, '\n', &line, &n))
+        if (!blank(line, n)) {
+            found = true;
+            break;
+        }
+    json_t *res = json_object();
+    if (!res)
+        return nomem(NULL, NULL, err);
+    if (!found) { /* ps printed nothing: there is no such process */
+        if (!put(res, "exists", json_false(), true))
+            return nomem(res, NULL, err);
+        *out = res;
+        return 0;
+    }
+    struct tok t[8];
+    size_t nt = tokenize(line, n, t, 8);
+    int64_t pid, ppid, rss, et;
+    double cpu;
+    if (nt < 8 || !parse_i64(t[0].s, t[0].n, &pid) || !parse_i64(t[1].s, t[1].n, &ppid) ||
+        t[3].n != 1 || !parse_dec(t[4].s, t[4].n, false, &cpu) ||
+        !parse_i64(t[5].s, t[5].n, &rss) || rss > INT64_MAX / 1024 ||
+        !parse_i64(t[6].s, t[6].n, &et))
+        return bad_output(res, NULL, err,
+                          "ps printed no \"pid ppid user state %cpu rss "
+                          "etimes comm\" line");
+    const char *cmd = t[7].s;
+    bool ok = true;
+    ok = put(res, "exists", json_true(), ok);
+    ok = put(res, "pid", json_integer(pid), ok);
+    ok = put(res, "ppid", json_integer(ppid), ok);
+    ok = put(res, "user", fs_hp_string(t[2].s, t[2].n), ok);
+    ok = put(res, "state", fs_hp_string(t[3].s, 1), ok);
+    ok = put(res, "state_name", json_string(state_name(t[3].s[0])), ok);
+    ok = put(res, "cmd", fs_hp_string(cmd, (size_t)(line + n - cmd)), ok);
+    ok = put(res, "cpu_pct", json_real(cpu), ok);
+    ok = put(res, "rss_bytes", json_integer(rss * 1024), ok);
+    ok = put(res, "age_s", json_integer(et), ok);
+    if (!ok)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+/* Hex digits of a raw st_mode ("81a4"). */
+static bool parse_hex_mode(const char *s, size_t n, unsigned *out)
+{
+    if (n == 0 || n > 8)
+        return false;
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        unsigned d = c >= '0' && c <= '9'   ? (unsigned)(c - '0')
+                     : c >= 'a' && c <= 'f' ? (unsigned)(c - 'a' + 10)
+                     : c >= 'A' && c <= 'F' ? (unsigned)(c - 'A' + 10)
+                                            : 16u;
+        if (d > 15)
+            return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
+}
+
+int fs_hp_stat(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    size_t pos = 0, n;
+    const char *line;
+    if (!next_rec(buf, len, &pos, '\n', &line, &n))
+        return bad_output(NULL, NULL, err, "stat printed nothing");
+    /* tab-separated: raw mode (hex), size, permissions (octal), mtime (s), owner */
+    struct tok t[5];
+    size_t nt = 0, b = 0;
+    for (size_t i = 0; i <= n && nt < 5; i++) {
+        if (i == n || (line[i] == '\t' && nt < 4)) {
+            t[nt].s = line + b;
+            t[nt].n = i - b;
+            nt++;
+            b = i + 1;
+        }
+    }
+    if (nt < 5)
+        return bad_output(NULL, NULL, err, "stat printed no \"mode size perm mtime owner\" line");
+    unsigned raw;
+    int64_t size, mtime;
+    uint64_t perm = 0;
+    bool perm_ok = t[2].n >= 1 && t[2].n <= 4;
+    for (size_t i = 0; perm_ok && i < t[2].n; i++) {
+        perm_ok = t[2].s[i] >= '0' && t[2].s[i] <= '7';
+        perm = perm * 8 + (uint64_t)(t[2].s[i] - '0');
+    }
+    if (!parse_hex_mode(t[0].s, t[0].n, &raw) || !parse_i64(t[1].s, t[1].n, &size) || !perm_ok ||
+        !parse_i64(t[3].s, t[3].n, &mtime) || mtime > INT64_MAX / 1000)
+        return bad_output(NULL, NULL, err, "stat printed no \"mode size perm mtime owner\" line");
+    unsigned fmt = raw & 0170000;
+    const char *type = fmt == 0100000   ? "file"
+                       : fmt == 0040000 ? "dir"
+                       : fmt == 0120000 ? "link"
+                                        : "other";
+    char mode[8];
+    snprintf(mode, sizeof(mode), "%04o", (unsigned)perm);
+    json_t *res = json_object();
+    bool ok = res != NULL;
+    ok = put(res, "exists", json_true(), ok);
+    ok = put(res, "type", json_string(type), ok);
+    ok = put(res, "size", json_integer(size), ok);
+    ok = put(res, "mode", json_string(mode), ok);
+    ok = put(res, "mtime_s", json_integer(mtime), ok);
+    ok = put(res, "owner", fs_hp_string(t[4].s, t[4].n), ok);
+    if (!ok)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+int fs_hp_journal_files(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    int64_t bytes = 0, archived = 0, files = 0, archived_files = 0;
+    const char *p = buf, *end = buf + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        const char *le = nl ? nl : end;
+        const char *tab = memchr(p, '\t', (size_t)(le - p));
+        uint64_t size;
+        if (!tab || !parse_u64(p, (size_t)(tab - p), &size) || size > (uint64_t)INT64_MAX / 4)
+            return bad_output(NULL, NULL, err, "find printed a line without \"size<TAB>name\"");
+        const char *name = tab + 1;
+        size_t nlen = (size_t)(le - name);
+        /* archived: system@...journal or a damaged file renamed *.journal~ */
+        bool arch = memchr(name, '@', nlen) != NULL || (nlen && name[nlen - 1] == '~');
+        bytes += (int64_t)size;
+        files++;
+        if (arch) {
+            archived += (int64_t)size;
+            archived_files++;
+        }
+        p = nl ? nl + 1 : end;
+    }
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "bytes", json_integer(bytes), ok);
+    ok = put(o, "archived_bytes", json_integer(archived), ok);
+    ok = put(o, "active_bytes", json_integer(bytes - archived), ok);
+    ok = put(o, "files", json_integer(files), ok);
+    ok = put(o, "archived_files", json_integer(archived_files), ok);
+    if (!ok)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}

@@ -182,6 +182,10 @@ static int add(struct fs_registry *r, const char *name, const char *title, const
 /* The modules' tables, in documentation order. */
 static const struct fs_tool_table *const builtin_tables[] = {
     &fs_host_tools,
+    &fs_prometheus_tools,
+    &fs_loki_tools,
+    &fs_kube_tools,
+    &fs_context_tools,
 };
 
 size_t fs_builtin_tools_count(void)
@@ -204,6 +208,12 @@ const struct fs_tool_def *fs_builtin_tool(size_t i)
 
 int fs_registry_new(struct fs_registry **out, struct fs_err *err)
 {
+    return fs_registry_new_replayed(NULL, NULL, NULL, out, err);
+}
+
+int fs_registry_new_replayed(fs_tool_handler handler, void *(*closure_for)(void *arg, const char *name),
+                             void *arg, struct fs_registry **out, struct fs_err *err)
+{
     *out = NULL;
     struct fs_registry *r = fs_calloc(1, sizeof(*r));
     if (!r)
@@ -215,7 +225,8 @@ int fs_registry_new(struct fs_registry **out, struct fs_err *err)
     for (size_t i = 0; i < fs_builtin_tools_count(); i++) {
         const struct fs_tool_def *d = fs_builtin_tool(i);
         int rc = add(r, d->name, d->title, d->description, d->input_schema, &d->annotations,
-                     d->handler, NULL, true, err);
+                     handler ? handler : d->handler, handler ? closure_for(arg, d->name) : NULL,
+                     true, err);
         if (rc < 0) {
             fs_registry_free(r);
             return rc;
@@ -483,11 +494,15 @@ int fs_tools_doc_markdown(struct fs_buf *b)
     int rc = 0;
     rc |= fs_buf_puts(
         b, "# Built-in tools\n\n"
-           "<!-- generated from the tool table (src/tools/host.c); do not edit -->\n\n"
-           "Tools an investigation calls to observe a host. Every one is read-only, runs one "
-           "program with an argument vector (never a shell) on the target — locally or over "
-           "ssh — with a timeout and an output cap, and returns structured content plus a text "
-           "form. Arguments are checked against the input schema before anything runs; output "
+           "<!-- generated from the built-in tool tables (src/tools/*.c, listed in "
+           "builtin_tables[] of src/tools/registry.c); do not edit -->\n\n"
+           "Tools an investigation calls to observe a host and the systems around it. Every one "
+           "is read-only, has a timeout and an output cap, and returns structured content plus "
+           "a text form. Host tools run one program with an argument vector (never a shell) on "
+           "the target, locally or over ssh; the Prometheus and Loki tools make one HTTP "
+           "request to the configured endpoint (tools.prometheus_url, tools.loki_url), building "
+           "the query from typed arguments. `forestall tool call NAME ARGS` runs one by hand. "
+           "Arguments are checked against the input schema before anything runs; output "
            "is data, never instructions: control characters are stripped, secrets redacted and "
            "the text capped before anyone sees it. The same descriptions are served to MCP "
            "clients by `tools/list`.\n\n");

@@ -101,6 +101,10 @@ struct fs_tool_table {
     size_t n;
 };
 extern const struct fs_tool_table fs_host_tools;
+extern const struct fs_tool_table fs_prometheus_tools;
+extern const struct fs_tool_table fs_loki_tools;
+extern const struct fs_tool_table fs_kube_tools;
+extern const struct fs_tool_table fs_context_tools;
 
 /* Every built-in tool, in documentation order (module by module, each in its table's order). */
 size_t fs_builtin_tools_count(void);
@@ -112,6 +116,12 @@ struct fs_registry;
  * definition is broken (a bug; the message names the tool). */
 int fs_registry_new(struct fs_registry **out, struct fs_err *err);
 void fs_registry_free(struct fs_registry *r);
+/* The same definitions (names, schemas, annotations) with every handler replaced by handler,
+ * whose closure for each tool is closure_for(arg, name): for replaying recorded tool results
+ * (`forestall playbook test`), so arguments are still checked against the real schemas. */
+int fs_registry_new_replayed(fs_tool_handler handler,
+                             void *(*closure_for)(void *arg, const char *name), void *arg,
+                             struct fs_registry **out, struct fs_err *err);
 
 /* Add a tool at run time (a remote MCP server's tool). Copies every string; schema is parsed and
  * compiled now (a keyword outside the subset is refused, naming it). closure is passed to the

@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL;
     struct fs_err e = {0};
     int64_t cores;
-    switch (data[0] % 13) {
+    switch (data[0] % 16) {
     case 0: check(fs_hp_df(in, n, false, &out, &e), out, &e, "filesystems"); break;
     case 1: check(fs_hp_df(in, n, true, &out, &e), out, &e, "filesystems"); break;
     case 2: check(fs_hp_du(in, n, &out, &e), out, &e, "entries"); break;
@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 6: check(fs_hp_loadavg(in, n, &out, &e), out, &e, NULL); break;
     case 7: check(fs_hp_systemctl_show(in, n, &out, &e), out, &e, NULL); break;
     case 8: check(fs_hp_journal_usage(in, n, &out, &e), out, &e, NULL); break;
+    case 13: check(fs_hp_journal_files(in, n, &out, &e), out, &e, NULL); break;
     case 9: check(fs_hp_lines(in, n, n > 2 ? "er" : NULL, &out, &e), out, &e, "lines"); break;
     case 10: check(fs_hp_ss(in, n, &out, &e), out, &e, "sockets"); break;
     case 11: check(fs_hp_pem(in, n, 1795258000000LL, &out, &e), out, &e, "certificates"); break;
@@ -60,6 +61,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fs_hp_nproc(in, n, &cores, &e) == 0 && cores < 1)
             abort();
         break;
+    case 14: check(fs_hp_process(in, n, &out, &e), out, &e, NULL); break;
+    case 15: check(fs_hp_stat(in, n, &out, &e), out, &e, NULL); break;
     }
     return 0;
 }

@@ -25,6 +25,7 @@ Standard library only.
 """
 import datetime
 import json
+import re
 import sys
 import threading
 import urllib.parse
@@ -278,14 +279,36 @@ def resource_list(gv):
     return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": out}
 
 
+def selector_terms(sel):
+    """Split a label selector on the commas that are not inside a set "(a, b)"."""
+    terms, depth, cur = [], 0, ""
+    for ch in sel:
+        if ch == "," and depth == 0:
+            terms.append(cur.strip())
+            cur = ""
+            continue
+        depth += ch == "("
+        depth -= ch == ")"
+        cur += ch
+    terms.append(cur.strip())
+    return [t for t in terms if t]
+
+
 def match_labels(sel, labels):
+    """Equality- and set-based requirements (API Concepts, "Label selectors")."""
     labels = labels or {}
-    for term in filter(None, (t.strip() for t in sel.split(","))):
-        if "!=" in term:
+    for term in selector_terms(sel):
+        m = re.fullmatch(r"(\S+)\s+(in|notin)\s+\((.*)\)", term)
+        if m:
+            values = {v.strip() for v in m.group(3).split(",")}
+            inside = labels.get(m.group(1)) in values
+            if inside != (m.group(2) == "in"):
+                return False
+        elif "!=" in term:
             k, v = term.split("!=", 1)
             if labels.get(k.strip()) == v.strip():
                 return False
-        elif "==" in term or "=" in term:
+        elif "=" in term:
             k, v = term.replace("==", "=").split("=", 1)
             if labels.get(k.strip()) != v.strip():
                 return False

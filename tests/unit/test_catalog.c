@@ -100,14 +100,15 @@ static const struct {
     const char *params;  /* declared param names, in order */
     const char *example; /* params that must pass and render for every target */
 } table[] = {
-    {"journal_vacuum", "log_cleanup", 1, 5, FS_REV_NO, "max_size", "{\"max_size\":\"1G\"}"},
-    {"logs_cleanup_rotated", "log_cleanup", 1, 5, FS_REV_NO, "path older_than_days",
+    {"journal_vacuum", "log_cleanup", 1, 5, FS_REV_NO, "max_size directory below_pct",
+     "{\"max_size\":\"1G\"}"},
+    {"logs_cleanup_rotated", "log_cleanup", 1, 5, FS_REV_NO, "path older_than_days below_pct",
      "{\"path\":\"/var/log/nginx\",\"older_than_days\":14}"},
-    {"tmp_cleanup", "log_cleanup", 1, 10, FS_REV_NO, "path older_than_days",
+    {"tmp_cleanup", "log_cleanup", 1, 10, FS_REV_NO, "path older_than_days below_pct",
      "{\"path\":\"/var/tmp\",\"older_than_days\":3}"},
-    {"package_cache_clean", "cache_cleanup", 1, 5, FS_REV_YES, "", "{}"},
+    {"package_cache_clean", "cache_cleanup", 1, 5, FS_REV_YES, "below_pct", "{}"},
     {"cache_flush", "cache_cleanup", 1, 20, FS_REV_YES, "name", "{\"name\":\"sessions\"}"},
-    {"core_dump_cleanup", "data_deletion", 2, 30, FS_REV_NO, "older_than_days",
+    {"core_dump_cleanup", "data_deletion", 2, 30, FS_REV_NO, "older_than_days below_pct",
      "{\"older_than_days\":30}"},
     {"service_restart", "service_restart", 1, 20, FS_REV_YES, "unit",
      "{\"unit\":\"nginx.service\"}"},
@@ -435,7 +436,7 @@ static void test_params_defaults_and_null(void **state)
     json_t *norm;
     json_t *p = js("{\"path\":\"/var/log/nginx\"}");
     assert_int_equal(fs_action_check_params(action("logs_cleanup_rotated"), p, &norm, &err), 0);
-    assert_json(norm, "{\"path\":\"/var/log/nginx\",\"older_than_days\":7}");
+    assert_json(norm, "{\"path\":\"/var/log/nginx\",\"older_than_days\":7,\"below_pct\":80}");
     json_decref(p);
     p = js("{\"pid\":77}");
     assert_int_equal(fs_action_check_params(action("process_kill"), p, &norm, &err), 0);
@@ -443,7 +444,7 @@ static void test_params_defaults_and_null(void **state)
     json_decref(p);
     /* NULL means {} */
     assert_int_equal(fs_action_check_params(action("package_cache_clean"), NULL, &norm, &err), 0);
-    assert_json(norm, "{}");
+    assert_json(norm, "{\"below_pct\":80}");
     assert_int_equal(fs_action_check_params(action("journal_vacuum"), NULL, NULL, &err),
                      -FS_E_INVALID_PAYLOAD);
     assert_string_equal(err.path, "params.max_size");
@@ -548,9 +549,9 @@ static void render_fails(const struct fs_action *a, enum fs_target_kind k, const
 static void test_render_argv(void **state)
 {
     assert_json(render(action("journal_vacuum"), FS_TARGET_LOCAL, "{\"max_size\":\"1G\"}", NULL),
-                "[\"journalctl\",\"--vacuum-size=1G\"]");
+                "[\"journalctl\",\"--directory=/var/log/journal\",\"--vacuum-size=1G\"]");
     assert_json(render(action("journal_vacuum"), FS_TARGET_SSH, "{\"max_size\":\"500M\"}", NULL),
-                "[\"journalctl\",\"--vacuum-size=500M\"]");
+                "[\"journalctl\",\"--directory=/var/log/journal\",\"--vacuum-size=500M\"]");
     assert_json(render(action("logs_cleanup_rotated"), FS_TARGET_SSH,
                        "{\"path\":\"/var/log/nginx\",\"older_than_days\":14}", NULL),
                 "[\"find\",\"/var/log/nginx\",\"-xdev\",\"-type\",\"f\",\"(\",\"-name\",\"*.gz\","
@@ -1100,9 +1101,10 @@ static void test_action_json(void **state)
     assert_string_equal(json_string_value(json_object_get(j, "idempotent")), "absolute");
     assert_int_equal(json_integer_value(json_object_get(j, "tier")), 1);
     assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "verify"), "wait_ms")),
-                     30000);
-    assert_json(json_incref(json_object_get(json_object_get(j, "targets"), "local")),
-                "{\"argv\":[\"journalctl\",\"--vacuum-size={max_size}\"]}");
+                     2000);
+    assert_json(
+        json_incref(json_object_get(json_object_get(j, "targets"), "local")),
+        "{\"argv\":[\"journalctl\",\"--directory={directory}\",\"--vacuum-size={max_size}\"]}");
     assert_string_equal(json_string_value(json_object_get(
                             json_object_get(json_object_get(j, "params"), "max_size"), "pattern")),
                         "^[1-9][0-9]{0,5}[KMG]$");
@@ -1171,8 +1173,13 @@ static void test_params_schema(void **state)
     pcre2_code_free(re);
     json_decref(s);
 
+    /* only an optional verification threshold, with its default */
     s = fs_action_params_schema(action("package_cache_clean"));
-    assert_int_equal(json_object_size(json_object_get(s, "properties")), 0);
+    assert_int_equal(json_object_size(json_object_get(s, "properties")), 1);
+    assert_int_equal(
+        json_integer_value(json_object_get(
+            json_object_get(json_object_get(s, "properties"), "below_pct"), "default")),
+        80);
     assert_int_equal(json_array_size(json_object_get(s, "required")), 0);
     json_decref(s);
 }
@@ -1193,7 +1200,8 @@ static void test_doc_markdown(void **state)
             fail_msg("docs/catalog.md has no row %s", needle);
     }
     assert_non_null(strstr(b.data, def->version));
-    assert_non_null(strstr(b.data, "`[\"journalctl\",\"--vacuum-size={max_size}\"]`"));
+    assert_non_null(strstr(
+        b.data, "`[\"journalctl\",\"--directory={directory}\",\"--vacuum-size={max_size}\"]`"));
     /* | inside a table cell is escaped */
     assert_non_null(strstr(b.data, "`^(org\\|team\\|project\\|key):"));
     assert_non_null(strstr(b.data, "`POST /admin/budgets/{scope}/cap/bump`"));
