@@ -58,6 +58,15 @@ static const struct route routes[] = {
      "One incident (id `inc-N` or `N`) with episodes and timeline."},
     {"GET", "/api/v1/incidents/{id}/observations", fs_api_observations, 0, R_AUTH, FS_CAP_READ,
      "The observations (evidence) recorded for an incident, in order."},
+    {"GET", "/api/v1/incidents/{id}/postmortem", fs_api_postmortem, 0, R_AUTH, FS_CAP_READ,
+     "The incident's post-mortem (docs/postmortems.md): `{\"incidentId\",\"createdAt\","
+     "\"markdown\",\"data\",\"stored\"}`; `format=md` answers the Markdown alone (text/markdown). "
+     "When none is stored yet (handling has not concluded) one is built on demand from what is "
+     "recorded so far, and not stored (`stored: false`)."},
+    {"GET", "/api/v1/incidents/{id}/trace", fs_api_trace, 0, R_AUTH, FS_CAP_READ,
+     "What forestall did about an incident, in order: `{\"incidentId\",\"state\","
+     "\"investigations\",\"observations\",\"proposals\" (each with its gate decision and "
+     "approvals),\"executions\" (each with its step log)}`."},
     {"POST", "/api/v1/observations", fs_api_observe, 0, R_AUTH | R_BODY, FS_CAP_PROPOSE,
      "Record an observation made outside forestall (an operator's check, an external agent's "
      "tool call): `{\"incident\":\"inc-N\",\"tool\",\"input\",\"output\",\"durationMs\"}` → "

@@ -108,4 +108,8 @@ void fs_api_catalog(struct req *r);
 void fs_api_policy(struct req *r);
 void fs_api_release(struct req *r); /* on completion: drop what the safety call held */
 
+/* api_engine.c */
+void fs_api_postmortem(struct req *r);
+void fs_api_trace(struct req *r);
+
 #endif

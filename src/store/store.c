@@ -402,6 +402,12 @@ int fs_store_execution_of_proposal(struct fs_store *s, int64_t proposal_id, int6
     return s->ops->execution_of_proposal(s, proposal_id, id, err);
 }
 
+int fs_store_execution_describe(struct fs_store *s, int64_t id, int64_t incident_id,
+                                const char *target_kind, const char *spec, struct fs_err *err)
+{
+    return s->ops->execution_describe(s, id, incident_id, target_kind, spec, err);
+}
+
 int fs_store_execution_finish(struct fs_store *s, int64_t id, const char *outcome,
                               int64_t finished_at, const char *result, struct fs_err *err)
 {
@@ -435,6 +441,12 @@ int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, j
                             struct fs_err *err)
 {
     return s->ops->entity_history(s, entity, limit, out, err);
+}
+
+int fs_store_incidents_unconcluded(struct fs_store *s, int64_t *ids, int max, int *n,
+                                   struct fs_err *err)
+{
+    return s->ops->incidents_unconcluded(s, ids, max, n, err);
 }
 
 int fs_store_postmortem_put(struct fs_store *s, int64_t incident_id, int64_t now,

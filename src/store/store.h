@@ -394,6 +394,11 @@ int fs_store_entity_history_insert(struct fs_store *s, const struct fs_entity_hi
 int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, json_t **out,
                             struct fs_err *err);
 
+/* Incidents whose handling ended (resolved, escalated, no_action, shadowed, blocked) and whose
+ * post-mortem is missing or older than that end, oldest first, up to max (any thread). */
+int fs_store_incidents_unconcluded(struct fs_store *s, int64_t *ids, int max, int *n,
+                                   struct fs_err *err);
+
 /* Post-mortems: one per incident, replaced when it is written again. */
 int fs_store_postmortem_put(struct fs_store *s, int64_t incident_id, int64_t now,
                             const char *markdown, const char *data, struct fs_err *err);

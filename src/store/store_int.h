@@ -105,6 +105,8 @@ struct fs_store_ops {
     int (*proposals_ready)(struct fs_store *s, int64_t *ids, int max, int *n, struct fs_err *err);
     int (*execution_of_proposal)(struct fs_store *s, int64_t proposal_id, int64_t *id,
                                  struct fs_err *err);
+    int (*execution_describe)(struct fs_store *s, int64_t id, int64_t incident_id,
+                              const char *target_kind, const char *spec, struct fs_err *err);
     int (*execution_finish)(struct fs_store *s, int64_t id, const char *outcome,
                             int64_t finished_at, const char *result, struct fs_err *err);
     int (*exec_step_insert)(struct fs_store *s, int64_t execution_id, int64_t ts,
@@ -116,6 +118,8 @@ struct fs_store_ops {
                                  struct fs_err *err);
     int (*entity_history)(struct fs_store *s, const char *entity, int limit, json_t **out,
                           struct fs_err *err);
+    int (*incidents_unconcluded)(struct fs_store *s, int64_t *ids, int max, int *n,
+                                 struct fs_err *err);
     int (*postmortem_put)(struct fs_store *s, int64_t incident_id, int64_t now,
                           const char *markdown, const char *data, struct fs_err *err);
     int (*postmortem_get)(struct fs_store *s, int64_t incident_id, json_t **out,

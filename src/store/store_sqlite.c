@@ -2306,6 +2306,20 @@ static int sq_entity_history(struct fs_store *base, const char *entity, int limi
                       (struct json_rows){.make = auto_row_json}, out, err);
 }
 
+static int sq_incidents_unconcluded(struct fs_store *base, int64_t *ids, int max, int *n,
+                                   struct fs_err *err)
+{
+    struct id_list l = {ids, max, 0};
+    int rc = read_query(SQ(base),
+                        "SELECT i.id FROM incidents i LEFT JOIN postmortems p ON "
+                        "p.incident_id = i.id WHERE i.state IN ('resolved','escalated',"
+                        "'no_action','shadowed','blocked') AND (p.incident_id IS NULL OR "
+                        "p.created_at < i.state_at) ORDER BY i.id LIMIT ?",
+                        "unconcluded incidents", PARAMS(p_int(max)), id_list_row, &l, err);
+    *n = l.n;
+    return rc < 0 ? rc : 0;
+}
+
 static int sq_postmortem_put(struct fs_store *base, int64_t incident_id, int64_t now,
                              const char *markdown, const char *data, struct fs_err *err)
 {
@@ -2401,6 +2415,7 @@ static const struct fs_store_ops sq_ops = {
     .executions_list = sq_executions_list,
     .entity_history_insert = sq_entity_history_insert,
     .entity_history = sq_entity_history,
+    .incidents_unconcluded = sq_incidents_unconcluded,
     .postmortem_put = sq_postmortem_put,
     .postmortem_get = sq_postmortem_get,
 };
