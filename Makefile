@@ -3,6 +3,7 @@
 # be evaluated once the packages exist.
 #
 #   make            build build/forestall
+#   make demo       build, then the disk-pressure demo end to end with real peers (scripts/demo)
 #   make run        build, then `forestall serve` on the embedded defaults
 #   make test       unit tests, fuzz-corpus replay, integration tests with real peers, docs check
 #   make asan       the whole suite under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -14,11 +15,16 @@ SUB := $(MAKE) --no-print-directory -f mk/build.mk
 FUZZ_SECONDS ?= 20
 export FUZZ_SECONDS
 
-.PHONY: all run test unit integration asan fuzz fuzz-replay bench docs check-docs format clean
+.PHONY: all demo run test unit integration asan fuzz fuzz-replay bench docs check-docs format clean
 
 all:
 	@scripts/bootstrap build
 	@$(SUB) all
+
+demo:
+	@scripts/bootstrap demo
+	@$(SUB) all
+	@scripts/demo
 
 run: all
 	build/forestall serve

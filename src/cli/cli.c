@@ -36,6 +36,15 @@ const struct fs_command fs_commands[] = {
      "Show one incident with its episodes and timeline.",
      "  ID            inc-42 or 42\n"
      "  -o FORMAT     text (default) or json"},
+    {"postmortem", fs_cmd_postmortem, "ID [-o md|json] [--url URL | --local [-c CONFIG]]",
+     "Print an incident's post-mortem (docs/postmortems.md): the stored one, or one built now "
+     "from what is recorded so far when handling has not concluded.",
+     "  ID            inc-42 or 42\n"
+     "  -o FORMAT     md (default): the Markdown; json: {incidentId, createdAt, markdown,\n"
+     "                data, stored}\n"
+     "  --local       read the configured store directly instead of asking the daemon\n"
+     "                (after `forestall investigate`, which runs without one)\n"
+     "  -c FILE       the configuration whose data_dir holds the store (with --local)"},
     {"deadletters list", fs_cmd_dead_letters, "[--limit N] [--body] [-o table|json] [--url URL]",
      "List rejected bodies kept in the dead-letter table.",
      "  --limit N     at most N (default 100)\n"
@@ -116,15 +125,82 @@ const struct fs_command fs_commands[] = {
      "  --since T     RFC 3339 time, or a duration back from now (24h, 7d)\n"
      "  --type T      record types, comma-separated (docs/audit.md)\n"
      "  --actor NAME  records by this actor"},
+    {"investigate", fs_cmd_investigate,
+     "[-c CONFIG] [--data-dir DIR] [--source alertmanager|grafana|event] [--no-execute] "
+     "[-o text|json] FILE|-",
+     "Handle one alert without a daemon: record it, investigate it with the playbooks, send the "
+     "proposal through the gate, run what the gate passes in the executor process, and print "
+     "the trace live, then the post-mortem.",
+     "  FILE           an Alertmanager webhook, Grafana webhook or generic event (JSON); - reads\n"
+     "                 stdin\n"
+     "  -c FILE        configuration (tools.*, safety.*, dispatch.*); the store in its data_dir\n"
+     "  --data-dir DIR use this data directory (store, post-mortems)\n"
+     "  --source S     how to read FILE; default: from its shape\n"
+     "  --no-execute   stop after the gate's decision\n"
+     "  -o FORMAT      text (default) or json: one JSON object per trace line, then the\n"
+     "                 post-mortem's JSON form\n"
+     "Refuses to run when a daemon holds the data directory (send it the alert instead)."},
+    {"executor", fs_cmd_executor, "[-c CONFIG] [--data-dir DIR] [--once [--proposal prop-N]]",
+     "Run approved actions (docs/executor.md): resume what a crash interrupted, then run every "
+     "approved proposal, verify, roll back or escalate; `serve` runs it as its own process.",
+     "  -c FILE          configuration (executor.*, tools.*, safety.*); the store in data_dir\n"
+     "  --data-dir DIR   override data_dir\n"
+     "  --once           resume, run what is ready now, and exit\n"
+     "  --proposal ID    with --once: run only this proposal (prop-N)\n"
+     "Prints one line per transition. Without --once it waits for a byte on stdin (a poke) or\n"
+     "1 s, and exits at EOF on stdin or on SIGTERM/SIGINT after the step in progress.\n"
+     "One executor per data directory (executor.lock)."},
+    {"playbook list", fs_cmd_playbook_list, "[--playbooks DIR] [-o table|json]",
+     "List the playbooks (built-in, and DIR's over them) with their priority and step count.",
+     ""},
+    {"playbook check", fs_cmd_playbook_check, "FILE|DIR",
+     "Check a playbook file or directory against the tool registry and the catalog; names the "
+     "file, line and key of every problem.",
+     ""},
+    {"playbook test", fs_cmd_playbook_test, "[--playbooks DIR] [-v] DIR",
+     "Run the playbooks against the recorded tool results of the cases in DIR and check each "
+     "case's outcome, action, params and root cause (docs/playbooks.md).",
+     "  --playbooks DIR  your playbooks over the built-in ones\n"
+     "  -v               print passing cases too\n"
+     "Exits 1 when a case fails or DIR holds none."},
+    {"tool list", fs_cmd_tool_list, "[-o table|json]",
+     "List the built-in tools an investigation may call (docs/tools.md); -o json prints the MCP "
+     "tools/list result.",
+     ""},
+    {"tool call", fs_cmd_tool_call, "NAME [JSON-ARGS|-] [-c CONFIG] [--host HOST] [-o text|json]",
+     "Run one tool here, as an investigation would (schema check, timeout, sanitizing, "
+     "redaction, output cap), with the tool settings (tools.*) of the configuration.",
+     "  NAME          a tool name (forestall tool list)\n"
+     "  JSON-ARGS     the arguments as a JSON object, e.g. '{\"query\":\"up\"}'; - reads stdin;\n"
+     "                default {}\n"
+     "  -c FILE       configuration (tools.prometheus_url, tools.loki_url, tools.timeout, ...)\n"
+     "  --host HOST   run host tools on HOST over ssh (tools.ssh_*) unless it is this machine\n"
+     "  -o FORMAT     text (default): the result text; json: {text, structured, isError,\n"
+     "                durationMs, truncated, redactions}\n"
+     "Exits 0 when the tool ran, 3 when it ran and reported an error (isError: unreachable,\n"
+     "not configured, the peer refused the query), 2 on a bad command line or arguments that\n"
+     "do not match the tool's schema (the message names the argument), 1 otherwise."},
     {"config check", fs_cmd_config_check, "FILE",
      "Validate a configuration file; print every problem with file, line and key.",
      "Exit 0 when valid, 1 otherwise."},
     {"version", fs_cmd_version, "", "Print the version.", ""},
-    {"docs", fs_cmd_docs, "config|api|cli|metrics|catalog|audit|tools",
+    {"docs", fs_cmd_docs, "config|api|cli|metrics|catalog|audit|tools|expressions|states",
      "Print a reference page (Markdown) generated from the code's own tables.", ""},
     {"help", fs_cmd_help, "[COMMAND...]", "Show the commands, or one command's help.", ""},
     {NULL, NULL, NULL, NULL, NULL},
 };
+
+/* Commands for operators and tests, left out of the `forestall --help` overview (they are in
+ * docs/cli.md and `forestall help NAME`). */
+static const char *const hidden_commands[] = {"tool list", "tool call"};
+
+static bool hidden(const struct fs_command *c)
+{
+    for (size_t i = 0; i < FS_ARRAY_LEN(hidden_commands); i++)
+        if (strcmp(c->name, hidden_commands[i]) == 0)
+            return true;
+    return false;
+}
 
 static const char *const exit_docs[][2] = {
 #define FS_EXIT_DOC(e, v, doc) {#v, doc},
@@ -204,7 +280,8 @@ static void overview(FILE *f)
     fprintf(f, "forestall — an SRE agent that acts at the warning threshold\n\n"
                "usage: forestall COMMAND [ARGS]\n\ncommands:\n");
     for (const struct fs_command *c = fs_commands; c->name; c++)
-        fprintf(f, "  %-18s %s\n", c->name, c->summary);
+        if (!hidden(c))
+            fprintf(f, "  %-18s %s\n", c->name, c->summary);
     fprintf(f, "\n`forestall COMMAND --help` for a command's options. Exit codes:\n");
     for (size_t i = 0; i < FS_ARRAY_LEN(exit_docs); i++)
         fprintf(f, "  %s  %s\n", exit_docs[i][0], exit_docs[i][1]);
@@ -295,6 +372,8 @@ int fs_cli_doc_markdown(struct fs_buf *b)
                       c->name, *c->usage ? " " : "", c->usage, c->summary);
         if (*c->help)
             fs_buf_printf(b, "```\n%s\n```\n\n", c->help);
+        if (hidden(c))
+            fs_buf_puts(b, "(For operators and tests; not listed by `forestall --help`.)\n\n");
     }
     fs_buf_puts(b, "## Exit codes\n\n| code | meaning |\n|---|---|\n");
     for (size_t i = 0; i < FS_ARRAY_LEN(exit_docs); i++)

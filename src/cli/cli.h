@@ -103,6 +103,7 @@ int fs_cmd_serve(int argc, char **argv);
 int fs_cmd_alert_send(int argc, char **argv);
 int fs_cmd_incidents_list(int argc, char **argv);
 int fs_cmd_incidents_show(int argc, char **argv);
+int fs_cmd_postmortem(int argc, char **argv);
 int fs_cmd_dead_letters(int argc, char **argv);
 int fs_cmd_status(int argc, char **argv);
 int fs_cmd_config_check(int argc, char **argv);
@@ -125,6 +126,13 @@ int fs_cmd_mode_set(int argc, char **argv);
 int fs_cmd_mode_show(int argc, char **argv);
 int fs_cmd_audit_verify(int argc, char **argv);
 int fs_cmd_audit_export(int argc, char **argv);
+int fs_cmd_tool_list(int argc, char **argv);
+int fs_cmd_tool_call(int argc, char **argv);
+int fs_cmd_investigate(int argc, char **argv);
+int fs_cmd_executor(int argc, char **argv);
+int fs_cmd_playbook_list(int argc, char **argv);
+int fs_cmd_playbook_check(int argc, char **argv);
+int fs_cmd_playbook_test(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

@@ -24,6 +24,7 @@
 #include "incidents/incidents.h"
 #include "intake/ingest.h"
 #include "planner/investigate.h"
+#include "planner/playbooktest.h"
 #include "report/postmortem.h"
 #include "safety/service.h"
 #include "tools/registry.h"
@@ -399,6 +400,11 @@ int fs_cmd_investigate(int argc, char **argv)
     }
     enum fs_incident_state final = out.state;
     fs_investigation_outcome_release(&out);
+    struct fs_incident now_inc;
+    if (fs_store_incident_load(store, inc, &now_inc, &err) == 1) { /* after the executor */
+        fs_incident_state_parse(now_inc.state, &final);
+        fs_incident_clear(&now_inc);
+    }
     /* 4. the post-mortem (the executor concluded it when it ran the action) */
     if (fs_incident_state_final(final) && fs_incident_conclude(&w, cfg, inc, fs_now_ms(), &err) < 0)
         fprintf(stderr, "forestall: post-mortem: %s\n", err.msg);
@@ -530,4 +536,56 @@ int fs_cmd_playbook_check(int argc, char **argv)
     fs_playbooks_free(p);
     fs_buf_release(&diag);
     return FS_EXIT_OK;
+}
+
+int fs_cmd_playbook_test(int argc, char **argv)
+{
+    if (fs_cli_wants_help(argc, argv, "playbook test"))
+        return FS_EXIT_OK;
+    static const struct option opts[] = {{"playbooks", required_argument, NULL, O_PLAYBOOKS},
+                                         {"verbose", no_argument, NULL, 'v'},
+                                         {NULL, 0, NULL, 0}};
+    bool verbose = false;
+    const char *dir = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+        if (c == 'v')
+            verbose = true;
+        else if (c == O_PLAYBOOKS)
+            dir = optarg;
+        else {
+            fs_cli_usage("playbook test", false);
+            return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc - 1) {
+        fs_cli_usage("playbook test", false);
+        return FS_EXIT_USAGE;
+    }
+    struct fs_err err;
+    struct fs_buf diag = FS_BUF_INIT(1 << 16), report = FS_BUF_INIT(1 << 22);
+    struct fs_registry *reg = NULL;
+    struct fs_playbooks *p = NULL;
+    struct fs_rules *rules = NULL;
+    if (fs_registry_new(&reg, &err) < 0 ||
+        fs_rules_load(NULL, NULL, NULL, &rules, &diag, &err) < 0 ||
+        fs_playbooks_load(dir, reg, rules->catalog, &p, &diag, &err) < 0) {
+        fs_registry_free(reg);
+        fs_rules_release(rules);
+        return fs_cli_diag_fail(&diag, &err);
+    }
+    int cases = 0, failures = 0;
+    int rc = fs_playbook_test_dir(p, rules->catalog, argv[optind], verbose, &report, &cases,
+                                  &failures, &err);
+    fputs(fs_buf_str(&report), stdout);
+    if (rc == 0)
+        printf("%d cases, %d failed\n", cases, failures);
+    fs_buf_release(&report);
+    fs_buf_release(&diag);
+    fs_playbooks_free(p);
+    fs_registry_free(reg);
+    fs_rules_release(rules);
+    if (rc < 0)
+        return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+    return failures || cases == 0 ? FS_EXIT_FAILURE : FS_EXIT_OK;
 }

@@ -16,6 +16,7 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "cli/serve_engine.h"
 #include "core/config.h"
 #include "core/fault.h"
 #include "core/log.h"
@@ -134,11 +135,16 @@ static int hook_housekeep(struct fs_store *s, int64_t now, void *arg, struct fs_
     return rc < 0 ? rc : n;
 }
 
+/* The investigation pool and the executor (serve_engine.c), set once they run. */
+static struct fs_engine *engine;
+
 static void hook_after_commit(struct fs_store *s, void *arg)
 {
     struct fs_err err;
     if (fs_audit_checkpoint(arg, s, fs_now_ms(), &err) < 0)
         FS_LOG_ERROR("cannot write an audit checkpoint", "error", err.msg);
+    /* new incidents for dispatch, approved proposals for the executor */
+    fs_engine_kick(__atomic_load_n(&engine, __ATOMIC_ACQUIRE));
 }
 
 /* SIGHUP: re-read the file; keep running on the old config if the new one is invalid. */
@@ -187,6 +193,8 @@ static void reload(const struct overrides *ov)
     fs_config_install(next);
     fs_counter_add(&fs_metrics.config_reloads[0], 1);
     FS_LOG_INFO("configuration reloaded", "file", ov->file ? ov->file : "(embedded)");
+    if (fs_engine_reload(engine, next, &err) < 0)
+        FS_LOG_ERROR("playbooks invalid; keeping the running playbooks", "error", err.msg);
 }
 
 enum { OPT_LISTEN = 1000, OPT_DATA_DIR };
@@ -290,6 +298,12 @@ int fs_cmd_serve(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
+    struct fs_engine *eng = NULL;
+    if (fs_engine_start(store, ingest, cfg, ov.file, ov.data_dir, &eng, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    __atomic_store_n(&engine, eng, __ATOMIC_RELEASE);
     FS_LOG_INFO("forestall started", "version", FS_VERSION, "listen", fs_server_url(srv), "config",
                 cfg->file, "store", dbpath, "auth", fs_config_auth_enabled(cfg) ? "tokens" : "none",
                 "policy", rules->policy->version, "catalog", rules->catalog->version);
@@ -344,6 +358,7 @@ int fs_cmd_serve(int argc, char **argv)
 out:
     /* Order matters: the writer finishes (and resumes) every queued request before the server
      * goes away, and the server is gone before the writer's memory is. */
+    fs_engine_stop(__atomic_exchange_n(&engine, NULL, __ATOMIC_ACQ_REL)); /* uses the writer */
     fs_reconcile_stop(rec);
     fs_ingest_stop(ingest);
     fs_server_stop(srv);

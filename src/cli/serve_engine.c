@@ -20,22 +20,26 @@ struct fs_engine {
     struct fs_executor *executor;
 };
 
-static void after_investigation(void *arg, int64_t incident_id,
-                                const struct fs_investigation_outcome *o)
+static void conclude(void *arg, int64_t incident_id)
 {
     struct fs_engine *e = arg;
-    if (strcmp(o->decision, "execute") == 0) {
-        fs_executor_poke(e->executor);
-        return;
-    }
-    if (!fs_incident_state_final(o->state))
-        return; /* awaiting approval: an approval pokes the executor */
     struct fs_config *cfg = fs_config_acquire();
     struct fs_err err;
     if (cfg && fs_incident_conclude(&e->w, cfg, incident_id, fs_now_ms(), &err) < 0)
         FS_LOG_WARN("post-mortem could not be written", "incident", FS_I64(incident_id), "error",
                     err.msg);
     fs_config_release(cfg);
+}
+
+static void after_investigation(void *arg, int64_t incident_id,
+                                const struct fs_investigation_outcome *o)
+{
+    struct fs_engine *e = arg;
+    if (strcmp(o->decision, "execute") == 0)
+        fs_executor_poke(e->executor);
+    else if (fs_incident_state_final(o->state))
+        conclude(e, incident_id);
+    /* awaiting approval: an approval commit pokes the executor (fs_engine_kick) */
 }
 
 static int load_playbooks(struct fs_engine *e, const struct fs_config *cfg,
@@ -71,6 +75,7 @@ int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, const stru
                                      .tools = e->reg,
                                      .workers = (int)cfg->dispatch.workers,
                                      .after = after_investigation,
+                                     .conclude = conclude,
                                      .arg = e};
         if (rc == 0 && (rc = fs_dispatch_start(&o, pbs, &e->dispatch, err)) < 0)
             fs_playbooks_free(pbs);

@@ -95,6 +95,27 @@ static void scan(struct fs_dispatch *d, const char *state)
     pthread_mutex_unlock(&d->lock);
 }
 
+/* Post-mortems for incidents whose handling ended elsewhere (or before a crash). */
+static void sweep_concluded(struct fs_dispatch *d)
+{
+    if (!d->opt.conclude)
+        return;
+    int64_t ids[SCAN_BATCH];
+    int n = 0;
+    struct fs_err err;
+    if (fs_store_incidents_unconcluded(d->opt.w->store, ids, SCAN_BATCH, &n, &err) < 0) {
+        FS_LOG_WARN("dispatch: cannot list ended incidents", "error", err.msg);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        pthread_mutex_lock(&d->lock);
+        bool busy = inflight_has(d, ids[i]) || d->stopping;
+        pthread_mutex_unlock(&d->lock);
+        if (!busy)
+            d->opt.conclude(d->opt.arg, ids[i]);
+    }
+}
+
 static void *scanner_main(void *arg)
 {
     struct fs_dispatch *d = arg;
@@ -106,6 +127,7 @@ static void *scanner_main(void *arg)
         d->kicked = false;
         pthread_mutex_unlock(&d->lock);
         scan(d, "new");
+        sweep_concluded(d);
         pthread_mutex_lock(&d->lock);
         if (d->stopping)
             break;
@@ -129,6 +151,7 @@ static void investigate_one(struct fs_dispatch *d, int64_t id, struct pb_ref *pb
         .rules = rules,
         .tools = d->opt.tools,
         .playbooks = pb->p,
+        .batch = true,
     };
     struct fs_investigation_outcome out;
     struct fs_err err = {0};

@@ -21,6 +21,10 @@ struct fs_dispatch_opts {
      * the daemon concludes an incident whose handling ended and pokes the executor when the
      * gate said execute. */
     void (*after)(void *arg, int64_t incident_id, const struct fs_investigation_outcome *o);
+    /* Called on the scanner thread for each incident whose handling ended without a current
+     * post-mortem (a rejection, an expiry, the executor's verdict, a crash before the
+     * post-mortem): the daemon writes it. May be NULL. */
+    void (*conclude)(void *arg, int64_t incident_id);
     void *arg;
 };
 

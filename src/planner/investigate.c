@@ -81,67 +81,210 @@ static json_t *scope_of(const struct fs_investigation_opts *o, const json_t *inc
     return scope;
 }
 
-/* ---- recording --------------------------------------------------------------------------- */
+/* ---- recording ----------------------------------------------------------------------------
+ * Every tool call becomes an observation (and an audit record). In batch mode (the daemon) they
+ * are kept in memory and written together — with the investigation's start when that is not
+ * written yet — when 16 are waiting, a second has passed, or the investigation ends: one durable
+ * commit instead of one per call. An investigation only reads, so a crash that loses a batch
+ * loses nothing but work that is redone (the incident is still new or investigating). Until
+ * written, an observation's id is a placeholder ("pending-K"), replaced in the proposal's
+ * evidence when the batch is written. */
+
+#define BATCH_MAX 16
+#define BATCH_AGE_MS 1000
+
+struct pending {
+    char *tool;
+    json_t *args;
+    char *text;
+    int64_t ts, duration_ms;
+    bool is_error, truncated;
+    size_t redactions;
+    int64_t id; /* once written */
+    char placeholder[32];
+};
 
 struct rec {
     const struct fs_investigation_opts *o;
     int64_t incident_id;
-    int64_t investigation_id;
     const char *actor;
-    /* one observation */
-    const char *tool;
-    const json_t *args;
-    const struct fs_tool_result *r;
-    int64_t obs_id;
+    bool batch;
+    /* written state (changed only after a successful commit) */
+    bool started;
+    int64_t investigation_id;
+    size_t flushed;
+    int64_t last_flush_ms;
+    /* in the transaction being written */
+    int64_t tx_investigation_id;
+    struct pending *p;
+    size_t n, cap;
 };
 
-static int record_observation(struct fs_store *s, void *arg, struct fs_err *err)
+static int start_in_tx(struct fs_store *s, struct rec *x, struct fs_err *err)
 {
-    struct rec *x = arg;
-    char *input = json_dumps(x->args, JSON_COMPACT | JSON_SORT_KEYS);
-    struct fs_observation_row row = {
-        .incident_id = x->incident_id,
-        .ts = now_of(x->o),
-        .tool = x->tool,
-        .input = input,
-        .output = x->r->text ? x->r->text : "",
-        .duration_ms = x->r->duration_ms,
-        .actor = x->actor,
-        .investigation_id = x->investigation_id,
-    };
-    int rc = input ? fs_store_observation_insert(s, &row, &x->obs_id, err)
+    int64_t now = now_of(x->o);
+    json_t *d = json_pack("{s:s}", "planner", x->actor);
+    int rc = fs_incident_transition(s, x->incident_id, FS_ISTATE_INVESTIGATING, x->actor, d, now,
+                                    err);
+    json_decref(d);
+    if (rc < 0)
+        return rc;
+    struct fs_investigation_row row = {.incident_id = x->incident_id,
+                                       .planner = "playbook",
+                                       .status = "running",
+                                       .started_at = now,
+                                       .finished_at = FS_TIME_UNSET};
+    return fs_store_investigation_insert(s, &row, &x->tx_investigation_id, err);
+}
+
+/* Inside a transaction: the start when not written yet, then every observation not written. */
+static int write_pending(struct fs_store *s, struct rec *x, struct fs_err *err)
+{
+    int rc = 0;
+    x->tx_investigation_id = x->investigation_id;
+    if (!x->started && (rc = start_in_tx(s, x, err)) < 0)
+        return rc;
+    char inc[32];
+    snprintf(inc, sizeof(inc), "inc-%" PRId64, x->incident_id);
+    for (size_t i = x->flushed; i < x->n && rc == 0; i++) {
+        struct pending *pd = &x->p[i];
+        char *input = json_dumps(pd->args, JSON_COMPACT | JSON_SORT_KEYS);
+        struct fs_observation_row row = {
+            .incident_id = x->incident_id,
+            .ts = pd->ts,
+            .tool = pd->tool,
+            .input = input,
+            .output = pd->text ? pd->text : "",
+            .duration_ms = pd->duration_ms,
+            .actor = x->actor,
+            .investigation_id = x->tx_investigation_id,
+        };
+        rc = input ? fs_store_observation_insert(s, &row, &pd->id, err)
                    : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    if (rc == 0) {
-        char sha[65] = "";
-        fs_sha256_hex(row.output, strlen(row.output), sha);
-        char inc[32], obs[32];
-        snprintf(inc, sizeof(inc), "inc-%" PRId64, x->incident_id);
-        snprintf(obs, sizeof(obs), "obs-%" PRId64, x->obs_id);
-        json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:I,s:b,s:b,s:I,s:s,s:I}", "incident", inc,
-                              "observation", obs, "tool", x->tool, "input", x->args, "durationMs",
-                              (json_int_t)x->r->duration_ms, "isError", x->r->is_error,
-                              "truncated", x->r->truncated, "outputBytes",
-                              (json_int_t)strlen(row.output), "outputSha256", sha, "redactions",
-                              (json_int_t)x->r->redactions);
-        rc = d ? fs_audit_append(s, row.ts, FS_AUDIT_OBSERVATION, x->actor, d, NULL, err)
-               : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-        json_decref(d);
+        if (rc == 0) {
+            char sha[65] = "", obs[32];
+            fs_sha256_hex(row.output, strlen(row.output), sha);
+            snprintf(obs, sizeof(obs), "obs-%" PRId64, pd->id);
+            json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:I,s:b,s:b,s:I,s:s,s:I}", "incident", inc,
+                                  "observation", obs, "tool", pd->tool, "input", pd->args,
+                                  "durationMs", (json_int_t)pd->duration_ms, "isError",
+                                  pd->is_error, "truncated", pd->truncated, "outputBytes",
+                                  (json_int_t)strlen(row.output), "outputSha256", sha,
+                                  "redactions", (json_int_t)pd->redactions);
+            rc = d ? fs_audit_append(s, row.ts, FS_AUDIT_OBSERVATION, x->actor, d, NULL, err)
+                   : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+            json_decref(d);
+        }
+        free(input);
     }
-    free(input);
     return rc;
+}
+
+/* After a commit that ran write_pending. */
+static void written(struct rec *x)
+{
+    x->started = true;
+    x->investigation_id = x->tx_investigation_id;
+    x->flushed = x->n;
+    x->last_flush_ms = fs_now_ms();
+}
+
+static int flush_tx(struct fs_store *s, void *arg, struct fs_err *err)
+{
+    return write_pending(s, arg, err);
+}
+
+static int flush(struct rec *x, struct fs_err *err)
+{
+    int rc = fs_writer_run(x->o->w, flush_tx, x, err);
+    if (rc == 0)
+        written(x);
+    return rc;
+}
+
+static void pending_release(struct rec *x)
+{
+    for (size_t i = 0; i < x->n; i++) {
+        free(x->p[i].tool);
+        json_decref(x->p[i].args);
+        free(x->p[i].text);
+    }
+    free(x->p);
+    x->p = NULL;
+    x->n = x->cap = 0;
+}
+
+/* The written id of a placeholder or id the planner used; the string itself when unknown. */
+static const char *real_id(const struct rec *x, const char *id, char buf[32])
+{
+    for (size_t i = 0; id && i < x->n; i++) {
+        if (strcmp(x->p[i].placeholder, id) == 0 && x->p[i].id) {
+            snprintf(buf, 32, "obs-%" PRId64, x->p[i].id);
+            return buf;
+        }
+    }
+    return id;
+}
+
+static void remap_ids(const struct rec *x, json_t *arr, const char *key)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(arr, i, v)
+    {
+        json_t *target = key ? json_object_get(v, key) : v;
+        char buf[32];
+        const char *r = real_id(x, json_string_value(target), buf);
+        if (r && target && r != json_string_value(target)) {
+            if (key)
+                json_object_set_new(v, key, json_string(r));
+            else
+                json_array_set_new(arr, i, json_string(r));
+        }
+    }
 }
 
 static int observe(void *arg, const char *tool, const json_t *args, const struct fs_tool_result *r,
                    char obs_id[32], struct fs_err *err)
 {
     struct rec *x = arg;
-    x->tool = tool;
-    x->args = args;
-    x->r = r;
-    int rc = fs_writer_run(x->o->w, record_observation, x, err);
-    if (rc == 0)
-        snprintf(obs_id, 32, "obs-%" PRId64, x->obs_id);
-    return rc;
+    if (x->n == x->cap) {
+        size_t cap = x->cap ? x->cap * 2 : 16;
+        struct pending *g = fs_realloc(x->p, cap * sizeof(*g));
+        if (!g)
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        x->p = g;
+        x->cap = cap;
+    }
+    struct pending *pd = &x->p[x->n];
+    memset(pd, 0, sizeof(*pd));
+    pd->tool = fs_strdup(tool);
+    pd->args = json_deep_copy(args);
+    pd->text = fs_strdup(r->text ? r->text : "");
+    pd->duration_ms = r->duration_ms;
+    pd->ts = now_of(x->o) - r->duration_ms; /* when the call started */
+    pd->is_error = r->is_error;
+    pd->truncated = r->truncated;
+    pd->redactions = r->redactions;
+    snprintf(pd->placeholder, sizeof(pd->placeholder), "pending-%zu", x->n + 1);
+    if (!pd->tool || !pd->args || !pd->text) {
+        free(pd->tool);
+        json_decref(pd->args);
+        free(pd->text);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    x->n++;
+    int rc = 0;
+    if (!x->batch || x->n - x->flushed >= BATCH_MAX ||
+        fs_now_ms() - x->last_flush_ms >= BATCH_AGE_MS)
+        rc = flush(x, err);
+    if (rc < 0)
+        return rc;
+    if (pd - x->p < (ptrdiff_t)x->flushed || x->flushed == x->n)
+        snprintf(obs_id, 32, "obs-%" PRId64, x->p[x->n - 1].id);
+    else
+        snprintf(obs_id, 32, "%s", x->p[x->n - 1].placeholder);
+    return 0;
 }
 
 static void trace_fwd(void *arg, const char *kind, const char *text, const json_t *data)
@@ -151,40 +294,15 @@ static void trace_fwd(void *arg, const char *kind, const char *text, const json_
         x->o->trace(x->o->trace_arg, kind, text, data);
 }
 
-/* ---- the transactions -------------------------------------------------------------------- */
-
-struct start {
-    const struct fs_investigation_opts *o;
-    int64_t incident_id;
-    const char *planner;
-    int64_t investigation_id;
-};
-
-static int start_tx(struct fs_store *s, void *arg, struct fs_err *err)
-{
-    struct start *x = arg;
-    int64_t now = now_of(x->o);
-    json_t *d = json_pack("{s:s}", "planner", x->planner);
-    int rc = fs_incident_transition(s, x->incident_id, FS_ISTATE_INVESTIGATING, x->planner, d,
-                                    now, err);
-    json_decref(d);
-    if (rc < 0)
-        return rc;
-    struct fs_investigation_row row = {.incident_id = x->incident_id,
-                                       .planner = "playbook",
-                                       .status = "running",
-                                       .started_at = now,
-                                       .finished_at = FS_TIME_UNSET};
-    return fs_store_investigation_insert(s, &row, &x->investigation_id, err);
-}
+/* ---- the end of an investigation ------------------------------------------------------------ */
 
 struct finish {
     const struct fs_investigation_opts *o;
     int64_t incident_id;
-    int64_t investigation_id;
+    struct rec *x;
     const char *actor;
     struct fs_investigation_outcome *out;
-    const char *unreachable; /* escalate with this instead of planning */
+    json_t *proposal, *observations; /* the plan's, with written observation ids */
 };
 
 static const char *status_of(enum fs_plan_outcome oc)
@@ -208,12 +326,24 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
     out->gate = NULL;
     out->proposal_id = 0;
     out->decision[0] = '\0';
+    json_decref(x->proposal);
+    json_decref(x->observations);
+    x->proposal = x->observations = NULL;
+    int rc = write_pending(s, x->x, err);
+    if (rc < 0)
+        return rc;
+    /* the observations have their ids now: put them where the planner had placeholders */
+    x->proposal = p->proposal ? json_deep_copy(p->proposal) : NULL;
+    x->observations = json_deep_copy(p->observations ? p->observations : json_array());
+    if (x->proposal)
+        remap_ids(x->x, json_object_get(json_object_get(x->proposal, "evidence"), "cited"), NULL);
+    remap_ids(x->x, x->observations, "id");
     json_t *result = json_pack("{s:O?,s:O,s:O,s:O}", "forecast", p->forecast, "followups",
                                p->followups ? p->followups : json_array(), "reasoning",
                                p->reasoning ? p->reasoning : json_array(), "observations",
-                               p->observations ? p->observations : json_array());
-    if (p->proposal)
-        json_object_set(result, "proposal", p->proposal);
+                               x->observations);
+    if (x->proposal)
+        json_object_set(result, "proposal", x->proposal);
     char *rtext = result ? json_dumps(result, JSON_COMPACT) : NULL;
     json_decref(result);
     struct fs_investigation_row row = {.playbook = p->playbook[0] ? p->playbook : NULL,
@@ -223,7 +353,7 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
                                        .root_cause = p->root_cause,
                                        .summary = p->summary,
                                        .result = rtext};
-    int rc = fs_store_investigation_finish(s, x->investigation_id, &row, err);
+    rc = fs_store_investigation_finish(s, x->x->tx_investigation_id, &row, err);
     free(rtext);
     if (rc < 0)
         return rc;
@@ -233,7 +363,7 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
     enum fs_incident_state to = p->outcome == FS_PLAN_NO_ACTION ? FS_ISTATE_NO_ACTION
                                                                 : FS_ISTATE_ESCALATED;
     if (p->outcome == FS_PLAN_PROPOSE) {
-        json_t *body = json_deep_copy(p->proposal);
+        json_t *body = json_deep_copy(x->proposal);
         char inc[32];
         snprintf(inc, sizeof(inc), "inc-%" PRId64, x->incident_id);
         json_object_set_new(body, "incident", json_pack("{s:s}", "id", inc));
@@ -298,6 +428,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     if (rc < 0)
         return rc;
     int64_t now = now_of(o);
+    bool resolved = fs_streq(json_string_value(json_object_get(inc, "status")), "resolved");
     json_t *scope = scope_of(o, inc, now);
     json_decref(inc);
     if (!scope)
@@ -305,13 +436,16 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     const char *pbname = fs_playbooks_match(o->playbooks, json_object_get(scope, "labels"));
     char actor[160];
     snprintf(actor, sizeof(actor), "playbook:%s", pbname ? pbname : "none");
-    struct start st = {o, incident_id, actor, 0};
-    if ((rc = fs_writer_run(o->w, start_tx, &st, err)) < 0) {
+    struct rec x = {.o = o,
+                    .incident_id = incident_id,
+                    .actor = actor,
+                    .batch = o->batch,
+                    .last_flush_ms = fs_now_ms()};
+    /* without batching the start is written before the first call, so the trace shows it */
+    if (!x.batch && (rc = flush(&x, err)) < 0) {
         json_decref(scope);
         return rc;
     }
-    out->investigation_id = st.investigation_id;
-    struct finish fin = {o, incident_id, st.investigation_id, actor, out, NULL};
 
     /* route the tool calls to the incident's host */
     char host[256];
@@ -323,7 +457,11 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     int route = fs_route_tool_ctx(o->cfg, host[0] ? host : NULL, &ctx, &roots, &rerr);
     ctx.graph = o->rules ? o->rules->graph : NULL;
     ctx.store = o->w->store;
-    if (!pbname) {
+    if (resolved) {
+        out->plan.outcome = FS_PLAN_NO_ACTION;
+        out->plan.summary = fs_strdup("the alert resolved before it was investigated");
+        out->plan.root_cause = fs_strdup("recovered");
+    } else if (!pbname) {
         out->plan.outcome = FS_PLAN_ESCALATE;
         out->plan.summary = fs_strdup("no playbook matches this incident's labels");
         out->plan.root_cause = fs_strdup("unknown");
@@ -335,10 +473,6 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
         if (o->trace)
             o->trace(o->trace_arg, "decision", rerr.msg, NULL);
     } else {
-        struct rec x = {.o = o,
-                        .incident_id = incident_id,
-                        .investigation_id = st.investigation_id,
-                        .actor = actor};
         struct fs_plan_env env = {
             .tools = o->tools,
             .ctx = &ctx,
@@ -349,14 +483,26 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
             .arg = &x,
         };
         rc = fs_playbook_run(o->playbooks, pbname, scope, &env, &out->plan, err);
-        if (rc < 0) {
-            /* the store failed under a tool call: leave the incident investigating for a retry */
-            free(roots);
-            json_decref(scope);
-            return rc;
-        }
     }
     free(roots);
     json_decref(scope);
-    return fs_writer_run(o->w, finish_tx, &fin, err);
+    if (rc == 0) {
+        struct finish fin = {o, incident_id, &x, actor, out, NULL, NULL};
+        rc = fs_writer_run(o->w, finish_tx, &fin, err);
+        if (rc == 0) {
+            written(&x);
+            out->investigation_id = x.investigation_id;
+            json_decref(out->plan.proposal);
+            json_decref(out->plan.observations);
+            out->plan.proposal = fin.proposal;
+            out->plan.observations = fin.observations;
+        } else {
+            json_decref(fin.proposal);
+            json_decref(fin.observations);
+        }
+    }
+    /* on failure the store is in trouble: the incident stays new or investigating and the
+     * dispatcher runs the investigation again */
+    pending_release(&x);
+    return rc;
 }

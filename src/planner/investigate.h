@@ -29,6 +29,10 @@ struct fs_investigation_opts {
     fs_trace_fn trace; /* live trace, may be NULL */
     void *trace_arg;
     int64_t now_ms; /* 0 = the clock (tests pin it) */
+    /* Write observations in batches (one commit per 16 calls, per second, and at the end)
+     * rather than one commit per call: the daemon. The CLI writes each at once, so its live
+     * trace shows final ids. */
+    bool batch;
 };
 
 struct fs_investigation_outcome {

@@ -19,12 +19,18 @@ TOKENS = {"alice": ("approver", "tok-alice-0123456789"), "bob": ("overrider", "t
           "root": ("admin", "tok-root-0123456789")}
 
 
+# These tests drive the gate, approvals and the audit trail by hand: the daemon's own
+# investigations and executor stay off so that every record is one the test made
+# (test_engine.py and test_executor.py cover them).
+ENGINE_OFF = "dispatch: {enabled: false}\nexecutor: {enabled: false}\n"
+
+
 def _config(extra=""):
     lines = ["auth:", "  tokens:"]
     for name, (role, _) in TOKENS.items():
         lines.append(f"    - {{name: {name}, role: {role}, "
                      f"token: {{env: FORESTALL_TOKEN_{name.upper()}}}}}")
-    return "\n".join(lines) + "\n" + extra
+    return ENGINE_OFF + "\n".join(lines) + "\n" + extra
 
 
 def _env():
@@ -257,7 +263,7 @@ def test_runtime_mode_overrides_policy_and_is_audited(ctx):
 
 
 def test_cli_flow_without_tokens(ctx):
-    d = ctx.daemon().start()
+    d = ctx.daemon(config=ENGINE_OFF).start()
     inc = _incident(d)
     obs = _observe(d, inc, None)
     prop = os.path.join(ctx.dir, "p.json")
@@ -295,7 +301,7 @@ def test_cli_flow_without_tokens(ctx):
 
 
 def test_audit_verify_export_and_tampering_cli(ctx):
-    d = ctx.daemon().start()
+    d = ctx.daemon(config=ENGINE_OFF).start()
     inc = _incident(d)
     obs = _observe(d, inc, None)
     for _ in range(3):
@@ -424,7 +430,7 @@ def test_target_cannot_dodge_policy_by_leaving_fields_out(ctx):
 
 def test_stored_proposal_can_be_explained_again(ctx):
     """What the daemon stored is a complete gate input: `gate explain` judges it again as is."""
-    d = ctx.daemon().start()
+    d = ctx.daemon(config=ENGINE_OFF).start()
     inc = _incident(d)
     obs = _observe(d, inc, None)
     st, p = d.post("/api/v1/proposals", {"as": "carol", "action": "journal_vacuum",

@@ -1,0 +1,134 @@
+"""End to end with real peers, seed 000's disk example: a real filesystem (tmpfs) fills past the
+warning threshold → node_exporter reports it → a Prometheus rule fires → Alertmanager posts the
+webhook → forestall investigates (real host tools, the real Prometheus forecast), proposes, the
+gate passes it, the executor process vacuums the journal, verifies the filesystem is back under
+the threshold, writes the post-mortem → the alert resolves."""
+import json
+import os
+import subprocess
+import time
+import uuid
+
+from lib import NodeExporter, Prometheus, check, free_port, http_request, wait_for
+
+AM_PATH = "/api/v1/alerts/alertmanager"
+
+
+def journal_name(i):
+    # the name systemd gives an archived journal file: system@SEQNUM_ID-SEQNUM-REALTIME.journal
+    return f"system@{'0123456789abcdef' * 2}-{i:016x}-{0x5f0a1b2c3d4e0 + i:016x}.journal"
+
+
+class Tmpfs:
+    """A small real filesystem below /var/log (where the catalog's log cleanups may act)."""
+
+    def __init__(self, size="32m"):
+        self.path = f"/var/log/forestall-e2e-{uuid.uuid4().hex[:8]}"
+        os.makedirs(self.path)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", self.path],
+                       check=True)
+
+    def usage_pct(self):
+        st = os.statvfs(self.path)
+        return 100.0 * (1 - st.f_bavail / st.f_blocks)
+
+    def remove(self):
+        subprocess.run(["umount", "-l", self.path], check=False)
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
+def fill_journal(dirpath, files, size):
+    os.makedirs(dirpath, exist_ok=True)
+    for i in range(1, files + 1):
+        with open(os.path.join(dirpath, journal_name(i)), "wb") as f:
+            f.write(os.urandom(size))
+
+
+def rule(mount):
+    sel = f'mountpoint="{mount}"'
+    return f"""groups:
+  - name: disk
+    rules:
+      - alert: DiskSpaceWarning
+        expr: 100 * (1 - node_filesystem_avail_bytes{{{sel}}} / node_filesystem_size_bytes{{{sel}}}) > 80
+        for: 0s
+        labels: {{severity: warning, service: demo-logs}}
+        annotations:
+          summary: 'Disk usage {{{{ $value | printf "%.0f" }}}}% on {{{{ $labels.instance }}}} (mount {{{{ $labels.mountpoint }}}})'
+"""
+
+
+def test_e2e_real_peers_tmpfs_fills_remediated_and_alert_resolves(ctx):
+    if os.geteuid() != 0:
+        raise AssertionError("this test mounts a tmpfs and must run as root (CI does)")
+    fs = Tmpfs()
+    try:
+        run(ctx, fs)
+    finally:
+        fs.remove()
+
+
+def run(ctx, fs):
+    journal = os.path.join(fs.path, "journal")
+    fill_journal(journal, 7, 4 * 1024 * 1024)  # 28 MiB of archived journal on 32 MiB
+    check(fs.usage_pct() > 80, f"the tmpfs is only {fs.usage_pct():.0f}% full")
+    ne = NodeExporter(ctx)
+    # Alertmanager needs the daemon's URL and the daemon Prometheus's: pick the port first
+    port = free_port()
+    am = ctx.alertmanager(webhook_url=f"http://127.0.0.1:{port}{AM_PATH}", group_wait="1s",
+                          group_interval="1s")
+    prom = Prometheus(ctx, [ne.address], rule(fs.path), am.url)
+    d = ctx.daemon(config=f"""
+tools:
+  prometheus_url: {prom.url}
+executor:
+  max_verify_wait: 3s
+""").start(port=port)
+
+    # the alert arrives, the incident is investigated, remediated, verified
+    def handled():
+        for inc in d.incidents():
+            if inc.get("state") in ("resolved", "escalated", "blocked", "awaiting_approval"):
+                return inc
+        return None
+    inc = wait_for(handled, 60, interval=0.5, what="the incident to be handled")
+    check(inc["state"] == "resolved", f"incident ended {inc['state']}: {json.dumps(inc)[:2000]}")
+    # the journal was vacuumed by the real journalctl, and the filesystem is back under 80%
+    left = os.listdir(journal)
+    check(len(left) < 7, f"journal files left: {left}")
+    check(fs.usage_pct() < 80, f"still {fs.usage_pct():.0f}% full")
+
+    st, _, body = http_request(d.url + f"/api/v1/incidents/{inc['id']}/trace")
+    check(st == 200, f"trace: {st}")
+    trace = json.loads(body)
+    tools = [o["tool"] for o in trace["observations"]]
+    for t in ("host.fs_usage", "host.dir_sizes", "host.journal_disk_usage"):
+        check(t in tools, f"{t} not called: {tools}")
+    props = trace["proposals"]
+    check(len(props) == 1 and props[0]["action"] == "journal_vacuum", f"proposals: {props}")
+    check(props[0]["decision"] == "execute", f"decision: {props[0]['decision']}")
+    ex = trace["executions"]
+    check(len(ex) == 1 and ex[0]["outcome"] == "succeeded", f"executions: {ex}")
+    states = [s["state"] for s in ex[0]["steps"]]
+    check(states[:4] == ["intent", "started", "result", "verified"][:len(states[:4])]
+          and "verified" in states, f"step log: {states}")
+
+    # the post-mortem names the root cause and the forecast line
+    st, _, body = http_request(d.url + f"/api/v1/incidents/{inc['id']}/postmortem?format=md")
+    check(st == 200, f"postmortem: {st}")
+    md = body.decode()
+    check("journal_bloat" in md and "journal_vacuum" in md, md[:3000])
+
+    # the alert resolves: Prometheus stops firing, Alertmanager sends the resolve
+    def resolved():
+        for i in d.incidents():
+            if i["id"] == inc["id"] and i["status"] == "resolved":
+                return i
+        return None
+    wait_for(resolved, 30, interval=0.5, what="the alert to resolve")
+    # and the audit chain holds
+    out = d.cli("audit", "verify")
+    check(out.returncode == 0, f"audit verify: {out.stdout} {out.stderr}")
