@@ -50,7 +50,7 @@ unit-bins: $(UNIT_BINS)
 fuzz-bins: $(FUZZ_BINS)
 bench-bins: $(BENCH_BINS)
 
-$(BUILD)/gen/embed.S $(BUILD)/gen/embed_table.c: $(EMBED) scripts/gen-embed mk/build.mk
+$(BUILD)/gen/embed.S $(BUILD)/gen/embed_table.c &: $(EMBED) scripts/gen-embed mk/build.mk
 	@scripts/gen-embed $(BUILD)/gen $(EMBED)
 
 # .incbin reads the files when assembling: a changed file must reassemble even when embed.S

@@ -544,13 +544,16 @@ int fs_cmd_playbook_test(int argc, char **argv)
         return FS_EXIT_OK;
     static const struct option opts[] = {{"playbooks", required_argument, NULL, O_PLAYBOOKS},
                                          {"verbose", no_argument, NULL, 'v'},
+                                         {"output", required_argument, NULL, 'o'},
                                          {NULL, 0, NULL, 0}};
-    bool verbose = false;
+    bool verbose = false, json = false;
     const char *dir = NULL;
     int c;
-    while ((c = getopt_long(argc, argv, "v", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "vo:", opts, NULL)) != -1) {
         if (c == 'v')
             verbose = true;
+        else if (c == 'o' && (strcmp(optarg, "json") == 0 || strcmp(optarg, "text") == 0))
+            json = strcmp(optarg, "json") == 0;
         else if (c == O_PLAYBOOKS)
             dir = optarg;
         else {
@@ -575,11 +578,21 @@ int fs_cmd_playbook_test(int argc, char **argv)
         return fs_cli_diag_fail(&diag, &err);
     }
     int cases = 0, failures = 0;
-    int rc = fs_playbook_test_dir(p, rules->catalog, argv[optind], verbose, &report, &cases,
-                                  &failures, &err);
-    fputs(fs_buf_str(&report), stdout);
-    if (rc == 0)
-        printf("%d cases, %d failed\n", cases, failures);
+    json_t *results = json ? json_array() : NULL;
+    int rc = fs_playbook_test_run(p, rules->catalog, argv[optind], verbose, &report, results,
+                                  &cases, &failures, &err);
+    if (json && rc == 0) {
+        json_t *doc =
+            json_pack("{s:o,s:i,s:i}", "cases", results, "total", cases, "failed", failures);
+        results = NULL;
+        fs_cli_print_json(doc);
+        json_decref(doc);
+    } else if (!json) {
+        fputs(fs_buf_str(&report), stdout);
+        if (rc == 0)
+            printf("%d cases, %d failed\n", cases, failures);
+    }
+    json_decref(results);
     fs_buf_release(&report);
     fs_buf_release(&diag);
     fs_playbooks_free(p);

@@ -526,6 +526,19 @@ typedef json_t *(*fn_t)(struct ev *ev, const struct node *nd, json_t **a, int n)
     X(where, 3, 3, "where(arr, field, value)",                                                     \
       "The elements whose field equals value (==), as an array.",                                  \
       "where(mounts, 'used_pct', 93)[0].mount", "\"/var\"")                                        \
+    X(grep, 3, 3, "grep(arr, field, re)",                                                          \
+      "The elements whose field is a string the PCRE2 pattern re matches anywhere (unanchored, "   \
+      "as =~), as an array; field may be a dotted path, or '' for the element itself (an array "   \
+      "of strings). Elements without the field or whose field is not a string are left out; "      \
+      "null when arr is not an array or re does not compile (a literal re that does not compile "  \
+      "is an error when the expression is compiled).",                                             \
+      "pluck(grep(mounts, 'mount', '^/v'), 'mount')", "[\"/var\"]")                                \
+    X(at_least, 3, 3, "at_least(arr, field, n)",                                                   \
+      "The elements whose field is a number greater than or equal to n, as an array, e.g. the "    \
+      "files at least a day old: at_least(files, 'age_s', 86400); field '' is the element "        \
+      "itself. Elements whose field is missing or not a number are left out; null when arr is "    \
+      "not an array or n is not a number.",                                                        \
+      "pluck(at_least(mounts, 'used_pct', 90), 'mount')", "[\"/var\"]")                            \
     X(first, 1, 1, "first(arr)", "The first element; null when arr is empty or not an array.",     \
       "first([4, 5])", "4")                                                                        \
     X(last, 1, 1, "last(arr)", "The last element; null when arr is empty or not an array.",        \
@@ -966,6 +979,77 @@ static json_t *fn_where(struct ev *ev, const struct node *nd, json_t **a, int n)
         const json_t *v = field_get(el, a[1]);
         if (v && eq(ev, v, a[2], 0) && json_array_append(r, el) < 0)
             ev_fail(ev, -FS_E_NOMEM);
+    }
+    if (ev->rc) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
+/* The pattern is the node's when it was a literal (compiled with the expression), otherwise
+ * compiled here once for the whole array and freed. */
+static json_t *fn_grep(struct ev *ev, const struct node *nd, json_t **a, int n)
+{
+    if (!json_is_array(a[0]) || !json_is_string(a[1]))
+        return json_null();
+    const pcre2_code *re = nd->re;
+    pcre2_code *own = NULL;
+    if (!re) {
+        if (!json_is_string(a[2]) || json_string_length(a[2]) > FS_EXPR_MAX_SOURCE)
+            return json_null();
+        if (!ev_step(ev, 100))
+            return NULL;
+        char msg[200];
+        own = fs_re_compile_checked(json_string_value(a[2]), json_string_length(a[2]), msg,
+                                    sizeof(msg));
+        if (!own)
+            return json_null();
+        re = own;
+    }
+    json_t *r = json_array();
+    if (!r) {
+        pcre2_code_free(own);
+        return ev_fail(ev, -FS_E_NOMEM);
+    }
+    bool self = json_string_length(a[1]) == 0;
+    for (size_t i = 0; i < json_array_size(a[0]); i++) {
+        json_t *el = json_array_get(a[0], i);
+        const json_t *v = self ? el : field_get(el, a[1]);
+        size_t len = json_is_string(v) ? json_string_length(v) : 0;
+        if (!ev_step(ev, 1 + len / 1024))
+            break;
+        if (json_is_string(v) && re_search(re, json_string_value(v), len) == 1 &&
+            json_array_append(r, el) < 0) {
+            ev_fail(ev, -FS_E_NOMEM);
+            break;
+        }
+    }
+    pcre2_code_free(own);
+    if (ev->rc) {
+        json_decref(r);
+        return NULL;
+    }
+    return r;
+}
+
+static json_t *fn_at_least(struct ev *ev, const struct node *nd, json_t **a, int n)
+{
+    if (!json_is_array(a[0]) || !json_is_string(a[1]) || !is_num(a[2]))
+        return json_null();
+    json_t *r = json_array();
+    if (!r)
+        return ev_fail(ev, -FS_E_NOMEM);
+    for (size_t i = 0; i < json_array_size(a[0]); i++) {
+        if (!ev_step(ev, 1))
+            break;
+        json_t *el = json_array_get(a[0], i);
+        const json_t *v = json_string_length(a[1]) == 0 ? el : field_get(el, a[1]);
+        int c;
+        if (v && is_num(v) && order(v, a[2], &c) && c >= 0 && json_array_append(r, el) < 0) {
+            ev_fail(ev, -FS_E_NOMEM);
+            break;
+        }
     }
     if (ev->rc) {
         json_decref(r);
@@ -1897,6 +1981,8 @@ static int32_t parse_call(struct parser *p, size_t namepos, size_t namelen)
     }
     int32_t x = mk(p, N_CALL, (int)f, namepos, first, count, -1);
     if (x >= 0 && f == F_matches && compile_re(p, x, p->e->kids[first + 1]) < 0)
+        return -1;
+    if (x >= 0 && f == F_grep && compile_re(p, x, p->e->kids[first + 2]) < 0)
         return -1;
     return x;
 }

@@ -38,6 +38,8 @@
  *   abs(x) min(a,b,...|arr) max(a,b,...|arr) sum(arr) avg(arr) count(arr)
  *   default(x, fallback) contains(s|arr, x) startswith(s, p) endswith(s, p) matches(s, re)
  *   pluck(arr, 'field') top(arr, 'field') bottom(arr, 'field') where(arr, 'field', value)
+ *   grep(arr, 'field', re)  elements whose string field the PCRE2 pattern re matches
+ *   at_least(arr, 'field', n)  elements whose numeric field is >= n
  *   first(arr) last(arr) join(arr, sep) split(s, sep) basename(p) dirname(p)
  *   host(instance)          "web-1:9100" -> "web-1", "[::1]:9100" -> "::1"
  *   bytes(s)                "500M", "1.5GiB", "2G" -> number of bytes (1024-based); null if bad

@@ -181,9 +181,9 @@ static int run_case(const struct fs_playbooks *pbs, const struct fs_catalog *cat
     struct fs_plan_result res = {0};
     struct fs_registry *reg = NULL;
     struct replay rp = {.recorded = json_object_get(c, "tools"), .used = json_object()};
-    if (!v.name || !json_is_object(alert) || !json_is_object(expect) ||
+    if (!v.name || !json_is_object(json_object_get(alert, "labels")) || !json_is_object(expect) ||
         !json_is_object(json_object_get(c, "tools"))) {
-        fail(&v, "a case needs name, alert, tools and expect");
+        fail(&v, "a case needs name, alert.labels, tools and expect");
         goto out;
     }
     struct fs_err err = {0};
@@ -194,9 +194,10 @@ static int run_case(const struct fs_playbooks *pbs, const struct fs_catalog *cat
     json_t *labels = json_object_get(alert, "labels");
     const char *severity = json_string_value(json_object_get(labels, "severity"));
     json_t *annotations = json_object_get(alert, "annotations");
-    json_t *scope = json_pack("{s:O,s:O,s:{s:s,s:s,s:s}}", "labels", labels, "annotations",
-                              annotations ? annotations : json_object(), "incident", "id", "inc-1",
-                              "severity", severity ? severity : "warning", "title", v.name);
+    json_t *scope =
+        json_pack("{s:O,s:o,s:{s:s,s:s,s:s}}", "labels", labels, "annotations",
+                  annotations ? json_incref(annotations) : json_object(), "incident", "id", "inc-1",
+                  "severity", severity ? severity : "warning", "title", v.name);
     if (json_object_get(c, "context"))
         json_object_set(scope, "context", json_object_get(c, "context"));
     struct fs_tool_ctx ctx = {0};

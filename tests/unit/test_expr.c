@@ -528,6 +528,63 @@ static void test_array_functions(void **state)
     CHECK("count(where(rows, 'u.p', 20))", "1");
 }
 
+/* grep and at_least: the filters disk_pressure uses to count only rotated log names and only
+ * files old enough for the cleanup. */
+static void test_filter_functions(void **state)
+{
+    static const char files[] =
+        "{\"files\": [{\"path\": \"/var/log/syslog\", \"age_s\": 60, \"size_bytes\": 10}, "
+        "{\"path\": \"/var/log/syslog.1\", \"age_s\": 90000, \"size_bytes\": 20}, "
+        "{\"path\": \"/var/log/syslog.2.gz\", \"age_s\": 200000, \"size_bytes\": 30}, "
+        "{\"path\": \"/var/log/app.log.old\", \"age_s\": 172800, \"size_bytes\": 40}, "
+        "{\"path\": \"/var/log/syslog.12\", \"age_s\": 900000, \"size_bytes\": 50}, "
+        "{\"path\": \"/var/log/gzip.log\", \"age_s\": 900000.5, \"size_bytes\": 60}, "
+        "{\"path\": 7, \"age_s\": \"900000\"}, {\"age_s\": null}, 3], "
+        "\"re\": \"\\\\.gz$\", \"bad\": \"(\"}";
+    const char *rot = "'\\\\.(gz|[0-9]|old)$'";
+    char src[256];
+    /* unanchored, like =~; only string fields; elements without the field are left out */
+    snprintf(src, sizeof(src), "pluck(grep(files, 'path', %s), 'size_bytes')", rot);
+    CHECK_IN(files, src, "[20, 30, 40]");
+    CHECK_IN(files, "pluck(grep(files, 'path', 'syslog'), 'size_bytes')", "[10, 20, 30, 50]");
+    CHECK_IN(files, "count(grep(files, 'path', ''))", "6");
+    CHECK_IN(files, "grep(files, 'path', '^nothing$')", "[]");
+    /* a pattern from the scope is compiled at run time; one that does not compile is null */
+    CHECK_IN(files, "pluck(grep(files, 'path', re), 'size_bytes')", "[30]");
+    CHECK_IN(files, "grep(files, 'path', bad)", "null");
+    CHECK_IN(files, "grep(files, 'path', 5)", "null");
+    CHECK_IN(files, "grep(files, 5, 'x')", "null");
+    CHECK_IN(files, "grep('files', 'path', 'x')", "null");
+    CHECK_IN(files, "grep(empty, 'path', 'x')", "null"); /* missing: not an array */
+    CHECK("pluck(grep(rows, 'name', '[b-d]'), 'name')", "[\"b\", \"c\", \"d\"]");
+    CHECK("count(grep(rows, 'u.p', '1'))", "0"); /* a number is not a string */
+    /* field '' is the element itself: an array of strings (log lines) */
+    CHECK("grep(['a: error', 'ok', 3, 'b: ERROR'], '', '(?i)error')",
+          "[\"a: error\", \"b: ERROR\"]");
+    CHECK("last(grep(['x fatal', 'systemd[1]: x failed'], '', '^(?!.*systemd\\[1\\]).*fa'))",
+          "\"x fatal\"");
+    CHECK("at_least([1, 5.5, 'x', 9, nul], '', 5)", "[5.5, 9]");
+    /* at_least: numbers only (the string "900000" is not one), >= n, integers and reals */
+    CHECK_IN(files, "pluck(at_least(files, 'age_s', 172800), 'size_bytes')", "[30, 40, 50, 60]");
+    CHECK_IN(files, "pluck(at_least(files, 'age_s', 172800.5), 'size_bytes')", "[30, 50, 60]");
+    CHECK_IN(files, "pluck(at_least(files, 'age_s', 900000.5), 'size_bytes')", "[60]");
+    CHECK_IN(files, "at_least(files, 'age_s', 1e9)", "[]");
+    CHECK_IN(files, "at_least(files, 'age_s', '1')", "null");
+    CHECK_IN(files, "at_least(files, 'age_s', nul)", "null");
+    CHECK_IN(files, "at_least(nul, 'age_s', 1)", "null");
+    CHECK("pluck(at_least(rows, 'u.p', 15), 'name')", "[\"b\"]");
+    CHECK("pluck(at_least(rows, 'v', -1), 'name')", "[\"a\", \"b\", \"d\", \"f\"]");
+    /* together: rotated names at least two days old, and what they weigh */
+    snprintf(src, sizeof(src),
+             "sum(pluck(at_least(grep(files, 'path', %s), 'age_s', 2 * 86400), 'size_bytes'))",
+             rot);
+    CHECK_IN(files, src, "70");
+    /* a literal pattern is checked when the expression is compiled */
+    FAILS("grep(files, 'path', '(')", "column 21: not a valid regular expression");
+    FAILS("grep(files, 'path')", "column 1: grep() takes 3 arguments, not 2");
+    FAILS("at_least(files, 'age_s')", "column 1: at_least() takes 3 arguments, not 2");
+}
+
 static void test_path_and_host_functions(void **state)
 {
     static const char *const base[][2] = {
@@ -954,7 +1011,9 @@ static void test_limits(void **state)
                            "where(big, 'x', 1)",
                            "max(big)",
                            "pluck(big, 'x')",
-                           "count(where(big, 'x', 1))"};
+                           "count(where(big, 'x', 1))",
+                           "grep(big, 'x', 'y')",
+                           "at_least(big, 'x', 1)"};
     json_t *out;
     struct fs_err err;
     for (size_t i = 0; i < FS_ARRAY_LEN(heavy); i++) {
@@ -1249,6 +1308,7 @@ int main(void)
         cmocka_unit_test(test_text_functions),
         cmocka_unit_test(test_number_functions),
         cmocka_unit_test(test_array_functions),
+        cmocka_unit_test(test_filter_functions),
         cmocka_unit_test(test_path_and_host_functions),
         cmocka_unit_test(test_size_and_duration_functions),
         cmocka_unit_test(test_number_formatting),
