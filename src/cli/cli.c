@@ -157,11 +157,13 @@ const struct fs_command fs_commands[] = {
      "Check a playbook file or directory against the tool registry and the catalog; names the "
      "file, line and key of every problem.",
      ""},
-    {"playbook test", fs_cmd_playbook_test, "[--playbooks DIR] [-v] DIR",
+    {"playbook test", fs_cmd_playbook_test, "[--playbooks DIR] [-v] [-o text|json] DIR",
      "Run the playbooks against the recorded tool results of the cases in DIR and check each "
      "case's outcome, action, params and root cause (docs/playbooks.md).",
      "  --playbooks DIR  your playbooks over the built-in ones\n"
      "  -v               print passing cases too\n"
+     "  -o json          one record per case: {\"cases\": [{file, name, ok, outcome, action,\n"
+     "                   playbook, root_cause, params, summary, error}], \"total\", \"failed\"}\n"
      "Exits 1 when a case fails or DIR holds none."},
     {"tool list", fs_cmd_tool_list, "[-o table|json]",
      "List the built-in tools an investigation may call (docs/tools.md); -o json prints the MCP "

@@ -98,7 +98,10 @@ void fs_engine_kick(struct fs_engine *e)
 
 int fs_engine_reload(struct fs_engine *e, const struct fs_config *cfg, struct fs_err *err)
 {
-    if (!e || !e->dispatch)
+    if (!e)
+        return 0;
+    fs_executor_reload(e->executor); /* it judges approvals by the same policy and catalog */
+    if (!e->dispatch)
         return 0;
     struct fs_playbooks *pbs = NULL;
     int rc = load_playbooks(e, cfg, &pbs, err);

@@ -14,7 +14,16 @@
     X(ALLOC, "alloc", "every fs_malloc/fs_calloc/fs_realloc")                                      \
     X(FSYNC, "store.fsync", "the store's fsync/fdatasync of the database or WAL")                  \
     X(FULL, "store.full", "a store write fails with ENOSPC (disk full)")                           \
-    X(BUSY, "store.busy", "a store transaction cannot take the write lock")
+    X(BUSY, "store.busy", "a store transaction cannot take the write lock")                        \
+    /* executor crash points (docs/executor.md): SIGKILL itself right after the transition */      \
+    X(EXEC_PREFLIGHT, "exec.preflight", "executor: the preconditions passed (nothing recorded)")   \
+    X(EXEC_INTENT, "exec.intent", "executor: the intent is committed")                             \
+    X(EXEC_STARTED, "exec.started", "executor: the started step is committed (no child yet)")      \
+    X(EXEC_CHILD, "exec.child", "executor: 200 ms after the action's program started")             \
+    X(EXEC_RESULT, "exec.result", "executor: the result step is committed")                        \
+    X(EXEC_VERIFYING, "exec.verifying", "executor: the incident's move to verifying is committed") \
+    X(EXEC_VERIFIED, "exec.verified", "executor: the verified step is committed")                  \
+    X(EXEC_ROLLBACK, "exec.rollback", "executor: the rollback_started step is committed")
 
 enum fs_fault_point {
 #define FS_FAULT_ENUM(e, name, doc) FS_FAULT_##e,

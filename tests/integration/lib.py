@@ -10,6 +10,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 import urllib.parse
 
 BIN = ""     # path to the forestall binary (set by run.py)
@@ -549,3 +550,40 @@ def check_store_invariants(d):
           f"(id, status, open_episodes, firing episodes): {wrong[:5]}")
     check(orphans == 0, f"{orphans} episodes without an incident")
     check(unapplied == 0, f"{unapplied} inbox rows stored but not applied")
+
+
+# ---- a small real filesystem to fill (test-peers.md) ------------------------------------
+
+def journal_name(i):
+    # the name systemd gives an archived journal file: system@SEQNUM_ID-SEQNUM-REALTIME.journal
+    return f"system@{'0123456789abcdef' * 2}-{i:016x}-{0x5f0a1b2c3d4e0 + i:016x}.journal"
+
+
+class Tmpfs:
+    """A small real filesystem below /var/log (where the catalog's log cleanups may act)."""
+
+    def __init__(self, size="32m"):
+        self.path = f"/var/log/forestall-e2e-{uuid.uuid4().hex[:8]}"
+        os.makedirs(self.path)
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", self.path],
+                       check=True)
+
+    def usage_pct(self):
+        st = os.statvfs(self.path)
+        return 100.0 * (1 - st.f_bavail / st.f_blocks)
+
+    def remove(self):
+        subprocess.run(["umount", "-l", self.path], check=False)
+        try:
+            os.rmdir(self.path)
+        except OSError:
+            pass
+
+
+def fill_journal(dirpath, files, size):
+    os.makedirs(dirpath, exist_ok=True)
+    for i in range(1, files + 1):
+        with open(os.path.join(dirpath, journal_name(i)), "wb") as f:
+            f.write(os.urandom(size))
+
+

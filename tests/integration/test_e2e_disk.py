@@ -5,46 +5,12 @@ gate passes it, the executor process vacuums the journal, verifies the filesyste
 the threshold, writes the post-mortem → the alert resolves."""
 import json
 import os
-import subprocess
 import time
-import uuid
 
-from lib import NodeExporter, Prometheus, check, free_port, http_request, wait_for
+from lib import (NodeExporter, Prometheus, Tmpfs, check, fill_journal, free_port, http_request,
+                 wait_for)
 
 AM_PATH = "/api/v1/alerts/alertmanager"
-
-
-def journal_name(i):
-    # the name systemd gives an archived journal file: system@SEQNUM_ID-SEQNUM-REALTIME.journal
-    return f"system@{'0123456789abcdef' * 2}-{i:016x}-{0x5f0a1b2c3d4e0 + i:016x}.journal"
-
-
-class Tmpfs:
-    """A small real filesystem below /var/log (where the catalog's log cleanups may act)."""
-
-    def __init__(self, size="32m"):
-        self.path = f"/var/log/forestall-e2e-{uuid.uuid4().hex[:8]}"
-        os.makedirs(self.path)
-        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", self.path],
-                       check=True)
-
-    def usage_pct(self):
-        st = os.statvfs(self.path)
-        return 100.0 * (1 - st.f_bavail / st.f_blocks)
-
-    def remove(self):
-        subprocess.run(["umount", "-l", self.path], check=False)
-        try:
-            os.rmdir(self.path)
-        except OSError:
-            pass
-
-
-def fill_journal(dirpath, files, size):
-    os.makedirs(dirpath, exist_ok=True)
-    for i in range(1, files + 1):
-        with open(os.path.join(dirpath, journal_name(i)), "wb") as f:
-            f.write(os.urandom(size))
 
 
 def rule(mount):
@@ -130,5 +96,8 @@ executor:
         return None
     wait_for(resolved, 30, interval=0.5, what="the alert to resolve")
     # and the audit chain holds
-    out = d.cli("audit", "verify")
+    cfg = os.path.join(ctx.dir, "verify.yaml")
+    with open(cfg, "w") as f:
+        f.write(f"data_dir: {d.data_dir}\n")
+    out = d.cli("audit", "verify", "-c", cfg)
     check(out.returncode == 0, f"audit verify: {out.stdout} {out.stderr}")
