@@ -151,7 +151,9 @@ def test_hostile_tool_output_is_capped_and_never_changes_what_runs(ctx, fs):
     d = daemon(ctx, f"tools: {{log_roots: [/var/log, {big}], max_output: 64KiB}}\n")
     # the tool alone: 10 MiB in, at most max_output out, no control characters
     r = d.cli("tool", "call", "host.log_lines",
-              json.dumps({"path": os.path.join(big, "flood.log"), "lines": 1000}), "-o", "json")
+              json.dumps({"path": os.path.join(big, "flood.log"), "lines": 1000}), "-o", "json",
+              "-c", d.config_path)
+    check(r.stdout.startswith("{"), r.stdout[:500] + r.stderr[:500])
     res = json.loads(r.stdout)
     check(len(res["text"].encode()) <= 64 * 1024 + 256, f"{len(res['text'])} bytes kept")
     check("\x1b" not in res["text"] and "\x07" not in res["text"], "control characters kept")
