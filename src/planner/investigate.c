@@ -109,6 +109,7 @@ struct rec {
     int64_t incident_id;
     const char *actor;
     bool batch;
+    int64_t t0; /* when it began */
     /* written state (changed only after a successful commit) */
     bool started;
     int64_t investigation_id;
@@ -122,7 +123,7 @@ struct rec {
 
 static int start_in_tx(struct fs_store *s, struct rec *x, struct fs_err *err)
 {
-    int64_t now = now_of(x->o);
+    int64_t now = x->t0; /* when the investigation began, even when written later */
     json_t *d = json_pack("{s:s}", "planner", x->actor);
     int rc = fs_incident_transition(s, x->incident_id, FS_ISTATE_INVESTIGATING, x->actor, d, now,
                                     err);
@@ -440,6 +441,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
                     .incident_id = incident_id,
                     .actor = actor,
                     .batch = o->batch,
+                    .t0 = now,
                     .last_flush_ms = fs_now_ms()};
     /* without batching the start is written before the first call, so the trace shows it */
     if (!x.batch && (rc = flush(&x, err)) < 0) {

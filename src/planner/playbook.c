@@ -958,8 +958,12 @@ static int do_call(struct run *r, const struct step *s, bool *stop, struct fs_er
                        : json_null();
     json_object_set_new(r->scope, s->id, value);
     if (ok && strcmp(s->tool, "prometheus.forecast") == 0 && res.structured) {
-        json_decref(r->out->forecast);
-        r->out->forecast = json_incref(res.structured);
+        /* the series that reaches its threshold first: {summary, seconds_to_threshold, ...} */
+        json_t *earliest = json_object_get(res.structured, "earliest");
+        if (json_is_object(earliest)) {
+            json_decref(r->out->forecast);
+            r->out->forecast = json_incref(earliest);
+        }
     }
     if (!ok && !s->optional) {
         char why[600];
