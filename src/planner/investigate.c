@@ -335,14 +335,14 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
         return rc;
     /* the observations have their ids now: put them where the planner had placeholders */
     x->proposal = p->proposal ? json_deep_copy(p->proposal) : NULL;
-    x->observations = json_deep_copy(p->observations ? p->observations : json_array());
+    x->observations = p->observations ? json_deep_copy(p->observations) : json_array();
     if (x->proposal)
         remap_ids(x->x, json_object_get(json_object_get(x->proposal, "evidence"), "cited"), NULL);
     remap_ids(x->x, x->observations, "id");
-    json_t *result = json_pack("{s:O?,s:O,s:O,s:O}", "forecast", p->forecast, "followups",
-                               p->followups ? p->followups : json_array(), "reasoning",
-                               p->reasoning ? p->reasoning : json_array(), "observations",
-                               x->observations);
+    json_t *result = json_pack("{s:O?,s:o,s:o,s:O}", "forecast", p->forecast, "followups",
+                               p->followups ? json_incref(p->followups) : json_array(),
+                               "reasoning", p->reasoning ? json_incref(p->reasoning) : json_array(),
+                               "observations", x->observations);
     if (x->proposal)
         json_object_set(result, "proposal", x->proposal);
     char *rtext = result ? json_dumps(result, JSON_COMPACT) : NULL;
