@@ -7,10 +7,11 @@
  * disk-pressure alerts (each its own incident) and runs the real investigation of each
  * (fs_investigate as the daemon runs it: incident read, scope, routing, the disk_pressure
  * playbook's expressions and templates, the observations and their audit records written in a
- * batch, the proposal through the gate, all in one durable transaction) with the tools replaced by handlers that answer at
- * once with recorded results — so what is measured is forestall, not df or du. The time inside
- * the tool handlers is measured and subtracted. Reported per investigation: time to the first
- * tool call (from the start of fs_investigate) and the whole overhead, p50 and p99.
+ * batch, the proposal through the gate, all in one durable transaction) with the tools replaced by
+ * handlers that answer at once with recorded results — so what is measured is forestall, not df or
+ * du. The time inside the tool handlers is measured and subtracted. Reported per investigation:
+ * time to the first tool call (from the start of fs_investigate) and the whole overhead, p50 and
+ * p99.
  *
  * Baseline: one durable write transaction of the same store (an observation insert and
  * commit), the unit every recorded step costs; the ratio says how many such commits an
@@ -194,8 +195,8 @@ int main(int argc, char **argv)
                  "\"externalURL\":\"http://am\",\"version\":\"4\",\"groupKey\":\"g%d\"}",
                  i, i);
         struct apply ap = {.cfg = cfg};
-        if (fs_ingest_parse(FS_SRC_ALERTMANAGER, body, strlen(body), fs_now_ms(), &ap.batch,
-                            &err) < 0 ||
+        if (fs_ingest_parse(FS_SRC_ALERTMANAGER, body, strlen(body), fs_now_ms(), &ap.batch, &err) <
+                0 ||
             fs_writer_run(&w, apply_tx, &ap, &err) < 0)
             die("recording the alert", &err);
         fs_alert_batch_release(&ap.batch);
@@ -230,8 +231,7 @@ int main(int argc, char **argv)
     printf("investigations: %d (disk_pressure, %d tool calls each, tools replayed)\n", n, calls);
     printf("investigation overhead (tools excluded): p50 %.2f ms, p99 %.2f ms (target < 20 ms)\n",
            o50, o99);
-    printf("first tool call after the investigation starts: p50 %.2f ms, p99 %.2f ms\n", f50,
-           f99);
+    printf("first tool call after the investigation starts: p50 %.2f ms, p99 %.2f ms\n", f50, f99);
     printf("baseline durable commit (one observation): p50 %.2f ms; ratio overhead/commit %.1f\n",
            c50, c50 > 0 ? o50 / c50 : 0.0);
     free(overhead);

@@ -151,8 +151,7 @@ const struct fs_command fs_commands[] = {
      "1 s, and exits at EOF on stdin or on SIGTERM/SIGINT after the step in progress.\n"
      "One executor per data directory (executor.lock)."},
     {"playbook list", fs_cmd_playbook_list, "[--playbooks DIR] [-o table|json]",
-     "List the playbooks (built-in, and DIR's over them) with their priority and step count.",
-     ""},
+     "List the playbooks (built-in, and DIR's over them) with their priority and step count.", ""},
     {"playbook check", fs_cmd_playbook_check, "FILE|DIR",
      "Check a playbook file or directory against the tool registry and the catalog; names the "
      "file, line and key of every problem.",

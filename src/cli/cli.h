@@ -78,6 +78,15 @@ int fs_cli_diag_fail(struct fs_buf *diag, const struct fs_err *err);
 /* The same problems as one message in err (the daemon logs it once). Releases diag. */
 void fs_cli_diag_into(struct fs_buf *diag, struct fs_err *err);
 
+/* runtime.c: the configuration (file NULL = the embedded default) with the command line's
+ * --listen / --data-dir (each may be NULL) and the cross-key checks; the safety rules it names
+ * (policy, catalog, knowledge graph). Every problem ends up in err's message. */
+struct fs_config;
+struct fs_rules;
+int fs_cli_load_config(const char *file, const char *listen, const char *data_dir,
+                       struct fs_config **out, struct fs_err *err);
+int fs_cli_load_rules(const struct fs_config *cfg, struct fs_rules **out, struct fs_err *err);
+
 /* An API timestamp for a table column: "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25". */
 void fs_cli_short_time(const char *rfc, char *out, size_t size);
 

@@ -66,7 +66,7 @@ static void trace_line(void *arg, const char *kind, const char *text, const json
         static const struct {
             const char *kind, *mark;
         } marks[] = {{"reasoning", "  think"}, {"call", "  call "}, {"result", "    ->"},
-                     {"decision", "  plan "}, {"gate", "  gate "}, {"state", "  state"}};
+                     {"decision", "  plan "},  {"gate", "  gate "}, {"state", "  state"}};
         const char *mark = "  ";
         for (size_t i = 0; i < FS_ARRAY_LEN(marks); i++)
             if (strcmp(marks[i].kind, kind) == 0)
@@ -190,8 +190,7 @@ static int64_t incident_of(struct fs_store *s)
     json_t *list = NULL;
     int64_t id = 0;
     if (fs_store_incidents_list(s, &f, &list, &err) == 0)
-        fs_parse_id(json_string_value(json_object_get(json_array_get(list, 0), "id")), "inc",
-                    &id);
+        fs_parse_id(json_string_value(json_object_get(json_array_get(list, 0), "id")), "inc", &id);
     json_decref(list);
     return id;
 }
@@ -276,21 +275,16 @@ int fs_cmd_investigate(int argc, char **argv)
     int lockfd = -1;
     code = FS_EXIT_FAILURE;
     fs_log_setup(FS_LOG_WARN, FS_LOG_LOGFMT);
-    if (fs_config_load(o.config, &cfg, &diag, &err) < 0) {
-        code = fs_cli_diag_fail(&diag, &err);
-        goto out;
-    }
-    if (o.data_dir && fs_config_set(cfg, "data_dir", o.data_dir, &err) < 0) {
-        fs_cli_fail(FS_EXIT_USAGE, "--data-dir: %s", err.msg);
+    if (fs_cli_load_config(o.config, NULL, o.data_dir, &cfg, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
     fs_config_install(cfg);
     cfg = fs_config_acquire();
     if (cfg->auth.token.value)
         fs_redact_register(cfg->auth.token.value, "forestall_token");
-    if (fs_rules_load(cfg->safety.policy, cfg->safety.catalog, cfg->context.graph, &rules, &diag,
-                      &err) < 0) {
-        code = fs_cli_diag_fail(&diag, &err);
+    if (fs_cli_load_rules(cfg, &rules, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
     if (fs_registry_new(&reg, &err) < 0 ||
@@ -345,8 +339,8 @@ int fs_cmd_investigate(int argc, char **argv)
     }
     struct tracer tr = {o.json, fs_now_ms()};
     char line[512];
-    snprintf(line, sizeof(line), "inc-%" PRId64 ": %d alert(s) recorded (%s)", inc,
-             ap.stats.alerts, ap.stats.opened ? "new incident" : "existing incident");
+    snprintf(line, sizeof(line), "inc-%" PRId64 ": %d alert(s) recorded (%s)", inc, ap.stats.alerts,
+             ap.stats.opened ? "new incident" : "existing incident");
     trace_line(&tr, "state", line, NULL);
 
     /* 2. investigate */
@@ -367,16 +361,15 @@ int fs_cmd_investigate(int argc, char **argv)
     if (out.proposal_id) {
         json_t *risk = json_object_get(out.gate, "risk");
         json_t *reasons = json_object_get(out.gate, "reasons");
-        snprintf(line, sizeof(line), "prop-%" PRId64 " %s: %s (risk %lld %s)%s%s",
-                 out.proposal_id, json_string_value(json_object_get(out.plan.proposal, "action")),
-                 out.decision, (long long)json_integer_value(json_object_get(risk, "score")),
+        snprintf(line, sizeof(line), "prop-%" PRId64 " %s: %s (risk %lld %s)%s%s", out.proposal_id,
+                 json_string_value(json_object_get(out.plan.proposal, "action")), out.decision,
+                 (long long)json_integer_value(json_object_get(risk, "score")),
                  json_string_value(json_object_get(risk, "level")),
                  json_array_size(reasons) ? " — " : "",
                  json_array_size(reasons) ? json_string_value(json_array_get(reasons, 0)) : "");
         trace_line(&tr, "gate", line, out.gate);
     }
-    snprintf(line, sizeof(line), "inc-%" PRId64 " is %s", inc,
-             fs_incident_state_name(out.state));
+    snprintf(line, sizeof(line), "inc-%" PRId64 " is %s", inc, fs_incident_state_name(out.state));
     trace_line(&tr, "state", line, NULL);
 
     /* 3. execute (its own process), or say what waits */

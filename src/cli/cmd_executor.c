@@ -73,30 +73,7 @@ static int arm_faults(const char *spec)
 
 static int load_config(const struct xopts *o, struct fs_config **out, struct fs_err *err)
 {
-    struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    int rc = fs_config_load(o->file, out, &diag, err);
-    if (rc < 0)
-        fs_cli_diag_into(&diag, err);
-    fs_buf_release(&diag);
-    if (rc < 0)
-        return rc;
-    if ((o->data_dir && (rc = fs_config_set(*out, "data_dir", o->data_dir, err)) < 0) ||
-        (rc = fs_config_check(*out, err)) < 0) {
-        fs_config_free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-static int load_rules(const struct fs_config *cfg, struct fs_rules **out, struct fs_err *err)
-{
-    struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    int rc =
-        fs_rules_load(cfg->safety.policy, cfg->safety.catalog, cfg->context.graph, out, &diag, err);
-    if (rc < 0)
-        fs_cli_diag_into(&diag, err);
-    fs_buf_release(&diag);
-    return rc;
+    return fs_cli_load_config(o->file, NULL, o->data_dir, out, err);
 }
 
 static void setup_process(const struct fs_config *cfg)
@@ -119,7 +96,7 @@ static void reload(struct xstate *st)
     struct fs_config *cfg = NULL;
     struct fs_rules *rules = NULL;
     struct fs_err err;
-    if (load_config(&st->o, &cfg, &err) < 0 || load_rules(cfg, &rules, &err) < 0) {
+    if (load_config(&st->o, &cfg, &err) < 0 || fs_cli_load_rules(cfg, &rules, &err) < 0) {
         FS_LOG_ERROR("executor: reload failed; keeping the running config and rules", "error",
                      err.msg);
         fs_config_free(cfg);
@@ -251,7 +228,7 @@ int fs_cmd_executor(int argc, char **argv)
     struct fs_store_options so = {.driver = st.cfg->store.driver,
                                   .path = dbpath,
                                   .busy_timeout_ms = st.cfg->store.busy_timeout_ms};
-    if (fs_store_open(&so, &store, &err) < 0 || load_rules(st.cfg, &st.rules, &err) < 0 ||
+    if (fs_store_open(&so, &store, &err) < 0 || fs_cli_load_rules(st.cfg, &st.rules, &err) < 0 ||
         fs_registry_new(&reg, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;

@@ -103,10 +103,14 @@ int fs_cmd_docs(int argc, char **argv)
         const char *name;
         int (*fn)(struct fs_buf *);
     } pages[] = {
-        {"config", fs_config_doc_markdown}, {"api", fs_http_doc_markdown},
-        {"cli", fs_cli_doc_markdown},       {"metrics", fs_metrics_doc_markdown},
-        {"catalog", catalog_doc},           {"audit", audit_doc},
-        {"tools", fs_tools_doc_markdown},   {"expressions", fs_expr_doc_markdown},
+        {"config", fs_config_doc_markdown},
+        {"api", fs_http_doc_markdown},
+        {"cli", fs_cli_doc_markdown},
+        {"metrics", fs_metrics_doc_markdown},
+        {"catalog", catalog_doc},
+        {"audit", audit_doc},
+        {"tools", fs_tools_doc_markdown},
+        {"expressions", fs_expr_doc_markdown},
         {"states", states_doc},
     };
     if (argc != 2) {

@@ -38,21 +38,7 @@ struct overrides {
 
 static int load_config(const struct overrides *ov, struct fs_config **out, struct fs_err *err)
 {
-    struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    int rc = fs_config_load(ov->file, out, &diag, err);
-    if (rc < 0)
-        fs_cli_diag_into(&diag, err);
-    fs_buf_release(&diag);
-    if (rc < 0)
-        return rc;
-    if ((ov->listen && (rc = fs_config_set(*out, "server.listen", ov->listen, err)) < 0) ||
-        (ov->data_dir && (rc = fs_config_set(*out, "data_dir", ov->data_dir, err)) < 0) ||
-        (rc = fs_config_check(*out, err)) < 0) {
-        fs_config_free(*out);
-        *out = NULL;
-        return rc;
-    }
-    return 0;
+    return fs_cli_load_config(ov->file, ov->listen, ov->data_dir, out, err);
 }
 
 /* The secrets forestall holds by value are redacted wherever outside text is kept or shown. */
@@ -114,18 +100,6 @@ static int lock_data_dir(const char *dir, int *fd_out, struct fs_err *err)
     return 0;
 }
 
-/* Policy and catalog from the config's files (or the embedded defaults). */
-static int load_rules(const struct fs_config *cfg, struct fs_rules **out, struct fs_err *err)
-{
-    struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    int rc =
-        fs_rules_load(cfg->safety.policy, cfg->safety.catalog, cfg->context.graph, out, &diag, err);
-    if (rc < 0)
-        fs_cli_diag_into(&diag, err);
-    fs_buf_release(&diag);
-    return rc;
-}
-
 /* Writer-thread hooks: expire proposals whose approval window closed, and checkpoint the
  * audit chain after commits that may have extended it. */
 static int hook_housekeep(struct fs_store *s, int64_t now, void *arg, struct fs_err *err)
@@ -178,7 +152,7 @@ static void reload(const struct overrides *ov)
     }
     fs_config_release(cur);
     struct fs_rules *rules = NULL;
-    if (load_rules(next, &rules, &err) < 0) {
+    if (fs_cli_load_rules(next, &rules, &err) < 0) {
         fs_counter_add(&fs_metrics.config_reloads[1], 1);
         FS_LOG_ERROR("policy or catalog invalid; keeping the running config, policy and catalog",
                      "error", err.msg);
@@ -266,7 +240,7 @@ int fs_cmd_serve(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
-    if (load_rules(cfg, &rules, &err) < 0) {
+    if (fs_cli_load_rules(cfg, &rules, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }

@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/json.h"
 #include "tools/registry.h"
+#include "tools/route.h"
 
 #define ARGS_MAX (1 << 20)
 /* The tool ran and reported a failure (isError); documented in the command's help. */
@@ -59,53 +60,15 @@ static int parse(int argc, char **argv, const char *cmd, bool host, struct topts
     return FS_EXIT_OK;
 }
 
-/* Is host this machine: localhost, a loopback address, our hostname or tools.local_hosts? */
-static bool local_host(const struct fs_config *cfg, const char *host)
-{
-    static const char *const loop[] = {"localhost", "127.0.0.1", "::1"};
-    for (size_t i = 0; i < FS_ARRAY_LEN(loop); i++)
-        if (!strcmp(host, loop[i]))
-            return true;
-    char me[256];
-    if (gethostname(me, sizeof(me)) == 0 && (me[sizeof(me) - 1] = '\0', !strcmp(me, host)))
-        return true;
-    for (size_t i = 0; i < cfg->tools.local_hosts.n; i++)
-        if (!strcmp(cfg->tools.local_hosts.items[i], host))
-            return true;
-    return false;
-}
-
-/* The tool context from the config (and --host); borrows from cfg. *roots is allocated. */
+/* The tool context from the config (and --host), as investigations build it (tools/route.h);
+ * borrows from cfg. *roots is allocated. */
 static int make_ctx(const struct fs_config *cfg, const char *host, struct fs_tool_ctx *ctx,
                     const char ***roots)
 {
-    memset(ctx, 0, sizeof(*ctx));
-    ctx->timeout_ms = cfg->tools.timeout_ms;
-    ctx->max_output = (size_t)cfg->tools.max_output;
-    ctx->prometheus_url = cfg->tools.prometheus_url;
-    ctx->loki_url = cfg->tools.loki_url;
-    ctx->kubectl = cfg->tools.kubectl;
-    ctx->kubeconfig = cfg->tools.kubeconfig;
-    ctx->kube_context = cfg->tools.kube_context;
-    size_t n = cfg->tools.log_roots.n;
-    *roots = fs_calloc(n + 1, sizeof(**roots));
-    if (!*roots)
-        return fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
-    for (size_t i = 0; i < n; i++)
-        (*roots)[i] = cfg->tools.log_roots.items[i];
-    ctx->log_roots = n ? *roots : NULL;
-    if (host && !local_host(cfg, host)) {
-        if (!cfg->tools.ssh_user)
-            return fs_cli_fail(FS_EXIT_USAGE,
-                               "--host %s is not this machine and tools.ssh_user is not set", host);
-        ctx->target = FS_TOOL_SSH;
-        ctx->ssh.host = host;
-        ctx->ssh.user = cfg->tools.ssh_user;
-        ctx->ssh.port = (int)cfg->tools.ssh_port;
-        ctx->ssh.identity_file = cfg->tools.ssh_identity_file;
-        ctx->ssh.known_hosts = cfg->tools.ssh_known_hosts;
-        ctx->ssh.connect_timeout_s = (int)((cfg->tools.ssh_connect_timeout_ms + 999) / 1000);
-    }
+    struct fs_err err;
+    if (fs_route_tool_ctx(cfg, host, ctx, roots, &err) < 0)
+        return fs_cli_fail(err.code == FS_E_NOMEM ? FS_EXIT_FAILURE : FS_EXIT_USAGE, "--host %s",
+                           err.msg);
     return FS_EXIT_OK;
 }
 

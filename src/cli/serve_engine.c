@@ -47,8 +47,8 @@ static int load_playbooks(struct fs_engine *e, const struct fs_config *cfg,
 {
     struct fs_rules *rules = fs_rules_acquire();
     struct fs_buf diag = FS_BUF_INIT(1 << 16);
-    int rc = fs_playbooks_load(cfg->dispatch.playbooks, e->reg, rules ? rules->catalog : NULL,
-                               out, &diag, err);
+    int rc = fs_playbooks_load(cfg->dispatch.playbooks, e->reg, rules ? rules->catalog : NULL, out,
+                               &diag, err);
     if (rc < 0)
         fs_cli_diag_into(&diag, err);
     fs_buf_release(&diag);

@@ -67,8 +67,7 @@ bool fs_incident_transition_allowed(enum fs_incident_state from, enum fs_inciden
 }
 
 int fs_incident_transition(struct fs_store *s, int64_t id, enum fs_incident_state to,
-                           const char *actor, const json_t *detail, int64_t now,
-                           struct fs_err *err)
+                           const char *actor, const json_t *detail, int64_t now, struct fs_err *err)
 {
     struct fs_incident inc;
     int rc = fs_store_incident_load(s, id, &inc, err);

@@ -162,10 +162,10 @@ static void investigate_one(struct fs_dispatch *d, int64_t id, struct pb_ref *pb
         FS_LOG_WARN("investigation could not be recorded; it will be retried", "incident",
                     FS_I64(id), "error", err.msg);
     } else {
-        FS_LOG_INFO("investigation finished", "incident", FS_I64(id), "playbook",
-                    out.plan.playbook, "outcome", fs_plan_outcome_name(out.plan.outcome),
-                    "decision", out.decision, "state", fs_incident_state_name(out.state),
-                    "steps", FS_I64(out.plan.steps), "ms", FS_I64(fs_now_ms() - t0));
+        FS_LOG_INFO("investigation finished", "incident", FS_I64(id), "playbook", out.plan.playbook,
+                    "outcome", fs_plan_outcome_name(out.plan.outcome), "decision", out.decision,
+                    "state", fs_incident_state_name(out.state), "steps", FS_I64(out.plan.steps),
+                    "ms", FS_I64(fs_now_ms() - t0));
         if (d->opt.after)
             d->opt.after(d->opt.arg, id, &out);
         fs_investigation_outcome_release(&out);

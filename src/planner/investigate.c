@@ -50,11 +50,11 @@ static json_t *scope_of(const struct fs_investigation_opts *o, const json_t *inc
     json_t *ann = json_deep_copy(first ? json_object_get(first, "annotations") : NULL);
     if (!ann)
         ann = json_object();
-    json_t *scope = json_pack("{s:o,s:o,s:{s:O,s:O,s:O,s:O?}}", "labels", labels, "annotations",
-                              ann, "incident", "id", json_object_get(inc, "id"), "severity",
-                              json_object_get(inc, "severity"), "title",
-                              json_object_get(inc, "title"), "startsAt",
-                              first ? json_object_get(first, "startsAt") : NULL);
+    json_t *scope =
+        json_pack("{s:o,s:o,s:{s:O,s:O,s:O,s:O?}}", "labels", labels, "annotations", ann,
+                  "incident", "id", json_object_get(inc, "id"), "severity",
+                  json_object_get(inc, "severity"), "title", json_object_get(inc, "title"),
+                  "startsAt", first ? json_object_get(first, "startsAt") : NULL);
     if (!scope)
         return NULL;
     /* context: the knowledge graph's entity for the host or service, and what happened before */
@@ -125,8 +125,8 @@ static int start_in_tx(struct fs_store *s, struct rec *x, struct fs_err *err)
 {
     int64_t now = x->t0; /* when the investigation began, even when written later */
     json_t *d = json_pack("{s:s}", "planner", x->actor);
-    int rc = fs_incident_transition(s, x->incident_id, FS_ISTATE_INVESTIGATING, x->actor, d, now,
-                                    err);
+    int rc =
+        fs_incident_transition(s, x->incident_id, FS_ISTATE_INVESTIGATING, x->actor, d, now, err);
     json_decref(d);
     if (rc < 0)
         return rc;
@@ -166,12 +166,12 @@ static int write_pending(struct fs_store *s, struct rec *x, struct fs_err *err)
             char sha[65] = "", obs[32];
             fs_sha256_hex(row.output, strlen(row.output), sha);
             snprintf(obs, sizeof(obs), "obs-%" PRId64, pd->id);
-            json_t *d = json_pack("{s:s,s:s,s:s,s:O,s:I,s:b,s:b,s:I,s:s,s:I}", "incident", inc,
-                                  "observation", obs, "tool", pd->tool, "input", pd->args,
-                                  "durationMs", (json_int_t)pd->duration_ms, "isError",
-                                  pd->is_error, "truncated", pd->truncated, "outputBytes",
-                                  (json_int_t)strlen(row.output), "outputSha256", sha,
-                                  "redactions", (json_int_t)pd->redactions);
+            json_t *d =
+                json_pack("{s:s,s:s,s:s,s:O,s:I,s:b,s:b,s:I,s:s,s:I}", "incident", inc,
+                          "observation", obs, "tool", pd->tool, "input", pd->args, "durationMs",
+                          (json_int_t)pd->duration_ms, "isError", pd->is_error, "truncated",
+                          pd->truncated, "outputBytes", (json_int_t)strlen(row.output),
+                          "outputSha256", sha, "redactions", (json_int_t)pd->redactions);
             rc = d ? fs_audit_append(s, row.ts, FS_AUDIT_OBSERVATION, x->actor, d, NULL, err)
                    : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
             json_decref(d);
@@ -340,8 +340,8 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
         remap_ids(x->x, json_object_get(json_object_get(x->proposal, "evidence"), "cited"), NULL);
     remap_ids(x->x, x->observations, "id");
     json_t *result = json_pack("{s:O?,s:o,s:o,s:O}", "forecast", p->forecast, "followups",
-                               p->followups ? json_incref(p->followups) : json_array(),
-                               "reasoning", p->reasoning ? json_incref(p->reasoning) : json_array(),
+                               p->followups ? json_incref(p->followups) : json_array(), "reasoning",
+                               p->reasoning ? json_incref(p->reasoning) : json_array(),
                                "observations", x->observations);
     if (x->proposal)
         json_object_set(result, "proposal", x->proposal);
@@ -358,11 +358,11 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
     free(rtext);
     if (rc < 0)
         return rc;
-    json_t *d = json_pack("{s:s,s:s?,s:s?,s:s?}", "planner", x->actor, "summary", p->summary,
-                          "root_cause", p->root_cause, "playbook",
-                          p->playbook[0] ? p->playbook : NULL);
-    enum fs_incident_state to = p->outcome == FS_PLAN_NO_ACTION ? FS_ISTATE_NO_ACTION
-                                                                : FS_ISTATE_ESCALATED;
+    json_t *d =
+        json_pack("{s:s,s:s?,s:s?,s:s?}", "planner", x->actor, "summary", p->summary, "root_cause",
+                  p->root_cause, "playbook", p->playbook[0] ? p->playbook : NULL);
+    enum fs_incident_state to =
+        p->outcome == FS_PLAN_NO_ACTION ? FS_ISTATE_NO_ACTION : FS_ISTATE_ESCALATED;
     if (p->outcome == FS_PLAN_PROPOSE) {
         json_t *body = json_deep_copy(x->proposal);
         char inc[32];
@@ -397,9 +397,9 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
             fs_parse_id(json_string_value(json_object_get(q.result, "id")), "prop",
                         &out->proposal_id);
             out->gate = json_incref(json_object_get(q.result, "gate"));
-            d = json_pack("{s:s,s:s,s:O?}", "proposal", json_string_value(json_object_get(q.result, "id")),
-                          "decision", out->decision, "risk",
-                          json_object_get(out->gate, "risk"));
+            d = json_pack("{s:s,s:s,s:O?}", "proposal",
+                          json_string_value(json_object_get(q.result, "id")), "decision",
+                          out->decision, "risk", json_object_get(out->gate, "risk"));
             if (strcmp(out->decision, "execute") == 0)
                 to = FS_ISTATE_PROPOSED; /* the executor moves it on */
             else if (strcmp(out->decision, "needs_approval") == 0 ||

@@ -34,12 +34,12 @@ struct step {
     char *id;
     int line;
     enum step_kind kind;
-    struct fs_expr *when;      /* NULL = always */
-    struct fs_template *say;   /* NULL = silent */
-    char *tool;                /* CALL */
-    json_t *args;              /* CALL: templates */
-    bool optional;             /* CALL: a failure does not end the run */
-    struct setter *set;        /* after the call (CALL) or alone (SET) */
+    struct fs_expr *when;    /* NULL = always */
+    struct fs_template *say; /* NULL = silent */
+    char *tool;              /* CALL */
+    json_t *args;            /* CALL: templates */
+    bool optional;           /* CALL: a failure does not end the run */
+    struct setter *set;      /* after the call (CALL) or alone (SET) */
     size_t nset;
     char *action;              /* PROPOSE */
     json_t *params;            /* PROPOSE: templates */
@@ -316,8 +316,8 @@ static bool valid_id(const char *s)
     return strlen(s) < 64;
 }
 
-static const char *const reserved_names[] = {"labels", "annotations", "incident", "target",
-                                             "context", "steps", "alert", NULL};
+static const char *const reserved_names[] = {"labels",  "annotations", "incident", "target",
+                                             "context", "steps",       "alert",    NULL};
 
 static bool reserved(const char *s)
 {
@@ -341,9 +341,8 @@ static void load_step(struct loader *L, struct playbook *pb, const json_t *o, si
     char base[64];
     snprintf(base, sizeof(base), "steps[%zu]", idx);
     s->line = fs_diag_line(L->doc, base, true);
-    static const char *const keys[] = {"id",      "say",      "when",    "call",
-                                       "args",    "optional", "set",     "propose",
-                                       "escalate", "resolve", NULL};
+    static const char *const keys[] = {"id",  "say",     "when",     "call",    "args", "optional",
+                                       "set", "propose", "escalate", "resolve", NULL};
     if (!json_is_object(o)) {
         problem(L, base, "expected a mapping (a step)");
         return;
@@ -353,8 +352,9 @@ static void load_step(struct loader *L, struct playbook *pb, const json_t *o, si
     s->id = str_at(L, o, "id", base, false);
     if (s->id && (!valid_id(s->id) || reserved(s->id))) {
         fs_jpath_key(path, sizeof(path), base, "id");
-        problem(L, path, "\"%s\" is not a usable id (lower-case letters, digits and _, not one of "
-                         "labels, annotations, incident, target, context, steps, alert)",
+        problem(L, path,
+                "\"%s\" is not a usable id (lower-case letters, digits and _, not one of "
+                "labels, annotations, incident, target, context, steps, alert)",
                 s->id);
     }
     if (!s->id) {
@@ -385,8 +385,9 @@ static void load_step(struct loader *L, struct playbook *pb, const json_t *o, si
         if (s->tool && L->reg && !fs_tools_annotations(L->reg, s->tool, &ann))
             problem(L, path, "no tool named %s (forestall tool list)", s->tool);
         else if (s->tool && L->reg && !ann.read_only)
-            problem(L, path, "%s is not read-only: a playbook may only observe (writes are "
-                             "catalog actions, proposed)",
+            problem(L, path,
+                    "%s is not read-only: a playbook may only observe (writes are "
+                    "catalog actions, proposed)",
                     s->tool);
         s->args = templates_at(L, o, "args", base, true);
         json_t *opt = json_object_get(o, "optional");
@@ -409,9 +410,9 @@ static void load_step(struct loader *L, struct playbook *pb, const json_t *o, si
         kinds++;
         s->kind = STEP_PROPOSE;
         fs_jpath_key(path, sizeof(path), base, "propose");
-        static const char *const pkeys[] = {"action",     "params", "target",   "rationale",
-                                            "root_cause", "cite",   "followups", "confidence",
-                                            NULL};
+        static const char *const pkeys[] = {"action",    "params",     "target",
+                                            "rationale", "root_cause", "cite",
+                                            "followups", "confidence", NULL};
         if (!json_is_object(end)) {
             problem(L, path, "expected a mapping");
         } else {
@@ -420,8 +421,7 @@ static void load_step(struct loader *L, struct playbook *pb, const json_t *o, si
             char apath[160];
             fs_jpath_key(apath, sizeof(apath), path, "action");
             if (s->action && L->catalog && !fs_catalog_find(L->catalog, s->action))
-                problem(L, apath, "no catalog action named %s (forestall catalog list)",
-                        s->action);
+                problem(L, apath, "no catalog action named %s (forestall catalog list)", s->action);
             s->params = templates_at(L, end, "params", path, true);
             if (!s->params)
                 s->params = json_object();
@@ -436,8 +436,9 @@ static void load_step(struct loader *L, struct playbook *pb, const json_t *o, si
             json_t *cite = json_object_get(end, "cite");
             fs_jpath_key(apath, sizeof(apath), path, "cite");
             if (!json_is_array(cite) || json_array_size(cite) == 0) {
-                problem(L, apath, "expected a non-empty list of the step ids whose observations "
-                                  "support the proposal");
+                problem(L, apath,
+                        "expected a non-empty list of the step ids whose observations "
+                        "support the proposal");
             } else {
                 s->cite = fs_calloc(json_array_size(cite), sizeof(*s->cite));
                 size_t i;
@@ -521,9 +522,8 @@ static void load_match(struct loader *L, struct playbook *pb, const json_t *m)
                 continue;
             }
             char msg[200];
-            pcre2_code *c =
-                fs_re_compile_checked(json_string_value(re), json_string_length(re), msg,
-                                      sizeof(msg));
+            pcre2_code *c = fs_re_compile_checked(json_string_value(re), json_string_length(re),
+                                                  msg, sizeof(msg));
             if (!c) {
                 problem(L, path, "%s", msg);
                 continue;
@@ -538,8 +538,7 @@ static void load_match(struct loader *L, struct playbook *pb, const json_t *m)
     }
 }
 
-static int load_doc(struct loader *L, const json_t *root, const char *source,
-                    struct playbook *pb)
+static int load_doc(struct loader *L, const json_t *root, const char *source, struct playbook *pb)
 {
     static const char *const keys[] = {"name",   "title", "description", "priority", "match",
                                        "target", "vars",  "steps",       NULL};
@@ -554,8 +553,8 @@ static int load_doc(struct loader *L, const json_t *root, const char *source,
     pb->title = str_at(L, root, "title", "", true);
     pb->description = str_at(L, root, "description", "", false);
     json_t *prio = json_object_get(root, "priority");
-    if (prio && (!json_is_integer(prio) || json_integer_value(prio) < 0 ||
-                 json_integer_value(prio) > 1000))
+    if (prio &&
+        (!json_is_integer(prio) || json_integer_value(prio) < 0 || json_integer_value(prio) > 1000))
         problem(L, "priority", "expected an integer 0..1000 (higher is tried first)");
     pb->priority = prio ? (int)json_integer_value(prio) : 100;
     load_match(L, pb, json_object_get(root, "match"));
@@ -770,10 +769,10 @@ json_t *fs_playbook_json(const struct fs_playbooks *p, size_t i)
     if (i >= p->n)
         return NULL;
     const struct playbook *pb = &p->items[i];
-    json_t *o = json_pack("{s:s,s:s,s:s?,s:i,s:s,s:O?,s:I}", "name", pb->name, "title", pb->title,
-                          "description", pb->description, "priority", pb->priority, "source",
-                          pb->source, "match", json_object_get(pb->doc, "match"), "steps",
-                          (json_int_t)pb->nsteps);
+    json_t *o =
+        json_pack("{s:s,s:s,s:s?,s:i,s:s,s:O?,s:I}", "name", pb->name, "title", pb->title,
+                  "description", pb->description, "priority", pb->priority, "source", pb->source,
+                  "match", json_object_get(pb->doc, "match"), "steps", (json_int_t)pb->nsteps);
     return o;
 }
 
@@ -967,8 +966,8 @@ static int do_call(struct run *r, const struct step *s, bool *stop, struct fs_er
     }
     if (!ok && !s->optional) {
         char why[600];
-        snprintf(why, sizeof(why), "%s failed (%s), so the playbook cannot go on: %s", s->tool,
-                 obs, first_line(res.text, fl, sizeof(fl)));
+        snprintf(why, sizeof(why), "%s failed (%s), so the playbook cannot go on: %s", s->tool, obs,
+                 first_line(res.text, fl, sizeof(fl)));
         r->out->outcome = FS_PLAN_ESCALATE;
         r->out->summary = fs_strdup(why);
         r->out->root_cause = fs_strdup("investigation_failed");
@@ -1040,9 +1039,9 @@ static int do_end(struct run *r, const struct step *s, struct fs_err *err)
     char *rationale = render_text(s->text, r->scope);
     o->outcome = FS_PLAN_PROPOSE;
     o->summary = fs_strdup(rationale);
-    o->proposal = json_pack("{s:s,s:o,s:o,s:s,s:f,s:{s:o}}", "action", s->action, "params",
-                            params, "target", target, "rationale", rationale ? rationale : "",
-                            "confidence", s->confidence, "evidence", "cited", cited);
+    o->proposal = json_pack("{s:s,s:o,s:o,s:s,s:f,s:{s:o}}", "action", s->action, "params", params,
+                            "target", target, "rationale", rationale ? rationale : "", "confidence",
+                            s->confidence, "evidence", "cited", cited);
     free(rationale);
     return o->proposal ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
 }

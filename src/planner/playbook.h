@@ -54,8 +54,8 @@ struct fs_plan_env {
     int64_t deadline_ms;           /* wall clock (fs_now_ms) after which it escalates; 0 = none */
     /* Record one tool call as an observation; fill obs_id ("obs-N"). Non-zero: the store is in
      * trouble; the run stops with that error. May be NULL (ids are then "local-N"). */
-    int (*observe)(void *arg, const char *tool, const json_t *args,
-                   const struct fs_tool_result *r, char obs_id[32], struct fs_err *err);
+    int (*observe)(void *arg, const char *tool, const json_t *args, const struct fs_tool_result *r,
+                   char obs_id[32], struct fs_err *err);
     fs_trace_fn trace; /* may be NULL */
     void *arg;
 };
@@ -66,14 +66,14 @@ const char *fs_plan_outcome_name(enum fs_plan_outcome o);
 struct fs_plan_result {
     enum fs_plan_outcome outcome;
     char playbook[128];
-    int steps;         /* tool calls made */
-    json_t *proposal;  /* PROPOSE: {action, params, target, rationale, confidence,
-                          evidence:{cited:[obs ids]}} */
-    char *summary;     /* what was found, for a person */
-    char *root_cause;  /* short label, e.g. "journal_bloat" */
-    json_t *followups; /* array of strings: the permanent fix */
-    json_t *forecast;  /* the last forecast a step produced (its structured result), or NULL */
-    json_t *reasoning; /* array of the reasoning lines, in order */
+    int steps;            /* tool calls made */
+    json_t *proposal;     /* PROPOSE: {action, params, target, rationale, confidence,
+                             evidence:{cited:[obs ids]}} */
+    char *summary;        /* what was found, for a person */
+    char *root_cause;     /* short label, e.g. "journal_bloat" */
+    json_t *followups;    /* array of strings: the permanent fix */
+    json_t *forecast;     /* the last forecast a step produced (its structured result), or NULL */
+    json_t *reasoning;    /* array of the reasoning lines, in order */
     json_t *observations; /* array of {id, tool} in order */
 };
 void fs_plan_result_release(struct fs_plan_result *r);

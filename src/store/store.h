@@ -309,10 +309,10 @@ struct fs_execution_row {
     const char *action;
     const char *target_key;
     int64_t started_at;
-    int64_t finished_at; /* FS_TIME_UNSET while running */
-    const char *outcome; /* running | succeeded | failed | rolled_back | escalated | unknown |
-                            refused (nothing ran: docs/executor.md) */
-    int64_t incident_id; /* 0: none */
+    int64_t finished_at;     /* FS_TIME_UNSET while running */
+    const char *outcome;     /* running | succeeded | failed | rolled_back | escalated | unknown |
+                                refused (nothing ran: docs/executor.md) */
+    int64_t incident_id;     /* 0: none */
     const char *target_kind; /* local | ssh | kubectl | http | mcp; NULL before rendering */
     const char *spec;        /* JSON text: what runs (rendered argv/request, params, target) */
 };
@@ -356,8 +356,7 @@ int fs_store_investigations_list(struct fs_store *s, int64_t incident_id, json_t
                                  struct fs_err *err);
 
 /* (writer) Approved proposals that no execution has picked up yet, oldest first. */
-int fs_store_proposals_ready(struct fs_store *s, int64_t *ids, int max, int *n,
-                             struct fs_err *err);
+int fs_store_proposals_ready(struct fs_store *s, int64_t *ids, int max, int *n, struct fs_err *err);
 /* (writer) The execution of a proposal: 1 and *id when there is one, 0 when none. */
 int fs_store_execution_of_proposal(struct fs_store *s, int64_t proposal_id, int64_t *id,
                                    struct fs_err *err);

@@ -109,8 +109,8 @@ struct fs_store_ops {
                               const char *target_kind, const char *spec, struct fs_err *err);
     int (*execution_finish)(struct fs_store *s, int64_t id, const char *outcome,
                             int64_t finished_at, const char *result, struct fs_err *err);
-    int (*exec_step_insert)(struct fs_store *s, int64_t execution_id, int64_t ts,
-                            const char *state, const char *detail, struct fs_err *err);
+    int (*exec_step_insert)(struct fs_store *s, int64_t execution_id, int64_t ts, const char *state,
+                            const char *detail, struct fs_err *err);
     int (*executions_open)(struct fs_store *s, json_t **out, struct fs_err *err);
     int (*executions_list)(struct fs_store *s, int64_t incident_id, json_t **out,
                            struct fs_err *err);

@@ -27,7 +27,7 @@
     "id,fingerprint,source,status,starts_at,starts_at_max,ends_at,end_inferred,expires_at,"        \
     "severity,alertname,labels,annotations,extra,incident_id,created_at,updated_at"
 #define INC_COLS                                                                                   \
-    "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at,"     \
+    "id,group_key,status,severity,title,labels,open_episodes,created_at,updated_at,resolved_at,"   \
     "state,state_at"
 
 #define PROP_COLS                                                                                  \
@@ -96,11 +96,11 @@
                "updated_by=excluded.updated_by,updated_at=excluded.updated_at")                    \
     X(CTL_DELETE, "DELETE FROM controls WHERE key=?")                                              \
     X(OBS_INSERT, "INSERT INTO observations(incident_id,ts,tool,input,output,duration_ms,actor,"   \
-                  "investigation_id) VALUES(?,?,?,?,?,?,?,?)")                                                         \
+                  "investigation_id) VALUES(?,?,?,?,?,?,?,?)")                                     \
     X(OBS_IDS, "SELECT id FROM observations WHERE incident_id=? ORDER BY id")                      \
     X(EP_LABELS, "SELECT labels FROM episodes WHERE incident_id=? ORDER BY starts_at, id")         \
     X(EXEC_INSERT, "INSERT INTO executions(proposal_id,action,target_key,started_at,finished_at,"  \
-                   "outcome,incident_id,target_kind,spec) VALUES(?,?,?,?,?,?,?,?,?)")                                                 \
+                   "outcome,incident_id,target_kind,spec) VALUES(?,?,?,?,?,?,?,?,?)")              \
     X(EXEC_HISTORY, "SELECT coalesce(sum(started_at>?3-3600000),0),"                               \
                     "coalesce(sum(outcome IN ('failed','rolled_back')),0) FROM executions "        \
                     "WHERE action=?1 AND target_key=?2 AND started_at>?3-86400000 AND "            \
@@ -2011,7 +2011,6 @@ static int sq_stats(struct fs_store *base, json_t **out, struct fs_err *err)
     return json_result(rc, o, out);
 }
 
-
 /* ---- engine ------------------------------------------------------------------------------ *
  * Not hot paths: each statement is prepared per call (the cached SQ_STMTS are for intake). */
 
@@ -2054,7 +2053,9 @@ static json_t *auto_row_json(sqlite3_stmt *st, const void *ctx)
 {
     static const struct {
         const char *col, *prefix;
-    } ids[] = {{"incident_id", "inc"},  {"proposal_id", "prop"},     {"execution_id", "exec"},
+    } ids[] = {{"incident_id", "inc"},
+               {"proposal_id", "prop"},
+               {"execution_id", "exec"},
                {"investigation_id", "inv"}};
     static const char *const json_cols[] = {"detail", "result", "spec", "data", "input"};
     const char *self = ctx; /* prefix of the row's own "id", or NULL */
@@ -2101,8 +2102,8 @@ static json_t *auto_row_json(sqlite3_stmt *st, const void *ctx)
     return o;
 }
 
-static int sq_incident_set_state(struct fs_store *base, int64_t id, const char *state,
-                                 int64_t now, struct fs_err *err)
+static int sq_incident_set_state(struct fs_store *base, int64_t id, const char *state, int64_t now,
+                                 struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
     int rc = writer_exec(s, "UPDATE incidents SET state=?,state_at=?,updated_at=? WHERE id=?",
@@ -2117,9 +2118,9 @@ static int sq_incidents_in_state(struct fs_store *base, const char *state, int64
                                  int *n, struct fs_err *err)
 {
     struct id_list l = {ids, max, 0};
-    int rc = read_query(SQ(base), "SELECT id FROM incidents WHERE state=? ORDER BY id LIMIT ?",
-                        "incidents in state", PARAMS(p_text(state), p_int(max)), id_list_row, &l,
-                        err);
+    int rc =
+        read_query(SQ(base), "SELECT id FROM incidents WHERE state=? ORDER BY id LIMIT ?",
+                   "incidents in state", PARAMS(p_text(state), p_int(max)), id_list_row, &l, err);
     *n = l.n;
     return rc < 0 ? rc : 0;
 }
@@ -2178,9 +2179,9 @@ static int sq_execution_of_proposal(struct fs_store *base, int64_t proposal_id, 
                                     struct fs_err *err)
 {
     struct id_list l = {id, 1, 0};
-    int rc = read_rows(SQ(base)->db,
-                       "SELECT id FROM executions WHERE proposal_id=? ORDER BY id LIMIT 1",
-                       "execution of proposal", PARAMS(p_int(proposal_id)), id_list_row, &l, err);
+    int rc =
+        read_rows(SQ(base)->db, "SELECT id FROM executions WHERE proposal_id=? ORDER BY id LIMIT 1",
+                  "execution of proposal", PARAMS(p_int(proposal_id)), id_list_row, &l, err);
     return rc < 0 ? rc : l.n;
 }
 
@@ -2200,22 +2201,20 @@ static int sq_execution_describe(struct fs_store *base, int64_t id, int64_t inci
 static int sq_execution_finish(struct fs_store *base, int64_t id, const char *outcome,
                                int64_t finished_at, const char *result, struct fs_err *err)
 {
-    return writer_exec(SQ(base),
-                       "UPDATE executions SET outcome=?,finished_at=?,result=? WHERE id=?",
-                       "finish execution",
-                       PARAMS(p_text(outcome), p_time(finished_at), p_text(result), p_int(id)),
-                       NULL, err);
+    return writer_exec(
+        SQ(base), "UPDATE executions SET outcome=?,finished_at=?,result=? WHERE id=?",
+        "finish execution", PARAMS(p_text(outcome), p_time(finished_at), p_text(result), p_int(id)),
+        NULL, err);
 }
 
 static int sq_exec_step_insert(struct fs_store *base, int64_t execution_id, int64_t ts,
                                const char *state, const char *detail, struct fs_err *err)
 {
-    return writer_exec(SQ(base),
-                       "INSERT INTO exec_steps(execution_id,ts,state,detail) VALUES(?,?,?,?)",
-                       "insert exec step",
-                       PARAMS(p_int(execution_id), p_int(ts), p_text(state),
-                              p_text(detail ? detail : "{}")),
-                       NULL, err);
+    return writer_exec(
+        SQ(base), "INSERT INTO exec_steps(execution_id,ts,state,detail) VALUES(?,?,?,?)",
+        "insert exec step",
+        PARAMS(p_int(execution_id), p_int(ts), p_text(state), p_text(detail ? detail : "{}")), NULL,
+        err);
 }
 
 #define EXEC_COLS                                                                                  \
@@ -2247,9 +2246,9 @@ static int sq_executions_open(struct fs_store *base, json_t **out, struct fs_err
     struct exec_rows r = {s->db, json_array()};
     if (!r.arr)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    int rc = read_rows(s->db,
-                       "SELECT " EXEC_COLS " FROM executions WHERE outcome='running' ORDER BY id",
-                       "open executions", NULL, 0, exec_with_steps_row, &r, err);
+    int rc =
+        read_rows(s->db, "SELECT " EXEC_COLS " FROM executions WHERE outcome='running' ORDER BY id",
+                  "open executions", NULL, 0, exec_with_steps_row, &r, err);
     return json_result(rc, r.arr, out);
 }
 
@@ -2307,7 +2306,7 @@ static int sq_entity_history(struct fs_store *base, const char *entity, int limi
 }
 
 static int sq_incidents_unconcluded(struct fs_store *base, int64_t *ids, int max, int *n,
-                                   struct fs_err *err)
+                                    struct fs_err *err)
 {
     struct id_list l = {ids, max, 0};
     int rc = read_query(SQ(base),
@@ -2329,8 +2328,8 @@ static int sq_postmortem_put(struct fs_store *base, int64_t incident_id, int64_t
                        "created_at=excluded.created_at,markdown=excluded.markdown,"
                        "data=excluded.data",
                        "put postmortem",
-                       PARAMS(p_int(incident_id), p_int(now), p_text(markdown), p_text(data)),
-                       NULL, err);
+                       PARAMS(p_int(incident_id), p_int(now), p_text(markdown), p_text(data)), NULL,
+                       err);
 }
 
 static int sq_postmortem_get(struct fs_store *base, int64_t incident_id, json_t **out,

@@ -90,44 +90,6 @@ static int path_arg(const json_t *args, const char *k, bool optional, const char
     return bad_arg(err, k, "must be an absolute, normalised path");
 }
 
-__attribute__((format(printf, 2, 3))) static int tool_fail(struct fs_tool_result *out,
-                                                           const char *fmt, ...)
-{
-    struct fs_buf b = FS_BUF_INIT(8192);
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = fs_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (rc == -FS_E_NOMEM)
-        return rc;
-    free(out->text);
-    out->text = fs_buf_detach(&b, NULL);
-    out->is_error = true;
-    return out->text ? 0 : -FS_E_NOMEM;
-}
-
-/* The first bytes of stderr on one line. */
-static void summary(const struct fs_buf *b, char *dst, size_t size)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < b->len && o + 4 < size; i++) {
-        char ch = b->data[i];
-        if (ch == '\n') {
-            if (i + 1 < b->len && o) {
-                dst[o++] = ';';
-                dst[o++] = ' ';
-            }
-        } else {
-            dst[o++] = ch;
-        }
-    }
-    if (o + 4 >= size && b->len)
-        o = FS_MIN(o, size - 4), dst[o++] = '.', dst[o++] = '.', dst[o++] = '.';
-    dst[o] = '\0';
-    if (!o)
-        snprintf(dst, size, "(no message)");
-}
-
 /* One program run on ctx's target and what its output parsed to, held until finish(). */
 struct run {
     struct fs_child c;
@@ -188,26 +150,26 @@ static int run_prog(struct run *r, const struct fs_tool_ctx *ctx, const char *co
     int rc = fs_child_run(c, &e);
     free(sargv);
     if (rc == -FS_E_NOT_FOUND || rc == -FS_E_FORBIDDEN)
-        return tool_fail(out, "%s is not available on this host: %s", argv[0], e.msg);
+        return fs_tool_fail(out, "%s is not available on this host: %s", argv[0], e.msg);
     if (rc < 0) {
         if (err)
             *err = e;
         return rc;
     }
     char se[STDERR_SUMMARY];
-    summary(&c->err, se, sizeof(se));
+    fs_tool_stderr_line(&c->err, se, sizeof(se));
     if (c->timed_out)
-        return tool_fail(out, "%s did not finish within %lld ms and was stopped", argv[0],
-                         (long long)ctx->timeout_ms);
+        return fs_tool_fail(out, "%s did not finish within %lld ms and was stopped", argv[0],
+                            (long long)ctx->timeout_ms);
     if (c->term_signal)
-        return tool_fail(out, "%s was killed by signal %d", argv[0], c->term_signal);
+        return fs_tool_fail(out, "%s was killed by signal %d", argv[0], c->term_signal);
     if (remote && c->exit_code == 255)
-        return tool_fail(out, "ssh to %s failed: %s", ctx->ssh.host, se);
+        return fs_tool_fail(out, "ssh to %s failed: %s", ctx->ssh.host, se);
     if (remote && c->exit_code == 127)
-        return tool_fail(out, "%s is not available on %s: %s", argv[0], ctx->ssh.host, se);
+        return fs_tool_fail(out, "%s is not available on %s: %s", argv[0], ctx->ssh.host, se);
     if (c->exit_code != 0 && accept != EXIT_ANY &&
         !(accept == EXIT_PARTIAL && c->exit_code == 1 && c->out.len > 0))
-        return tool_fail(out, "%s exited with status %d: %s", argv[0], c->exit_code, se);
+        return fs_tool_fail(out, "%s exited with status %d: %s", argv[0], c->exit_code, se);
     r->ran = true;
     return 0;
 }
@@ -225,7 +187,7 @@ static int parse_output(struct run *r, parse_fn parse, const void *arg, const ch
     r->res = NULL;
     if (rc == -FS_E_NOMEM)
         return rc;
-    return tool_fail(out, "could not read the output of %s: %s", prog, pe.msg);
+    return fs_tool_fail(out, "could not read the output of %s: %s", prog, pe.msg);
 }
 
 /* run_prog, then parse_output when the program ran: the caller post-processes r->res when it
@@ -248,7 +210,7 @@ static int note_partial(json_t *res, const struct fs_child *c, struct fs_tool_re
     if (c->exit_code == 0 && !c->stdout_truncated)
         return 0;
     char se[STDERR_SUMMARY];
-    summary(&c->err, se, sizeof(se));
+    fs_tool_stderr_line(&c->err, se, sizeof(se));
     if (json_object_set_new(res, "partial", json_true()) < 0 ||
         (c->exit_code && json_object_set_new(res, "warnings", json_string(se)) < 0) ||
         (c->stdout_truncated && json_object_set_new(res, "output_truncated", json_true()) < 0))
@@ -567,11 +529,10 @@ static int h_journal_disk_usage(void *cl, const json_t *args, const struct fs_to
         return run_report(ctx, argv, 64 * 1024, p_journal_usage, "journalctl", out, err);
     }
     /* one journal directory: measure its files, archived and active, from their sizes */
-    const char *argv[] = {"find",   dir,          "-xdev",   "-type",   "f",
-                          "-name",  "*.journal*", "-printf", "%s\t%f\n", NULL};
+    const char *argv[] = {"find",  dir,          "-xdev",   "-type",    "f",
+                          "-name", "*.journal*", "-printf", "%s\t%f\n", NULL};
     struct run r;
-    rc = run_parsed(&r, ctx, argv, 1024 * 1024, EXIT_ZERO, p_journal_files, NULL, "find", out,
-                    err);
+    rc = run_parsed(&r, ctx, argv, 1024 * 1024, EXIT_ZERO, p_journal_files, NULL, "find", out, err);
     if (rc == 0 && r.res)
         json_object_set_new(r.res, "directory", json_string(dir));
     return finish(&r, out, rc);
@@ -607,7 +568,7 @@ static int h_log_lines(void *cl, const json_t *args, const struct fs_tool_ctx *c
     if (ctx->target == FS_TOOL_LOCAL) {
         /* a symlink below the root must not lead outside it */
         if (!(real = realpath(path, NULL)))
-            return tool_fail(out, "%s: %s", path, strerror(errno));
+            return fs_tool_fail(out, "%s: %s", path, strerror(errno));
         inside = false;
         for (const char *const *r = roots; *r && !inside; r++) {
             char *rr = realpath(*r, NULL);
@@ -616,7 +577,7 @@ static int h_log_lines(void *cl, const json_t *args, const struct fs_tool_ctx *c
         }
         if (!inside) {
             free(real);
-            return tool_fail(out, "%s resolves outside the log directories", path);
+            return fs_tool_fail(out, "%s resolves outside the log directories", path);
         }
     }
     char n[32];
@@ -736,7 +697,7 @@ static int cert_endpoint(const json_t *args, const struct fs_tool_ctx *ctx,
     int rc = endpoint_pem(host, port, sn, ctx, &pem, why, sizeof(why));
     if (rc != 0) {
         fs_buf_release(&pem);
-        return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : tool_fail(out, "%s", why);
+        return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : fs_tool_fail(out, "%s", why);
     }
     json_t *res = NULL;
     struct fs_err pe = {0};
@@ -746,8 +707,8 @@ static int cert_endpoint(const json_t *args, const struct fs_tool_ctx *ctx,
     if (rc == -FS_E_NOMEM)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     if (rc < 0)
-        return tool_fail(out, "could not read the certificates of %s:%lld: %s", host,
-                         (long long)port, pe.msg);
+        return fs_tool_fail(out, "could not read the certificates of %s:%lld: %s", host,
+                            (long long)port, pe.msg);
     if (json_object_set_new(res, "host", json_string(host)) < 0 ||
         json_object_set_new(res, "port", json_integer(port)) < 0 ||
         json_object_set_new(res, "server_name", sn ? json_string(sn) : json_null()) < 0) {
@@ -783,7 +744,7 @@ static int h_cert_expiry(void *cl, const json_t *args, const struct fs_tool_ctx 
     /* run and parse apart: a cut-off file is refused rather than read */
     rc = run_prog(&r, ctx, argv, MIB, EXIT_ZERO, out, err);
     if (rc == 0 && r.ran && r.c.stdout_truncated) {
-        rc = tool_fail(out, "%s is larger than 1 MiB; not a certificate file", path);
+        rc = fs_tool_fail(out, "%s is larger than 1 MiB; not a certificate file", path);
     } else if (rc == 0 && r.ran) {
         int64_t now = ctx->now_ms ? ctx->now_ms : fs_now_ms();
         rc = parse_output(&r, p_pem, &now, path, out);
@@ -810,8 +771,8 @@ static int h_process_info(void *cl, const json_t *args, const struct fs_tool_ctx
         bool gone = r.c.exit_code == 1 && r.c.out.len == 0;
         if (r.c.exit_code != 0 && !gone) {
             char se[STDERR_SUMMARY];
-            summary(&r.c.err, se, sizeof(se));
-            rc = tool_fail(out, "ps exited with status %d: %s", r.c.exit_code, se);
+            fs_tool_stderr_line(&r.c.err, se, sizeof(se));
+            rc = fs_tool_fail(out, "ps exited with status %d: %s", r.c.exit_code, se);
         } else {
             r.c.exit_code = 0; /* the status was the answer: the result is whole */
             rc = parse_output(&r, p_process, NULL, "ps", out);
@@ -820,8 +781,8 @@ static int h_process_info(void *cl, const json_t *args, const struct fs_tool_ctx
     if (rc == 0 && r.res) {
         json_t *got = json_object_get(r.res, "pid");
         if (got && json_integer_value(got) != pid)
-            rc = tool_fail(out, "ps reported pid %lld when asked for %lld",
-                           (long long)json_integer_value(got), (long long)pid);
+            rc = fs_tool_fail(out, "ps reported pid %lld when asked for %lld",
+                              (long long)json_integer_value(got), (long long)pid);
         else if (!got && json_object_set_new(r.res, "pid", json_integer(pid)) < 0)
             rc = -FS_E_NOMEM;
         if (rc != 0 || out->is_error) {
@@ -851,8 +812,8 @@ static int h_file_stat(void *cl, const json_t *args, const struct fs_tool_ctx *c
             rc = r.res ? 0 : -FS_E_NOMEM;
         } else {
             char se[STDERR_SUMMARY];
-            summary(&r.c.err, se, sizeof(se));
-            rc = tool_fail(out, "stat exited with status %d: %s", r.c.exit_code, se);
+            fs_tool_stderr_line(&r.c.err, se, sizeof(se));
+            rc = fs_tool_fail(out, "stat exited with status %d: %s", r.c.exit_code, se);
         }
     } else if (rc == 0 && r.ran) {
         rc = parse_output(&r, p_stat, NULL, "stat", out);

@@ -71,42 +71,6 @@ static int64_t arg_int(const json_t *args, const char *k, int64_t def)
     return v ? (int64_t)json_number_value(v) : def;
 }
 
-__attribute__((format(printf, 2, 3))) static int tool_fail(struct fs_tool_result *out,
-                                                           const char *fmt, ...)
-{
-    struct fs_buf b = FS_BUF_INIT(8192);
-    va_list ap;
-    va_start(ap, fmt);
-    int rc = fs_buf_vprintf(&b, fmt, ap);
-    va_end(ap);
-    if (rc == -FS_E_NOMEM)
-        return rc;
-    free(out->text);
-    out->text = fs_buf_detach(&b, NULL);
-    out->is_error = true;
-    return out->text ? 0 : -FS_E_NOMEM;
-}
-
-/* The first bytes of stderr on one line, kubectl's log prefixes and all. */
-static void summary(const struct fs_buf *b, char *dst, size_t size)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < b->len && o + 4 < size; i++) {
-        char ch = b->data[i];
-        if (ch == '\n') {
-            if (i + 1 < b->len && o) {
-                dst[o++] = ';';
-                dst[o++] = ' ';
-            }
-        } else {
-            dst[o++] = ch;
-        }
-    }
-    dst[o] = '\0';
-    if (!o)
-        snprintf(dst, size, "(no message)");
-}
-
 /* kubectl's argv: the program, the configured kubeconfig and context as --flag=value, a
  * request timeout inside the call's own, then the subcommand's words. */
 struct kargv {
@@ -177,21 +141,21 @@ static int run_kubectl(struct fs_child *c, const struct kargv *a, const struct f
     struct fs_err e = {0};
     int rc = fs_child_run(c, &e);
     if (rc == -FS_E_NOT_FOUND || rc == -FS_E_FORBIDDEN)
-        return tool_fail(out, "%s is not available on this host: %s", a->v[0], e.msg);
+        return fs_tool_fail(out, "%s is not available on this host: %s", a->v[0], e.msg);
     if (rc < 0) {
         if (err)
             *err = e;
         return rc;
     }
     char se[STDERR_SUMMARY];
-    summary(&c->err, se, sizeof(se));
+    fs_tool_stderr_line(&c->err, se, sizeof(se));
     if (c->timed_out)
-        return tool_fail(out, "kubectl did not finish within %lld ms and was stopped",
-                         (long long)ctx->timeout_ms);
+        return fs_tool_fail(out, "kubectl did not finish within %lld ms and was stopped",
+                            (long long)ctx->timeout_ms);
     if (c->term_signal)
-        return tool_fail(out, "kubectl was killed by signal %d", c->term_signal);
+        return fs_tool_fail(out, "kubectl was killed by signal %d", c->term_signal);
     if (c->exit_code != 0 && !accept_failure)
-        return tool_fail(out, "kubectl exited with status %d: %s", c->exit_code, se);
+        return fs_tool_fail(out, "kubectl exited with status %d: %s", c->exit_code, se);
     *ran = true;
     return 0;
 }
@@ -205,8 +169,9 @@ static int run_get(const struct kargv *a, const struct fs_tool_ctx *ctx, const c
     *res = NULL;
     int rc = run_kubectl(&c, a, ctx, 64 * MIB, false, &ran, out, err);
     if (rc == 0 && ran && c.stdout_truncated)
-        rc = tool_fail(out, "kubectl printed more than 64 MiB; narrow the request (a name, a label "
-                            "selector or a namespace)");
+        rc = fs_tool_fail(out,
+                          "kubectl printed more than 64 MiB; narrow the request (a name, a label "
+                          "selector or a namespace)");
     else if (rc == 0 && ran) {
         struct fs_err pe = {0};
         int64_t now = ctx->now_ms ? ctx->now_ms : fs_now_ms();
@@ -214,7 +179,7 @@ static int run_get(const struct kargv *a, const struct fs_tool_ctx *ctx, const c
         if (rc == -FS_E_NOMEM)
             rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
         else if (rc < 0)
-            rc = tool_fail(out, "could not read kubectl's output: %s", pe.msg);
+            rc = fs_tool_fail(out, "could not read kubectl's output: %s", pe.msg);
     }
     fs_child_release(&c);
     if (rc == 0 && *res) {
@@ -396,7 +361,7 @@ static int h_logs(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
         if (rc == -FS_E_NOMEM)
             rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
         else if (rc < 0)
-            rc = tool_fail(out, "could not read kubectl's output: %s", pe.msg);
+            rc = fs_tool_fail(out, "could not read kubectl's output: %s", pe.msg);
     }
     if (rc == 0 && res) {
         if (put_str(res, "pod", pod) < 0 || put_str(res, "namespace", ns) < 0 ||
@@ -435,10 +400,10 @@ static int h_rollout_status(void *cl, const json_t *args, const struct fs_tool_c
         /* the last line kubectl printed is the state; a rollout past its progress deadline is
          * an answer (failed), any other non-zero exit is the tool failing */
         char se[STDERR_SUMMARY];
-        summary(&c.err, se, sizeof(se));
+        fs_tool_stderr_line(&c.err, se, sizeof(se));
         bool deadline = c.exit_code != 0 && strstr(c.err.data, "exceeded its progress deadline");
         if (c.exit_code != 0 && !deadline) {
-            rc = tool_fail(out, "kubectl exited with status %d: %s", c.exit_code, se);
+            rc = fs_tool_fail(out, "kubectl exited with status %d: %s", c.exit_code, se);
         } else {
             size_t end = c.out.len;
             while (end > 0 && (c.out.data[end - 1] == '\n' || c.out.data[end - 1] == '\r'))

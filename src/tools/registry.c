@@ -4,6 +4,8 @@
  * a handler's output: every string leaves through fs_sanitize_text / fs_redact_json. */
 #include "core/common.h"
 
+#include <stdarg.h>
+
 #include <ctype.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -181,11 +183,7 @@ static int add(struct fs_registry *r, const char *name, const char *title, const
 
 /* The modules' tables, in documentation order. */
 static const struct fs_tool_table *const builtin_tables[] = {
-    &fs_host_tools,
-    &fs_prometheus_tools,
-    &fs_loki_tools,
-    &fs_kube_tools,
-    &fs_context_tools,
+    &fs_host_tools, &fs_prometheus_tools, &fs_loki_tools, &fs_kube_tools, &fs_context_tools,
 };
 
 size_t fs_builtin_tools_count(void)
@@ -206,13 +204,50 @@ const struct fs_tool_def *fs_builtin_tool(size_t i)
     return NULL;
 }
 
+int fs_tool_fail(struct fs_tool_result *out, const char *fmt, ...)
+{
+    struct fs_buf b = FS_BUF_INIT(8192);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = fs_buf_vprintf(&b, fmt, ap);
+    va_end(ap);
+    if (rc == -FS_E_NOMEM)
+        return rc;
+    free(out->text);
+    out->text = fs_buf_detach(&b, NULL);
+    out->is_error = true;
+    return out->text ? 0 : -FS_E_NOMEM;
+}
+
+void fs_tool_stderr_line(const struct fs_buf *b, char *dst, size_t size)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < b->len && o + 4 < size; i++) {
+        char ch = b->data[i];
+        if (ch == '\n') {
+            if (i + 1 < b->len && o) {
+                dst[o++] = ';';
+                dst[o++] = ' ';
+            }
+        } else {
+            dst[o++] = ch;
+        }
+    }
+    if (o + 4 >= size && b->len)
+        o = FS_MIN(o, size - 4), dst[o++] = '.', dst[o++] = '.', dst[o++] = '.';
+    dst[o] = '\0';
+    if (!o)
+        snprintf(dst, size, "(no message)");
+}
+
 int fs_registry_new(struct fs_registry **out, struct fs_err *err)
 {
     return fs_registry_new_replayed(NULL, NULL, NULL, out, err);
 }
 
-int fs_registry_new_replayed(fs_tool_handler handler, void *(*closure_for)(void *arg, const char *name),
-                             void *arg, struct fs_registry **out, struct fs_err *err)
+int fs_registry_new_replayed(fs_tool_handler handler,
+                             void *(*closure_for)(void *arg, const char *name), void *arg,
+                             struct fs_registry **out, struct fs_err *err)
 {
     *out = NULL;
     struct fs_registry *r = fs_calloc(1, sizeof(*r));

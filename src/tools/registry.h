@@ -77,6 +77,14 @@ struct fs_tool_result {
 
 void fs_tool_result_release(struct fs_tool_result *r);
 
+/* For handlers: the tool ran and failed — out->text = the message, out->is_error set. Returns
+ * 0, or -FS_E_NOMEM. */
+int fs_tool_fail(struct fs_tool_result *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* A program's stderr as one line for such a message: lines joined by "; ", cut to size with
+ * "...", "(no message)" when empty. */
+void fs_tool_stderr_line(const struct fs_buf *b, char *dst, size_t size);
+
 /* A handler. args has been validated against the tool's schema (and is an object). Fill out
  * (text and/or structured, is_error, truncated); the registry sanitizes both afterwards, so a
  * handler may store raw output. Return 0 when the tool ran (even if it reports a failure through

@@ -38,7 +38,7 @@ char *fs_route_host(const char *instance, char *out, size_t size)
 bool fs_route_is_local(const char *host, const struct fs_strlist *local_hosts)
 {
     if (!host || !*host || strcmp(host, "localhost") == 0 || strcmp(host, "::1") == 0 ||
-        strncmp(host, "127.", 4) == 0 || strcmp(host, "localhost.localdomain") == 0)
+        strcmp(host, "127.0.0.1") == 0 || strcmp(host, "localhost.localdomain") == 0)
         return true;
     for (size_t i = 0; local_hosts && i < local_hosts->n; i++)
         if (strcmp(host, local_hosts->items[i]) == 0)

@@ -14,8 +14,9 @@
  * "web-1" → "web-1". Writes at most size bytes (NUL included); returns out. */
 char *fs_route_host(const char *instance, char *out, size_t size);
 
-/* Is host (already without a port) this machine: localhost, 127.0.0.0/8, ::1, the machine's
- * hostname (short or full), or one of tools.local_hosts? NULL or "" counts as local. */
+/* Is host (already without a port) this machine: localhost, 127.0.0.1, ::1, the machine's
+ * hostname (short or full), or one of tools.local_hosts? NULL or "" counts as local. Other
+ * loopback addresses (127.0.0.2) are not: tests reach a real sshd there as another host. */
 bool fs_route_is_local(const char *host, const struct fs_strlist *local_hosts);
 
 /* Fill ctx for calls about host (NULL = this machine) from the configuration: limits,

@@ -37,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 1 << 16)
         return 0;
     struct fs_playbooks *p = NULL;
-    int rc = fs_playbooks_load_buf((const char *)data, size, "fuzz.yaml", reg, catalog, &p, NULL,
-                                   &err);
+    int rc =
+        fs_playbooks_load_buf((const char *)data, size, "fuzz.yaml", reg, catalog, &p, NULL, &err);
     if (rc < 0) {
         if (!err.msg[0])
             abort();
