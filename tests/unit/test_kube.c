@@ -7,6 +7,8 @@
  * tests/integration/test_kube_standin.py. */
 #include "unit.h"
 
+#include "tools_unit.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -49,8 +51,7 @@ static char *read_text(const char *path)
 
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-kube-XXXXXX");
-    if (!mkdtemp(tmpdir))
+    if (tools_setup("fs-kube") < 0)
         return -1;
     snprintf(fake, sizeof(fake), "%s/kubectl", tmpdir);
     snprintf(argv_file, sizeof(argv_file), "%s/argv", tmpdir);
@@ -69,52 +70,7 @@ static int setup(void **state)
              "exit \"$st\"; fi\n",
              argv_file, env_file, reply_file, status_file);
     write_text(fake, script, 0755);
-    struct fs_err e = {0};
-    if (fs_registry_new(&reg, &e) != 0) {
-        fprintf(stderr, "registry: %s\n", e.msg);
-        return -1;
-    }
     return 0;
-}
-
-static int teardown(void **state)
-{
-    fs_registry_free(reg);
-    char *const argv[] = {"rm", "-rf", "--", tmpdir, NULL};
-    struct fs_child c = {.argv = (const char *const *)argv, .timeout_ms = 10000};
-    fs_child_run(&c, NULL);
-    fs_child_release(&c);
-    return 0;
-}
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, je.text);
-    return j;
-}
-
-/* "a.b[2].c" → the value there, or NULL. */
-static json_t *jget(json_t *v, const char *path)
-{
-    char key[128];
-    const char *p = path;
-    while (*p && v) {
-        if (*p == '.')
-            p++;
-        if (*p == '[') {
-            v = json_array_get(v, strtoul(p + 1, NULL, 10));
-            p = strchr(p, ']') + 1;
-            continue;
-        }
-        size_t n = strcspn(p, ".[");
-        snprintf(key, sizeof(key), "%.*s", (int)n, p);
-        v = json_object_get(v, key);
-        p += n;
-    }
-    return v;
 }
 
 static void expect_at(json_t *root, const char *path, const char *want)
@@ -558,5 +514,5 @@ int main(void)
         cmocka_unit_test(test_hostile_arguments_refused),
         cmocka_unit_test(test_kubectl_missing),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tools_teardown);
 }

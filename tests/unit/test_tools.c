@@ -6,6 +6,8 @@
  * (escapes, NULs, secrets, 10 MB) coming back capped, clean and redacted. No network. */
 #include "unit.h"
 
+#include "tools_unit.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,56 +24,9 @@
 #include "tools/host_int.h"
 #include "tools/registry.h"
 
-static char tmpdir[256];
-static struct fs_registry *reg;
-
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-tools-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    struct fs_err e = {0};
-    return fs_registry_new(&reg, &e) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fs_registry_free(reg);
-    char *const argv[] = {"rm", "-rf", "--", tmpdir, NULL};
-    struct fs_child c = {.argv = (const char *const *)argv, .timeout_ms = 10000};
-    fs_child_run(&c, NULL);
-    fs_child_release(&c);
-    return 0;
-}
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, je.text);
-    return j;
-}
-
-/* "a.b[2].c" → the value there, or NULL. */
-static json_t *jget(json_t *v, const char *path)
-{
-    char key[128];
-    const char *p = path;
-    while (*p && v) {
-        if (*p == '.')
-            p++;
-        if (*p == '[') {
-            v = json_array_get(v, strtoul(p + 1, NULL, 10));
-            p = strchr(p, ']') + 1;
-            continue;
-        }
-        size_t n = strcspn(p, ".[");
-        snprintf(key, sizeof(key), "%.*s", (int)n, p);
-        v = json_object_get(v, key);
-        p += n;
-    }
-    return v;
+    return tools_setup("fs-tools");
 }
 
 static void expect_at(json_t *root, const char *path, const char *want, const char *ctx)
@@ -1034,5 +989,5 @@ int main(void)
         cmocka_unit_test(test_log_lines_local), cmocka_unit_test(test_hostile_output),
         cmocka_unit_test(test_ssh_target),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tools_teardown);
 }

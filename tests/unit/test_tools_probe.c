@@ -7,6 +7,8 @@
  * tests/integration/test_cert_endpoint.py and test_ssh.py. */
 #include "unit.h"
 
+#include "tools_unit.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -22,35 +24,9 @@
 #include "tools/host_int.h"
 #include "tools/registry.h"
 
-static char tmpdir[256];
-static struct fs_registry *reg;
-
 static int setup(void **state)
 {
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/fs-probe-XXXXXX");
-    if (!mkdtemp(tmpdir))
-        return -1;
-    struct fs_err e = {0};
-    return fs_registry_new(&reg, &e) == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    fs_registry_free(reg);
-    char *const argv[] = {"rm", "-rf", "--", tmpdir, NULL};
-    struct fs_child c = {.argv = (const char *const *)argv, .timeout_ms = 10000};
-    fs_child_run(&c, NULL);
-    fs_child_release(&c);
-    return 0;
-}
-
-static json_t *J(const char *text)
-{
-    json_error_t je;
-    json_t *j = json_loads(text, JSON_DECODE_ANY, &je);
-    if (!j)
-        fail_msg("bad test JSON %s: %s", text, je.text);
-    return j;
+    return tools_setup("fs-probe");
 }
 
 static void expect_at(json_t *root, const char *key, const char *want)
@@ -349,5 +325,5 @@ int main(void)
         cmocka_unit_test(test_stat_parser),
         cmocka_unit_test(test_cert_forms),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, tools_teardown);
 }
