@@ -1090,6 +1090,20 @@ int fs_playbook_run(const struct fs_playbooks *p, const char *name, const json_t
     snprintf(line, sizeof(line), "playbook %s: %s", pb->name, pb->title);
     trace(&r, "reasoning", line, NULL);
     json_array_append_new(out->reasoning, json_string(line));
+    /* what happened last time on this entity (the knowledge history), said before anything */
+    json_t *last =
+        json_array_get(json_object_get(json_object_get(r.scope, "context"), "history"), 0);
+    if (json_is_object(last)) {
+        const char *act = json_string_value(json_object_get(last, "action"));
+        const char *cause = json_string_value(json_object_get(last, "rootCause"));
+        snprintf(line, sizeof(line), "last time here: %s at %s ended %s%s%s%s%s",
+                 json_string_value(json_object_get(last, "incidentId")),
+                 json_string_value(json_object_get(last, "ts")),
+                 json_string_value(json_object_get(last, "outcome")), act ? " after " : "",
+                 act ? act : "", cause ? ", root cause " : "", cause ? cause : "");
+        trace(&r, "reasoning", line, last);
+        json_array_append_new(out->reasoning, json_string(line));
+    }
     int rc = 0;
     /* the playbook's target, then its variables */
     json_t *given = json_object_get(r.scope, "target");

@@ -202,3 +202,12 @@ def test_investigate_cli_runs_the_whole_loop_and_prints_the_trace(ctx, fs):
     r = subprocess.run([lib.BIN, "postmortem", "inc-1", "--local", "-c", cfg],
                        capture_output=True, text=True, timeout=30)
     check(r.returncode == 0 and "journal_bloat" in r.stdout, r.stdout + r.stderr)
+    # the outcome was written back: the next incident on the same host sees what happened
+    fill_journal(os.path.join(fs.path, "journal"), 7, 4 * 1024 * 1024)
+    with open(alert, "w") as f:
+        json.dump(disk_alert(fs.path, service="other-logs"), f)
+    r = subprocess.run([lib.BIN, "investigate", "-c", cfg, "--no-execute", alert],
+                       capture_output=True, text=True, timeout=120)
+    check(r.returncode == 0 and "inc-2" in r.stdout, r.stdout + r.stderr)
+    check("last time here: inc-1" in r.stdout and "resolved after journal_vacuum" in r.stdout,
+          f"the second investigation does not see the first:\n{r.stdout[:3000]}")
