@@ -446,6 +446,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     /* without batching the start is written before the first call, so the trace shows it */
     if (!x.batch && (rc = flush(&x, err)) < 0) {
         json_decref(scope);
+        pending_release(&x);
         return rc;
     }
 
@@ -504,7 +505,9 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
         }
     }
     /* on failure the store is in trouble: the incident stays new or investigating and the
-     * dispatcher runs the investigation again */
+     * dispatcher runs the investigation again; the caller gets nothing to release */
     pending_release(&x);
+    if (rc < 0)
+        fs_investigation_outcome_release(out);
     return rc;
 }

@@ -46,7 +46,7 @@ struct fs_investigation_outcome {
 void fs_investigation_outcome_release(struct fs_investigation_outcome *o);
 
 /* Returns <0 when the investigation could not be recorded (the store is in trouble); the
- * incident is then left where it was, for the dispatcher to retry. */
+ * incident is then left where it was, for the dispatcher to retry, and *out holds nothing. */
 int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
                    struct fs_investigation_outcome *out, struct fs_err *err);
 
