@@ -428,7 +428,29 @@ out:
     return code;
 }
 
-/* ---- playbook list | check ------------------------------------------------------------------ */
+/* ---- playbook list | check | test ------------------------------------------------------ */
+
+/* The built-in tools, the built-in catalog and the playbooks (dir's over the embedded ones),
+ * checked against both. On failure nothing is left to free but diag. */
+static int load_playbooks(const char *dir, struct fs_registry **reg, struct fs_rules **rules,
+                          struct fs_playbooks **p, struct fs_buf *diag, struct fs_err *err)
+{
+    *reg = NULL;
+    *rules = NULL;
+    *p = NULL;
+    int rc = fs_registry_new(reg, err);
+    if (rc == 0)
+        rc = fs_rules_load(NULL, NULL, NULL, rules, diag, err);
+    if (rc == 0)
+        rc = fs_playbooks_load(dir, *reg, (*rules)->catalog, p, diag, err);
+    if (rc < 0) {
+        fs_registry_free(*reg);
+        fs_rules_release(*rules);
+        *reg = NULL;
+        *rules = NULL;
+    }
+    return rc;
+}
 
 int fs_cmd_playbook_list(int argc, char **argv)
 {
@@ -455,13 +477,8 @@ int fs_cmd_playbook_list(int argc, char **argv)
     struct fs_registry *reg = NULL;
     struct fs_playbooks *p = NULL;
     struct fs_rules *rules = NULL;
-    if (fs_registry_new(&reg, &err) < 0 ||
-        fs_rules_load(NULL, NULL, NULL, &rules, &diag, &err) < 0 ||
-        fs_playbooks_load(dir, reg, rules->catalog, &p, &diag, &err) < 0) {
-        fs_registry_free(reg);
-        fs_rules_release(rules);
+    if (load_playbooks(dir, &reg, &rules, &p, &diag, &err) < 0)
         return fs_cli_diag_fail(&diag, &err);
-    }
     json_t *arr = json_array();
     for (size_t i = 0; i < fs_playbooks_count(p); i++)
         json_array_append_new(arr, fs_playbook_json(p, i));
@@ -563,13 +580,8 @@ int fs_cmd_playbook_test(int argc, char **argv)
     struct fs_registry *reg = NULL;
     struct fs_playbooks *p = NULL;
     struct fs_rules *rules = NULL;
-    if (fs_registry_new(&reg, &err) < 0 ||
-        fs_rules_load(NULL, NULL, NULL, &rules, &diag, &err) < 0 ||
-        fs_playbooks_load(dir, reg, rules->catalog, &p, &diag, &err) < 0) {
-        fs_registry_free(reg);
-        fs_rules_release(rules);
+    if (load_playbooks(dir, &reg, &rules, &p, &diag, &err) < 0)
         return fs_cli_diag_fail(&diag, &err);
-    }
     int cases = 0, failures = 0;
     json_t *results = json ? json_array() : NULL;
     int rc = fs_playbook_test_run(p, rules->catalog, argv[optind], verbose, &report, results,

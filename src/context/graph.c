@@ -629,26 +629,7 @@ static size_t count_of(const char *const *list)
 static void check_keys(struct loader *L, const json_t *obj, const char *path,
                        const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        if (in_list(key, allowed, count_of(allowed)))
-            continue;
-        char child[512], list[400];
-        fs_jpath_key(child, sizeof(child), path, key);
-        struct fs_suggest s;
-        fs_suggest_init(&s, key, 3);
-        for (const char *const *k = allowed; *k; k++)
-            fs_suggest_offer(&s, *k, strlen(*k));
-        const char *best = fs_suggest_best(&s);
-        if (best) {
-            problem(L, child, "unknown key (did you mean %s?)", best);
-        } else {
-            fs_diag_join(list, sizeof(list), allowed);
-            problem(L, child, "unknown key (known: %s)", list);
-        }
-    }
+    fs_diag_unknown_keys(&L->d, L->doc, obj, path, allowed);
 }
 
 /* C0 controls, DEL, C1 controls (UTF-8 C2 80..9F); allow_ws lets \n and \t through. */

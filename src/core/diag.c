@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "core/diag.h"
+#include "core/json.h"
 #include "core/yaml.h"
 
 int fs_diag_put(struct fs_diag *d, const char *file, int line, const char *path, const char *msg)
@@ -111,4 +112,35 @@ void fs_suggest_offer(struct fs_suggest *s, const char *cand, size_t len)
 const char *fs_suggest_best(const struct fs_suggest *s)
 {
     return s->found ? s->best : NULL;
+}
+
+int fs_diag_unknown_keys(struct fs_diag *d, const struct fs_yaml_doc *doc, const json_t *obj,
+                         const char *path, const char *const *allowed)
+{
+    int n = 0;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v)
+    {
+        bool known = false;
+        for (const char *const *k = allowed; *k && !known; k++)
+            known = strcmp(*k, key) == 0;
+        if (known)
+            continue;
+        n++;
+        char child[512], list[400];
+        fs_jpath_key(child, sizeof(child), path, key);
+        struct fs_suggest s;
+        fs_suggest_init(&s, key, 3);
+        for (const char *const *k = allowed; *k; k++)
+            fs_suggest_offer(&s, *k, strlen(*k));
+        const char *best = fs_suggest_best(&s);
+        if (best) {
+            fs_diag_at(d, doc, child, "unknown key (did you mean %s?)", best);
+        } else {
+            fs_diag_join(list, sizeof(list), allowed);
+            fs_diag_at(d, doc, child, "unknown key (known: %s)", list);
+        }
+    }
+    return n;
 }

@@ -5,6 +5,7 @@
 #ifndef FS_DIAG_H
 #define FS_DIAG_H
 
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -38,6 +39,12 @@ int fs_diag_line(const struct fs_yaml_doc *doc, const char *path, bool to_root);
  * document itself last): the rule of loaders whose every key lives in one document. */
 int fs_diag_at(struct fs_diag *d, const struct fs_yaml_doc *doc, const char *path, const char *fmt,
                ...) __attribute__((format(printf, 4, 5)));
+
+/* Every key of obj (an object at path of doc) that is not in allowed (NULL-terminated) is a
+ * problem: "unknown key (did you mean X?)" when one is close, else "unknown key (known: a, b,
+ * c)". Returns how many there were. */
+int fs_diag_unknown_keys(struct fs_diag *d, const struct fs_yaml_doc *doc, const json_t *obj,
+                         const char *path, const char *const *allowed);
 
 /* "a, b, c" from a NULL-terminated list, cut to size. */
 void fs_diag_join(char *out, size_t size, const char *const *list);

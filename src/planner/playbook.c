@@ -160,30 +160,7 @@ struct loader {
 static bool only_keys(struct loader *L, const json_t *o, const char *base,
                       const char *const *allowed)
 {
-    bool ok = true;
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)o, k, v)
-    {
-        bool found = false;
-        for (const char *const *a = allowed; *a && !found; a++)
-            found = strcmp(*a, k) == 0;
-        if (!found) {
-            char path[256];
-            fs_jpath_key(path, sizeof(path), base, k);
-            struct fs_suggest sg;
-            fs_suggest_init(&sg, k, 3);
-            for (const char *const *a = allowed; *a; a++)
-                fs_suggest_offer(&sg, *a, strlen(*a));
-            const char *best = fs_suggest_best(&sg);
-            if (best)
-                problem(L, path, "unknown key (did you mean %s?)", best);
-            else
-                problem(L, path, "unknown key");
-            ok = false;
-        }
-    }
-    return ok;
+    return fs_diag_unknown_keys(&L->d, L->doc, o, base, allowed) == 0;
 }
 
 static char *str_at(struct loader *L, const json_t *o, const char *key, const char *base,

@@ -294,24 +294,7 @@ static int nomem(struct loader *L, const char *path)
 
 static void check_keys(struct loader *L, json_t *obj, const char *path, const char *const *allowed)
 {
-    const char *key;
-    json_t *v;
-    json_object_foreach(obj, key, v)
-    {
-        if (in_list(key, allowed))
-            continue;
-        char child[512];
-        fs_jpath_key(child, sizeof(child), path, key);
-        struct fs_suggest s;
-        fs_suggest_init(&s, key, 3);
-        for (const char *const *k = allowed; *k; k++)
-            fs_suggest_offer(&s, *k, strlen(*k));
-        const char *best = fs_suggest_best(&s);
-        if (best)
-            problem(L, child, "unknown key (did you mean %s?)", best);
-        else
-            problem(L, child, "unknown key");
-    }
+    fs_diag_unknown_keys(&L->d, L->doc, obj, path, allowed);
 }
 
 /* A member that must be a string; NULL when absent (a problem if required) or not a string. */
