@@ -87,7 +87,8 @@ const struct fs_config_key fs_config_keys[] = {
     {"tools.kubectl", FS_CFG_STR, OFF(tools.kubectl), 0, 0, NULL, FS_CFG_RELOAD,
      "kubectl program for the kubernetes.* tools and kubectl action targets (PATH is searched)."},
     {"tools.kubeconfig", FS_CFG_PATH, OFF(tools.kubeconfig), 0, 0, NULL,
-     FS_CFG_NULLABLE | FS_CFG_RELOAD, "kubeconfig file passed as --kubeconfig; null = kubectl's default."},
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "kubeconfig file passed as --kubeconfig; null = kubectl's default."},
     {"tools.kube_context", FS_CFG_STR, OFF(tools.kube_context), 0, 0, NULL,
      FS_CFG_NULLABLE | FS_CFG_RELOAD,
      "kubeconfig context passed as --context; null = the kubeconfig's current context."},
@@ -101,6 +102,10 @@ const struct fs_config_key fs_config_keys[] = {
      "Host names (the host part of an alert's instance label) that mean this machine, besides "
      "localhost, 127.0.0.1, ::1 and the machine's own hostname. Any other host is reached "
      "over ssh when tools.ssh_user is set, and otherwise the incident is escalated."},
+    {"tools.stated_capacity", FS_CFG_STRLIST, OFF(tools.stated_capacity), 0, 0, NULL, FS_CFG_RELOAD,
+     "Directories to treat as filesystems of a stated size, each \"PATH=SIZE\" (e.g. "
+     "\"/srv/sandbox=64MiB\"): host.fs_usage reports a mount at PATH whose used bytes are what "
+     "du counts below it. For a quota'd or sandbox directory, and the demo without root."},
     {"tools.ssh_user", FS_CFG_STR, OFF(tools.ssh_user), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
      "User for ssh targets (BatchMode, key only). null: remote hosts are not contacted."},
     {"tools.ssh_port", FS_CFG_INT, OFF(tools.ssh_port), 1, 65535, NULL, FS_CFG_RELOAD,
@@ -126,13 +131,13 @@ const struct fs_config_key fs_config_keys[] = {
      "with a built-in name replaces it. null = built-in only."},
     {"executor.enabled", FS_CFG_BOOL, OFF(executor.enabled), 0, 0, NULL, 0,
      "Run the executor process. Off: approved actions wait (nothing is executed)."},
-    {"executor.action_timeout", FS_CFG_DURATION, OFF(executor.action_timeout_ms), 1000,
-     3600 * 1000, NULL, FS_CFG_RELOAD,
+    {"executor.action_timeout", FS_CFG_DURATION, OFF(executor.action_timeout_ms), 1000, 3600 * 1000,
+     NULL, FS_CFG_RELOAD,
      "Longest one action's program may run before it is killed (and the step escalated)."},
     {"executor.max_output", FS_CFG_SIZE, OFF(executor.max_output), 1024, 16LL << 20, NULL,
      FS_CFG_RELOAD, "Bytes of an action's stdout and of its stderr kept in the step log."},
-    {"executor.max_verify_wait", FS_CFG_DURATION, OFF(executor.max_verify_wait_ms), 0,
-     3600 * 1000, NULL, FS_CFG_RELOAD,
+    {"executor.max_verify_wait", FS_CFG_DURATION, OFF(executor.max_verify_wait_ms), 0, 3600 * 1000,
+     NULL, FS_CFG_RELOAD,
      "Upper bound on an action's verification wait (the catalog's verify.wait), for tests "
      "and impatient operators."},
     {"executor.postmortem_dir", FS_CFG_STR, OFF(executor.postmortem_dir), 0, 0, NULL,
@@ -674,6 +679,17 @@ static int check_cross(struct loader *L)
                     (size_t)off, (const char *)msg);
         }
         pcre2_code_free(re);
+    }
+    for (size_t i = 0; i < c->tools.stated_capacity.n; i++) {
+        const char *item = c->tools.stated_capacity.items[i];
+        const char *eq = strrchr(item, '=');
+        uint64_t size = 0;
+        if (!eq || item[0] != '/' || eq == item + 1 || fs_size_parse(eq + 1, &size) < 0 ||
+            size < 1024 * 1024)
+            problem(L, "tools.stated_capacity",
+                    "\"%s\": expected ABSOLUTE-PATH=SIZE with a size of at least 1MiB, e.g. "
+                    "/srv/sandbox=64MiB",
+                    item);
     }
     for (size_t i = 0; i < c->incidents.group_by.n; i++)
         for (size_t j = 0; j < i; j++)

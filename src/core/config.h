@@ -75,6 +75,7 @@ struct fs_config {
         uint64_t max_output;
         struct fs_strlist log_roots;
         struct fs_strlist local_hosts;
+        struct fs_strlist stated_capacity; /* "PATH=SIZE" */
         char *ssh_user;
         int64_t ssh_port;
         char *ssh_identity_file;

@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "core/proc.h"
+#include "core/config.h"
 #include "core/time.h"
 #include "tools/host_int.h"
 #include "tools/registry.h"
@@ -316,6 +317,61 @@ static bool pseudo_fs(const char *type)
     return false;
 }
 
+/* A directory of stated capacity (tools.stated_capacity) as a filesystem entry: size as stated,
+ * used = what du counts below it. NULL when it cannot be measured (the reason in *why). */
+static json_t *stated_fs(const struct fs_tool_ctx *ctx, const char *dir, uint64_t size, char *why,
+                         size_t whysize)
+{
+    const char *argv[] = {"du", "-s", "-x", "-B1", "-0", "--", dir, NULL};
+    struct fs_tool_result tmp = {0};
+    struct fs_err e = {0};
+    struct run r;
+    int rc = run_parsed(&r, ctx, argv, 64 * 1024, EXIT_PARTIAL, p_du, NULL, "du", &tmp, &e);
+    json_t *entry = json_array_get(json_object_get(r.res, "entries"), 0);
+    json_int_t used = json_integer_value(json_object_get(entry, "size_bytes"));
+    json_t *fs = NULL;
+    if (rc == 0 && entry) {
+        json_int_t total = (json_int_t)size, avail = total > used ? total - used : 0;
+        char name[300];
+        snprintf(name, sizeof(name), "stated:%s", dir);
+        fs =
+            json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:s}", "filesystem", name, "type", "stated",
+                      "size_bytes", total, "used_bytes", used, "avail_bytes", avail, "used_percent",
+                      (json_int_t)((used * 100 + total - 1) / total), "mount", dir);
+    } else {
+        snprintf(why, whysize, "%s", tmp.text ? tmp.text : e.msg);
+    }
+    finish(&r, &tmp, rc);
+    fs_tool_result_release(&tmp);
+    return fs;
+}
+
+/* The stated directory that holds path (the longest), or -1. */
+static ssize_t stated_for(const struct fs_tool_ctx *ctx, const char *path, char *dir, size_t size,
+                          uint64_t *bytes)
+{
+    ssize_t best = -1;
+    size_t bestlen = 0;
+    for (size_t i = 0; ctx->stated_capacity && i < ctx->stated_capacity->n; i++) {
+        const char *item = ctx->stated_capacity->items[i];
+        const char *eq = strrchr(item, '=');
+        size_t len = eq ? (size_t)(eq - item) : 0;
+        if (!len || len >= size || fs_size_parse(eq + 1, bytes) < 0)
+            continue;
+        if (path && (strncmp(path, item, len) != 0 || (path[len] && path[len] != '/')))
+            continue;
+        if (len > bestlen) {
+            best = (ssize_t)i;
+            bestlen = len;
+            memcpy(dir, item, len);
+            dir[len] = '\0';
+        }
+    }
+    if (best >= 0)
+        fs_size_parse(strrchr(ctx->stated_capacity->items[best], '=') + 1, bytes);
+    return best;
+}
+
 static int df_tool(const json_t *args, const struct fs_tool_ctx *ctx, struct fs_tool_result *out,
                    struct fs_err *err, bool inodes)
 {
@@ -324,6 +380,16 @@ static int df_tool(const json_t *args, const struct fs_tool_ctx *ctx, struct fs_
     if (rc < 0)
         return rc;
     bool all = arg_bool(args, "include_pseudo", false) || mount;
+    char dir[PATH_MAX], why[512] = "";
+    uint64_t stated = 0;
+    if (!inodes && mount && stated_for(ctx, mount, dir, sizeof(dir), &stated) >= 0) {
+        json_t *fs = stated_fs(ctx, dir, stated, why, sizeof(why));
+        if (!fs)
+            return fs_tool_fail(out, "cannot measure %s: %s", dir, why);
+        out->structured = json_pack("{s:[o],s:i}", "filesystems", fs, "unparsed_lines", 0);
+        out->text = json_dumps(out->structured, JSON_COMPACT);
+        return out->text ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
     const char *argv[] = {"df",  "-P", inodes ? "-i" : "-B1", "-T", mount ? "--" : NULL,
                           mount, NULL};
     struct run r;
@@ -342,6 +408,19 @@ static int df_tool(const json_t *args, const struct fs_tool_ctx *ctx, struct fs_
         }
         if (json_object_set_new(r.res, "excluded_pseudo", json_integer((json_int_t)excluded)) < 0)
             rc = -FS_E_NOMEM;
+    }
+    /* the mount table also lists the directories of stated capacity */
+    for (size_t i = 0; rc == 0 && r.res && !inodes && !mount && ctx->stated_capacity &&
+                       i < ctx->stated_capacity->n;
+         i++) {
+        const char *item = ctx->stated_capacity->items[i];
+        const char *eq = strrchr(item, '=');
+        if (!eq || (size_t)(eq - item) >= sizeof(dir) || fs_size_parse(eq + 1, &stated) < 0)
+            continue;
+        snprintf(dir, sizeof(dir), "%.*s", (int)(eq - item), item);
+        json_t *fs = stated_fs(ctx, dir, stated, why, sizeof(why));
+        if (fs)
+            json_array_append_new(json_object_get(r.res, "filesystems"), fs);
     }
     return finish(&r, out, rc);
 }

@@ -21,6 +21,7 @@
 
 struct fs_graph;
 struct fs_store;
+struct fs_strlist;
 
 #define FS_TOOL_DEFAULT_TIMEOUT_MS 10000
 #define FS_TOOL_DEFAULT_MAX_OUTPUT (64 * 1024)
@@ -59,6 +60,9 @@ struct fs_tool_ctx {
     const char *kubectl;        /* program; NULL = "kubectl" found on PATH */
     const char *kubeconfig;     /* NULL = kubectl's default */
     const char *kube_context;   /* NULL = the kubeconfig's current context */
+    /* Directories host.fs_usage reports as filesystems of a stated size ("PATH=SIZE", config
+     * tools.stated_capacity); NULL = none. */
+    const struct fs_strlist *stated_capacity;
     /* Context tools: the knowledge graph (may be NULL = empty) and the store for incident
      * history (may be NULL = no history). Borrowed; the caller keeps both alive. */
     const struct fs_graph *graph;

@@ -71,6 +71,7 @@ int fs_route_tool_ctx(const struct fs_config *cfg, const char *host, struct fs_t
     ctx->kubectl = cfg->tools.kubectl;
     ctx->kubeconfig = cfg->tools.kubeconfig;
     ctx->kube_context = cfg->tools.kube_context;
+    ctx->stated_capacity = &cfg->tools.stated_capacity;
     if (cfg->tools.log_roots.n) {
         const char **roots = fs_calloc(cfg->tools.log_roots.n + 1, sizeof(*roots));
         if (!roots)

@@ -7,6 +7,7 @@
 #include "unit.h"
 
 #include "tools_unit.h"
+#include "core/config.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -977,6 +978,58 @@ static void test_ssh_target(void **state)
     fs_tool_result_release(&r);
 }
 
+/* A directory of stated capacity is a filesystem to host.fs_usage: its own mount, the stated
+ * size, used = what du counts; any path below it resolves to it; the mount table lists it. */
+static void test_stated_capacity(void **state)
+{
+    char dir[300], sub[320], file[340], item[320];
+    snprintf(dir, sizeof(dir), "%s/stated", tmpdir);
+    snprintf(sub, sizeof(sub), "%s/journal", dir);
+    snprintf(file, sizeof(file), "%s/big", sub);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    static char data[2 << 20];
+    memset(data, 'x', sizeof(data));
+    write_file(file, data, sizeof(data));
+    snprintf(item, sizeof(item), "%s=8MiB", dir);
+    char *items[] = {item, NULL};
+    struct fs_strlist stated = {items, 1};
+    struct fs_tool_ctx ctx = {.stated_capacity = &stated};
+    struct fs_tool_result r = {0};
+    struct fs_err err;
+    char args[400];
+    snprintf(args, sizeof(args), "{\"mount\":\"%s\"}", sub);
+    json_t *a = J(args);
+    assert_int_equal(fs_tools_call(reg, "host.fs_usage", a, &ctx, &r, &err), 0);
+    assert_false(r.is_error);
+    json_t *fs = jget(r.structured, "filesystems[0]");
+    assert_string_equal(json_string_value(json_object_get(fs, "type")), "stated");
+    assert_string_equal(json_string_value(json_object_get(fs, "mount")), dir);
+    assert_int_equal(json_integer_value(json_object_get(fs, "size_bytes")), 8 << 20);
+    json_int_t used = json_integer_value(json_object_get(fs, "used_bytes"));
+    assert_true(used >= (2 << 20) && used < (3 << 20));
+    assert_int_equal(json_integer_value(json_object_get(fs, "avail_bytes")), (8 << 20) - used);
+    assert_int_equal(json_integer_value(json_object_get(fs, "used_percent")),
+                     (used * 100 + (8 << 20) - 1) / (8 << 20));
+    assert_int_equal(json_array_size(json_object_get(r.structured, "filesystems")), 1);
+    fs_tool_result_release(&r);
+    json_decref(a);
+    /* a path outside it is measured by df as before */
+    a = J("{\"mount\":\"/\"}");
+    assert_int_equal(fs_tools_call(reg, "host.fs_usage", a, &ctx, &r, &err), 0);
+    assert_string_not_equal(json_string_value(jget(r.structured, "filesystems[0].type")), "stated");
+    fs_tool_result_release(&r);
+    json_decref(a);
+    /* the mount table lists it */
+    assert_int_equal(fs_tools_call(reg, "host.fs_usage", NULL, &ctx, &r, &err), 0);
+    bool listed = false;
+    json_t *all = json_object_get(r.structured, "filesystems");
+    for (size_t i = 0; i < json_array_size(all); i++)
+        listed |= fs_streq(json_string_value(jget(json_array_get(all, i), "mount")), dir);
+    assert_true(listed);
+    fs_tool_result_release(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -987,7 +1040,7 @@ int main(void)
         cmocka_unit_test(test_du_find_local),   cmocka_unit_test(test_proc_tools_local),
         cmocka_unit_test(test_ss_local),        cmocka_unit_test(test_systemd_tools_local),
         cmocka_unit_test(test_log_lines_local), cmocka_unit_test(test_hostile_output),
-        cmocka_unit_test(test_ssh_target),
+        cmocka_unit_test(test_ssh_target),      cmocka_unit_test(test_stated_capacity),
     };
     return cmocka_run_group_tests(tests, setup, tools_teardown);
 }
