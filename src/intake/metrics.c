@@ -140,6 +140,23 @@ int fs_metrics_render(struct fs_buf *b, struct fs_store *store)
                          json_object_get(controls, "freeze") ? 1 : 0);
     }
     json_decref(controls);
+    json_t *counts = NULL;
+    if (store && fs_store_engine_counts(store, &counts, &err) == 0) {
+        static const struct {
+            int family;
+            const char *key, *label;
+        } groups[] = {{M_incidents_state, "incidents", "state"},
+                      {M_investigations, "investigations", "status"},
+                      {M_executions, "executions", "outcome"}};
+        for (size_t g = 0; g < FS_ARRAY_LEN(groups); g++) {
+            head(b, groups[g].family);
+            const char *k;
+            json_t *v;
+            json_object_foreach(json_object_get(counts, groups[g].key), k, v)
+                labeled(b, groups[g].family, groups[g].label, k, (double)json_integer_value(v));
+        }
+    }
+    json_decref(counts);
     return b->data ? 0 : -FS_E_NOMEM;
 }
 

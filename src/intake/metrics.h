@@ -56,7 +56,15 @@ struct fs_store;
     X(proposals_pending, "forestall_proposals_pending", "gauge", "",                               \
       "Proposals waiting for a person (counted in the store at scrape time).")                     \
     X(frozen, "forestall_frozen", "gauge", "",                                                     \
-      "1 while the kill switch is on (read from the store at scrape time).")
+      "1 while the kill switch is on (read from the store at scrape time).")                       \
+    X(incidents_state, "forestall_incidents_by_state", "gauge", "state",                           \
+      "Incidents in each handling state (docs/states.md), counted in the store at scrape time.")   \
+    X(investigations, "forestall_investigations_total", "counter", "status",                       \
+      "Investigations by how they ended (proposed, escalated, no_action; running), from the "      \
+      "store.")                                                                                    \
+    X(executions, "forestall_executions_total", "counter", "outcome",                              \
+      "Executions of catalog actions by outcome (succeeded, failed, rolled_back, refused, "        \
+      "unknown; running), from the store.")
 
 struct fs_intake_metrics {
     atomic_uint_fast64_t alerts_received[FS_SRC__COUNT];

@@ -443,6 +443,11 @@ int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, j
     return s->ops->entity_history(s, entity, limit, out, err);
 }
 
+int fs_store_engine_counts(struct fs_store *s, json_t **out, struct fs_err *err)
+{
+    return s->ops->engine_counts(s, out, err);
+}
+
 int fs_store_incidents_unconcluded(struct fs_store *s, int64_t *ids, int max, int *n,
                                    struct fs_err *err)
 {

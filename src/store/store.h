@@ -393,6 +393,10 @@ int fs_store_entity_history_insert(struct fs_store *s, const struct fs_entity_hi
 int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, json_t **out,
                             struct fs_err *err);
 
+/* For /metrics: {"incidents": {state: n}, "investigations": {status: n}, "executions":
+ * {outcome: n}} counted now (any thread). */
+int fs_store_engine_counts(struct fs_store *s, json_t **out, struct fs_err *err);
+
 /* Incidents whose handling ended (resolved, escalated, no_action, shadowed, blocked) and whose
  * post-mortem is missing or older than that end, oldest first, up to max (any thread). */
 int fs_store_incidents_unconcluded(struct fs_store *s, int64_t *ids, int max, int *n,

@@ -118,6 +118,7 @@ struct fs_store_ops {
                                  struct fs_err *err);
     int (*entity_history)(struct fs_store *s, const char *entity, int limit, json_t **out,
                           struct fs_err *err);
+    int (*engine_counts)(struct fs_store *s, json_t **out, struct fs_err *err);
     int (*incidents_unconcluded)(struct fs_store *s, int64_t *ids, int max, int *n,
                                  struct fs_err *err);
     int (*postmortem_put)(struct fs_store *s, int64_t incident_id, int64_t now,

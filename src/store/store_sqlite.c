@@ -2305,6 +2305,29 @@ static int sq_entity_history(struct fs_store *base, const char *entity, int limi
                       (struct json_rows){.make = auto_row_json}, out, err);
 }
 
+static int group_count_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    json_t *o = json_object_get(arg, (const char *)sqlite3_column_text(st, 0));
+    const char *k = (const char *)sqlite3_column_text(st, 1);
+    if (o && k && json_object_set_new(o, k, json_integer(sqlite3_column_int64(st, 2))) < 0)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return 0;
+}
+
+static int sq_engine_counts(struct fs_store *base, json_t **out, struct fs_err *err)
+{
+    json_t *o = json_pack("{s:{},s:{},s:{}}", "incidents", "investigations", "executions");
+    if (!o)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    int rc = read_query(SQ(base),
+                        "SELECT 'incidents', state, count(*) FROM incidents GROUP BY state "
+                        "UNION ALL SELECT 'investigations', status, count(*) FROM investigations "
+                        "GROUP BY status UNION ALL SELECT 'executions', outcome, count(*) FROM "
+                        "executions GROUP BY outcome",
+                        "engine counts", NULL, 0, group_count_row, o, err);
+    return json_result(rc, o, out);
+}
+
 static int sq_incidents_unconcluded(struct fs_store *base, int64_t *ids, int max, int *n,
                                     struct fs_err *err)
 {
@@ -2414,6 +2437,7 @@ static const struct fs_store_ops sq_ops = {
     .executions_list = sq_executions_list,
     .entity_history_insert = sq_entity_history_insert,
     .entity_history = sq_entity_history,
+    .engine_counts = sq_engine_counts,
     .incidents_unconcluded = sq_incidents_unconcluded,
     .postmortem_put = sq_postmortem_put,
     .postmortem_get = sq_postmortem_get,

@@ -9,8 +9,8 @@ import subprocess
 import time
 
 import lib
-from lib import (Tmpfs, am_alert, am_webhook, check, fill_journal, http_request,
-                 utc_rfc3339, wait_for)
+from lib import (Tmpfs, am_alert, am_webhook, check, fill_journal, http_request, metric_value,
+                 scrape, utc_rfc3339, wait_for)
 
 AM_PATH = "/api/v1/alerts/alertmanager"
 ENDINGS = ("resolved", "escalated", "blocked", "awaiting_approval", "shadowed", "no_action")
@@ -129,6 +129,11 @@ def test_approval_given_later_resumes_the_remediation(ctx, fs):
     check(len(ex) == 1 and ex[0]["outcome"] == "succeeded", ex)
     check(len(journal_files(fs)) < 7, "the journal was not vacuumed")
     check(fs.usage_pct() < 80, f"still {fs.usage_pct():.0f}% full")
+    # what happened is on /metrics, counted from the store
+    m = scrape(d)
+    check(metric_value(m, "forestall_incidents_by_state", state="resolved") == 1, m)
+    check(metric_value(m, "forestall_executions_total", outcome="succeeded") == 1, m)
+    check(metric_value(m, "forestall_investigations_total", status="proposed") == 1, m)
 
 
 @with_tmpfs
