@@ -243,6 +243,50 @@ static void print_map(const char *title, const json_t *m, const char *indent)
     }
 }
 
+/* What forestall did about the incident: tool calls, proposals with the gate's decision,
+ * executions with their step log (GET .../trace). Nothing when the daemon has none. */
+static void print_trace(const char *url, const char *id)
+{
+    char path[160];
+    snprintf(path, sizeof(path), "/api/v1/incidents/%s/trace", id ? id : "");
+    json_t *t = NULL;
+    if (fs_cli_get_json(url, path, &t) != FS_EXIT_OK || !t)
+        return;
+    size_t i;
+    json_t *v;
+    if (json_array_size(json_object_get(t, "observations")))
+        printf("observations:\n");
+    json_array_foreach(json_object_get(t, "observations"), i, v)
+    {
+        printf("  %-7s %-26s %5lld ms\n", json_string_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "tool")),
+               (long long)json_integer_value(json_object_get(v, "durationMs")));
+    }
+    if (json_array_size(json_object_get(t, "proposals")))
+        printf("proposals:\n");
+    json_array_foreach(json_object_get(t, "proposals"), i, v)
+    {
+        printf("  %-7s %-22s %-20s %s\n", json_string_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "action")),
+               json_string_value(json_object_get(v, "decision")),
+               json_string_value(json_object_get(v, "status")));
+    }
+    if (json_array_size(json_object_get(t, "executions")))
+        printf("executions:\n");
+    json_array_foreach(json_object_get(t, "executions"), i, v)
+    {
+        printf("  %-7s %-22s %-12s", json_string_value(json_object_get(v, "id")),
+               json_string_value(json_object_get(v, "action")),
+               json_string_value(json_object_get(v, "outcome")));
+        size_t k;
+        json_t *st;
+        json_array_foreach(json_object_get(v, "steps"), k, st)
+            printf("%s%s", k ? " → " : " ", json_string_value(json_object_get(st, "state")));
+        printf("\n");
+    }
+    json_decref(t);
+}
+
 int fs_cmd_incidents_show(int argc, char **argv)
 {
     struct copts c;
@@ -273,6 +317,9 @@ int fs_cmd_incidents_show(int argc, char **argv)
            json_string_value(json_object_get(inc, "updatedAt")));
     const char *res = json_string_value(json_object_get(inc, "resolvedAt"));
     printf("%s%s\n", res ? ", resolved " : "", res ? res : "");
+    const char *sat = json_string_value(json_object_get(inc, "stateAt"));
+    printf("handling: %s%s%s\n", json_string_value(json_object_get(inc, "state")) ?: "new",
+           sat ? " since " : "", sat ? sat : "");
     print_map("labels", json_object_get(inc, "labels"), "");
     size_t i;
     json_t *ep;
@@ -288,6 +335,7 @@ int fs_cmd_incidents_show(int argc, char **argv)
                json_is_true(json_object_get(ep, "endInferred")) ? " (inferred)" : "");
         print_map("annotations", json_object_get(ep, "annotations"), "    ");
     }
+    print_trace(url, json_string_value(json_object_get(inc, "id")));
     printf("timeline:\n");
     json_t *ev;
     json_array_foreach(json_object_get(inc, "timeline"), i, ev)

@@ -129,6 +129,10 @@ def test_approval_given_later_resumes_the_remediation(ctx, fs):
     check(len(ex) == 1 and ex[0]["outcome"] == "succeeded", ex)
     check(len(journal_files(fs)) < 7, "the journal was not vacuumed")
     check(fs.usage_pct() < 80, f"still {fs.usage_pct():.0f}% full")
+    # the CLI shows the handling and the trace
+    r = d.cli("incidents", "show", inc["id"])
+    check(r.returncode == 0 and "handling: resolved" in r.stdout and "journal_vacuum" in r.stdout
+          and "intent → started → result → verified" in r.stdout, r.stdout + r.stderr)
     # what happened is on /metrics, counted from the store
     m = scrape(d)
     check(metric_value(m, "forestall_incidents_by_state", state="resolved") == 1, m)

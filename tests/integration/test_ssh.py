@@ -82,18 +82,26 @@ LogLevel VERBOSE
         with open(self.log, errors="replace") as f:
             return f.read()
 
-    def config(self, known_hosts=None):
-        path = os.path.join(self.dir, f"forestall-{uuid.uuid4().hex[:6]}.yaml")
-        with open(path, "w") as f:
-            f.write(f"""tools:
+    def tools_yaml(self, known_hosts=None, user="root"):
+        """The tools: section of a configuration that reaches this sshd (no ssh_user when user
+        is None)."""
+        who = f"  ssh_user: {user}\n" if user else ""
+        return f"""tools:
   timeout: 20s
-  ssh_user: root
-  ssh_port: {self.port}
+{who}  ssh_port: {self.port}
   ssh_identity_file: {self.identity}
   ssh_known_hosts: {known_hosts or self.known_hosts}
   ssh_connect_timeout: 5s
-""")
+"""
+
+    def config(self, known_hosts=None):
+        path = os.path.join(self.dir, f"forestall-{uuid.uuid4().hex[:6]}.yaml")
+        with open(path, "w") as f:
+            f.write(self.tools_yaml(known_hosts))
         return path
+
+    def logins(self):
+        return self.logs().count("Accepted publickey for root")
 
 
 def call(config, tool, args, expect=0):
