@@ -6,6 +6,7 @@
 #include "unit.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "core/buf.h"
 #include "planner/playbook.h"
@@ -122,11 +123,70 @@ static void test_embedded_playbooks_load(void **state)
     fs_buf_release(&diag);
 }
 
+/* Every call answers at once and slowly enough to watch the clock: a tool of the replayed set. */
+static int slow_answer(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                       struct fs_tool_result *out, struct fs_err *err)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    out->structured = json_pack("{s:[{s:s,s:i,s:i,s:i,s:i,s:s}]}", "filesystems", "filesystem",
+                                "/dev/x", "size_bytes", 1000, "used_bytes", 900, "avail_bytes", 100,
+                                "used_percent", 90, "mount", "/");
+    out->text = strdup("{}");
+    return out->text ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+}
+
+static void *no_closure(void *arg, const char *name)
+{
+    return NULL;
+}
+
+/* The budgets of an investigation end it in an escalation that says which budget ran out,
+ * after exactly the calls the budget allows. */
+static void test_budgets_escalate(void **state)
+{
+    struct fs_registry *reg = NULL;
+    struct fs_catalog *cat = NULL;
+    struct fs_playbooks *p = NULL;
+    struct fs_err err = {0};
+    assert_int_equal(fs_registry_new_replayed(slow_answer, no_closure, NULL, &reg, &err), 0);
+    assert_int_equal(fs_catalog_load(NULL, &cat, NULL, &err), 0);
+    assert_int_equal(fs_playbooks_load(NULL, reg, cat, &p, NULL, &err), 0);
+    json_t *scope = json_pack("{s:{s:s,s:s,s:s},s:{},s:{s:s,s:s}}", "labels", "alertname",
+                              "DiskSpaceWarning", "instance", "127.0.0.1:9100", "mountpoint", "/",
+                              "annotations", "incident", "id", "inc-1", "severity", "warning");
+    struct fs_tool_ctx ctx = {0};
+    int calls = 0;
+    struct fs_plan_env env = {.tools = reg, .ctx = &ctx, .max_steps = 2};
+    struct fs_plan_result r;
+    assert_int_equal(fs_playbook_run(p, NULL, scope, &env, &r, &err), 0);
+    assert_int_equal(r.outcome, FS_PLAN_ESCALATE);
+    assert_int_equal(r.steps, 2);
+    assert_string_equal(r.root_cause, "budget_exhausted");
+    assert_non_null(strstr(r.summary, "step budget"));
+    calls = r.steps;
+    fs_plan_result_release(&r);
+    /* a deadline already past: not one call */
+    env.max_steps = 40;
+    env.deadline_ms = 1;
+    assert_int_equal(fs_playbook_run(p, NULL, scope, &env, &r, &err), 0);
+    assert_int_equal(r.outcome, FS_PLAN_ESCALATE);
+    assert_int_equal(r.steps, 0);
+    assert_non_null(strstr(r.summary, "time budget"));
+    assert_true(calls > r.steps);
+    fs_plan_result_release(&r);
+    json_decref(scope);
+    fs_playbooks_free(p);
+    fs_registry_free(reg);
+    fs_catalog_free(cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_non_read_only_tool_is_refused),
         cmocka_unit_test(test_embedded_playbooks_load),
+        cmocka_unit_test(test_budgets_escalate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
