@@ -7,16 +7,25 @@ mismatch is refused, and that a missing path or process is an answer over ssh to
 
 The target is 127.0.0.2 (still loopback): `forestall tool call` treats 127.0.0.1 as this
 machine and would run the tool locally. Needs root (sshd with UsePAM no logs in as root) and
-/usr/sbin/sshd (scripts/bootstrap test installs openssh-server)."""
+/usr/sbin/sshd (scripts/bootstrap test installs openssh-server).
+
+The executor over the same sshd (docs/executor.md, Targets): an operator catalog action with only
+an ssh template runs tests/tools/fs-test-action (which appends its argv, joined by spaces, to a
+record file) on 127.0.0.2 with a note full of spaces and shell metacharacters. The step log shows
+the exact ssh argv, the program ran once over ssh, the note arrived byte for byte (and the
+canaries an evaluating shell would create never appear), the verify probe passed over ssh and the
+incident resolved. Without tools.ssh_user the executor refuses to reach 127.0.0.2 at all."""
 import json
 import os
+import shlex
 import socket
+import sqlite3
 import subprocess
 import time
 import uuid
 
 import lib
-from lib import check, free_port, wait_for
+from lib import am_alert, am_webhook, check, free_port, wait_for
 
 SSHD = "/usr/sbin/sshd"
 TARGET = "127.0.0.2"
@@ -191,3 +200,231 @@ def test_ssh_host_key_mismatch_is_refused(ctx):
            "HOST IDENTIFICATION HAS CHANGED" in res["text"]), res)
     check(res["structured"] is None, res)
     check(time.monotonic() - t0 < 20, "took too long")
+
+
+# ---- the executor over ssh --------------------------------------------------------------------
+
+# a permissive anchored pattern: spaces and ; $ ( ) ' " & | * ` are all allowed in a note
+NOTE_PATTERN = r"""^[A-Za-z0-9 ;$()'"&|*`/._=-]+$"""
+
+
+def _shell_quote(arg):
+    """What fs_shell_quote (src/core/proc.c) makes of one remote word."""
+    return "'" + arg.replace("'", "'\\''") + "'"
+
+
+class SshExec:
+    """A daemon and store whose operator catalog has one action, t_ssh_note, with only an ssh
+    template: fs-test-action RECORD NOTE on the proposal's host, verified by host.file_stat on
+    RECORD (over ssh too). The incident's instance is 127.0.0.2, so the target is in scope."""
+
+    def __init__(self, ctx, sshd, ssh_user="root"):
+        check(lib.TOOLS, "run.py --tools is needed (fs-test-action)")
+        self.ctx = ctx
+        self.sshd = sshd
+        self.tool = os.path.join(lib.TOOLS, "fs-test-action")
+        check(os.access(self.tool, os.X_OK), f"{self.tool} is not built")
+        # the record lives where a space in its path needs quoting on the far side as well
+        self.work = os.path.join(ctx.dir, "ssh work dir")
+        os.makedirs(self.work)
+        self.record = os.path.join(self.work, "record;1.log")
+        self.data_dir = os.path.join(ctx.dir, "data")
+        q = json.dumps
+        cat = os.path.join(ctx.dir, "ssh-catalog.yaml")
+        with open(cat, "w") as f:
+            f.write(f"""version: "ssh-exec-test"
+actions:
+  - name: t_ssh_note
+    description: Test action that records a note, on another host over ssh.
+    category: log_cleanup
+    tier: 1
+    baseline_risk: 5
+    reversible: true
+    idempotent: "no"
+    params:
+      log: {{type: path, description: record file, under: [{q(self.work)}]}}
+      note: {{type: string, description: a note, pattern: {q(NOTE_PATTERN)}, max_length: 200}}
+    targets:
+      ssh: {{argv: [{q(self.tool)}, "{{log}}", "{{note}}"]}}
+    verify: {{probe: file_stat, args: {{path: "{{log}}"}}, expect: "exists", wait: 0s}}
+    rollback: null
+""")
+        pol = os.path.join(ctx.dir, "policy.yaml")
+        with open(pol, "w") as f:
+            f.write("version: 1\nrate_limit_per_action_target_per_hour: 1000\n")
+        self.d = ctx.daemon(config=f"""data_dir: {self.data_dir}
+safety:
+  catalog: {cat}
+  policy: {pol}
+executor:
+  enabled: false
+  action_timeout: 30s
+  max_output: 64KiB
+  max_verify_wait: 1s
+  postmortem_dir: null
+dispatch:
+  enabled: false
+{sshd.tools_yaml(user=ssh_user)}""", data_dir=self.data_dir).start()
+        self.cfg = self.d.config_path
+        labels = {"alertname": "DiskFull", "instance": f"{TARGET}:9100", "service": "testsvc",
+                  "severity": "warning", "env": "staging", "resource_class": "application"}
+        st, body = self.d.post("/api/v1/alerts/alertmanager", am_webhook([am_alert(labels)]))
+        check(st == 200, f"alert: {st} {body}")
+        incs = [i for i in self.d.incidents() if i["labels"].get("instance") == f"{TARGET}:9100"]
+        check(len(incs) == 1, incs)
+        self.inc = incs[0]["id"]
+        st, obs = self.d.post("/api/v1/observations",
+                              {"as": "probe", "incident": self.inc, "tool": "host.df",
+                               "input": {"path": "/"}, "output": "/ 91%"})
+        check(st == 201, f"observe: {st} {obs}")
+        self.obs = obs["id"]
+
+    def propose(self, note):
+        body = {"as": "planner", "action": "t_ssh_note",
+                "params": {"log": self.record, "note": note}, "target": {"host": TARGET},
+                "incident": {"id": self.inc}, "evidence": {"cited": [self.obs]},
+                "rationale": "the disk fills up"}
+        st, p = self.d.post("/api/v1/proposals", body)
+        check(st == 201, f"propose: {st} {p}")
+        check(p["decision"] == "execute", f"{p['decision']} {p['gate']}")
+        return p["id"]
+
+    def run_executor(self):
+        e = {k: v for k, v in os.environ.items() if k != "FORESTALL_FAULT"}
+        r = subprocess.run([lib.BIN, "executor", "--once", "-c", self.cfg, "--data-dir",
+                            self.data_dir], capture_output=True, text=True, env=e, timeout=120,
+                           stdin=subprocess.DEVNULL)
+        check(r.returncode == 0, f"executor exit {r.returncode}:\n{r.stdout}\n{r.stderr}")
+        for mark in lib.SANITIZER_MARKS:
+            check(mark not in r.stderr, r.stderr)
+        return r
+
+    def q(self, sql, *args):
+        db = sqlite3.connect(os.path.join(self.data_dir, "forestall.db"), timeout=30)
+        db.row_factory = sqlite3.Row
+        try:
+            return [dict(r) for r in db.execute(sql, args).fetchall()]
+        finally:
+            db.close()
+
+    def execution(self, prop):
+        rows = self.q("SELECT * FROM executions WHERE proposal_id=? ORDER BY id",
+                      int(prop.split("-")[1]))
+        check(len(rows) == 1, f"{prop} has {len(rows)} executions: {rows}")
+        return rows[0]
+
+    def steps(self, e):
+        return [(r["state"], json.loads(r["detail"])) for r in self.q(
+            "SELECT state, detail FROM exec_steps WHERE execution_id=? ORDER BY id", e["id"])]
+
+    def incident_state(self):
+        st, inc = self.d.get(f"/api/v1/incidents/{self.inc}")
+        check(st == 200, inc)
+        return inc.get("state")
+
+    def record_lines(self):
+        try:
+            with open(self.record, "rb") as f:
+                return f.read().split(b"\n")[:-1]
+        except FileNotFoundError:
+            return None
+
+
+def _canaries():
+    tag = uuid.uuid4().hex[:8]
+    canaries = [f"/tmp/fs-ssh-exec-canary{i}-{tag}" for i in range(4)]
+    # leading, trailing and doubled spaces (a word split would lose them), a command
+    # substitution, backticks, an unbalanced double quote, a single quote, &, |, * and ;
+    note = (f"  a  b;$(touch {canaries[0]}) `touch {canaries[1]}`;touch {canaries[2]};"
+            f" 'it''s\" & | * ; x=$(touch {canaries[3]})  ")
+    return note, canaries
+
+
+def test_ssh_executor_runs_an_action_over_real_sshd_verbatim(ctx):
+    s = ready(ctx)
+    if not s:
+        return
+    env = SshExec(ctx, s)
+    note, canaries = _canaries()
+    try:
+        prop = env.propose(note)
+        check(s.logins() == 0, "an ssh login before the executor ran:\n" + s.logs())
+        r = env.run_executor()
+        check(f"{prop} t_ssh_note: intent → running ssh " in r.stdout and
+              f"(ssh {TARGET})" in r.stdout and ": verified" in r.stdout, r.stdout)
+
+        # the intent: kind ssh and the whole argv, every option from tools.ssh_*
+        e = env.execution(prop)
+        steps = env.steps(e)
+        check([st for st, _ in steps] == ["intent", "started", "result", "verified"], steps)
+        intent = steps[0][1]
+        remote = [env.tool, env.record, note]
+        want = ["ssh", "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+                "-o", f"UserKnownHostsFile={s.known_hosts}", "-o", "ConnectTimeout=5",
+                "-o", "IdentitiesOnly=yes", "-i", s.identity, "-p", str(s.port), "-l", "root",
+                "--", TARGET, " ".join(_shell_quote(w) for w in remote)]
+        check(intent["kind"] == "ssh" and intent["host"] == TARGET, intent)
+        check(intent["argv"] == want, f"intent argv {intent['argv']}\nwant {want}")
+        # the one remote argument is what a POSIX shell splits back into exactly those words
+        check(shlex.split(intent["argv"][-1]) == remote, intent["argv"][-1])
+        check(intent["params"]["note"] == note, intent["params"])
+        check(e["target_kind"] == "ssh" and json.loads(e["spec"])["argv"] == want, e)
+
+        # it ran exactly once, over ssh, and the note arrived byte for byte
+        result = steps[2][1]
+        check(result["exit_code"] == 0 and result["timed_out"] is False, result)
+        lines = env.record_lines()
+        check(lines is not None and len(lines) == 1, f"record file: {lines}")
+        check(lines[0] == f"{env.record} {note}".encode(),
+              f"the action recorded {lines[0]!r}\nwant {(env.record + ' ' + note).encode()!r}")
+        for c in canaries:
+            check(not os.path.exists(c), f"{c} exists: a shell evaluated the note")
+        logs = s.logs()
+        # the action and the verify probe (host.file_stat) each logged in and ran a command
+        check(s.logins() >= 2 and logs.count("Starting session: command for root") >= 2,
+              "sshd did not see the action and the probe:\n" + logs)
+
+        # verified over ssh, succeeded, incident resolved
+        verified = steps[3][1]
+        check(verified["outcome"] == "succeeded" and verified["probe"]["passed"] is True,
+              verified)
+        check(e["outcome"] == "succeeded", e)
+        check(env.incident_state() == "resolved", env.incident_state())
+
+        # never twice: another pass of the executor runs nothing
+        before = s.logins()
+        env.run_executor()
+        check(len(env.record_lines()) == 1 and s.logins() == before, "it ran again")
+    finally:
+        for c in canaries:
+            if os.path.exists(c):
+                os.unlink(c)
+
+
+def test_ssh_executor_without_ssh_user_refuses_another_host(ctx):
+    s = ready(ctx)
+    if not s:
+        return
+    env = SshExec(ctx, s, ssh_user=None)
+    note, canaries = _canaries()
+    try:
+        prop = env.propose(note)
+        r = env.run_executor()
+        check("refused →" in r.stdout and "tools.ssh_user is not set" in r.stdout, r.stdout)
+        e = env.execution(prop)
+        steps = env.steps(e)
+        check([st for st, _ in steps] == ["refused"], steps)
+        detail = steps[0][1]
+        check(detail["outcome"] == "refused" and TARGET in detail["reason"] and
+              "tools.ssh_user is not set" in detail["reason"], detail)
+        check(e["outcome"] == "refused", e)
+        check(env.incident_state() == "escalated", env.incident_state())
+        # nothing ran: no record, no canary, sshd never saw a login
+        check(env.record_lines() is None, env.record_lines())
+        for c in canaries:
+            check(not os.path.exists(c), f"{c} exists")
+        check(s.logins() == 0 and "Starting session" not in s.logs(), s.logs())
+    finally:
+        for c in canaries:
+            if os.path.exists(c):
+                os.unlink(c)
