@@ -88,17 +88,23 @@ actions:
 
 
 class Env:
-    def __init__(self, ctx, executor_enabled=False, max_output="64KiB"):
+    """A daemon (dispatch off) and its store with an operator catalog of test actions built on
+    fs-test-action, one incident on `host` and one observation to cite. catalog(tool, work)
+    gives the catalog's text; extra is appended to the config (e.g. a tools: block)."""
+
+    def __init__(self, ctx, executor_enabled=False, max_output="64KiB", catalog=None,
+                 extra="", host="localhost", work="work"):
         check(lib.TOOLS, "run.py --tools is needed (fs-test-action)")
         self.ctx = ctx
+        self.host = host
         self.tool = os.path.join(lib.TOOLS, "fs-test-action")
         check(os.access(self.tool, os.X_OK), f"{self.tool} is not built")
-        self.work = os.path.join(ctx.dir, "work")
+        self.work = os.path.join(ctx.dir, work)
         os.makedirs(self.work)
         self.data_dir = os.path.join(ctx.dir, "data")
         cat = os.path.join(ctx.dir, "catalog.yaml")
         with open(cat, "w") as f:
-            f.write(_catalog(self.tool, self.work))
+            f.write((catalog or _catalog)(self.tool, self.work))
         pol = os.path.join(ctx.dir, "policy.yaml")
         with open(pol, "w") as f:
             f.write("version: 1\nrate_limit_per_action_target_per_hour: 1000\n")
@@ -114,7 +120,7 @@ executor:
   postmortem_dir: null
 dispatch:
   enabled: false
-""", data_dir=self.data_dir).start()
+{extra}""", data_dir=self.data_dir).start()
         self.cfg = self.d.config_path
         self.inc = self._incident()
         st, obs = self.d.post("/api/v1/observations",
@@ -124,11 +130,12 @@ dispatch:
         self.obs = obs["id"]
 
     def _incident(self):
-        labels = {"alertname": "DiskFull", "instance": "localhost:9100", "service": "testsvc",
+        instance = f"{self.host}:9100"
+        labels = {"alertname": "DiskFull", "instance": instance, "service": "testsvc",
                   "severity": "warning", "env": "staging", "resource_class": "application"}
         st, body = self.d.post(AM, am_webhook([am_alert(labels)]))
         check(st == 200, f"alert: {st} {body}")
-        incs = [i for i in self.d.incidents() if i["labels"].get("instance") == "localhost:9100"]
+        incs = [i for i in self.d.incidents() if i["labels"].get("instance") == instance]
         check(len(incs) == 1, incs)
         return incs[0]["id"]
 
@@ -137,7 +144,7 @@ dispatch:
 
     def propose(self, action, expect_decision="execute", **params):
         body = {"as": "planner", "action": action, "params": params,
-                "target": {"host": "localhost"}, "incident": {"id": self.inc},
+                "target": {"host": self.host}, "incident": {"id": self.inc},
                 "evidence": {"cited": [self.obs]}, "rationale": "the disk fills up"}
         st, p = self.d.post("/api/v1/proposals", body)
         check(st == 201, f"propose {action}: {st} {p}")

@@ -19,13 +19,13 @@ import json
 import os
 import shlex
 import socket
-import sqlite3
 import subprocess
 import time
 import uuid
 
 import lib
-from lib import am_alert, am_webhook, check, free_port, wait_for
+from lib import check, free_port, wait_for
+from test_executor import Env
 
 SSHD = "/usr/sbin/sshd"
 TARGET = "127.0.0.2"
@@ -213,26 +213,22 @@ def _shell_quote(arg):
     return "'" + arg.replace("'", "'\\''") + "'"
 
 
-class SshExec:
-    """A daemon and store whose operator catalog has one action, t_ssh_note, with only an ssh
+class SshExec(Env):
+    """test_executor's Env whose operator catalog has one action, t_ssh_note, with only an ssh
     template: fs-test-action RECORD NOTE on the proposal's host, verified by host.file_stat on
-    RECORD (over ssh too). The incident's instance is 127.0.0.2, so the target is in scope."""
+    RECORD (over ssh too). The incident's instance is 127.0.0.2, so the target is in scope; the
+    record lives where a space in its path needs quoting on the far side as well."""
 
     def __init__(self, ctx, sshd, ssh_user="root"):
-        check(lib.TOOLS, "run.py --tools is needed (fs-test-action)")
-        self.ctx = ctx
         self.sshd = sshd
-        self.tool = os.path.join(lib.TOOLS, "fs-test-action")
-        check(os.access(self.tool, os.X_OK), f"{self.tool} is not built")
-        # the record lives where a space in its path needs quoting on the far side as well
-        self.work = os.path.join(ctx.dir, "ssh work dir")
-        os.makedirs(self.work)
+        super().__init__(ctx, catalog=self._catalog, extra=sshd.tools_yaml(user=ssh_user),
+                         host=TARGET, work="ssh work dir")
         self.record = os.path.join(self.work, "record;1.log")
-        self.data_dir = os.path.join(ctx.dir, "data")
+
+    @staticmethod
+    def _catalog(tool, work):
         q = json.dumps
-        cat = os.path.join(ctx.dir, "ssh-catalog.yaml")
-        with open(cat, "w") as f:
-            f.write(f"""version: "ssh-exec-test"
+        return f"""version: "ssh-exec-test"
 actions:
   - name: t_ssh_note
     description: Test action that records a note, on another host over ssh.
@@ -242,76 +238,20 @@ actions:
     reversible: true
     idempotent: "no"
     params:
-      log: {{type: path, description: record file, under: [{q(self.work)}]}}
+      log: {{type: path, description: record file, under: [{q(work)}]}}
       note: {{type: string, description: a note, pattern: {q(NOTE_PATTERN)}, max_length: 200}}
     targets:
-      ssh: {{argv: [{q(self.tool)}, "{{log}}", "{{note}}"]}}
+      ssh: {{argv: [{q(tool)}, "{{log}}", "{{note}}"]}}
     verify: {{probe: file_stat, args: {{path: "{{log}}"}}, expect: "exists", wait: 0s}}
     rollback: null
-""")
-        pol = os.path.join(ctx.dir, "policy.yaml")
-        with open(pol, "w") as f:
-            f.write("version: 1\nrate_limit_per_action_target_per_hour: 1000\n")
-        self.d = ctx.daemon(config=f"""data_dir: {self.data_dir}
-safety:
-  catalog: {cat}
-  policy: {pol}
-executor:
-  enabled: false
-  action_timeout: 30s
-  max_output: 64KiB
-  max_verify_wait: 1s
-  postmortem_dir: null
-dispatch:
-  enabled: false
-{sshd.tools_yaml(user=ssh_user)}""", data_dir=self.data_dir).start()
-        self.cfg = self.d.config_path
-        labels = {"alertname": "DiskFull", "instance": f"{TARGET}:9100", "service": "testsvc",
-                  "severity": "warning", "env": "staging", "resource_class": "application"}
-        st, body = self.d.post("/api/v1/alerts/alertmanager", am_webhook([am_alert(labels)]))
-        check(st == 200, f"alert: {st} {body}")
-        incs = [i for i in self.d.incidents() if i["labels"].get("instance") == f"{TARGET}:9100"]
-        check(len(incs) == 1, incs)
-        self.inc = incs[0]["id"]
-        st, obs = self.d.post("/api/v1/observations",
-                              {"as": "probe", "incident": self.inc, "tool": "host.df",
-                               "input": {"path": "/"}, "output": "/ 91%"})
-        check(st == 201, f"observe: {st} {obs}")
-        self.obs = obs["id"]
+"""
 
-    def propose(self, note):
-        body = {"as": "planner", "action": "t_ssh_note",
-                "params": {"log": self.record, "note": note}, "target": {"host": TARGET},
-                "incident": {"id": self.inc}, "evidence": {"cited": [self.obs]},
-                "rationale": "the disk fills up"}
-        st, p = self.d.post("/api/v1/proposals", body)
-        check(st == 201, f"propose: {st} {p}")
-        check(p["decision"] == "execute", f"{p['decision']} {p['gate']}")
-        return p["id"]
+    def propose_note(self, note):
+        return self.propose("t_ssh_note", log=self.record, note=note)
 
     def run_executor(self):
-        e = {k: v for k, v in os.environ.items() if k != "FORESTALL_FAULT"}
-        r = subprocess.run([lib.BIN, "executor", "--once", "-c", self.cfg, "--data-dir",
-                            self.data_dir], capture_output=True, text=True, env=e, timeout=120,
-                           stdin=subprocess.DEVNULL)
-        check(r.returncode == 0, f"executor exit {r.returncode}:\n{r.stdout}\n{r.stderr}")
-        for mark in lib.SANITIZER_MARKS:
-            check(mark not in r.stderr, r.stderr)
-        return r
+        return self.run_ok()
 
-    def q(self, sql, *args):
-        db = sqlite3.connect(os.path.join(self.data_dir, "forestall.db"), timeout=30)
-        db.row_factory = sqlite3.Row
-        try:
-            return [dict(r) for r in db.execute(sql, args).fetchall()]
-        finally:
-            db.close()
-
-    def execution(self, prop):
-        rows = self.q("SELECT * FROM executions WHERE proposal_id=? ORDER BY id",
-                      int(prop.split("-")[1]))
-        check(len(rows) == 1, f"{prop} has {len(rows)} executions: {rows}")
-        return rows[0]
 
     def steps(self, e):
         return [(r["state"], json.loads(r["detail"])) for r in self.q(
@@ -347,7 +287,7 @@ def test_ssh_executor_runs_an_action_over_real_sshd_verbatim(ctx):
     env = SshExec(ctx, s)
     note, canaries = _canaries()
     try:
-        prop = env.propose(note)
+        prop = env.propose_note(note)
         check(s.logins() == 0, "an ssh login before the executor ran:\n" + s.logs())
         r = env.run_executor()
         check(f"{prop} t_ssh_note: intent → running ssh " in r.stdout and
@@ -408,7 +348,7 @@ def test_ssh_executor_without_ssh_user_refuses_another_host(ctx):
     env = SshExec(ctx, s, ssh_user=None)
     note, canaries = _canaries()
     try:
-        prop = env.propose(note)
+        prop = env.propose_note(note)
         r = env.run_executor()
         check("refused →" in r.stdout and "tools.ssh_user is not set" in r.stdout, r.stdout)
         e = env.execution(prop)
