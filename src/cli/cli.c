@@ -164,6 +164,12 @@ const struct fs_command fs_commands[] = {
      "  -o json          one record per case: {\"cases\": [{file, name, ok, outcome, action,\n"
      "                   playbook, root_cause, params, summary, error}], \"total\", \"failed\"}\n"
      "Exits 1 when a case fails or DIR holds none."},
+    {"report", fs_cmd_report, "[--since T] [-o text|json] [--url URL]",
+     "The KPIs (docs/kpis.md): time to first useful action, incidents handled without a human, "
+     "false remediation rate, escalation precision, rollback success — each with the counts it "
+     "rests on.",
+     "  --since T   incidents created since T: RFC 3339 or a duration back from now (7d);\n"
+     "              default 30 days"},
     {"tool list", fs_cmd_tool_list, "[-o table|json]",
      "List the built-in tools an investigation may call (docs/tools.md); -o json prints the MCP "
      "tools/list result.",

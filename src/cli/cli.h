@@ -142,6 +142,7 @@ int fs_cmd_executor(int argc, char **argv);
 int fs_cmd_playbook_list(int argc, char **argv);
 int fs_cmd_playbook_check(int argc, char **argv);
 int fs_cmd_playbook_test(int argc, char **argv);
+int fs_cmd_report(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

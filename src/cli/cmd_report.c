@@ -17,7 +17,7 @@
 #include "safety/service.h"
 #include "store/store.h"
 
-enum { R_URL = 1000, R_LOCAL, R_CONFIG };
+enum { R_URL = 1000, R_LOCAL, R_CONFIG, R_SINCE };
 
 /* Print pm ({"incidentId","createdAt","markdown","data",...}) as Markdown or JSON. */
 static int print_pm(const json_t *pm, bool json)
@@ -136,4 +136,89 @@ int fs_cmd_postmortem(int argc, char **argv)
     rc = print_pm(pm, json);
     json_decref(pm);
     return rc;
+}
+
+/* A rate as "12/40 (30.0%)", or "none yet" without a denominator. */
+static void print_rate(const char *label, const json_t *o, const char *num, const char *den,
+                       const char *rate)
+{
+    json_t *r = json_object_get(o, rate);
+    if (json_is_number(r))
+        printf("%-30s %lld/%lld (%.1f%%)\n", label,
+               (long long)json_integer_value(json_object_get(o, num)),
+               (long long)json_integer_value(json_object_get(o, den)), 100 * json_number_value(r));
+    else
+        printf("%-30s none yet (0 %s)\n", label, den);
+}
+
+int fs_cmd_report(int argc, char **argv)
+{
+    static const struct option opts[] = {{"url", required_argument, NULL, R_URL},
+                                         {"since", required_argument, NULL, R_SINCE},
+                                         {NULL, 0, NULL, 0}};
+    const char *url = NULL, *since = NULL;
+    bool json = false;
+    int o;
+    while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (o) {
+        case 'o':
+            if (strcmp(optarg, "json") == 0)
+                json = true;
+            else if (strcmp(optarg, "text") != 0)
+                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            break;
+        case R_URL: url = optarg; break;
+        case R_SINCE: since = optarg; break;
+        default: fs_cli_usage("report", false); return FS_EXIT_USAGE;
+        }
+    }
+    if (optind != argc) {
+        fs_cli_usage("report", false);
+        return FS_EXIT_USAGE;
+    }
+    struct fs_buf path = FS_BUF_INIT(1024);
+    fs_buf_puts(&path, "/api/v1/kpis");
+    if (since) {
+        int64_t t, ago;
+        char ts[40];
+        if (fs_time_parse_rfc3339(since, (size_t)-1, &t) < 0) {
+            if (fs_duration_parse(since, &ago) < 0) {
+                fs_buf_release(&path);
+                return fs_cli_fail(FS_EXIT_USAGE,
+                                   "--since: expected an RFC 3339 time or a duration such as 7d");
+            }
+            t = fs_now_ms() - ago;
+        }
+        fs_client_query(&path, "since", fs_time_format(t, ts, sizeof(ts)));
+    }
+    json_t *k = NULL;
+    int rc = fs_cli_get_json(url, fs_buf_str(&path), &k);
+    fs_buf_release(&path);
+    if (rc != FS_EXIT_OK)
+        return rc;
+    if (json) {
+        rc = fs_cli_print_json(k);
+        json_decref(k);
+        return rc;
+    }
+    printf("KPIs of incidents created %s .. %s\n", json_string_value(json_object_get(k, "since")),
+           json_string_value(json_object_get(k, "until")));
+    json_t *t = json_object_get(k, "timeToFirstUsefulAction");
+    if (json_is_number(json_object_get(t, "medianSeconds")))
+        printf("%-30s median %.1fs, p90 %.1fs (%lld incidents)\n", "time to first useful action",
+               json_number_value(json_object_get(t, "medianSeconds")),
+               json_number_value(json_object_get(t, "p90Seconds")),
+               (long long)json_integer_value(json_object_get(t, "incidents")));
+    else
+        printf("%-30s none yet (no action has succeeded)\n", "time to first useful action");
+    print_rate("handled without a human", json_object_get(k, "handledWithoutHuman"), "withoutHuman",
+               "ended", "rate");
+    print_rate("false remediation", json_object_get(k, "falseRemediation"), "failedOrRolledBack",
+               "executions", "rate");
+    print_rate("escalation precision", json_object_get(k, "escalationPrecision"), "warranted",
+               "escalated", "precision");
+    print_rate("rollback success", json_object_get(k, "rollbackSuccess"), "rolledBack", "attempted",
+               "rate");
+    json_decref(k);
+    return FS_EXIT_OK;
 }

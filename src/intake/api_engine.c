@@ -10,6 +10,7 @@
 
 #include "core/time.h"
 #include "intake/http_int.h"
+#include "report/kpi.h"
 #include "report/postmortem.h"
 #include "store/store.h"
 
@@ -121,4 +122,19 @@ void fs_api_trace(struct req *r)
     if (rc < 0)
         return fs_http_err(r, rc, &err);
     fs_http_json(r, 200, out);
+}
+
+/* GET /api/v1/kpis[?since=RFC3339] */
+void fs_api_kpis(struct req *r)
+{
+    int64_t now = fs_now_ms(), since = now - 30LL * 86400000;
+    const char *q = fs_http_query(r, "since");
+    if (q && fs_time_parse_rfc3339(q, (size_t)-1, &since) < 0)
+        return fs_http_error(r, FS_E_INVALID, "since", "since: expected an RFC 3339 time");
+    json_t *k = NULL;
+    struct fs_err err;
+    int rc = fs_kpis_compute(r->srv->store, since, now, &k, &err);
+    if (rc < 0)
+        return fs_http_err(r, rc, &err);
+    fs_http_json(r, 200, k);
 }

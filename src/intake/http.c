@@ -67,6 +67,10 @@ static const struct route routes[] = {
      "What forestall did about an incident, in order: `{\"incidentId\",\"state\","
      "\"investigations\",\"observations\",\"proposals\" (each with its gate decision and "
      "approvals),\"executions\" (each with its step log)}`."},
+    {"GET", "/api/v1/kpis", fs_api_kpis, 0, R_AUTH, FS_CAP_READ,
+     "The KPIs (docs/kpis.md) of incidents created since `since` (RFC 3339; default 30 days "
+     "ago): time to first useful action, handled without a human, false remediation, "
+     "escalation precision, rollback success — each with its numerator and denominator."},
     {"POST", "/api/v1/observations", fs_api_observe, 0, R_AUTH | R_BODY, FS_CAP_PROPOSE,
      "Record an observation made outside forestall (an operator's check, an external agent's "
      "tool call): `{\"incident\":\"inc-N\",\"tool\",\"input\",\"output\",\"durationMs\"}` → "

@@ -111,5 +111,6 @@ void fs_api_release(struct req *r); /* on completion: drop what the safety call 
 /* api_engine.c */
 void fs_api_postmortem(struct req *r);
 void fs_api_trace(struct req *r);
+void fs_api_kpis(struct req *r);
 
 #endif

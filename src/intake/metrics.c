@@ -4,7 +4,9 @@
 
 #include <stdio.h>
 
+#include "core/time.h"
 #include "intake/metrics.h"
+#include "report/kpi.h"
 #include "safety/gate.h"
 #include "store/store.h"
 #include "version.h"
@@ -157,6 +159,33 @@ int fs_metrics_render(struct fs_buf *b, struct fs_store *store)
         }
     }
     json_decref(counts);
+    /* the KPIs (a rate without a denominator is left out rather than written as 0) */
+    json_t *k = NULL;
+    int64_t now = fs_now_ms();
+    if (store && fs_kpis_compute(store, now - 30LL * 86400000, now, &k, &err) == 0) {
+        json_t *t = json_object_get(k, "timeToFirstUsefulAction");
+        head(b, M_kpi_first_action);
+        if (json_is_number(json_object_get(t, "medianSeconds"))) {
+            labeled(b, M_kpi_first_action, "quantile", "0.5",
+                    json_number_value(json_object_get(t, "medianSeconds")));
+            labeled(b, M_kpi_first_action, "quantile", "0.9",
+                    json_number_value(json_object_get(t, "p90Seconds")));
+        }
+        static const struct {
+            int family;
+            const char *key, *rate;
+        } rates[] = {{M_kpi_autonomy, "handledWithoutHuman", "rate"},
+                     {M_kpi_false_remediation, "falseRemediation", "rate"},
+                     {M_kpi_escalation_precision, "escalationPrecision", "precision"},
+                     {M_kpi_rollback_success, "rollbackSuccess", "rate"}};
+        for (size_t i = 0; i < FS_ARRAY_LEN(rates); i++) {
+            head(b, rates[i].family);
+            json_t *v = json_object_get(json_object_get(k, rates[i].key), rates[i].rate);
+            if (json_is_number(v))
+                fs_metric_sample(b, families[rates[i].family].name, "", json_number_value(v));
+        }
+    }
+    json_decref(k);
     return b->data ? 0 : -FS_E_NOMEM;
 }
 

@@ -64,7 +64,19 @@ struct fs_store;
       "store.")                                                                                    \
     X(executions, "forestall_executions_total", "counter", "outcome",                              \
       "Executions of catalog actions by outcome (succeeded, failed, rolled_back, refused, "        \
-      "unknown; running), from the store.")
+      "unknown; running), from the store.")                                                        \
+    X(kpi_first_action, "forestall_kpi_time_to_first_useful_action_seconds", "gauge", "quantile",  \
+      "KPI over the last 30 days: from an incident's creation to its first successful action "     \
+      "(docs/kpis.md), median and 90th percentile.")                                               \
+    X(kpi_autonomy, "forestall_kpi_handled_without_human_ratio", "gauge", "",                      \
+      "KPI over the last 30 days: ended incidents resolved or closed without a person's "          \
+      "approval.")                                                                                 \
+    X(kpi_false_remediation, "forestall_kpi_false_remediation_ratio", "gauge", "",                 \
+      "KPI over the last 30 days: executions that failed, were rolled back or ended unknown.")     \
+    X(kpi_escalation_precision, "forestall_kpi_escalation_precision_ratio", "gauge", "",           \
+      "KPI over the last 30 days: escalations a person acted on or whose alert kept firing.")      \
+    X(kpi_rollback_success, "forestall_kpi_rollback_success_ratio", "gauge", "",                   \
+      "KPI over the last 30 days: rollbacks that completed, of those started.")
 
 struct fs_intake_metrics {
     atomic_uint_fast64_t alerts_received[FS_SRC__COUNT];

@@ -443,6 +443,12 @@ int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, j
     return s->ops->entity_history(s, entity, limit, out, err);
 }
 
+int fs_store_kpi_facts(struct fs_store *s, int64_t since, int64_t now, int64_t settle_ms,
+                       json_t **out, struct fs_err *err)
+{
+    return s->ops->kpi_facts(s, since, now, settle_ms, out, err);
+}
+
 int fs_store_engine_counts(struct fs_store *s, json_t **out, struct fs_err *err)
 {
     return s->ops->engine_counts(s, out, err);

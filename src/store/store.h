@@ -397,6 +397,20 @@ int fs_store_entity_history(struct fs_store *s, const char *entity, int limit, j
  * {outcome: n}} counted now (any thread). */
 int fs_store_engine_counts(struct fs_store *s, json_t **out, struct fs_err *err);
 
+/* The facts the KPIs (report/kpi.h) are computed from, for incidents created in
+ * [since, now) — one read snapshot (any thread):
+ *   "first_action_ms":   [ms from each incident's creation to the start of its first
+ *                         execution that succeeded] (incidents without one left out)
+ *   "ended", "autonomous": incidents whose handling ended; of them, resolved or no_action
+ *                         with no approval or force-override given by a person
+ *   "executions":        {outcome: n} of finished executions
+ *   "rollback_started", "rolled_back": executions whose rollback began; of them, finished
+ *   "escalated", "escalated_warranted": incidents escalated at least settle_ms before now;
+ *                         of them, those a person acted on (approved, overrode, rejected) or
+ *                         whose alerts still fired settle_ms after the escalation */
+int fs_store_kpi_facts(struct fs_store *s, int64_t since, int64_t now, int64_t settle_ms,
+                       json_t **out, struct fs_err *err);
+
 /* Incidents whose handling ended (resolved, escalated, no_action, shadowed, blocked) and whose
  * post-mortem is missing or older than that end, oldest first, up to max (any thread). */
 int fs_store_incidents_unconcluded(struct fs_store *s, int64_t *ids, int max, int *n,

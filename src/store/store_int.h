@@ -118,6 +118,8 @@ struct fs_store_ops {
                                  struct fs_err *err);
     int (*entity_history)(struct fs_store *s, const char *entity, int limit, json_t **out,
                           struct fs_err *err);
+    int (*kpi_facts)(struct fs_store *s, int64_t since, int64_t now, int64_t settle_ms,
+                     json_t **out, struct fs_err *err);
     int (*engine_counts)(struct fs_store *s, json_t **out, struct fs_err *err);
     int (*incidents_unconcluded)(struct fs_store *s, int64_t *ids, int max, int *n,
                                  struct fs_err *err);

@@ -2328,6 +2328,86 @@ static int sq_engine_counts(struct fs_store *base, json_t **out, struct fs_err *
     return json_result(rc, o, out);
 }
 
+static int kpi_int_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    json_t *o = arg;
+    for (int i = 0; i < sqlite3_column_count(st); i++)
+        if (json_object_set_new(o, sqlite3_column_name(st, i),
+                                json_integer(sqlite3_column_int64(st, i))) < 0)
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return 1;
+}
+
+static int kpi_delta_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    return json_array_append_new(arg, json_integer(sqlite3_column_int64(st, 0))) < 0
+               ? fs_err_set(err, FS_E_NOMEM, NULL, NULL)
+               : 0;
+}
+
+static int kpi_outcome_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    return json_object_set_new(arg, (const char *)sqlite3_column_text(st, 0),
+                               json_integer(sqlite3_column_int64(st, 1))) < 0
+               ? fs_err_set(err, FS_E_NOMEM, NULL, NULL)
+               : 0;
+}
+
+#define KPI_HUMAN                                                                                  \
+    "EXISTS (SELECT 1 FROM approvals a JOIN proposals p ON p.id = a.proposal_id WHERE "            \
+    "p.incident_id = i.id AND a.kind IN "
+
+static int sq_kpi_facts(struct fs_store *base, int64_t since, int64_t now, int64_t settle_ms,
+                        json_t **out, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    json_t *o = json_pack("{s:[],s:{}}", "first_action_ms", "executions");
+    if (!o)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    int slot;
+    sqlite3 *db = read_begin(s, &slot);
+    int rc = read_rows(db,
+                       "SELECT (SELECT min(e.started_at) FROM executions e WHERE e.incident_id = "
+                       "i.id AND e.outcome = 'succeeded') - i.created_at AS d FROM incidents i "
+                       "WHERE i.created_at >= ?1 AND i.created_at < ?2 AND d IS NOT NULL",
+                       "kpi first action", PARAMS(p_int(since), p_int(now)), kpi_delta_row,
+                       json_object_get(o, "first_action_ms"), err);
+    if (rc >= 0)
+        rc = read_rows(db,
+                       "SELECT count(*) AS ended, coalesce(sum(i.state IN ('resolved','no_action') "
+                       "AND NOT " KPI_HUMAN "('approve','force_override'))), 0) AS autonomous "
+                       "FROM incidents i WHERE i.created_at >= ?1 AND i.created_at < ?2 AND "
+                       "i.state IN ('resolved','escalated','no_action','shadowed','blocked')",
+                       "kpi autonomy", PARAMS(p_int(since), p_int(now)), kpi_int_row, o, err);
+    if (rc >= 0)
+        rc = read_rows(db,
+                       "SELECT e.outcome, count(*) FROM executions e JOIN incidents i ON i.id = "
+                       "e.incident_id WHERE i.created_at >= ?1 AND i.created_at < ?2 AND "
+                       "e.outcome NOT IN ('running','queued') GROUP BY e.outcome",
+                       "kpi executions", PARAMS(p_int(since), p_int(now)), kpi_outcome_row,
+                       json_object_get(o, "executions"), err);
+    if (rc >= 0)
+        rc = read_rows(db,
+                       "SELECT count(DISTINCT b.execution_id) AS rollback_started, count(DISTINCT "
+                       "r.execution_id) AS rolled_back FROM exec_steps b JOIN executions e ON "
+                       "e.id = b.execution_id JOIN incidents i ON i.id = e.incident_id LEFT JOIN "
+                       "exec_steps r ON r.execution_id = b.execution_id AND r.state = "
+                       "'rolled_back' WHERE b.state = 'rollback_started' AND i.created_at >= ?1 "
+                       "AND i.created_at < ?2",
+                       "kpi rollbacks", PARAMS(p_int(since), p_int(now)), kpi_int_row, o, err);
+    if (rc >= 0)
+        rc = read_rows(db,
+                       "SELECT count(*) AS escalated, coalesce(sum(" KPI_HUMAN
+                       "('approve','force_override','reject')) OR (i.status = 'open') OR "
+                       "(i.resolved_at IS NOT NULL AND i.resolved_at >= i.state_at + ?3)), 0) AS "
+                       "escalated_warranted FROM incidents i WHERE i.created_at >= ?1 AND "
+                       "i.created_at < ?2 AND i.state = 'escalated' AND i.state_at <= ?2 - ?3",
+                       "kpi escalations", PARAMS(p_int(since), p_int(now), p_int(settle_ms)),
+                       kpi_int_row, o, err);
+    read_end(s, db, slot);
+    return json_result(rc < 0 ? rc : 0, o, out);
+}
+
 static int sq_incidents_unconcluded(struct fs_store *base, int64_t *ids, int max, int *n,
                                     struct fs_err *err)
 {
@@ -2437,6 +2517,7 @@ static const struct fs_store_ops sq_ops = {
     .executions_list = sq_executions_list,
     .entity_history_insert = sq_entity_history_insert,
     .entity_history = sq_entity_history,
+    .kpi_facts = sq_kpi_facts,
     .engine_counts = sq_engine_counts,
     .incidents_unconcluded = sq_incidents_unconcluded,
     .postmortem_put = sq_postmortem_put,

@@ -220,3 +220,37 @@ def test_investigate_cli_runs_the_whole_loop_and_prints_the_trace(ctx, fs):
     check(r.returncode == 0 and "inc-2" in r.stdout, r.stdout + r.stderr)
     check("last time here: inc-1" in r.stdout and "resolved after journal_vacuum" in r.stdout,
           f"the second investigation does not see the first:\n{r.stdout[:3000]}")
+
+
+@with_tmpfs
+def test_kpis_from_what_the_store_recorded(ctx, fs):
+    d = daemon(ctx)
+    st, body = d.post(AM_PATH, disk_alert(fs.path))
+    check(st == 200, body)
+    inc = wait_for(handled(d, ("resolved", "escalated")), 30, what="the remediation")
+    check(inc["state"] == "resolved", f"state {inc['state']}")
+    # a second incident that ends escalated (a host forestall cannot reach), judged only after
+    # the settle time, so it does not count yet
+    st, body = d.post(AM_PATH, am_webhook([am_alert(
+        {"alertname": "DiskSpaceWarning", "instance": "far-away:9100", "mountpoint": "/",
+         "severity": "warning", "service": "x"}, starts_at=utc_rfc3339())]))
+    check(st == 200, body)
+    wait_for(lambda: len([i for i in d.incidents() if i.get("state") == "escalated"]) == 1, 30)
+    r = d.cli("report", "-o", "json")
+    check(r.returncode == 0, r.stdout + r.stderr)
+    k = json.loads(r.stdout)
+    t = k["timeToFirstUsefulAction"]
+    check(t["incidents"] == 1 and 0 <= t["medianSeconds"] < 30, t)
+    check(k["handledWithoutHuman"] == {"ended": 2, "withoutHuman": 1, "rate": 0.5},
+          k["handledWithoutHuman"])
+    check(k["falseRemediation"] == {"executions": 1, "failedOrRolledBack": 0, "rate": 0.0},
+          k["falseRemediation"])
+    check(k["escalationPrecision"]["escalated"] == 0 and
+          k["escalationPrecision"]["precision"] is None, k["escalationPrecision"])
+    check(k["rollbackSuccess"]["rate"] is None, k["rollbackSuccess"])
+    # the text form and /metrics say the same
+    r = d.cli("report")
+    check("handled without a human" in r.stdout and "1/2 (50.0%)" in r.stdout, r.stdout)
+    m = scrape(d)
+    check(metric_value(m, "forestall_kpi_handled_without_human_ratio") == 0.5, m)
+    check(metric_value(m, "forestall_kpi_false_remediation_ratio") == 0, m)
