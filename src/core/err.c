@@ -51,6 +51,16 @@ int fs_err_vset(struct fs_err *err, enum fs_errcode code, const char *path, cons
     return -(int)code;
 }
 
+int fs_err_at(struct fs_err *err, enum fs_errcode code, const char *path, const char *fmt, ...)
+{
+    char msg[400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return fs_err_set(err, code, path, "%s: %s", path && path[0] ? path : "(top level)", msg);
+}
+
 int fs_err_set(struct fs_err *err, enum fs_errcode code, const char *path, const char *fmt, ...)
 {
     va_list ap;

@@ -73,6 +73,10 @@ int fs_err_set(struct fs_err *err, enum fs_errcode code, const char *path, const
     __attribute__((format(printf, 4, 5)));
 int fs_err_vset(struct fs_err *err, enum fs_errcode code, const char *path, const char *fmt,
                 va_list ap) __attribute__((format(printf, 4, 0)));
+/* The same for an error about one place of a document: err->path = path and the message reads
+ * "PATH: message" ("(top level)" for an empty path), as every validator of outside JSON says it. */
+int fs_err_at(struct fs_err *err, enum fs_errcode code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Prefix the message of an already-filled error ("config.yaml:12: " + msg). */
 void fs_err_prefix(struct fs_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -16,19 +16,6 @@
 #define PROPOSAL_MAX_DEPTH 64
 #define PROPOSAL_MAX_LIST 1000 /* ids per evidence/scope list: the gate compares them pairwise */
 
-static int bad(struct fs_err *err, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int bad(struct fs_err *err, const char *path, const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: %s", path, msg);
-}
-
 static int check_keys(const json_t *obj, const char *base, const char *const *allowed,
                       struct fs_err *err)
 {
@@ -42,7 +29,7 @@ static int check_keys(const json_t *obj, const char *base, const char *const *al
         if (!ok) {
             char path[256];
             fs_jpath_key(path, sizeof(path), base, key);
-            return bad(err, path, "unknown field");
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "unknown field");
         }
     }
     return 0;
@@ -76,7 +63,8 @@ static int opt_count(const json_t *obj, const char *key, const char *base, int64
     if (present && v < 0) {
         char path[256];
         fs_jpath_key(path, sizeof(path), base, key);
-        return bad(err, path, "must not be negative, got %lld", (long long)v);
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "must not be negative, got %lld",
+                         (long long)v);
     }
     *out = present ? v : 0;
     return 0;
@@ -92,7 +80,8 @@ static int opt_bool(const json_t *obj, const char *key, const char *base, bool *
     if (!json_is_boolean(v)) {
         char path[256];
         fs_jpath_key(path, sizeof(path), base, key);
-        return bad(err, path, "expected true or false, got %s", fs_json_type_name(v));
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected true or false, got %s",
+                         fs_json_type_name(v));
     }
     *out = json_is_true(v);
     return 0;
@@ -113,7 +102,8 @@ static int opt_strs(const json_t *obj, const char *key, const char *base, struct
     fs_jpath_key(path, sizeof(path), base, key);
     size_t n = json_array_size(arr);
     if (n > PROPOSAL_MAX_LIST)
-        return bad(err, path, "more than %d entries", PROPOSAL_MAX_LIST);
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "more than %d entries",
+                         PROPOSAL_MAX_LIST);
     if (n == 0)
         return 0;
     if (!(s->v = fs_calloc(n, sizeof(*s->v))))
@@ -125,7 +115,8 @@ static int opt_strs(const json_t *obj, const char *key, const char *base, struct
         if (!json_is_string(item)) {
             char ipath[256];
             fs_jpath_index(ipath, sizeof(ipath), path, i);
-            return bad(err, ipath, "expected string, got %s", fs_json_type_name(item));
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, ipath, "expected string, got %s",
+                             fs_json_type_name(item));
         }
         s->v[s->n++] = json_string_value(item);
     }
@@ -166,8 +157,8 @@ static int parse_incident(struct fs_proposal *p, const json_t *inc, struct fs_er
     else if (strcmp(p->incident.severity, "info") != 0 &&
              strcmp(p->incident.severity, "warning") != 0 &&
              strcmp(p->incident.severity, "critical") != 0)
-        return bad(err, "incident.severity", "expected info, warning or critical, got \"%s\"",
-                   p->incident.severity);
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, "incident.severity",
+                         "expected info, warning or critical, got \"%s\"", p->incident.severity);
     if (p->incident.labels) {
         const char *k;
         json_t *v;
@@ -176,7 +167,8 @@ static int parse_incident(struct fs_proposal *p, const json_t *inc, struct fs_er
             if (!json_is_string(v)) {
                 char path[256];
                 fs_jpath_key(path, sizeof(path), "incident.labels", k);
-                return bad(err, path, "expected string, got %s", fs_json_type_name(v));
+                return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected string, got %s",
+                                 fs_json_type_name(v));
             }
         }
     }
@@ -223,8 +215,8 @@ static int parse_context(struct fs_proposal *p, const json_t *ctx, struct fs_err
         return rc;
     if (mode) {
         if (fs_mode_parse(mode, &p->context.mode) < 0)
-            return bad(err, "context.mode", "expected shadow, supervised or autonomous, got \"%s\"",
-                       mode);
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, "context.mode",
+                             "expected shadow, supervised or autonomous, got \"%s\"", mode);
         p->context.has_mode = true;
     }
     return 0;
@@ -245,16 +237,17 @@ static int parse(struct fs_proposal *p, struct fs_err *err)
         (rc = fs_json_get_str(root, "action", "", true, &p->action, err)) < 0)
         return rc;
     if (!*p->action)
-        return bad(err, "action", "must not be empty");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, "action", "must not be empty");
     double conf;
     bool has_conf;
     if ((rc = fs_json_get_num(root, "confidence", "", false, &conf, &has_conf, err)) < 0)
         return rc;
     if (has_conf && (conf < 0 || conf > 1))
-        return bad(err, "confidence", "must be between 0 and 1");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, "confidence", "must be between 0 and 1");
     json_t *params = json_object_get(root, "params");
     if (params && !json_is_object(params))
-        return bad(err, "params", "expected object, got %s", fs_json_type_name(params));
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, "params", "expected object, got %s",
+                         fs_json_type_name(params));
     p->params = params;
     json_t *target = NULL;
     if ((rc = fs_json_get_obj(root, "target", "", true, &target, err)) < 0)
@@ -274,7 +267,8 @@ static int parse(struct fs_proposal *p, struct fs_err *err)
     if (now) {
         int64_t ms;
         if (fs_time_parse_rfc3339(now, (size_t)-1, &ms) < 0 || ms == FS_TIME_UNSET)
-            return bad(err, "now", "expected an RFC 3339 time such as 2026-11-21T03:00:00Z");
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, "now",
+                             "expected an RFC 3339 time such as 2026-11-21T03:00:00Z");
         p->now_ms = ms;
     }
     return 0;

@@ -14,17 +14,6 @@
 
 #define MAX_DEPTH 32
 
-__attribute__((format(printf, 3, 4))) static int bad(struct fs_err *err, const char *path,
-                                                     const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: %s", path, msg);
-}
-
 /* "1569266497240578000" → "2019-09-23T19:21:37.240578000Z"; false when not 1..19 digits that
  * fit in an int64. */
 static bool ns_time(const char *s, char *dst, size_t size)
@@ -60,11 +49,11 @@ static int stream(const json_t *e, const char *path, size_t max_line, json_t **o
 {
     char p[256], vp[256];
     if (!json_is_object(e))
-        return bad(err, path, "expected an object");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected an object");
     json_t *labels = json_object_get(e, "stream"), *vals = json_object_get(e, "values");
     fs_jpath_key(p, sizeof(p), path, "stream");
     if (!json_is_object(labels))
-        return bad(err, p, "expected an object of labels");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "expected an object of labels");
     const char *k;
     json_t *v;
     json_object_foreach(labels, k, v)
@@ -72,12 +61,13 @@ static int stream(const json_t *e, const char *path, size_t max_line, json_t **o
         if (!json_is_string(v)) {
             char lp[256];
             fs_jpath_key(lp, sizeof(lp), p, k);
-            return bad(err, lp, "expected a string label value");
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, lp, "expected a string label value");
         }
     }
     fs_jpath_key(vp, sizeof(vp), path, "values");
     if (!json_is_array(vals))
-        return bad(err, vp, "expected an array of [\"<ns>\", \"line\"]");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, vp,
+                         "expected an array of [\"<ns>\", \"line\"]");
     json_t *o = json_pack("{s:O,s:[]}", "labels", labels, "lines");
     if (!o)
         return -FS_E_NOMEM;
@@ -92,13 +82,14 @@ static int stream(const json_t *e, const char *path, size_t max_line, json_t **o
         json_t *ts = json_array_get(s, 0), *line = json_array_get(s, 1);
         char when[48];
         if (!json_is_array(s) || json_array_size(s) < 2 || json_array_size(s) > 3) {
-            rc = bad(err, p, "expected [\"<ns>\", \"line\"]");
+            rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "expected [\"<ns>\", \"line\"]");
         } else if (!json_is_string(ts) || !ns_time(json_string_value(ts), when, sizeof(when))) {
             fs_jpath_index(p + strlen(p), sizeof(p) - strlen(p), "", 0);
-            rc = bad(err, p, "expected a timestamp in nanoseconds as a string");
+            rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, p,
+                           "expected a timestamp in nanoseconds as a string");
         } else if (!json_is_string(line)) {
             fs_jpath_index(p + strlen(p), sizeof(p) - strlen(p), "", 1);
-            rc = bad(err, p, "expected the line as a string");
+            rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "expected the line as a string");
         }
         if (rc < 0)
             break;
@@ -144,17 +135,17 @@ int fs_loki_parse(const char *body, size_t len, size_t max_line, json_t **out, s
     const char *type = json_string_value(json_object_get(d, "resultType"));
     json_t *res = json_object_get(d, "result"), *o = NULL;
     if (!json_is_object(root))
-        rc = bad(err, "(root)", "expected an object");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "(root)", "expected an object");
     else if (!fs_streq(status, "success"))
-        rc = bad(err, "status", "expected \"success\", got %s%.60s%s", status ? "\"" : "",
-                 status ? status : "none", status ? "\"" : "");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "status", "expected \"success\", got %s%.60s%s",
+                       status ? "\"" : "", status ? status : "none", status ? "\"" : "");
     else if (!json_is_object(d))
-        rc = bad(err, "data", "expected an object");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data", "expected an object");
     else if (!fs_streq(type, "streams"))
-        rc = bad(err, "data.resultType", "expected \"streams\" (a log query), got %.40s",
-                 type ? type : "none");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data.resultType",
+                       "expected \"streams\" (a log query), got %.40s", type ? type : "none");
     else if (!json_is_array(res))
-        rc = bad(err, "data.result", "expected an array");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data.result", "expected an array");
     else if (!(o = json_pack("{s:[]}", "streams")))
         rc = -FS_E_NOMEM;
     json_t *arr = json_object_get(o, "streams");

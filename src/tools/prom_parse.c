@@ -62,39 +62,29 @@ static json_t *value_json(double d)
     return json_string(isnan(d) ? "NaN" : d > 0 ? "+Inf" : "-Inf");
 }
 
-__attribute__((format(printf, 3, 4))) static int bad(struct fs_err *err, const char *path,
-                                                     const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return fs_err_set(err, FS_E_INVALID_PAYLOAD, path, "%s: %s", path, msg);
-}
-
 /* [t, "v"] at path → *t, *v (v NULL when want_string: the string itself goes to *s). */
 static int sample(const json_t *a, const char *path, bool want_string, double *t, double *v,
                   const char **s, struct fs_err *err)
 {
     char p[256];
     if (!json_is_array(a) || json_array_size(a) != 2)
-        return bad(err, path, "expected [time, \"value\"]");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected [time, \"value\"]");
     json_t *jt = json_array_get(a, 0), *jv = json_array_get(a, 1);
     if (!json_is_number(jt) || !isfinite(json_number_value(jt))) {
         fs_jpath_index(p, sizeof(p), path, 0);
-        return bad(err, p, "expected a time in seconds");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "expected a time in seconds");
     }
     *t = json_number_value(jt);
     fs_jpath_index(p, sizeof(p), path, 1);
     if (!json_is_string(jv))
-        return bad(err, p, "expected the value as a string, got %s", fs_json_type_name(jv));
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "expected the value as a string, got %s",
+                         fs_json_type_name(jv));
     if (want_string) {
         *s = json_string_value(jv);
         return 0;
     }
     if (fs_prom_value(json_string_value(jv), v) < 0)
-        return bad(err, p, "not a sample value");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "not a sample value");
     return 0;
 }
 
@@ -102,7 +92,7 @@ static int sample(const json_t *a, const char *path, bool want_string, double *t
 static int histogram(const json_t *h, const char *path, json_t **out, struct fs_err *err)
 {
     if (!json_is_object(h))
-        return bad(err, path, "expected a histogram object");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected a histogram object");
     json_t *o = json_object();
     if (!o)
         return -FS_E_NOMEM;
@@ -116,7 +106,7 @@ static int histogram(const json_t *h, const char *path, json_t **out, struct fs_
             json_decref(o);
             char p[256];
             fs_jpath_key(p, sizeof(p), path, keys[i]);
-            return bad(err, p, "not a sample value");
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "not a sample value");
         }
         if (json_object_set_new(o, keys[i], value_json(d)) < 0) {
             json_decref(o);
@@ -133,7 +123,7 @@ static int hist_sample(const json_t *a, const char *path, json_t **out, struct f
     char p[256];
     if (!json_is_array(a) || json_array_size(a) != 2 || !json_is_number(json_array_get(a, 0)) ||
         !isfinite(json_number_value(json_array_get(a, 0))))
-        return bad(err, path, "expected [time, histogram]");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected [time, histogram]");
     fs_jpath_index(p, sizeof(p), path, 1);
     json_t *h = NULL;
     int rc = histogram(json_array_get(a, 1), p, &h, err);
@@ -150,7 +140,7 @@ static int metric(const json_t *m, const char *path, json_t **out, struct fs_err
         return *out ? 0 : -FS_E_NOMEM;
     }
     if (!json_is_object(m))
-        return bad(err, path, "expected an object of labels");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected an object of labels");
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)m, k, v)
@@ -158,7 +148,7 @@ static int metric(const json_t *m, const char *path, json_t **out, struct fs_err
         if (!json_is_string(v)) {
             char p[256];
             fs_jpath_key(p, sizeof(p), path, k);
-            return bad(err, p, "expected a string label value");
+            return fs_err_at(err, FS_E_INVALID_PAYLOAD, p, "expected a string label value");
         }
     }
     *out = json_deep_copy(m);
@@ -170,7 +160,7 @@ static int series(const json_t *e, const char *path, bool matrix, json_t **out, 
 {
     char p[256];
     if (!json_is_object(e))
-        return bad(err, path, "expected an object");
+        return fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "expected an object");
     json_t *o = json_object(), *m = NULL;
     if (!o)
         return -FS_E_NOMEM;
@@ -181,7 +171,7 @@ static int series(const json_t *e, const char *path, bool matrix, json_t **out, 
     const char *vk = matrix ? "values" : "value", *hk = matrix ? "histograms" : "histogram";
     json_t *vals = json_object_get(e, vk), *hists = json_object_get(e, hk);
     if (rc == 0 && !vals && !hists)
-        rc = bad(err, path, "neither \"%s\" nor \"%s\"", vk, hk);
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, path, "neither \"%s\" nor \"%s\"", vk, hk);
     if (rc == 0 && !matrix && vals) {
         double t, v;
         fs_jpath_key(p, sizeof(p), path, vk);
@@ -208,7 +198,7 @@ static int series(const json_t *e, const char *path, bool matrix, json_t **out, 
         char ap[256];
         fs_jpath_key(ap, sizeof(ap), path, pass == 0 ? vk : hk);
         if (!json_is_array(src)) {
-            rc = bad(err, ap, "expected an array of samples");
+            rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, ap, "expected an array of samples");
             break;
         }
         json_t *arr = json_array();
@@ -281,9 +271,9 @@ int fs_prom_parse(const char *body, size_t len, json_t **data, struct fs_prom_er
         return rc;
     const char *status = json_string_value(json_object_get(root, "status"));
     if (!json_is_object(root)) {
-        rc = bad(err, "(root)", "expected an object");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "(root)", "expected an object");
     } else if (!status) {
-        rc = bad(err, "status", "required: \"success\" or \"error\"");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "status", "required: \"success\" or \"error\"");
     } else if (!strcmp(status, "error")) {
         copy_str(perr->type, sizeof(perr->type), json_object_get(root, "errorType"));
         copy_str(perr->msg, sizeof(perr->msg), json_object_get(root, "error"));
@@ -292,19 +282,20 @@ int fs_prom_parse(const char *body, size_t len, json_t **data, struct fs_prom_er
         json_decref(root);
         return 1;
     } else if (strcmp(status, "success") != 0) {
-        rc = bad(err, "status", "expected \"success\" or \"error\"");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "status", "expected \"success\" or \"error\"");
     }
     json_t *d = json_object_get(root, "data"), *out = NULL;
     const char *type = json_string_value(json_object_get(d, "resultType"));
     json_t *res = json_object_get(d, "result");
     if (rc == 0 && !json_is_object(d))
-        rc = bad(err, "data", "expected an object");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data", "expected an object");
     else if (rc == 0 && !type)
-        rc = bad(err, "data.resultType", "required");
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data.resultType", "required");
     bool vec = fs_streq(type, "vector"), mat = fs_streq(type, "matrix");
     bool one = fs_streq(type, "scalar") || fs_streq(type, "string");
     if (rc == 0 && !vec && !mat && !one)
-        rc = bad(err, "data.resultType", "unknown result type \"%.40s\"", type);
+        rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data.resultType",
+                       "unknown result type \"%.40s\"", type);
     if (rc == 0 && !(out = json_pack("{s:s,s:[]}", "resultType", type, "result")))
         rc = -FS_E_NOMEM;
     json_t *arr = json_object_get(out, "result");
@@ -320,7 +311,7 @@ int fs_prom_parse(const char *body, size_t len, json_t **data, struct fs_prom_er
             rc = -FS_E_NOMEM;
     } else if (rc == 0) {
         if (!json_is_array(res))
-            rc = bad(err, "data.result", "expected an array");
+            rc = fs_err_at(err, FS_E_INVALID_PAYLOAD, "data.result", "expected an array");
         size_t i;
         json_t *e;
         json_array_foreach(res, i, e)

@@ -103,21 +103,10 @@ void fs_schema_free(struct fs_schema *s)
     free(s);
 }
 
-__attribute__((format(printf, 3, 4))) static int bad(struct fs_err *err, const char *path,
-                                                     const char *fmt, ...)
-{
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    return fs_err_set(err, FS_E_INVALID, path, "%s: %s", path[0] ? path : "(schema)", msg);
-}
-
 static int get_count(const json_t *v, const char *path, int64_t *out, struct fs_err *err)
 {
     if (!json_is_integer(v) || json_integer_value(v) < 0)
-        return bad(err, path, "expected a non-negative integer");
+        return fs_err_at(err, FS_E_INVALID, path, "expected a non-negative integer");
     *out = (int64_t)json_integer_value(v);
     return 0;
 }
@@ -125,7 +114,7 @@ static int get_count(const json_t *v, const char *path, int64_t *out, struct fs_
 static int get_number(const json_t *v, const char *path, double *out, struct fs_err *err)
 {
     if (!json_is_number(v))
-        return bad(err, path, "expected a number");
+        return fs_err_at(err, FS_E_INVALID, path, "expected a number");
     *out = json_number_value(v);
     return 0;
 }
@@ -144,9 +133,9 @@ static int compile_props(struct fs_schema *s, const json_t *props, const char *p
     char kp[256], pp[256];
     fs_jpath_key(kp, sizeof(kp), path, "properties");
     if (!json_is_object(props))
-        return bad(err, kp, "expected an object");
+        return fs_err_at(err, FS_E_INVALID, kp, "expected an object");
     if (json_object_size(props) > MAX_PROPS)
-        return bad(err, kp, "more than 256 properties");
+        return fs_err_at(err, FS_E_INVALID, kp, "more than 256 properties");
     s->props = fs_calloc(json_object_size(props), sizeof(*s->props));
     if (!s->props)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
@@ -172,7 +161,7 @@ static int compile_required(struct fs_schema *s, const json_t *req, const char *
     char kp[256], ip[256];
     fs_jpath_key(kp, sizeof(kp), path, "required");
     if (!json_is_array(req))
-        return bad(err, kp, "expected an array of property names");
+        return fs_err_at(err, FS_E_INVALID, kp, "expected an array of property names");
     s->required = fs_calloc(json_array_size(req), sizeof(char *));
     if (!s->required)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
@@ -182,13 +171,14 @@ static int compile_required(struct fs_schema *s, const json_t *req, const char *
     {
         fs_jpath_index(ip, sizeof(ip), kp, i);
         if (!json_is_string(v))
-            return bad(err, ip, "expected a property name");
+            return fs_err_at(err, FS_E_INVALID, ip, "expected a property name");
         const char *name = json_string_value(v);
         bool found = false;
         for (size_t k = 0; k < s->nprops; k++)
             found = found || !strcmp(s->props[k].name, name);
         if (!found)
-            return bad(err, ip, "\"%s\" is required but not among the properties", name);
+            return fs_err_at(err, FS_E_INVALID, ip,
+                             "\"%s\" is required but not among the properties", name);
         if (!(s->required[s->nrequired] = fs_strdup(name)))
             return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
         s->nrequired++;
@@ -202,16 +192,16 @@ static int compile_pattern(struct fs_schema *s, const json_t *v, const char *pat
     char kp[256];
     fs_jpath_key(kp, sizeof(kp), path, "pattern");
     if (!json_is_string(v))
-        return bad(err, kp, "expected a string");
+        return fs_err_at(err, FS_E_INVALID, kp, "expected a string");
     const char *src = json_string_value(v);
     size_t n = json_string_length(v);
     if (n > MAX_PATTERN || strlen(src) != n)
-        return bad(err, kp, "longer than 1024 bytes or contains NUL");
+        return fs_err_at(err, FS_E_INVALID, kp, "longer than 1024 bytes or contains NUL");
     if (!fs_re_is_anchored(src, n))
-        return bad(err, kp, "must be anchored: start with ^ and end with $");
+        return fs_err_at(err, FS_E_INVALID, kp, "must be anchored: start with ^ and end with $");
     char msg[256];
     if (!(s->re = fs_re_compile_checked(src, n, msg, sizeof(msg))))
-        return bad(err, kp, "%s", msg);
+        return fs_err_at(err, FS_E_INVALID, kp, "%s", msg);
     if (!(s->pattern = fs_strdup(src)))
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     return 0;
@@ -229,18 +219,19 @@ static int compile_body(struct fs_schema *s, const json_t *j, const char *path, 
     {
         if (!in_list(known_keys, k) && !in_list(annotation_keys, k)) {
             fs_jpath_key(kp, sizeof(kp), path, k);
-            return bad(err, kp, "unsupported JSON Schema keyword \"%s\"", k);
+            return fs_err_at(err, FS_E_INVALID, kp, "unsupported JSON Schema keyword \"%s\"", k);
         }
     }
     if ((v = json_object_get(j, "type"))) {
         fs_jpath_key(kp, sizeof(kp), path, "type");
         if (!json_is_string(v))
-            return bad(err, kp, "expected one type name (a list of types is not supported)");
+            return fs_err_at(err, FS_E_INVALID, kp,
+                             "expected one type name (a list of types is not supported)");
         for (int t = T_OBJECT; t <= T_NULL; t++)
             if (!strcmp(json_string_value(v), type_names[t]))
                 s->type = (enum stype)t;
         if (s->type == T_ANY)
-            return bad(err, kp, "unknown type \"%s\"", json_string_value(v));
+            return fs_err_at(err, FS_E_INVALID, kp, "unknown type \"%s\"", json_string_value(v));
     }
     /* keywords that only apply to one type must come with that type, so that a schema means
      * what it reads as */
@@ -267,9 +258,9 @@ static int compile_body(struct fs_schema *s, const json_t *j, const char *path, 
         if (json_object_get(j, owners[i].key) && s->type != owners[i].t1 &&
             s->type != owners[i].t2) {
             fs_jpath_key(kp, sizeof(kp), path, owners[i].key);
-            return bad(err, kp, "applies only to %s schemas; declare the type",
-                       owners[i].t1 == owners[i].t2 ? type_names[owners[i].t1]
-                                                    : "integer or number");
+            return fs_err_at(err, FS_E_INVALID, kp, "applies only to %s schemas; declare the type",
+                             owners[i].t1 == owners[i].t2 ? type_names[owners[i].t1]
+                                                          : "integer or number");
         }
     }
     s->additional = true;
@@ -280,7 +271,7 @@ static int compile_body(struct fs_schema *s, const json_t *j, const char *path, 
     if ((v = json_object_get(j, "additionalProperties"))) {
         fs_jpath_key(kp, sizeof(kp), path, "additionalProperties");
         if (!json_is_boolean(v))
-            return bad(err, kp, "only true or false is supported");
+            return fs_err_at(err, FS_E_INVALID, kp, "only true or false is supported");
         s->additional = json_is_true(v);
     }
     if ((v = json_object_get(j, "items"))) {
@@ -306,7 +297,7 @@ static int compile_body(struct fs_schema *s, const json_t *j, const char *path, 
     if ((v = json_object_get(j, "uniqueItems"))) {
         fs_jpath_key(kp, sizeof(kp), path, "uniqueItems");
         if (!json_is_boolean(v))
-            return bad(err, kp, "expected a boolean");
+            return fs_err_at(err, FS_E_INVALID, kp, "expected a boolean");
         s->unique = json_is_true(v);
     }
     if ((v = json_object_get(j, "pattern")) && (rc = compile_pattern(s, v, path, err)))
@@ -329,28 +320,30 @@ static int compile_body(struct fs_schema *s, const json_t *j, const char *path, 
     }
     if (s->min_items >= 0 && s->max_items >= 0 && s->min_items > s->max_items) {
         fs_jpath_key(kp, sizeof(kp), path, "minItems");
-        return bad(err, kp, "greater than maxItems");
+        return fs_err_at(err, FS_E_INVALID, kp, "greater than maxItems");
     }
     if (s->min_len >= 0 && s->max_len >= 0 && s->min_len > s->max_len) {
         fs_jpath_key(kp, sizeof(kp), path, "minLength");
-        return bad(err, kp, "greater than maxLength");
+        return fs_err_at(err, FS_E_INVALID, kp, "greater than maxLength");
     }
     if (s->has_min && s->has_max && s->min > s->max) {
         fs_jpath_key(kp, sizeof(kp), path, "minimum");
-        return bad(err, kp, "greater than maximum");
+        return fs_err_at(err, FS_E_INVALID, kp, "greater than maximum");
     }
     if ((v = json_object_get(j, "enum"))) {
         char ip[256];
         fs_jpath_key(kp, sizeof(kp), path, "enum");
         if (!json_is_array(v) || json_array_size(v) == 0 || json_array_size(v) > MAX_ENUM)
-            return bad(err, kp, "expected a non-empty array of at most 256 values");
+            return fs_err_at(err, FS_E_INVALID, kp,
+                             "expected a non-empty array of at most 256 values");
         size_t i;
         json_t *e;
         json_array_foreach(v, i, e)
         {
             fs_jpath_index(ip, sizeof(ip), kp, i);
             if (!is_scalar(e))
-                return bad(err, ip, "only strings, numbers, booleans and null are supported");
+                return fs_err_at(err, FS_E_INVALID, ip,
+                                 "only strings, numbers, booleans and null are supported");
         }
         if (!(s->enm = json_deep_copy(v)))
             return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
@@ -358,7 +351,8 @@ static int compile_body(struct fs_schema *s, const json_t *j, const char *path, 
     if ((v = json_object_get(j, "const"))) {
         fs_jpath_key(kp, sizeof(kp), path, "const");
         if (!is_scalar(v))
-            return bad(err, kp, "only a string, number, boolean or null is supported");
+            return fs_err_at(err, FS_E_INVALID, kp,
+                             "only a string, number, boolean or null is supported");
         if (!(s->cnst = json_deep_copy(v)))
             return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     }
@@ -370,9 +364,10 @@ static int compile(const json_t *j, const char *path, int depth, struct fs_schem
 {
     *out = NULL;
     if (depth > FS_SCHEMA_MAX_DEPTH)
-        return bad(err, path, "nested deeper than 8 levels");
+        return fs_err_at(err, FS_E_INVALID, path, "nested deeper than 8 levels");
     if (!json_is_object(j))
-        return bad(err, path, "a schema must be an object (boolean schemas are not supported)");
+        return fs_err_at(err, FS_E_INVALID, path,
+                         "a schema must be an object (boolean schemas are not supported)");
     struct fs_schema *s = fs_calloc(1, sizeof(*s));
     if (!s)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
