@@ -86,6 +86,12 @@ struct fs_rules;
 int fs_cli_load_config(const char *file, const char *listen, const char *data_dir,
                        struct fs_config **out, struct fs_err *err);
 int fs_cli_load_rules(const struct fs_config *cfg, struct fs_rules **out, struct fs_err *err);
+/* Create dir (and its parents) and take the lock file name in it for as long as *fd stays
+ * open: one daemon (forestall.lock), one executor (executor.lock) per data directory. When
+ * another process holds it: -FS_E_BUSY, the message naming dir, the lock and then `held`
+ * (what to do instead). */
+int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, int *fd,
+                         struct fs_err *err);
 
 /* An API timestamp for a table column: "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25". */
 void fs_cli_short_time(const char *rfc, char *out, size_t size);

@@ -234,22 +234,6 @@ static int run_executor(const struct iopts *o, int64_t proposal_id)
     return FS_EXIT_OK;
 }
 
-static int mkdir_parents(const char *dir)
-{
-    char path[4096];
-    if (fs_strlcpy(path, dir, sizeof(path)) < 0)
-        return -1;
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                return -1;
-            *p = '/';
-        }
-    }
-    return mkdir(path, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 int fs_cmd_investigate(int argc, char **argv)
 {
     if (fs_cli_wants_help(argc, argv, "investigate"))
@@ -293,18 +277,12 @@ int fs_cmd_investigate(int argc, char **argv)
         goto out;
     }
     /* one writer per data directory: a daemon running on it owns the dispatch */
-    char lockpath[4096];
-    snprintf(lockpath, sizeof(lockpath), "%s/forestall.lock", cfg->data_dir);
-    if (mkdir_parents(cfg->data_dir) < 0 ||
-        (lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
-        fs_cli_fail(FS_EXIT_FAILURE, "cannot use %s: %s", cfg->data_dir, strerror(errno));
-        goto out;
-    }
-    if (flock(lockfd, LOCK_EX | LOCK_NB) < 0) {
-        fs_cli_fail(FS_EXIT_FAILURE,
-                    "a forestall daemon is running on %s: send it the alert instead (forestall "
-                    "alert send %s)",
-                    cfg->data_dir, o.file);
+    char held[600];
+    snprintf(held, sizeof(held),
+             "a forestall daemon runs on it; send it the alert instead (forestall alert send %s)",
+             o.file);
+    if (fs_cli_lock_data_dir(cfg->data_dir, "forestall.lock", held, &lockfd, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
     dbpath = fs_config_store_path(cfg);

@@ -152,24 +152,6 @@ static void finished(void *arg, int64_t incident_id, int64_t execution_id, const
                     FS_I64(incident_id), "execution", FS_I64(execution_id), "error", err.msg);
 }
 
-static int lock_executor(const struct fs_config *cfg, int *fd_out, struct fs_err *err)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/executor.lock", cfg->data_dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return fs_err_set(err, FS_E_IO, NULL, "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        close(fd);
-        return fs_err_set(err, FS_E_IO, NULL,
-                          "another executor runs on %s (lock %s is held): one at a time, so that "
-                          "no action runs twice",
-                          cfg->data_dir, path);
-    }
-    *fd_out = fd;
-    return 0;
-}
-
 enum { OPT_DATA_DIR = 1000, OPT_ONCE, OPT_PROPOSAL };
 
 int fs_cmd_executor(int argc, char **argv)
@@ -221,7 +203,10 @@ int fs_cmd_executor(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
         goto out;
     }
-    if (lock_executor(st.cfg, &lockfd, &err) < 0) {
+    if (fs_cli_lock_data_dir(st.cfg->data_dir, "executor.lock",
+                             "another executor runs on it; one at a time, so that no action "
+                             "runs twice",
+                             &lockfd, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }

@@ -60,46 +60,6 @@ static void apply_logging(const struct fs_config *cfg)
     fs_log_setup(lvl, strcmp(cfg->log.format, "json") == 0 ? FS_LOG_JSON : FS_LOG_LOGFMT);
 }
 
-static int mkdir_p(const char *dir, struct fs_err *err)
-{
-    char path[4096];
-    if (fs_strlcpy(path, dir, sizeof(path)) < 0)
-        return fs_err_set(err, FS_E_CONFIG, "data_dir", "data_dir: path too long");
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) < 0 && errno != EEXIST)
-                return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path,
-                                  strerror(errno));
-            *p = '/';
-        }
-    }
-    if (mkdir(path, 0700) < 0 && errno != EEXIST)
-        return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path, strerror(errno));
-    return 0;
-}
-
-/* One daemon per data directory: two writers would fight over the store. */
-static int lock_data_dir(const char *dir, int *fd_out, struct fs_err *err)
-{
-    char path[4096];
-    snprintf(path, sizeof(path), "%s/forestall.lock", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return fs_err_set(err, FS_E_IO, "data_dir", "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        close(fd);
-        return fs_err_set(err, FS_E_IO, "data_dir",
-                          "%s is in use by another forestall (lock %s is held)", dir, path);
-    }
-    char pid[32];
-    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-    if (ftruncate(fd, 0) == 0 && write(fd, pid, (size_t)n) < 0)
-        FS_LOG_DEBUG("cannot write pid to the lock file");
-    *fd_out = fd;
-    return 0;
-}
-
 /* Writer-thread hooks: expire proposals whose approval window closed, and checkpoint the
  * audit chain after commits that may have extended it. */
 static int hook_housekeep(struct fs_store *s, int64_t now, void *arg, struct fs_err *err)
@@ -230,7 +190,9 @@ int fs_cmd_serve(int argc, char **argv)
         fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
         goto out;
     }
-    if (mkdir_p(cfg->data_dir, &err) < 0 || lock_data_dir(cfg->data_dir, &lockfd, &err) < 0) {
+    if (fs_cli_lock_data_dir(cfg->data_dir, "forestall.lock",
+                             "another forestall runs on it; one daemon per data directory", &lockfd,
+                             &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }

@@ -1,7 +1,15 @@
 /* runtime: what the commands that run forestall itself (serve, executor, investigate) share —
- * the configuration with its command-line overrides, and the safety rules it names, each with
- * every problem collected into one message. */
+ * the configuration with its command-line overrides, the safety rules it names, each with
+ * every problem collected into one message, and the data directory with its owner's lock. */
 #include "core/common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
@@ -35,4 +43,40 @@ int fs_cli_load_rules(const struct fs_config *cfg, struct fs_rules **out, struct
         fs_cli_diag_into(&diag, err);
     fs_buf_release(&diag);
     return rc;
+}
+
+int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, int *fd_out,
+                         struct fs_err *err)
+{
+    *fd_out = -1;
+    char path[4096];
+    if (fs_strlcpy(path, dir, sizeof(path)) < 0)
+        return fs_err_set(err, FS_E_CONFIG, "data_dir", "data_dir: path too long");
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, 0755) < 0 && errno != EEXIST)
+                return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path,
+                                  strerror(errno));
+            *p = '/';
+        }
+    }
+    if (mkdir(path, 0700) < 0 && errno != EEXIST)
+        return fs_err_set(err, FS_E_IO, "data_dir", "cannot create %s: %s", path, strerror(errno));
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return fs_err_set(err, FS_E_IO, "data_dir", "cannot open %s: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
+        return fs_err_set(err, FS_E_BUSY, "data_dir", "%s is in use (lock %s is held): %s", dir,
+                          path, held);
+    }
+    char pid[32];
+    int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, pid, (size_t)n) < 0) {
+        /* the pid is for people looking at the file; the lock is what counts */
+    }
+    *fd_out = fd;
+    return 0;
 }
