@@ -570,15 +570,18 @@ static int load_doc(struct loader *L, const json_t *root, const char *source, st
     return 0;
 }
 
+/* One playbook document (buf, or the file name when buf is NULL) into set; its problems are
+ * counted in *problems and collected in diag, and only out of memory is an error. */
 static int add_source(struct fs_playbooks *set, const char *buf, size_t len, const char *name,
                       const struct fs_registry *reg, const struct fs_catalog *catalog,
                       struct fs_buf *diag, struct fs_err *err, int *problems)
 {
     struct fs_yaml_doc doc = {0};
-    int rc = fs_yaml_parse(buf, len, name, &doc, err);
+    int rc = buf ? fs_yaml_parse(buf, len, name, &doc, err) : fs_yaml_load_file(name, &doc, err);
     if (rc < 0) {
+        bool named = strncmp(err->msg, err->path, strlen(err->path)) == 0;
         if (diag)
-            fs_buf_printf(diag, "%s: %s\n", err->path, err->msg);
+            fs_buf_printf(diag, "%s%s%s\n", named ? "" : err->path, named ? "" : ": ", err->msg);
         (*problems)++;
         return 0;
     }
@@ -649,24 +652,7 @@ static int load_dir(struct fs_playbooks *set, const char *dir, const struct fs_r
     for (size_t i = 0; i < n && rc == 0; i++) {
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", dir, names[i]);
-        FILE *f = fopen(path, "rb");
-        struct fs_buf b;
-        fs_buf_init(&b, 1 << 20);
-        char chunk[8192];
-        size_t got;
-        while (f && (got = fread(chunk, 1, sizeof(chunk), f)) > 0)
-            if (fs_buf_append(&b, chunk, got) < 0)
-                break;
-        if (!f) {
-            if (diag)
-                fs_buf_printf(diag, "%s: cannot read: %s\n", path, strerror(errno));
-            (*problems)++;
-        } else {
-            fclose(f);
-            rc = add_source(set, b.data ? b.data : "", b.len, path, reg, catalog, diag, err,
-                            problems);
-        }
-        fs_buf_release(&b);
+        rc = add_source(set, NULL, 0, path, reg, catalog, diag, err, problems);
     }
     for (size_t i = 0; i < n; i++)
         free(names[i]);
