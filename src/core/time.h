@@ -5,11 +5,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #define FS_TIME_UNSET INT64_MIN
 
 int64_t fs_now_ms(void);  /* wall clock */
 int64_t fs_mono_ns(void); /* monotonic, for measuring intervals */
+/* `ms` from now on clock (CLOCK_REALTIME for pthread_cond_timedwait, CLOCK_MONOTONIC for a
+ * condition variable set to it), normalised. */
+struct timespec fs_deadline_in(clockid_t clock, int64_t ms);
 
 /* Parse an RFC 3339 timestamp ("2026-11-21T10:43:25.506Z", "...+02:00"), fractional seconds
  * truncated to milliseconds. Go's zero time ("0001-01-01T00:00:00Z") parses to FS_TIME_UNSET.

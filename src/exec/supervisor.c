@@ -40,17 +40,6 @@ struct fs_executor {
     bool have_monitor;
 };
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_MONOTONIC, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 /* With ex->mu held. */
 static int spawn(struct fs_executor *ex, struct fs_err *err)
 {
@@ -100,8 +89,7 @@ static int spawn(struct fs_executor *ex, struct fs_err *err)
 /* Wait (mu held) until ms passed or stop was asked. */
 static void pause_unless_stopping(struct fs_executor *ex, int64_t ms)
 {
-    struct timespec ts;
-    deadline_in(&ts, ms);
+    struct timespec ts = fs_deadline_in(CLOCK_MONOTONIC, ms);
     while (!ex->stopping && pthread_cond_timedwait(&ex->cv, &ex->mu, &ts) != ETIMEDOUT)
         ;
 }
@@ -252,8 +240,7 @@ void fs_executor_reload(struct fs_executor *ex)
 /* With ex->mu held: wait until the child is gone or ms passed; true when gone. */
 static bool wait_gone(struct fs_executor *ex, int64_t ms)
 {
-    struct timespec ts;
-    deadline_in(&ts, ms);
+    struct timespec ts = fs_deadline_in(CLOCK_MONOTONIC, ms);
     while (ex->pid > 0)
         if (pthread_cond_timedwait(&ex->cv, &ex->mu, &ts) == ETIMEDOUT)
             return ex->pid <= 0;

@@ -171,14 +171,7 @@ static void *reconcile_main(void *arg)
         }
         free(url);
         free(recv);
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += interval / 1000;
-        ts.tv_nsec += (interval % 1000) * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = fs_deadline_in(CLOCK_REALTIME, interval);
         while (!r->stop && pthread_cond_timedwait(&r->cond, &r->lock, &ts) == 0)
             ;
     }

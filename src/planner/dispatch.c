@@ -62,17 +62,6 @@ static void pb_release(struct pb_ref *r)
     }
 }
 
-static void deadline_in(struct timespec *ts, int64_t ms)
-{
-    clock_gettime(CLOCK_REALTIME, ts);
-    ts->tv_sec += ms / 1000;
-    ts->tv_nsec += (ms % 1000) * 1000000L;
-    if (ts->tv_nsec >= 1000000000L) {
-        ts->tv_sec++;
-        ts->tv_nsec -= 1000000000L;
-    }
-}
-
 static void scan(struct fs_dispatch *d, const char *state)
 {
     int64_t ids[SCAN_BATCH];
@@ -132,8 +121,7 @@ static void *scanner_main(void *arg)
         if (d->stopping)
             break;
         if (!d->kicked) {
-            struct timespec ts;
-            deadline_in(&ts, SCAN_INTERVAL_MS);
+            struct timespec ts = fs_deadline_in(CLOCK_REALTIME, SCAN_INTERVAL_MS);
             pthread_cond_timedwait(&d->scan_cond, &d->lock, &ts);
         }
     }

@@ -348,13 +348,7 @@ static void *checkpointer(void *arg)
     pragma(db, "PRAGMA wal_autocheckpoint=0", NULL, &err);
     pthread_mutex_lock(&s->ckpt_lock);
     while (!s->ckpt_stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 500 * 1000000L;
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
+        struct timespec ts = fs_deadline_in(CLOCK_REALTIME, 500);
         pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
         if (s->ckpt_stop)
             break;
