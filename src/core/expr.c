@@ -2108,32 +2108,41 @@ static int binop_of(enum tk k, int level)
     return -1;
 }
 
-static int32_t parse_prod(struct parser *p)
+/* A left-associative level: next (operator next)*. Levels 0 and 1 are the arithmetic ones of
+ * binop_of (N_BIN nodes); AND_LEVEL and OR_LEVEL are && and || (N_AND, N_OR). */
+#define AND_LEVEL 3
+#define OR_LEVEL 4
+static int32_t parse_left(struct parser *p, int32_t (*next)(struct parser *), int level)
 {
-    int32_t x = parse_unary(p);
-    int op;
-    while (x >= 0 && (op = binop_of(p->tok.k, 0)) >= 0) {
+    int32_t x = next(p);
+    while (x >= 0) {
+        int op = 0;
+        enum nkind kind;
+        if (level == AND_LEVEL && p->tok.k == T_AND)
+            kind = N_AND;
+        else if (level == OR_LEVEL && p->tok.k == T_OR)
+            kind = N_OR;
+        else if (level < 2 && (op = binop_of(p->tok.k, level)) >= 0)
+            kind = N_BIN;
+        else
+            break;
         size_t pos = p->tok.pos;
         int32_t y;
-        if (lex(p) < 0 || (y = parse_unary(p)) < 0)
+        if (lex(p) < 0 || (y = next(p)) < 0)
             return -1;
-        x = mk(p, N_BIN, op, pos, x, y, -1);
+        x = mk(p, kind, op, pos, x, y, -1);
     }
     return x;
 }
 
+static int32_t parse_prod(struct parser *p)
+{
+    return parse_left(p, parse_unary, 0);
+}
+
 static int32_t parse_sum(struct parser *p)
 {
-    int32_t x = parse_prod(p);
-    int op;
-    while (x >= 0 && (op = binop_of(p->tok.k, 1)) >= 0) {
-        size_t pos = p->tok.pos;
-        int32_t y;
-        if (lex(p) < 0 || (y = parse_prod(p)) < 0)
-            return -1;
-        x = mk(p, N_BIN, op, pos, x, y, -1);
-    }
-    return x;
+    return parse_left(p, parse_prod, 1);
 }
 
 static int32_t parse_cmp(struct parser *p)
@@ -2156,28 +2165,12 @@ static int32_t parse_cmp(struct parser *p)
 
 static int32_t parse_and(struct parser *p)
 {
-    int32_t x = parse_cmp(p);
-    while (x >= 0 && p->tok.k == T_AND) {
-        size_t pos = p->tok.pos;
-        int32_t y;
-        if (lex(p) < 0 || (y = parse_cmp(p)) < 0)
-            return -1;
-        x = mk(p, N_AND, 0, pos, x, y, -1);
-    }
-    return x;
+    return parse_left(p, parse_cmp, AND_LEVEL);
 }
 
 static int32_t parse_or(struct parser *p)
 {
-    int32_t x = parse_and(p);
-    while (x >= 0 && p->tok.k == T_OR) {
-        size_t pos = p->tok.pos;
-        int32_t y;
-        if (lex(p) < 0 || (y = parse_and(p)) < 0)
-            return -1;
-        x = mk(p, N_OR, 0, pos, x, y, -1);
-    }
-    return x;
+    return parse_left(p, parse_and, OR_LEVEL);
 }
 
 static int32_t parse_expr(struct parser *p)
