@@ -222,11 +222,6 @@ void fs_executor_poke(struct fs_executor *ex)
     pthread_mutex_unlock(&ex->mu);
 }
 
-void fs_executor_poke_hook(void *ex)
-{
-    fs_executor_poke(ex);
-}
-
 void fs_executor_reload(struct fs_executor *ex)
 {
     if (!ex)

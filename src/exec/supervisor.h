@@ -19,8 +19,6 @@ int fs_executor_start(const char *self_exe, const char *config_file, const char 
 /* Wake it: one byte down the pipe, never blocking (a full pipe already says "look"). Any
  * thread; NULL is a no-op. */
 void fs_executor_poke(struct fs_executor *ex);
-/* The same with the signature of a hook (void *arg = the struct fs_executor). */
-void fs_executor_poke_hook(void *ex);
 /* The daemon reloaded its configuration (SIGHUP): pass it on, so that the executor judges
  * approvals by the same policy and catalog. NULL is a no-op. */
 void fs_executor_reload(struct fs_executor *ex);

@@ -246,14 +246,6 @@ void fs_dispatch_kick(struct fs_dispatch *d)
     pthread_mutex_unlock(&d->lock);
 }
 
-int fs_dispatch_busy(struct fs_dispatch *d)
-{
-    pthread_mutex_lock(&d->lock);
-    int n = d->ninflight;
-    pthread_mutex_unlock(&d->lock);
-    return n;
-}
-
 void fs_dispatch_stop(struct fs_dispatch *d)
 {
     if (!d)

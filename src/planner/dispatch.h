@@ -36,7 +36,5 @@ void fs_dispatch_set_playbooks(struct fs_dispatch *d, struct fs_playbooks *p);
 void fs_dispatch_kick(struct fs_dispatch *d);
 /* Finish the running investigations (no new ones start) and stop the threads. */
 void fs_dispatch_stop(struct fs_dispatch *d);
-/* Investigations running or queued now. */
-int fs_dispatch_busy(struct fs_dispatch *d);
 
 #endif

@@ -12,7 +12,6 @@
 #include "core/diag.h"
 #include "core/embed.h"
 #include "core/expr.h"
-#include "core/hash.h"
 #include "core/json.h"
 #include "core/regex.h"
 #include "core/time.h"
@@ -78,7 +77,6 @@ struct playbook {
 struct fs_playbooks {
     struct playbook *items;
     size_t n;
-    char version[32];
 };
 
 /* ---- freeing ---------------------------------------------------------------------------------
@@ -660,20 +658,6 @@ static int load_dir(struct fs_playbooks *set, const char *dir, const struct fs_r
     return rc;
 }
 
-static void finish_version(struct fs_playbooks *set)
-{
-    json_t *all = json_array();
-    for (size_t i = 0; i < set->n; i++)
-        json_array_append(all, set->items[i].doc);
-    char *c = fs_json_canonical(all);
-    json_decref(all);
-    char hex[65] = "";
-    if (c)
-        fs_sha256_hex(c, strlen(c), hex);
-    free(c);
-    snprintf(set->version, sizeof(set->version), "%.12s", hex);
-}
-
 static int load_common(const char *dir, const char *buf, size_t len, const char *name,
                        const struct fs_registry *reg, const struct fs_catalog *catalog,
                        struct fs_playbooks **out, struct fs_buf *diag, struct fs_err *err)
@@ -698,7 +682,6 @@ static int load_common(const char *dir, const char *buf, size_t len, const char 
         fs_playbooks_free(set);
         return rc;
     }
-    finish_version(set);
     *out = set;
     return 0;
 }
@@ -720,11 +703,6 @@ int fs_playbooks_load_buf(const char *buf, size_t len, const char *name,
 size_t fs_playbooks_count(const struct fs_playbooks *p)
 {
     return p ? p->n : 0;
-}
-
-const char *fs_playbooks_version(const struct fs_playbooks *p)
-{
-    return p->version;
 }
 
 json_t *fs_playbook_json(const struct fs_playbooks *p, size_t i)

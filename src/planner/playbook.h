@@ -39,8 +39,6 @@ void fs_playbooks_free(struct fs_playbooks *p);
 size_t fs_playbooks_count(const struct fs_playbooks *p);
 /* {"name", "title", "description", "priority", "match", "source", "steps"} of playbook i. */
 json_t *fs_playbook_json(const struct fs_playbooks *p, size_t i);
-/* "sha256-prefix" of every loaded source, for the record. */
-const char *fs_playbooks_version(const struct fs_playbooks *p);
 
 /* What the planner reports as it goes (the live trace). kind is "reasoning", "call",
  * "result", "decision"; data may be NULL. */
