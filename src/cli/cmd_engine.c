@@ -371,13 +371,10 @@ int fs_cmd_investigate(int argc, char **argv)
     }
     enum fs_incident_state final = out.state;
     fs_investigation_outcome_release(&out);
-    struct fs_incident now_inc;
-    if (fs_store_incident_load(store, inc, &now_inc, &err) == 1) { /* after the executor */
-        fs_incident_state_parse(now_inc.state, &final);
-        fs_incident_clear(&now_inc);
-    }
-    /* 4. the post-mortem (the executor concluded it when it ran the action) */
-    if (fs_incident_state_final(final) && fs_incident_conclude(&w, cfg, inc, fs_now_ms(), &err) < 0)
+    /* 4. the post-mortem: the executor process wrote it when it ran the action */
+    bool executed = run_exec && !o.no_execute;
+    if (!executed && fs_incident_state_final(final) &&
+        fs_incident_conclude(&w, cfg, inc, fs_now_ms(), &err) < 0)
         fprintf(stderr, "forestall: post-mortem: %s\n", err.msg);
     json_t *pm = NULL;
     if (fs_store_postmortem_get(store, inc, &pm, &err) == 0) {
