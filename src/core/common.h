@@ -27,8 +27,12 @@ void *fs_realloc(void *p, size_t n);
 char *fs_strdup(const char *s);
 char *fs_strndup(const char *s, size_t n);
 
-/* Bounded copy that always terminates; returns -FS_E_TOO_LARGE if src did not fit. */
+/* Bounded copy that always terminates; returns -FS_E_TOO_LARGE if src did not fit. A cut
+ * never leaves half a UTF-8 character. */
 int fs_strlcpy(char *dst, const char *src, size_t size);
+/* After a text was cut at a byte limit (snprintf, a fixed buffer): drop a UTF-8 character left
+ * incomplete at its end, so what is kept is still valid text (JSON encoders refuse the rest). */
+void fs_utf8_cut(char *s);
 
 bool fs_streq(const char *a, const char *b); /* NULL-safe */
 

@@ -42,10 +42,12 @@ int fs_err_vset(struct fs_err *err, enum fs_errcode code, const char *path, cons
 {
     if (err) {
         err->code = code;
-        snprintf(err->path, sizeof(err->path), "%s", path ? path : "");
-        if (fmt)
-            vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-        else
+        if (snprintf(err->path, sizeof(err->path), "%s", path ? path : "") >=
+            (int)sizeof(err->path))
+            fs_utf8_cut(err->path);
+        if (fmt && vsnprintf(err->msg, sizeof(err->msg), fmt, ap) >= (int)sizeof(err->msg))
+            fs_utf8_cut(err->msg);
+        else if (!fmt)
             snprintf(err->msg, sizeof(err->msg), "%s", fs_err_default_msg(code));
     }
     return -(int)code;
@@ -56,7 +58,8 @@ int fs_err_at(struct fs_err *err, enum fs_errcode code, const char *path, const 
     char msg[400];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (vsnprintf(msg, sizeof(msg), fmt, ap) >= (int)sizeof(msg))
+        fs_utf8_cut(msg);
     va_end(ap);
     return fs_err_set(err, code, path, "%s: %s", path && path[0] ? path : "(top level)", msg);
 }

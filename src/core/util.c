@@ -44,6 +44,20 @@ char *fs_strndup(const char *s, size_t n)
     return d;
 }
 
+void fs_utf8_cut(char *s)
+{
+    size_t n = strlen(s), i = n;
+    /* back over continuation bytes (at most 3) to the lead byte of the last character */
+    while (i > 0 && n - i < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80)
+        i--;
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t want = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1;
+    if (want > 1 && n - (i - 1) < want)
+        s[i - 1] = '\0';
+}
+
 int fs_strlcpy(char *dst, const char *src, size_t size)
 {
     size_t n = strlen(src);
@@ -52,6 +66,7 @@ int fs_strlcpy(char *dst, const char *src, size_t size)
     if (n >= size) {
         memcpy(dst, src, size - 1);
         dst[size - 1] = '\0';
+        fs_utf8_cut(dst);
         return -FS_E_TOO_LARGE;
     }
     memcpy(dst, src, n + 1);

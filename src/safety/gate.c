@@ -110,7 +110,8 @@ static void contrib(struct fs_contribution *c, const char *factor, int points, c
     c->points = points;
     va_list ap;
     va_start(ap, f);
-    vsnprintf(c->detail, sizeof(c->detail), f, ap);
+    if (vsnprintf(c->detail, sizeof(c->detail), f, ap) >= (int)sizeof(c->detail))
+        fs_utf8_cut(c->detail);
     va_end(ap);
 }
 
@@ -122,7 +123,8 @@ static void verdict(struct fs_rule_verdict *v, bool matched, const char *f, ...)
     v->matched = matched;
     va_list ap;
     va_start(ap, f);
-    vsnprintf(v->detail, sizeof(v->detail), f, ap);
+    if (vsnprintf(v->detail, sizeof(v->detail), f, ap) >= (int)sizeof(v->detail))
+        fs_utf8_cut(v->detail);
     va_end(ap);
 }
 

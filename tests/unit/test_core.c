@@ -198,6 +198,43 @@ static void test_fault_points(void **state)
     assert_false(fs_fault_check(FS_FAULT_FSYNC));
 }
 
+/* A text cut at a byte limit drops a UTF-8 character left incomplete, and nothing else. */
+static void test_utf8_cut(void **state)
+{
+    static const struct {
+        const char *in, *out;
+    } t[] = {{"abc", "abc"},
+             {"ab\xc3", "ab"},
+             {"ab\xc3\xa9", "ab\xc3\xa9"},
+             {"\xe2\x82", ""},
+             {"a\xe2\x82\xac", "a\xe2\x82\xac"},
+             {"a\xf0\x9f\x98", "a"},
+             {"a\xf0\x9f\x98\x80", "a\xf0\x9f\x98\x80"},
+             {"", ""}};
+    for (size_t i = 0; i < FS_ARRAY_LEN(t); i++) {
+        char buf[16];
+        snprintf(buf, sizeof(buf), "%s", t[i].in);
+        fs_utf8_cut(buf);
+        assert_string_equal(buf, t[i].out);
+    }
+    /* the cuts made by fs_strlcpy and error messages */
+    char small[4];
+    assert_int_equal(fs_strlcpy(small, "a\xc3\xa9\xc3\xa9", sizeof(small)), -FS_E_TOO_LARGE);
+    assert_string_equal(small, "a\xc3\xa9");
+    struct fs_buf b = FS_BUF_INIT(0);
+    for (int i = 0; i < 400; i++)
+        fs_buf_puts(&b, "\xc3\xa9");
+    struct fs_err err;
+    fs_err_set(&err, FS_E_INVALID, NULL, "x%s", fs_buf_str(&b));
+    json_t *j = json_string(err.msg);
+    assert_non_null(j);
+    json_decref(j);
+    fs_err_at(&err, FS_E_INVALID, "p", "x%s", fs_buf_str(&b));
+    assert_non_null(j = json_string(err.msg));
+    json_decref(j);
+    fs_buf_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -210,6 +247,7 @@ int main(void)
         cmocka_unit_test(test_error_names_are_stable),
         cmocka_unit_test(test_hashes),
         cmocka_unit_test(test_fault_points),
+        cmocka_unit_test(test_utf8_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

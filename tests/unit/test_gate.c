@@ -868,6 +868,26 @@ static void test_allocation_failures(void **state)
     fs_proposal_release(&in);
 }
 
+/* An explanation cut at its buffer's size never ends in half a UTF-8 character: the decision of
+ * a proposal naming a long unknown action in multibyte letters still renders as JSON. */
+static void test_long_multibyte_detail_stays_valid_text(void **state)
+{
+    struct fs_buf name = FS_BUF_INIT(0);
+    fs_buf_putc(&name, 'x'); /* shift the cut into the middle of a character */
+    for (int i = 0; i < 300; i++)
+        fs_buf_puts(&name, "\xc3\xa9");
+    char json[2048];
+    snprintf(json, sizeof(json), "{\"action\":\"%s\",\"target\":{\"host\":\"h\"}}",
+             fs_buf_str(&name));
+    struct fs_gate_result r;
+    decide(json, &r);
+    assert_int_equal(r.rule, 2);
+    json_t *j = fs_gate_result_json(&r, policy, catalog);
+    assert_non_null(j);
+    json_decref(j);
+    fs_buf_release(&name);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -884,6 +904,7 @@ int main(void)
         cmocka_unit_test(test_proposal_parse_errors),
         cmocka_unit_test(test_policytest_reports),
         cmocka_unit_test(test_allocation_failures),
+        cmocka_unit_test(test_long_multibyte_detail_stays_valid_text),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
