@@ -238,17 +238,44 @@ int fs_size_parse(const char *s, uint64_t *out)
             return -FS_E_INVALID;
         v = v * 10 + (uint64_t)(*p++ - '0');
     }
+    /* a fraction ("69.6G"): up to 6 decimal places, applied to the unit below */
+    uint64_t frac = 0, scale = 1;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return -FS_E_INVALID;
+        while (isdigit((unsigned char)*p)) {
+            if (scale >= 1000000)
+                return -FS_E_INVALID;
+            frac = frac * 10 + (uint64_t)(*p++ - '0');
+            scale *= 10;
+        }
+    }
     static const struct {
         const char *suffix;
         uint64_t mult;
-    } sfx[] = {{"", 1},          {"B", 1},         {"K", 1000},        {"KB", 1000},
-               {"M", 1000000},   {"MB", 1000000},  {"G", 1000000000},  {"GB", 1000000000},
-               {"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1ULL << 30}};
+    } sfx[] = {{"", 1},
+               {"B", 1},
+               {"K", 1000},
+               {"KB", 1000},
+               {"M", 1000000},
+               {"MB", 1000000},
+               {"G", 1000000000},
+               {"GB", 1000000000},
+               {"T", 1000000000000ULL},
+               {"TB", 1000000000000ULL},
+               {"KiB", 1 << 10},
+               {"MiB", 1 << 20},
+               {"GiB", 1ULL << 30},
+               {"TiB", 1ULL << 40}};
     for (size_t i = 0; i < FS_ARRAY_LEN(sfx); i++) {
         if (strcmp(p, sfx[i].suffix) == 0) {
-            if (v > UINT64_MAX / sfx[i].mult)
-                return -FS_E_INVALID;
-            *out = v * sfx[i].mult;
+            uint64_t m = sfx[i].mult;
+            /* frac < 10^6 and m <= 2^40: frac * m cannot overflow */
+            uint64_t part = frac * m / scale;
+            if (v > UINT64_MAX / m || (scale > 1 && m < scale) || v * m > UINT64_MAX - part)
+                return -FS_E_INVALID; /* too large, or a fraction of a byte */
+            *out = v * m + part;
             return 0;
         }
     }

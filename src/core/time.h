@@ -27,7 +27,8 @@ int fs_duration_parse(const char *s, int64_t *out_ms);
 /* Shortest exact form ("1h30m", "250ms", "0s"). */
 char *fs_duration_format(int64_t ms, char *buf, size_t size);
 
-/* "1048576", "512KiB", "2MiB", "1GiB", "4M" (decimal suffixes K/M/G = 1000^n) → bytes. */
+/* "1048576", "512KiB", "2MiB", "1GiB", "2TiB", "4M", "69.6G", "2T" (K/M/G/T = 1000^n, KiB..TiB =
+ * 1024^n; a fraction of up to 6 digits when it comes to whole bytes) → bytes. */
 int fs_size_parse(const char *s, uint64_t *out);
 
 #endif

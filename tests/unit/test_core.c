@@ -57,6 +57,15 @@ static void test_durations_and_sizes(void **state)
     assert_int_equal(n, 4000000);
     assert_int_equal(fs_size_parse("12", &n), 0);
     assert_int_equal(n, 12);
+    assert_int_equal(fs_size_parse("69.6G", &n), 0);
+    assert_int_equal(n, 69600000000ULL);
+    assert_int_equal(fs_size_parse("2T", &n), 0);
+    assert_int_equal(n, 2000000000000ULL);
+    assert_int_equal(fs_size_parse("1.5TiB", &n), 0);
+    assert_int_equal(n, 3ULL << 39);
+    assert_int_equal(fs_size_parse("1.5", &n), -FS_E_INVALID);  /* a fraction of a byte */
+    assert_int_equal(fs_size_parse("1.K", &n), -FS_E_INVALID);
+    assert_int_equal(fs_size_parse("99999999999T", &n), -FS_E_INVALID);
     assert_int_equal(fs_size_parse("2 MiB", &n), -FS_E_INVALID);
     assert_int_equal(fs_size_parse("lots", &n), -FS_E_INVALID);
 }
