@@ -110,9 +110,6 @@ struct fs_config;
 int fs_cli_audit_key(const struct fs_config *cfg, bool create, unsigned char *key, size_t size,
                      size_t *len, struct fs_err *err);
 
-/* Read a whole file (or stdin for "-") with a cap. */
-int fs_read_file(const char *path, size_t max, struct fs_buf *out, struct fs_err *err);
-
 /* Command implementations */
 int fs_cmd_serve(int argc, char **argv);
 int fs_cmd_alert_send(int argc, char **argv);
@@ -149,6 +146,8 @@ int fs_cmd_playbook_list(int argc, char **argv);
 int fs_cmd_playbook_check(int argc, char **argv);
 int fs_cmd_playbook_test(int argc, char **argv);
 int fs_cmd_report(int argc, char **argv);
+int fs_cmd_replay(int argc, char **argv);
+int fs_cmd_eval(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

@@ -2,10 +2,14 @@
  * outsider controls: request bodies, tool output, rendered replies. */
 #include "core/common.h"
 
+#include <errno.h>
+#include <string.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/buf.h"
+#include "core/err.h"
 
 void fs_buf_init(struct fs_buf *b, size_t max)
 {
@@ -144,4 +148,29 @@ char *fs_buf_detach(struct fs_buf *b, size_t *len)
 const char *fs_buf_str(const struct fs_buf *b)
 {
     return b->data ? b->data : "";
+}
+
+int fs_read_file(const char *path, size_t max, struct fs_buf *out, struct fs_err *err)
+{
+    FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+    if (!f)
+        return fs_err_set(err, FS_E_IO, path, "%s: %s", path, strerror(errno));
+    fs_buf_init(out, max);
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+        if ((rc = fs_buf_append(out, chunk, n)) < 0) {
+            rc = fs_err_set(err, rc == -FS_E_TOO_LARGE ? FS_E_TOO_LARGE : FS_E_NOMEM, path,
+                            "%s: larger than %zu bytes", path, max);
+            break;
+        }
+    }
+    if (rc == 0 && ferror(f))
+        rc = fs_err_set(err, FS_E_IO, path, "%s: read error", path);
+    if (f != stdin)
+        fclose(f);
+    if (rc < 0)
+        fs_buf_release(out);
+    return rc;
 }

@@ -37,4 +37,9 @@ char *fs_buf_detach(struct fs_buf *b, size_t *len);
 /* The contents as a C string ("" when empty). */
 const char *fs_buf_str(const struct fs_buf *b);
 
+struct fs_err;
+/* Read a whole file (or stdin for "-") into out, at most max bytes: -FS_E_IO (named in the
+ * message), -FS_E_TOO_LARGE, -FS_E_NOMEM. out is initialised here. */
+int fs_read_file(const char *path, size_t max, struct fs_buf *out, struct fs_err *err);
+
 #endif
