@@ -788,7 +788,7 @@ static json_t *name_json(const X509_NAME *nm)
     X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     char *p;
     long n = BIO_get_mem_data(b, &p);
-    json_t *j = fs_hp_string(p, n > 0 ? (size_t)FS_MIN(n, 1024) : 0);
+    json_t *j = n > 0 ? fs_hp_string(p, (size_t)FS_MIN(n, 1024)) : json_string(""); /* empty: p is NULL */
     BIO_free(b);
     return j;
 }
