@@ -37,7 +37,12 @@ struct fs_tokens {
 /* Must list the roles of safety/approval.h, in the same order (a unit test checks). */
 #define FS_CONFIG_ROLES "viewer|agent|approver|overrider|admin"
 
+struct fs_sim;
+
 struct fs_config {
+    /* Not a key: the simulated world every host is reached through (core/sim.h), set only by
+     * the evaluation harness; NULL = real machines. Borrowed. */
+    const struct fs_sim *sim;
     char *file; /* the file loaded over the defaults, or "(embedded)" */
     char *data_dir;
     struct {

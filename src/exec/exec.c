@@ -21,6 +21,7 @@
 #include "core/json.h"
 #include "core/proc.h"
 #include "core/redact.h"
+#include "core/sim.h"
 #include "core/time.h"
 #include "exec/exec_int.h"
 #include "incidents/state.h"
@@ -324,7 +325,7 @@ static int run_argv(const struct fs_exec_run *r, const json_t *argv, json_t **de
             pthread_detach(t);
     }
     struct fs_err cerr;
-    int rc = fs_child_run(&c, &cerr);
+    int rc = cfg->sim ? cfg->sim->run(cfg->sim, r->host, &c, &cerr) : fs_child_run(&c, &cerr);
     free(v);
     if (rc == -FS_E_NOMEM)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);

@@ -95,7 +95,9 @@ int fs_exec_plan_build(const struct fs_config *cfg, const struct fs_action *a, c
     const char *host = tstr(target, "host");
     if (host)
         fs_route_host(host, out->host, sizeof(out->host));
-    bool local = fs_route_is_local(out->host[0] ? out->host : NULL, &cfg->tools.local_hosts);
+    /* in a simulated world every host runs the local template, as the host itself would */
+    bool local =
+        cfg->sim || fs_route_is_local(out->host[0] ? out->host : NULL, &cfg->tools.local_hosts);
     bool kube = tstr(target, "namespace") || tstr(target, "workload");
 
     enum fs_target_kind kind;
@@ -137,7 +139,8 @@ int fs_exec_plan_build(const struct fs_config *cfg, const struct fs_action *a, c
     out->kind = kind;
     if (kind == FS_TARGET_LOCAL) {
         out->argv = rendered;
-        out->host[0] = '\0';
+        if (!cfg->sim)
+            out->host[0] = '\0';
         return 0;
     }
     out->argv = json_array();

@@ -148,7 +148,8 @@ static int run_prog(struct run *r, const struct fs_tool_ctx *ctx, const char *co
         c->rlimit_cpu_s = (uint64_t)(ctx->timeout_ms / 1000 + 2);
     }
     struct fs_err e = {0};
-    int rc = fs_child_run(c, &e);
+    int rc = ctx->target == FS_TOOL_SIM ? ctx->sim->run(ctx->sim, ctx->sim_host, c, &e)
+                                        : fs_child_run(c, &e);
     free(sargv);
     if (rc == -FS_E_NOT_FOUND || rc == -FS_E_FORBIDDEN)
         return fs_tool_fail(out, "%s is not available on this host: %s", argv[0], e.msg);
@@ -773,7 +774,9 @@ static int cert_endpoint(const json_t *args, const struct fs_tool_ctx *ctx,
     int64_t port = arg_int(args, "port", 443);
     struct fs_buf pem = FS_BUF_INIT(4 * MIB);
     char why[CURL_ERROR_SIZE + 600];
-    int rc = endpoint_pem(host, port, sn, ctx, &pem, why, sizeof(why));
+    int rc = ctx->target == FS_TOOL_SIM
+                 ? ctx->sim->tls_pem(ctx->sim, host, port, &pem, why, sizeof(why))
+                 : endpoint_pem(host, port, sn, ctx, &pem, why, sizeof(why));
     if (rc != 0) {
         fs_buf_release(&pem);
         return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : fs_tool_fail(out, "%s", why);

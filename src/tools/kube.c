@@ -139,7 +139,8 @@ static int run_kubectl(struct fs_child *c, const struct kargv *a, const struct f
     c->max_stdout = max_stdout;
     c->max_stderr = 16384;
     struct fs_err e = {0};
-    int rc = fs_child_run(c, &e);
+    int rc = ctx->target == FS_TOOL_SIM ? ctx->sim->run(ctx->sim, ctx->sim_host, c, &e)
+                                        : fs_child_run(c, &e);
     if (rc == -FS_E_NOT_FOUND || rc == -FS_E_FORBIDDEN)
         return fs_tool_fail(out, "%s is not available on this host: %s", a->v[0], e.msg);
     if (rc < 0) {

@@ -266,7 +266,10 @@ static int h_query_range(void *cl, const json_t *args, const struct fs_tool_ctx 
     struct fs_err e = {0};
     if (rc == 0) {
         struct fs_obs_req req = {
-            base, "/loki/api/v1/query_range", fs_buf_str(&form), false, ctx->timeout_ms, 0};
+            base,           "/loki/api/v1/query_range",
+            fs_buf_str(&form), false,
+            ctx->timeout_ms, 0,
+            ctx->target == FS_TOOL_SIM ? ctx->sim : NULL};
         rc = fs_obs_http(&req, &rep, &e);
         if (rc < 0) {
             rc = fs_obs_transport_fail(out, "loki", base, rc, &e);

@@ -187,6 +187,12 @@ int fs_obs_http(const struct fs_obs_req *req, struct fs_obs_reply *out, struct f
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     }
 
+    if (req->sim) {
+        rc = req->sim->http(req->sim, fs_buf_str(&url), post, req->form, &out->status,
+                            &out->body, err);
+        fs_buf_release(&url);
+        return rc;
+    }
     int64_t deadline = fs_mono_ns() + (req->timeout_ms > 0 ? req->timeout_ms : 10000) * 1000000;
     char ua[64];
     snprintf(ua, sizeof(ua), "forestall/%s", FS_VERSION);

@@ -11,6 +11,7 @@
 
 #include "core/buf.h"
 #include "core/err.h"
+#include "core/sim.h"
 
 #define FS_OBS_MAX_BODY (8u * 1024 * 1024) /* bytes of one response */
 #define FS_PROM_MAX_POINTS 11000           /* Prometheus refuses (end-start)/step above this */
@@ -41,6 +42,7 @@ struct fs_obs_req {
     bool post;          /* form as an application/x-www-form-urlencoded body; else ?form */
     int64_t timeout_ms; /* the whole exchange, redirects included */
     size_t max_body;    /* 0 = FS_OBS_MAX_BODY */
+    const struct fs_sim *sim; /* non-NULL: the simulated world answers (core/sim.h) */
 };
 
 struct fs_obs_reply {

@@ -107,7 +107,8 @@ static int prom_api(const struct fs_tool_ctx *ctx, const char *path, const char 
     const char *base = ctx->prometheus_url;
     if (!base || !*base)
         return fs_obs_fail(out, "prometheus is not configured (tools.prometheus_url)");
-    struct fs_obs_req req = {base, path, form, true, ctx->timeout_ms, 0};
+    struct fs_obs_req req = {
+        base, path, form, true, ctx->timeout_ms, 0, ctx->target == FS_TOOL_SIM ? ctx->sim : NULL};
     struct fs_obs_reply rep;
     struct fs_err e = {0};
     int rc = fs_obs_http(&req, &rep, &e);

@@ -18,6 +18,7 @@
 #include "core/buf.h"
 #include "core/err.h"
 #include "core/proc.h"
+#include "core/sim.h"
 
 struct fs_graph;
 struct fs_store;
@@ -39,12 +40,16 @@ struct fs_tool_annotations {
     bool open_world;  /* openWorldHint: talks to things outside the host/system it targets */
 };
 
-enum fs_tool_target_kind { FS_TOOL_LOCAL, FS_TOOL_SSH };
+enum fs_tool_target_kind { FS_TOOL_LOCAL, FS_TOOL_SSH, FS_TOOL_SIM };
 
 /* Where and how a call runs. Zero-initialised = local, defaults for every limit. Borrowed. */
 struct fs_tool_ctx {
     enum fs_tool_target_kind target;
     struct fs_ssh_target ssh; /* when target == FS_TOOL_SSH */
+    /* when target == FS_TOOL_SIM: the simulated world (core/sim.h) and the host in it ("" =
+     * its default host). Programs, HTTP requests and TLS handshakes go to sim instead. */
+    const struct fs_sim *sim;
+    const char *sim_host;
     int64_t timeout_ms;       /* whole call; 0 = FS_TOOL_DEFAULT_TIMEOUT_MS */
     size_t max_output;        /* bytes of result text; 0 = FS_TOOL_DEFAULT_MAX_OUTPUT */
     /* Directories host.log_lines may read below; NULL = {"/var/log"}. NULL-terminated list of

@@ -81,6 +81,12 @@ int fs_route_tool_ctx(const struct fs_config *cfg, const char *host, struct fs_t
         ctx->log_roots = roots;
         *roots_out = roots;
     }
+    if (cfg->sim) {
+        ctx->target = FS_TOOL_SIM;
+        ctx->sim = cfg->sim;
+        ctx->sim_host = host ? host : "";
+        return 0;
+    }
     if (fs_route_is_local(host, &cfg->tools.local_hosts)) {
         ctx->target = FS_TOOL_LOCAL;
         return 0;
