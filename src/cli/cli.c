@@ -164,12 +164,49 @@ const struct fs_command fs_commands[] = {
      "  -o json          one record per case: {\"cases\": [{file, name, ok, outcome, action,\n"
      "                   playbook, root_cause, params, summary, error}], \"total\", \"failed\"}\n"
      "Exits 1 when a case fails or DIR holds none."},
+    {"eval", fs_cmd_eval,
+     "[--planner playbook] [--policy FILE] [--catalog FILE] [--playbooks DIR] [-c CONFIG] "
+     "[--min-accuracy PCT] [--only TEXT] [-v] [-o text|json] DIR",
+     "Run every scenario of DIR (docs/scenarios.md) against its simulated world through the "
+     "planner, the gate and the executor, and print the scorecard: outcome and root-cause "
+     "accuracy, unsafe actions executed, escalation precision and recall, steps and tool calls, "
+     "time to first action, prevention lead time, and a line per failed scenario.",
+     "  DIR               *.yaml scenarios, one incident each\n"
+     "  --planner NAME    who investigates: playbook (default)\n"
+     "  --policy FILE     judge with this policy instead of the configured one\n"
+     "  --catalog FILE    an operator catalog over the built-in one\n"
+     "  --playbooks DIR   your playbooks over the built-in ones\n"
+     "  --min-accuracy P  exit 1 when the outcome accuracy is under P percent\n"
+     "  --only TEXT       run only the scenarios whose file name contains TEXT\n"
+     "  -v                a line for every scenario, and the trace of each failure\n"
+     "  -o json           {\"summary\": {...}, \"scenarios\": [...]}\n"
+     "Exits 1 when an unsafe action was executed (a forbidden one, or one the gate did not\n"
+     "pass), under --min-accuracy, or DIR holds no scenario."},
     {"report", fs_cmd_report, "[--since T] [-o text|json] [--url URL]",
      "The KPIs (docs/kpis.md): time to first useful action, incidents handled without a human, "
      "false remediation rate, escalation precision, rollback success — each with the counts it "
      "rests on.",
      "  --since T   incidents created since T: RFC 3339 or a duration back from now (7d);\n"
      "              default 30 days"},
+    {"replay", fs_cmd_replay,
+     "--since T [--until T] [--policy FILE] [--catalog FILE] [--playbooks DIR] "
+     "[--planner playbook] [-c CONFIG] [--data-dir DIR] [-o text|json] [--limit N]",
+     "Re-run the investigations recorded since T in shadow (docs/replay.md) under another "
+     "policy, catalog or planner, against their recorded tool results, and print what would have "
+     "changed: decisions that flip, actions and params that differ.",
+     "  --since T        investigations that started since T: RFC 3339 or a duration back\n"
+     "                   from now (7d); --until T ends the range (default now)\n"
+     "  --policy FILE    judge with this policy (default: the configured one)\n"
+     "  --catalog FILE   an operator catalog over the built-in one\n"
+     "  --playbooks DIR  your playbooks over the built-in ones\n"
+     "  --planner NAME   who investigates again: playbook (default)\n"
+     "  -c FILE          configuration; the recorded store in its data_dir\n"
+     "  --data-dir DIR   read the store of this data directory\n"
+     "  --limit N        at most the N latest investigations (default 0: all)\n"
+     "  -o FORMAT        text (default): a line per changed incident and a summary line;\n"
+     "                   json: {\"summary\": {...}, \"incidents\": [...]}\n"
+     "Reads the store only (a daemon may be running on it): nothing is written to it, no tool\n"
+     "and no action runs. Exits 0 when it ran, whatever changed; 2 on a bad command line."},
     {"tool list", fs_cmd_tool_list, "[-o table|json]",
      "List the built-in tools an investigation may call (docs/tools.md); -o json prints the MCP "
      "tools/list result.",
