@@ -263,6 +263,18 @@ int fs_cli_fail(int code, const char *fmt, ...)
     return code;
 }
 
+int fs_cli_output_json(const char *arg, bool *json)
+{
+    /* "table" is the text form of the listing commands */
+    if (strcmp(arg, "json") == 0)
+        *json = true;
+    else if (strcmp(arg, "text") == 0 || strcmp(arg, "table") == 0)
+        *json = false;
+    else
+        return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json"), -1;
+    return 0;
+}
+
 int fs_cli_diag_fail(struct fs_buf *diag, const struct fs_err *err)
 {
     fputs(diag->len ? fs_buf_str(diag) : err->msg, stderr);

@@ -110,6 +110,9 @@ struct fs_config;
 int fs_cli_audit_key(const struct fs_config *cfg, bool create, unsigned char *key, size_t size,
                      size_t *len, struct fs_err *err);
 
+/* -o text|json: *json = (arg is "json"); 0, or -1 after printing the usage error. */
+int fs_cli_output_json(const char *arg, bool *json);
+
 /* Command implementations */
 int fs_cmd_serve(int argc, char **argv);
 int fs_cmd_alert_send(int argc, char **argv);

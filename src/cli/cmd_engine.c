@@ -92,10 +92,8 @@ static int parse(int argc, char **argv, struct iopts *o)
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'o':
-            if (strcmp(optarg, "json") == 0)
-                o->json = true;
-            else if (strcmp(optarg, "text") != 0)
-                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            if (fs_cli_output_json(optarg, &o->json) < 0)
+                return FS_EXIT_USAGE;
             break;
         case O_SOURCE: o->source = optarg; break;
         case O_DATA_DIR: o->data_dir = optarg; break;

@@ -33,10 +33,8 @@ int fs_cmd_eval(int argc, char **argv)
         case 'c': o.config_file = optarg; break;
         case 'v': o.verbose = true; break;
         case 'o':
-            if (strcmp(optarg, "json") == 0)
-                json = true;
-            else if (strcmp(optarg, "text") != 0)
-                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            if (fs_cli_output_json(optarg, &json) < 0)
+                return FS_EXIT_USAGE;
             break;
         case E_PLANNER:
             if (!fs_eval_planner_find(optarg)) {

@@ -78,10 +78,8 @@ static int parse(int argc, char **argv, struct ropts *o)
         case 'c': o->config = optarg; break;
         case R_DATA_DIR: o->data_dir = optarg; break;
         case 'o':
-            if (strcmp(optarg, "json") == 0)
-                o->json = true;
-            else if (strcmp(optarg, "text") != 0)
-                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            if (fs_cli_output_json(optarg, &o->json) < 0)
+                return FS_EXIT_USAGE;
             break;
         case R_LIMIT: {
             char *end = NULL;

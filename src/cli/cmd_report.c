@@ -162,10 +162,8 @@ int fs_cmd_report(int argc, char **argv)
     while ((o = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (o) {
         case 'o':
-            if (strcmp(optarg, "json") == 0)
-                json = true;
-            else if (strcmp(optarg, "text") != 0)
-                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            if (fs_cli_output_json(optarg, &json) < 0)
+                return FS_EXIT_USAGE;
             break;
         case R_URL: url = optarg; break;
         case R_SINCE: since = optarg; break;

@@ -87,10 +87,8 @@ static int parse(int argc, char **argv, const char *cmd, unsigned allowed, bool 
              (allowed & S_BIT(S_CONFIG)) ? "c:" : "", (allowed & S_BIT(S_VERBOSE)) ? "v" : "");
     while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
         if (o == 'o') {
-            if (strcmp(optarg, "json") == 0)
-                s->json = true;
-            else if (strcmp(optarg, "text") != 0 && strcmp(optarg, "table") != 0)
-                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            if (fs_cli_output_json(optarg, &s->json) < 0)
+                return FS_EXIT_USAGE;
             continue;
         }
         if (o == 'c')

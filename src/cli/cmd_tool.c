@@ -42,10 +42,8 @@ static int parse(int argc, char **argv, const char *cmd, bool host, struct topts
         switch (c) {
         case 'c': o->config = optarg; break;
         case 'o':
-            if (strcmp(optarg, "json") == 0)
-                o->json = true;
-            else if (strcmp(optarg, "text") != 0 && strcmp(optarg, "table") != 0)
-                return fs_cli_fail(FS_EXIT_USAGE, "-o: expected text or json");
+            if (fs_cli_output_json(optarg, &o->json) < 0)
+                return FS_EXIT_USAGE;
             break;
         case O_HOST:
             if (host) {

@@ -218,6 +218,37 @@ static void *grow(struct ld *l, void *arr, size_t n, size_t *cap, size_t elem)
     return p;
 }
 
+/* The start of a list section: arr must be a list (else a problem naming what it holds); an
+ * array of its size (+1, zeroed) for the loaded items, or NULL (a problem, or out of memory). */
+static void *list_begin(struct ld *l, const json_t *arr, const char *base, const char *what,
+                        size_t elem)
+{
+    if (!json_is_array(arr)) {
+        bad(l, base, "must be a list of %s", what);
+        return NULL;
+    }
+    void *v = calloc(json_array_size(arr) + 1, elem);
+    if (!v)
+        l->nomem = true;
+    return v;
+}
+
+/* The next element of a list section whose keys are all known (the others are reported and
+ * skipped), with its path in p: for (size_t i = 0; list_next(...);). */
+static bool list_next(struct ld *l, const json_t *arr, size_t *i, const char *base,
+                      const char *const *keys, char *p, size_t psize, json_t **o)
+{
+    for (; *i < json_array_size(arr); (*i)++) {
+        *o = json_array_get(arr, *i);
+        snprintf(p, psize, "%s[%zu]", base, *i);
+        if (check_keys(l, *o, p, keys)) {
+            (*i)++;
+            return true;
+        }
+    }
+    return false;
+}
+
 static bool add_file(struct ld *l, struct fs_sim_host *h, const char *path, uint64_t size,
                      int64_t mtime)
 {
@@ -243,23 +274,11 @@ static void load_fs(struct ld *l, struct fs_sim_host *h, const json_t *arr, cons
     static const char *const keys[] = {
         "mount",       "device",          "type", "size", "used", "reserved", "inodes",
         "inodes_used", "growth_per_hour", NULL};
-    if (!json_is_array(arr)) {
-        bad(l, base, "must be a list of filesystems");
+    if (!(h->fs = list_begin(l, arr, base, "filesystems", sizeof(*h->fs))))
         return;
-    }
-    h->fs = calloc(json_array_size(arr) + 1, sizeof(*h->fs));
-    if (!h->fs) {
-        l->nomem = true;
-        return;
-    }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
         struct fs_sim_fs *f = &h->fs[h->nfs++];
         const char *m = get_str(l, o, "mount", p, true);
         char mp[520];
@@ -269,7 +288,7 @@ static void load_fs(struct ld *l, struct fs_sim_host *h, const json_t *arr, cons
         f->mount = dup_or_flag(l, m ? m : "/");
         const char *dev = get_str(l, o, "device", p, false);
         char defdev[32];
-        snprintf(defdev, sizeof(defdev), "/dev/vd%c", (char)('a' + (i % 26)));
+        snprintf(defdev, sizeof(defdev), "/dev/vd%c", (char)('a' + ((i - 1) % 26)));
         f->device = dup_or_flag(l, dev ? dev : defdev);
         const char *type = get_str(l, o, "type", p, false);
         f->type = dup_or_flag(l, type ? type : "ext4");
@@ -305,14 +324,10 @@ static void load_files(struct ld *l, struct fs_sim_host *h, const json_t *arr, c
         bad(l, base, "must be a list of files");
         return;
     }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512], kp[520];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
+        char kp[520];
         uint64_t size = 0;
         get_size(l, o, "size", p, &size);
         if (!json_object_get(o, "size")) {
@@ -367,23 +382,12 @@ static void load_files(struct ld *l, struct fs_sim_host *h, const json_t *arr, c
 static void load_dirs(struct ld *l, struct fs_sim_host *h, const json_t *arr, const char *base)
 {
     static const char *const keys[] = {"path", "size", NULL};
-    if (!json_is_array(arr)) {
-        bad(l, base, "must be a list of directories");
+    if (!(h->dirs = list_begin(l, arr, base, "directories", sizeof(*h->dirs))))
         return;
-    }
-    h->dirs = calloc(json_array_size(arr) + 1, sizeof(*h->dirs));
-    if (!h->dirs) {
-        l->nomem = true;
-        return;
-    }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512], kp[520];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
+        char kp[520];
         const char *path = get_str(l, o, "path", p, true);
         keypath(kp, sizeof(kp), p, "path");
         if (!path || !abs_path(l, path, kp))
@@ -435,25 +439,13 @@ static void load_procs(struct ld *l, struct fs_sim_host *h, const json_t *arr, c
     static const char *const keys[] = {
         "pid",   "ppid",    "user",         "command",           "cpu", "mem", "rss", "age",
         "state", "service", "ignores_term", "mem_after_restart", NULL};
-    if (!json_is_array(arr)) {
-        bad(l, base, "must be a list of processes");
+    if (!(h->procs = list_begin(l, arr, base, "processes", sizeof(*h->procs))))
         return;
-    }
-    h->procs = calloc(json_array_size(arr) + 1, sizeof(*h->procs));
-    if (!h->procs) {
-        l->nomem = true;
-        return;
-    }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
         struct fs_sim_proc *pr = &h->procs[h->nprocs++];
-        pr->pid = 1000 + (int64_t)i;
+        pr->pid = 1000 + (int64_t)i - 1; /* i is past this element */
         pr->ppid = 1;
         get_int(l, o, "pid", p, 1, 4194304, &pr->pid);
         get_int(l, o, "ppid", p, 0, 4194304, &pr->ppid);
@@ -501,23 +493,12 @@ static void load_services(struct ld *l, struct fs_sim_host *h, const json_t *arr
                                        "restart_fails", NULL};
     static const char *const states[] = {"active",       "failed",    "inactive", "activating",
                                          "deactivating", "reloading", NULL};
-    if (!json_is_array(arr)) {
-        bad(l, base, "must be a list of services");
+    if (!(h->services = list_begin(l, arr, base, "services", sizeof(*h->services))))
         return;
-    }
-    h->services = calloc(json_array_size(arr) + 1, sizeof(*h->services));
-    if (!h->services) {
-        l->nomem = true;
-        return;
-    }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512], kp[520];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
+        char kp[520];
         struct fs_sim_service *s = &h->services[h->nservices++];
         const char *unit = get_str(l, o, "unit", p, true);
         s->unit = dup_or_flag(l, unit ? unit : "unknown.service");
@@ -590,6 +571,98 @@ static bool load_cert(struct ld *l, struct fs_sim_cert *c, const json_t *o, cons
     c->not_before_ms = c->not_after_ms - 90 * DAY_MS;
     return true;
 }
+
+static void load_certs(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *kp)
+{
+    if ((h->certs = list_begin(l, v, kp, "certificates", sizeof(*h->certs)))) {
+        size_t i;
+        json_t *c;
+        json_array_foreach(v, i, c)
+        {
+            char cp[560];
+            snprintf(cp, sizeof(cp), "%s[%zu]", kp, i);
+            if (load_cert(l, &h->certs[h->ncerts], c, cp, false)) {
+                add_file(l, h, h->certs[h->ncerts].path, 1900, l->now - 30 * DAY_MS);
+                h->ncerts++;
+            }
+        }
+    }
+}
+
+static void load_logs(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *kp)
+{
+    if (!json_is_object(v)) {
+        bad(l, kp, "must be a mapping of log file path → list of lines");
+    } else if (!(h->logs = calloc(json_object_size(v) + 1, sizeof(*h->logs)))) {
+        l->nomem = true;
+    } else {
+        const char *path;
+        json_t *lines;
+        json_object_foreach((json_t *)v, path, lines)
+        {
+            char lp[1100];
+            fs_jpath_key(lp, sizeof(lp), kp, path);
+            if (!abs_path(l, path, lp))
+                continue;
+            if (!json_is_array(lines)) {
+                bad(l, lp, "must be a list of lines");
+                continue;
+            }
+            struct fs_sim_log *g = &h->logs[h->nlogs++];
+            g->path = dup_or_flag(l, path);
+            g->lines = calloc(json_array_size(lines) + 1, sizeof(char *));
+            if (!g->lines) {
+                l->nomem = true;
+                break;
+            }
+            uint64_t bytes = 0;
+            size_t k;
+            json_t *line;
+            json_array_foreach(lines, k, line)
+            {
+                if (!json_is_string(line)) {
+                    bad(l, lp, "line %zu is not a string", k + 1);
+                    continue;
+                }
+                g->lines[g->n++] = dup_or_flag(l, json_string_value(line));
+                bytes += json_string_length(line) + 1;
+            }
+            add_file(l, h, path, bytes, l->now - 5000);
+        }
+    }
+}
+
+static void load_ports(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *kp)
+{
+    static const char *const pkeys[] = {"proto", "address", "port", NULL};
+    if ((h->ports = list_begin(l, v, kp, "listening sockets", sizeof(*h->ports)))) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(v, i, s)
+        {
+            char sp[560];
+            snprintf(sp, sizeof(sp), "%s[%zu]", kp, i);
+            if (!check_keys(l, s, sp, pkeys))
+                continue;
+            struct fs_sim_port *pt = &h->ports[h->nports++];
+            const char *proto = get_str(l, s, "proto", sp, false);
+            const char *addr = get_str(l, s, "address", sp, false);
+            pt->proto = dup_or_flag(l, proto ? proto : "tcp");
+            pt->address = dup_or_flag(l, addr ? addr : "0.0.0.0");
+            get_int(l, s, "port", sp, 1, 65535, &pt->port);
+        }
+    }
+}
+
+/* The sections of a host after its filesystems, in load order (files need the mounts). */
+static const struct {
+    const char *key;
+    void (*load)(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *path);
+} host_sections[] = {
+    {"directories", load_dirs}, {"files", load_files},       {"journal", load_journal},
+    {"processes", load_procs},  {"services", load_services}, {"certificates", load_certs},
+    {"logs", load_logs},        {"ports", load_ports},
+};
 
 static void load_host(struct ld *l, struct fs_sim_host *h, const char *name, const json_t *o,
                       const char *p)
@@ -666,113 +739,11 @@ static void load_host(struct ld *l, struct fs_sim_host *h, const char *name, con
         f->inodes_used = 250000;
         h->nfs = 1;
     }
-    if ((v = json_object_get(o, "directories"))) {
-        keypath(kp, sizeof(kp), p, "directories");
-        load_dirs(l, h, v, kp);
-    }
-    if ((v = json_object_get(o, "files"))) {
-        keypath(kp, sizeof(kp), p, "files");
-        load_files(l, h, v, kp);
-    }
-    if ((v = json_object_get(o, "journal"))) {
-        keypath(kp, sizeof(kp), p, "journal");
-        load_journal(l, h, v, kp);
-    }
-    if ((v = json_object_get(o, "processes"))) {
-        keypath(kp, sizeof(kp), p, "processes");
-        load_procs(l, h, v, kp);
-    }
-    if ((v = json_object_get(o, "services"))) {
-        keypath(kp, sizeof(kp), p, "services");
-        load_services(l, h, v, kp);
-    }
-    if ((v = json_object_get(o, "certificates"))) {
-        keypath(kp, sizeof(kp), p, "certificates");
-        if (!json_is_array(v)) {
-            bad(l, kp, "must be a list of certificates");
-        } else if ((h->certs = calloc(json_array_size(v) + 1, sizeof(*h->certs)))) {
-            size_t i;
-            json_t *c;
-            json_array_foreach(v, i, c)
-            {
-                char cp[560];
-                snprintf(cp, sizeof(cp), "%s[%zu]", kp, i);
-                if (load_cert(l, &h->certs[h->ncerts], c, cp, false)) {
-                    add_file(l, h, h->certs[h->ncerts].path, 1900, l->now - 30 * DAY_MS);
-                    h->ncerts++;
-                }
-            }
-        } else {
-            l->nomem = true;
+    for (size_t k = 0; k < sizeof(host_sections) / sizeof(host_sections[0]); k++)
+        if ((v = json_object_get(o, host_sections[k].key))) {
+            keypath(kp, sizeof(kp), p, host_sections[k].key);
+            host_sections[k].load(l, h, v, kp);
         }
-    }
-    if ((v = json_object_get(o, "logs"))) {
-        keypath(kp, sizeof(kp), p, "logs");
-        if (!json_is_object(v)) {
-            bad(l, kp, "must be a mapping of log file path → list of lines");
-        } else if ((h->logs = calloc(json_object_size(v) + 1, sizeof(*h->logs)))) {
-            const char *path;
-            json_t *lines;
-            json_object_foreach(v, path, lines)
-            {
-                char lp[1100];
-                fs_jpath_key(lp, sizeof(lp), kp, path);
-                if (!abs_path(l, path, lp))
-                    continue;
-                if (!json_is_array(lines)) {
-                    bad(l, lp, "must be a list of lines");
-                    continue;
-                }
-                struct fs_sim_log *g = &h->logs[h->nlogs++];
-                g->path = dup_or_flag(l, path);
-                g->lines = calloc(json_array_size(lines) + 1, sizeof(char *));
-                if (!g->lines) {
-                    l->nomem = true;
-                    break;
-                }
-                uint64_t bytes = 0;
-                size_t k;
-                json_t *line;
-                json_array_foreach(lines, k, line)
-                {
-                    if (!json_is_string(line)) {
-                        bad(l, lp, "line %zu is not a string", k + 1);
-                        continue;
-                    }
-                    g->lines[g->n++] = dup_or_flag(l, json_string_value(line));
-                    bytes += json_string_length(line) + 1;
-                }
-                add_file(l, h, path, bytes, l->now - 5000);
-            }
-        } else {
-            l->nomem = true;
-        }
-    }
-    if ((v = json_object_get(o, "ports"))) {
-        keypath(kp, sizeof(kp), p, "ports");
-        static const char *const pkeys[] = {"proto", "address", "port", NULL};
-        if (!json_is_array(v)) {
-            bad(l, kp, "must be a list of listening sockets");
-        } else if ((h->ports = calloc(json_array_size(v) + 1, sizeof(*h->ports)))) {
-            size_t i;
-            json_t *s;
-            json_array_foreach(v, i, s)
-            {
-                char sp[560];
-                snprintf(sp, sizeof(sp), "%s[%zu]", kp, i);
-                if (!check_keys(l, s, sp, pkeys))
-                    continue;
-                struct fs_sim_port *pt = &h->ports[h->nports++];
-                const char *proto = get_str(l, s, "proto", sp, false);
-                const char *addr = get_str(l, s, "address", sp, false);
-                pt->proto = dup_or_flag(l, proto ? proto : "tcp");
-                pt->address = dup_or_flag(l, addr ? addr : "0.0.0.0");
-                get_int(l, s, "port", sp, 1, 65535, &pt->port);
-            }
-        } else {
-            l->nomem = true;
-        }
-    }
     /* what the files add up to on each filesystem must fit in what it uses */
     for (size_t k = 0; k < h->nfs; k++) {
         uint64_t sum = 0;
@@ -796,23 +767,12 @@ static void load_host(struct ld *l, struct fs_sim_host *h, const char *name, con
 static void load_series(struct ld *l, struct fs_world *w, const json_t *arr, const char *base)
 {
     static const char *const keys[] = {"match", "labels", "value", "per_hour", "points", NULL};
-    if (!json_is_array(arr)) {
-        bad(l, base, "must be a list of series");
+    if (!(w->series = list_begin(l, arr, base, "series", sizeof(*w->series))))
         return;
-    }
-    w->series = calloc(json_array_size(arr) + 1, sizeof(*w->series));
-    if (!w->series) {
-        l->nomem = true;
-        return;
-    }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512], kp[520];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
+        char kp[520];
         struct fs_sim_series *s = &w->series[w->nseries++];
         s->match = dup_or_flag(l, get_str(l, o, "match", p, true));
         json_t *labels = json_object_get(o, "labels");
@@ -873,23 +833,12 @@ static void load_series(struct ld *l, struct fs_world *w, const json_t *arr, con
 static void load_streams(struct ld *l, struct fs_world *w, const json_t *arr, const char *base)
 {
     static const char *const keys[] = {"labels", "lines", NULL};
-    if (!json_is_array(arr)) {
-        bad(l, base, "must be a list of streams");
+    if (!(w->streams = list_begin(l, arr, base, "streams", sizeof(*w->streams))))
         return;
-    }
-    w->streams = calloc(json_array_size(arr) + 1, sizeof(*w->streams));
-    if (!w->streams) {
-        l->nomem = true;
-        return;
-    }
-    size_t i;
+    char p[512];
     json_t *o;
-    json_array_foreach(arr, i, o)
-    {
-        char p[512], kp[520];
-        snprintf(p, sizeof(p), "%s[%zu]", base, i);
-        if (!check_keys(l, o, p, keys))
-            continue;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
+        char kp[520];
         struct fs_sim_stream *s = &w->streams[w->nstreams++];
         json_t *labels = json_object_get(o, "labels");
         keypath(kp, sizeof(kp), p, "labels");
@@ -954,7 +903,9 @@ int fs_world_load(const json_t *world, const struct fs_yaml_doc *doc, const char
     keypath(p, sizeof(p), base_path, "hosts");
     if (!json_is_object(hosts) || !json_object_size(hosts)) {
         bad(&l, p, "required: a mapping of host name → host");
-    } else if ((w->hosts = calloc(json_object_size(hosts), sizeof(*w->hosts)))) {
+    } else if (!(w->hosts = calloc(json_object_size(hosts), sizeof(*w->hosts)))) {
+        l.nomem = true;
+    } else {
         const char *name;
         json_t *h;
         json_object_foreach(hosts, name, h)
@@ -963,8 +914,6 @@ int fs_world_load(const json_t *world, const struct fs_yaml_doc *doc, const char
             fs_jpath_key(hp, sizeof(hp), p, name);
             load_host(&l, &w->hosts[w->nhosts++], name, h, hp);
         }
-    } else {
-        l.nomem = true;
     }
     json_t *v;
     if ((v = json_object_get(world, "metrics"))) {
@@ -977,9 +926,7 @@ int fs_world_load(const json_t *world, const struct fs_yaml_doc *doc, const char
     }
     if ((v = json_object_get(world, "endpoints"))) {
         keypath(p, sizeof(p), base_path, "endpoints");
-        if (!json_is_array(v)) {
-            bad(&l, p, "must be a list of TLS endpoints");
-        } else if ((w->endpoints = calloc(json_array_size(v) + 1, sizeof(*w->endpoints)))) {
+        if ((w->endpoints = list_begin(&l, v, p, "TLS endpoints", sizeof(*w->endpoints)))) {
             size_t i;
             json_t *c;
             json_array_foreach(v, i, c)
@@ -989,8 +936,6 @@ int fs_world_load(const json_t *world, const struct fs_yaml_doc *doc, const char
                 if (load_cert(&l, &w->endpoints[w->nendpoints], c, cp, true))
                     w->nendpoints++;
             }
-        } else {
-            l.nomem = true;
         }
     }
     if ((v = json_object_get(world, "graph")))

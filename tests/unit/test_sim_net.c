@@ -737,38 +737,6 @@ static void test_pem(void **state)
 
 /* ---- the real tools against the world ------------------------------------------------------- */
 
-static int sim_http(const struct fs_sim *s, const char *url, bool post, const char *form,
-                    long *status, struct fs_buf *b, struct fs_err *err)
-{
-    struct fs_world *w = s->world;
-    pthread_mutex_lock(&w->mu);
-    int rc = fs_world_http(w, url, post, form, status, b, err);
-    pthread_mutex_unlock(&w->mu);
-    return rc;
-}
-
-static int sim_tls_pem(const struct fs_sim *s, const char *host, int64_t port, struct fs_buf *pem,
-                       char *why, size_t why_size)
-{
-    struct fs_world *w = s->world;
-    int rc = 1;
-    pthread_mutex_lock(&w->mu);
-    snprintf(why, why_size, "no TLS endpoint %s:%lld in the world", host, (long long)port);
-    for (size_t i = 0; i < w->nendpoints; i++) {
-        if (!strcmp(w->endpoints[i].host, host) && w->endpoints[i].port == port) {
-            struct fs_err e = {0};
-            rc = fs_world_pem(w, &w->endpoints[i], pem, &e);
-            if (rc < 0 && rc != -FS_E_NOMEM) {
-                snprintf(why, why_size, "%s", e.msg);
-                rc = 1;
-            }
-            break;
-        }
-    }
-    pthread_mutex_unlock(&w->mu);
-    return rc;
-}
-
 /* Programs are not this file's business: a standin that has none. */
 static int sim_run_standin(const struct fs_sim *s, const char *host, struct fs_child *c,
                            struct fs_err *err)
@@ -782,7 +750,9 @@ static struct fs_tool_result call(const char *tool, const char *args)
     struct fs_err e = {0};
     if (!reg)
         assert_int_equal(fs_registry_new(&reg, &e), 0);
-    struct fs_sim sim = {sim_run_standin, sim_http, sim_tls_pem, W};
+    struct fs_sim sim;
+    fs_world_sim(W, &sim); /* the simulator's hooks, with the world's lock */
+    sim.run = sim_run_standin;
     struct fs_tool_ctx ctx = {.target = FS_TOOL_SIM,
                               .sim = &sim,
                               .sim_host = "",
@@ -929,7 +899,7 @@ static void test_tools_cert_expiry(void **state)
 
     r = call("host.cert_expiry", "{\"host\":\"new.example.com\"}"); /* port 443: none there */
     assert_true(r.is_error);
-    assert_non_null(strstr(r.text, "no TLS endpoint new.example.com:443"));
+    assert_non_null(strstr(r.text, "TLS handshake with new.example.com:443 failed"));
     fs_tool_result_release(&r);
 }
 
