@@ -265,6 +265,38 @@ static json_t *scenario_graph(struct fs_diag *d, const struct fs_yaml_doc *doc, 
                 json_object_set(ent, facts[k], json_object_get(h, facts[k]));
         json_array_append_new(ents, ent);
     }
+    /* a service that says its env (or owner) is an entity running on its host */
+    json_object_foreach(json_object_get(world, "hosts"), name, h)
+    {
+        size_t k;
+        json_t *svc;
+        json_array_foreach(json_object_get(h, "services"), k, svc)
+        {
+            const char *unit = json_string_value(json_object_get(svc, "unit"));
+            if (!unit || !(json_object_get(svc, "env") || json_object_get(svc, "owner")))
+                continue;
+            char base[256];
+            snprintf(base, sizeof(base), "%.*s", (int)strcspn(unit, "."), unit);
+            bool listed = false, host_listed = false;
+            size_t j;
+            json_t *e;
+            json_array_foreach(ents, j, e)
+            {
+                const char *en = json_string_value(json_object_get(e, "name"));
+                listed |= fs_streq(en, base);
+                host_listed |= fs_streq(en, name);
+            }
+            json_t *ent = listed ? NULL : json_pack("{s:s,s:s}", "name", base, "kind", "service");
+            if (ent && host_listed) /* runs_on needs the host in the graph */
+                json_object_set_new(ent, "runs_on", json_string(name));
+            if (ent && json_object_get(svc, "env"))
+                json_object_set(ent, "env", json_object_get(svc, "env"));
+            if (ent && json_object_get(svc, "owner"))
+                json_object_set(ent, "owner", json_object_get(svc, "owner"));
+            if (ent)
+                json_array_append_new(ents, ent);
+        }
+    }
     json_t *fr = json_object_get(world, "freezes");
     if (fr && !json_is_array(fr))
         fs_diag_at(d, doc, "world.freezes", "must be a list of freezes");

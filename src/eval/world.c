@@ -490,7 +490,7 @@ static void load_services(struct ld *l, struct fs_sim_host *h, const json_t *arr
 {
     static const char *const keys[] = {"unit",          "state",       "sub_state", "load_state",
                                        "restarts",      "exit_status", "memory",    "since",
-                                       "restart_fails", NULL};
+                                       "restart_fails", "env",         "owner",     NULL};
     static const char *const states[] = {"active",       "failed",    "inactive", "activating",
                                          "deactivating", "reloading", NULL};
     if (!(h->services = list_begin(l, arr, base, "services", sizeof(*h->services))))
