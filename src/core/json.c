@@ -94,10 +94,15 @@ static bool is_ident(const char *k)
     return true;
 }
 
+/* A path cut to size ends in "..." after whole characters only. */
 static void path_fit(char *out, size_t size, int n)
 {
-    if (n >= 0 && (size_t)n >= size && size > 4)
-        memcpy(out + size - 4, "...", 4);
+    if (n >= 0 && (size_t)n >= size && size > 4) {
+        out[size - 4] = '\0';
+        fs_utf8_cut(out);
+        size_t k = strlen(out);
+        memcpy(out + k, "...", 4);
+    }
 }
 
 void fs_jpath_key(char *out, size_t size, const char *base, const char *key)
@@ -120,6 +125,7 @@ void fs_jpath_key(char *out, size_t size, const char *base, const char *key)
             }
         }
         q[j] = '\0';
+        fs_utf8_cut(q); /* a key cut short keeps whole characters */
         n = snprintf(out, size, "%s[\"%s\"]", base ? base : "", q);
     }
     path_fit(out, size, n);

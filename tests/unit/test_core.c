@@ -121,6 +121,19 @@ static void test_json_limits_and_errors(void **state)
     char p[64];
     fs_jpath_key(p, sizeof(p), "labels", "a.b");
     assert_string_equal(p, "labels[\"a.b\"]");
+    /* a key cut to fit keeps whole characters (a fuzzer found a path JSON could not hold) */
+    char key[400] = "x ";
+    for (int i = 0; i < 120; i++)
+        memcpy(key + 2 + 2 * i, "\xc3\xa9", 3); /* é, and the NUL */
+    char big[256];
+    fs_jpath_key(big, sizeof(big), "params", key);
+    json_t *js = json_string(big);
+    assert_non_null(js);
+    json_decref(js);
+    fs_jpath_key(p, sizeof(p), "params", key);
+    assert_non_null((js = json_string(p)));
+    assert_non_null(strstr(p, "..."));
+    json_decref(js);
 }
 
 static void test_json_hash_ignores_key_order(void **state)
