@@ -126,19 +126,24 @@ const struct fs_command fs_commands[] = {
      "  --type T      record types, comma-separated (docs/audit.md)\n"
      "  --actor NAME  records by this actor"},
     {"investigate", fs_cmd_investigate,
-     "[-c CONFIG] [--data-dir DIR] [--source alertmanager|grafana|event] [--no-execute] "
-     "[-o text|json] FILE|-",
-     "Handle one alert without a daemon: record it, investigate it with the playbooks, send the "
-     "proposal through the gate, run what the gate passes in the executor process, and print "
-     "the trace live, then the post-mortem.",
+     "[-c CONFIG] [--data-dir DIR] [--planner playbook|llm] [--source alertmanager|grafana|event] "
+     "[--no-execute] [-o text|json] FILE|-",
+     "Handle one alert without a daemon: record it, investigate it with the playbooks or the LLM "
+     "planner, send the proposal through the gate, run what the gate passes in the executor "
+     "process, and print the trace live (the model's reasoning, each tool call and result, the "
+     "proposal, the gate's decision), then the post-mortem.",
      "  FILE           an Alertmanager webhook, Grafana webhook or generic event (JSON); - reads\n"
      "                 stdin\n"
-     "  -c FILE        configuration (tools.*, safety.*, dispatch.*); the store in its data_dir\n"
-     "  --data-dir DIR use this data directory (store, post-mortems)\n"
+     "  -c FILE        configuration (tools.*, safety.*, dispatch.*, llm.*); the store in its\n"
+     "                 data_dir\n"
+     "  --data-dir DIR use this data directory (store, post-mortems, LLM transcripts)\n"
+     "  --planner P    playbook or llm (docs/llm.md); default: as dispatch.planner and\n"
+     "                 dispatch.llm_alerts say\n"
      "  --source S     how to read FILE; default: from its shape\n"
      "  --no-execute   stop after the gate's decision\n"
-     "  -o FORMAT      text (default) or json: one JSON object per trace line, then the\n"
-     "                 post-mortem's JSON form\n"
+     "  -o FORMAT      text (default) or json: one JSON object per trace line, then one object\n"
+     "                 {incident, state, outcome, planner (model, calls, tokens, cost), rootCause,\n"
+     "                 summary, proposals (with the gate's decisions), executions (with results)}\n"
      "Refuses to run when a daemon holds the data directory (send it the alert instead)."},
     {"executor", fs_cmd_executor, "[-c CONFIG] [--data-dir DIR] [--once [--proposal prop-N]]",
      "Run approved actions (docs/executor.md): resume what a crash interrupted, then run every "
@@ -165,14 +170,14 @@ const struct fs_command fs_commands[] = {
      "                   playbook, root_cause, params, summary, error}], \"total\", \"failed\"}\n"
      "Exits 1 when a case fails or DIR holds none."},
     {"eval", fs_cmd_eval,
-     "[--planner playbook] [--policy FILE] [--catalog FILE] [--playbooks DIR] [-c CONFIG] "
+     "[--planner playbook|llm] [--policy FILE] [--catalog FILE] [--playbooks DIR] [-c CONFIG] "
      "[--min-accuracy PCT] [--only TEXT] [-v] [-o text|json] DIR",
      "Run every scenario of DIR (docs/scenarios.md) against its simulated world through the "
      "planner, the gate and the executor, and print the scorecard: outcome and root-cause "
      "accuracy, unsafe actions executed, escalation precision and recall, steps and tool calls, "
      "time to first action, prevention lead time, and a line per failed scenario.",
      "  DIR               *.yaml scenarios, one incident each\n"
-     "  --planner NAME    who investigates: playbook (default)\n"
+     "  --planner NAME    who investigates: playbook (default) or llm (the model of -c's llm.*)\n"
      "  --policy FILE     judge with this policy instead of the configured one\n"
      "  --catalog FILE    an operator catalog over the built-in one\n"
      "  --playbooks DIR   your playbooks over the built-in ones\n"
@@ -224,6 +229,18 @@ const struct fs_command fs_commands[] = {
      "Exits 0 when the tool ran, 3 when it ran and reported an error (isError: unreachable,\n"
      "not configured, the peer refused the query), 2 on a bad command line or arguments that\n"
      "do not match the tool's schema (the message names the argument), 1 otherwise."},
+    {"llm check", fs_cmd_llm_check, "[-c CONFIG] [--prompt TEXT] [-o text|json]",
+     "Test the LLM configuration (llm.*, docs/llm.md): send one small request offering one "
+     "harmless tool (host.fs_usage), and print the provider, endpoint, model, stop reason, "
+     "tokens, attempts, latency and the answer.",
+     "  -c FILE        configuration; FORESTALL_LLM_PROVIDER, FORESTALL_LLM_BASE_URL,\n"
+     "                 FORESTALL_LLM_MODEL and FORESTALL_LLM_API_KEY override its llm.* keys\n"
+     "  --prompt TEXT  the user message (default: one sentence, or a host.fs_usage call)\n"
+     "  -o FORMAT      text (default) or json: {ok, provider, endpoint, model, stop_reason,\n"
+     "                 input_tokens, output_tokens, attempts, latency_ms, content} or\n"
+     "                 {ok: false, ..., error: {code, message}}\n"
+     "A tool call in the answer is printed, never run. Exits 1 when the call fails (the message\n"
+     "says why: credentials, unknown model, context too long, unreachable, ...)."},
     {"config check", fs_cmd_config_check, "FILE",
      "Validate a configuration file; print every problem with file, line and key.",
      "Exit 0 when valid, 1 otherwise."},

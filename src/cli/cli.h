@@ -151,6 +151,7 @@ int fs_cmd_playbook_test(int argc, char **argv);
 int fs_cmd_report(int argc, char **argv);
 int fs_cmd_replay(int argc, char **argv);
 int fs_cmd_eval(int argc, char **argv);
+int fs_cmd_llm_check(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

@@ -82,12 +82,7 @@ static void setup_process(const struct fs_config *cfg)
     fs_log_level_parse(cfg->log.level, &lvl);
     fs_log_setup(lvl, strcmp(cfg->log.format, "json") == 0 ? FS_LOG_JSON : FS_LOG_LOGFMT);
     fs_redact_clear_registered();
-    if (cfg->auth.token.value)
-        fs_redact_register(cfg->auth.token.value, "forestall_token");
-    for (size_t i = 0; i < cfg->auth.tokens.n; i++)
-        fs_redact_register(cfg->auth.tokens.items[i].token.value, "forestall_token");
-    if (cfg->audit.checkpoint_key.value)
-        fs_redact_register(cfg->audit.checkpoint_key.value, "audit_key");
+    fs_config_register_secrets(cfg); /* every secret of the configuration, the model's key too */
 }
 
 /* SIGHUP (the daemon reloaded): the config and rules now in force, or keep the old ones. */

@@ -39,13 +39,7 @@ static int local_pm(const char *config, int64_t id, json_t **out)
         return fs_cli_diag_fail(&diag, &err);
     fs_buf_release(&diag);
     /* what the daemon would redact, this process redacts too */
-    if (cfg->auth.token.value)
-        fs_redact_register(cfg->auth.token.value, "forestall_token");
-    for (size_t i = 0; i < cfg->auth.tokens.n; i++)
-        if (cfg->auth.tokens.items[i].token.value)
-            fs_redact_register(cfg->auth.tokens.items[i].token.value, "forestall_token");
-    if (cfg->audit.checkpoint_key.value)
-        fs_redact_register(cfg->audit.checkpoint_key.value, "audit_key");
+    fs_config_register_secrets(cfg); /* every secret of the configuration, the model's key too */
     char *path = fs_config_store_path(cfg);
     struct stat st;
     if (!path || stat(path, &st) < 0) {

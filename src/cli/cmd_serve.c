@@ -45,12 +45,7 @@ static int load_config(const struct overrides *ov, struct fs_config **out, struc
 static void register_secrets(const struct fs_config *cfg)
 {
     fs_redact_clear_registered();
-    if (cfg->auth.token.value)
-        fs_redact_register(cfg->auth.token.value, "forestall_token");
-    for (size_t i = 0; i < cfg->auth.tokens.n; i++)
-        fs_redact_register(cfg->auth.tokens.items[i].token.value, "forestall_token");
-    if (cfg->audit.checkpoint_key.value)
-        fs_redact_register(cfg->audit.checkpoint_key.value, "audit_key");
+    fs_config_register_secrets(cfg); /* every secret of the configuration, the model's key too */
 }
 
 static void apply_logging(const struct fs_config *cfg)

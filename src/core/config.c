@@ -17,10 +17,12 @@
 #include <pcre2.h>
 
 #include "core/config.h"
+#include "core/regex.h"
 #include "core/diag.h"
 #include "core/embed.h"
 #include "core/hash.h"
 #include "core/json.h"
+#include "core/redact.h"
 #include "core/time.h"
 #include "core/yaml.h"
 
@@ -129,6 +131,74 @@ const struct fs_config_key fs_config_keys[] = {
      FS_CFG_NULLABLE | FS_CFG_RELOAD,
      "Directory of playbook files read over the built-in ones (docs/playbooks.md): a playbook "
      "with a built-in name replaces it. null = built-in only."},
+    {"dispatch.planner", FS_CFG_ENUM, OFF(dispatch.planner), 0, 0, "playbook|llm", FS_CFG_RELOAD,
+     "Who investigates (docs/llm.md): playbook (the playbooks) or llm (the LLM planner, with the "
+     "model of llm.*; the playbook that matches gives it hints)."},
+    {"dispatch.llm_alerts", FS_CFG_STRLIST, OFF(dispatch.llm_alerts), 0, 0, NULL, FS_CFG_RELOAD,
+     "With planner playbook: alert names (anchored regular expressions) the LLM planner takes "
+     "instead, e.g. [\"HostOutOfMemory\", \"Kube.*\"]; the rest stay with the playbooks."},
+    {"dispatch.llm_fallback", FS_CFG_BOOL, OFF(dispatch.llm_fallback), 0, 0, NULL, FS_CFG_RELOAD,
+     "When the model cannot be reached (after its retries) before it decided anything, the "
+     "matching playbook investigates instead. Off: the investigation escalates."},
+    {"llm.provider", FS_CFG_ENUM, OFF(llm.provider), 0, 0, FS_CONFIG_LLM_PROVIDERS,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Language model the LLM planner reasons with (docs/llm.md): anthropic (Messages API), "
+     "bedrock (AWS Bedrock Converse), openai (OpenAI-compatible Chat Completions: vLLM, "
+     "llama.cpp, Ollama's /v1), ollama (Ollama's /api/chat) or replay (a recorded transcript). "
+     "null = no LLM. Overridden by FORESTALL_LLM_PROVIDER (none unsets it)."},
+    {"llm.model", FS_CFG_STR, OFF(llm.model), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Model id (Anthropic), model or inference-profile id (Bedrock), served model name "
+     "(OpenAI-compatible, Ollama). Required except for replay. Overridden by "
+     "FORESTALL_LLM_MODEL."},
+    {"llm.base_url", FS_CFG_URL, OFF(llm.base_url), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Endpoint; null = the provider's default (https://api.anthropic.com, "
+     "https://bedrock-runtime.{region}.amazonaws.com, http://127.0.0.1:8000, "
+     "http://127.0.0.1:11434). {region} is filled in. Overridden by FORESTALL_LLM_BASE_URL."},
+    {"llm.api_key", FS_CFG_SECRET, OFF(llm.api_key), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Anthropic x-api-key, OpenAI-compatible bearer token or Bedrock API key (bearer instead of "
+     "SigV4), {env: FORESTALL_NAME} or {file: PATH}. Sent only in a header, and redacted from "
+     "everything else. Overridden by FORESTALL_LLM_API_KEY."},
+    {"llm.anthropic_version", FS_CFG_STR, OFF(llm.anthropic_version), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD, "anthropic-version header; null = 2023-06-01."},
+    {"llm.region", FS_CFG_STR, OFF(llm.region), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Bedrock region; null = AWS_REGION, AWS_DEFAULT_REGION, else the profile's region."},
+    {"llm.aws_profile", FS_CFG_STR, OFF(llm.aws_profile), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "Bedrock SigV4 credentials from this profile of ~/.aws/credentials and ~/.aws/config "
+     "(static keys, optionally aws_session_token). null = the AWS_ACCESS_KEY_ID, "
+     "AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN variables, else the profile AWS_PROFILE names, "
+     "else default."},
+    {"llm.transcript", FS_CFG_PATH, OFF(llm.transcript), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "replay: the transcript file (JSON Lines, one recorded response per model call; "
+     "docs/llm.md)."},
+    {"llm.tool_choice", FS_CFG_ENUM, OFF(llm.tool_choice), 0, 0, "auto|omit", FS_CFG_RELOAD,
+     "openai: send tool_choice \"auto\" with the tools, or omit it (Ollama's /v1 does not "
+     "support it; omitted anyway when base_url's port is 11434)."},
+    {"llm.timeout", FS_CFG_DURATION, OFF(llm.timeout_ms), 1000, 1800 * 1000, NULL, FS_CFG_RELOAD,
+     "Longest one HTTP exchange with the model may take."},
+    {"llm.max_retries", FS_CFG_INT, OFF(llm.max_retries), 0, 10, NULL, FS_CFG_RELOAD,
+     "Retries (exponential backoff from 0.5s to 8s with jitter, Retry-After honoured up to 8s) "
+     "on 408, 409, 429, 5xx, 529 and connection errors."},
+    {"llm.max_tokens", FS_CFG_INT, OFF(llm.max_tokens), 1, 1000000, NULL, FS_CFG_RELOAD,
+     "Most tokens the model may write in one response."},
+    {"llm.temperature", FS_CFG_NUMBER, OFF(llm.temperature), 0, 2, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD, "Sampling temperature; null = the provider's default."},
+    {"llm.price_input_per_mtok", FS_CFG_NUMBER, OFF(llm.price_input_per_mtok), 0, 1000000, NULL,
+     FS_CFG_RELOAD,
+     "USD per million input tokens, for the estimated cost of an investigation (0 = unknown)."},
+    {"llm.price_output_per_mtok", FS_CFG_NUMBER, OFF(llm.price_output_per_mtok), 0, 1000000, NULL,
+     FS_CFG_RELOAD, "USD per million output tokens, for the estimated cost."},
+    {"llm.max_steps", FS_CFG_INT, OFF(llm.max_steps), 1, 1000, NULL, FS_CFG_RELOAD,
+     "Most model calls in one LLM investigation; past it the planner escalates."},
+    {"llm.max_input_tokens", FS_CFG_INT, OFF(llm.max_input_tokens), 1000, 1000000000, NULL,
+     FS_CFG_RELOAD,
+     "Most input tokens (summed over the calls) one LLM investigation may use; past it the "
+     "planner escalates."},
+    {"llm.max_output_tokens", FS_CFG_INT, OFF(llm.max_output_tokens), 100, 100000000, NULL,
+     FS_CFG_RELOAD, "Most output tokens (summed) one LLM investigation may use."},
+    {"llm.max_wall", FS_CFG_DURATION, OFF(llm.max_wall_ms), 1000, 24 * 3600 * 1000LL, NULL,
+     FS_CFG_RELOAD, "Longest one LLM investigation may take, model calls and tools included."},
     {"executor.enabled", FS_CFG_BOOL, OFF(executor.enabled), 0, 0, NULL, 0,
      "Run the executor process. Off: approved actions wait (nothing is executed)."},
     {"executor.action_timeout", FS_CFG_DURATION, OFF(executor.action_timeout_ms), 1000, 3600 * 1000,
@@ -199,9 +269,9 @@ const struct fs_config_key fs_config_keys[] = {
 
 const char *fs_config_type_name(enum fs_config_type t)
 {
-    static const char *const names[] = {"string", "integer",         "boolean", "duration",
-                                        "size",   "address",         "url",     "path",
-                                        "enum",   "list of strings", "secret",  "list of tokens"};
+    static const char *const names[] = {
+        "string", "integer", "boolean",         "duration", "size",           "address", "url",
+        "path",   "enum",    "list of strings", "secret",   "list of tokens", "number"};
     return (unsigned)t < FS_ARRAY_LEN(names) ? names[t] : "?";
 }
 
@@ -510,6 +580,8 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
             s->value = NULL;
             s->source[0] = '\0';
             s->sha256[0] = '\0';
+        } else if (k->type == FS_CFG_NUMBER) {
+            *(double *)field = -1;
         } else {
             free(*(char **)field);
             *(char **)field = NULL;
@@ -562,6 +634,16 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
             return problem(L, k->path, "must be between %" PRId64 " and %" PRId64 ", got %lld",
                            k->min, k->max, (long long)i);
         *(int64_t *)field = i;
+        return 0;
+    }
+    case FS_CFG_NUMBER: {
+        if (!json_is_number(v))
+            return problem(L, k->path, "expected a number, got %s", fs_json_type_name(v));
+        double d = json_number_value(v);
+        if (d < (double)k->min || (k->max && d > (double)k->max))
+            return problem(L, k->path, "must be between %" PRId64 " and %" PRId64 ", got %g",
+                           k->min, k->max, d);
+        *(double *)field = d;
         return 0;
     }
     case FS_CFG_BOOL:
@@ -691,12 +773,60 @@ static int check_cross(struct loader *L)
                     "/srv/sandbox=64MiB",
                     item);
     }
+    for (size_t i = 0; i < c->dispatch.llm_alerts.n; i++) {
+        char msg[200];
+        const char *pat = c->dispatch.llm_alerts.items[i];
+        pcre2_code *re = fs_re_compile_checked(pat, strlen(pat), msg, sizeof(msg));
+        if (!re)
+            problem(L, "dispatch.llm_alerts", "\"%s\": %s", pat, msg);
+        pcre2_code_free(re);
+    }
+    if (fs_streq(c->dispatch.planner, "llm") && !c->llm.provider)
+        problem(L, "dispatch.planner", "llm needs a model: set llm.provider (and llm.model)");
     for (size_t i = 0; i < c->incidents.group_by.n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->incidents.group_by.items[i], c->incidents.group_by.items[j]) == 0)
                 problem(L, "incidents.group_by", "label %s is listed twice",
                         c->incidents.group_by.items[i]);
     return L->d.problems ? -FS_E_CONFIG : 0;
+}
+
+/* FS_CONFIG_ENV_OVERRIDES over what the file set, each validated like the file (a problem names
+ * the variable). A secret key reads its variable as {env: NAME} would. */
+static int apply_env(struct fs_config *cfg, struct fs_buf *diag, struct fs_err *err)
+{
+    static const char *const vars[][2] = {
+#define FS_ENV_ROW(var, key) {var, key},
+        FS_CONFIG_ENV_OVERRIDES(FS_ENV_ROW)
+#undef FS_ENV_ROW
+    };
+    int problems = 0;
+    for (size_t i = 0; i < FS_ARRAY_LEN(vars); i++) {
+        const char *val = getenv(vars[i][0]);
+        const struct fs_config_key *k = key_find(vars[i][1]);
+        if (!val || !*val)
+            continue;
+        if (!k)
+            FS_BUG("environment override %s names no key %s", vars[i][0], vars[i][1]);
+        struct fs_yaml_doc doc = {.root = NULL, .lines = NULL};
+        snprintf(doc.name, sizeof(doc.name), "environment %s", vars[i][0]);
+        struct loader L = {
+            .cfg = cfg, .doc = &doc, .d = {.out = diag, .err = err, .code = FS_E_CONFIG}};
+        json_t *v;
+        if (k->type == FS_CFG_SECRET)
+            v = json_pack("{ss}", "env", vars[i][0]);
+        else if (!strcmp(k->path, "llm.provider") && !strcmp(val, "none"))
+            v = json_null();
+        else
+            v = json_string(val);
+        if (!v)
+            problem(&L, k->path, "not valid UTF-8");
+        else
+            apply_key(&L, k, v);
+        json_decref(v);
+        problems += L.d.problems;
+    }
+    return problems ? -FS_E_CONFIG : 0;
 }
 
 void fs_config_free(struct fs_config *cfg)
@@ -766,6 +896,8 @@ int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag
         if (doc.root && !json_is_null(doc.root))
             rc = walk(&F, doc.root, "");
         if (rc == 0)
+            rc = apply_env(cfg, diag, err);
+        if (rc == 0)
             rc = check_cross(&F);
         free(dircopy);
         fs_yaml_doc_release(&doc);
@@ -775,7 +907,9 @@ int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag
             .cfg = cfg, .doc = &doc, .d = {.out = diag, .err = err, .code = FS_E_CONFIG}};
         snprintf(doc.name, sizeof(doc.name), "(embedded)");
         doc.lines = NULL;
-        rc = check_cross(&F);
+        rc = apply_env(cfg, diag, err);
+        if (rc == 0)
+            rc = check_cross(&F);
         cfg->file = fs_strdup("(embedded)");
     }
     if (rc < 0) {
@@ -794,6 +928,20 @@ char *fs_config_store_path(const struct fs_config *cfg)
 char *fs_config_data_path(const struct fs_config *cfg, const char *p)
 {
     return resolve_path(cfg->data_dir, p);
+}
+
+void fs_config_register_secrets(const struct fs_config *cfg)
+{
+    for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
+        const void *field = (const char *)cfg + k->offset;
+        if (k->type == FS_CFG_SECRET && ((const struct fs_secret *)field)->value)
+            fs_redact_register(((const struct fs_secret *)field)->value, k->path);
+        if (k->type == FS_CFG_TOKENS) {
+            const struct fs_tokens *t = field;
+            for (size_t i = 0; i < t->n; i++)
+                fs_redact_register(t->items[i].token.value, k->path);
+        }
+    }
 }
 
 bool fs_config_auth_enabled(const struct fs_config *cfg)
@@ -881,6 +1029,16 @@ int fs_config_doc_markdown(struct fs_buf *b)
                    "`{env: FORESTALL_NAME}` or `{file: PATH}`. Relative paths in a file are "
                    "relative to that file's directory. Keys marked *reload* take effect on "
                    "SIGHUP; the others need a restart.\n\n"
+                   "These environment variables, when set and not empty, replace a key after "
+                   "the file is read (so one run can be pointed elsewhere):");
+    const char *sep = " ";
+#define FS_ENV_DOC(var, key)                                                                       \
+    fs_buf_printf(b, "%s`%s` (`%s`)", sep, var, key);                                              \
+    sep = ", ";
+    FS_CONFIG_ENV_OVERRIDES(FS_ENV_DOC)
+#undef FS_ENV_DOC
+    fs_buf_puts(b, ". `FORESTALL_LLM_PROVIDER=none` unsets `llm.provider`; "
+                   "`FORESTALL_LLM_API_KEY` is read as `{env: FORESTALL_LLM_API_KEY}` would be.\n\n"
                    "| key | type | default | reload | description |\n"
                    "|---|---|---|---|---|\n");
     for (const struct fs_config_key *k = fs_config_keys; k->path; k++) {
@@ -902,7 +1060,8 @@ int fs_config_doc_markdown(struct fs_buf *b)
         else if (k->type == FS_CFG_DURATION && k->max)
             snprintf(type, sizeof(type), "duration, %s–%s", fs_duration_format(k->min, lo, 32),
                      fs_duration_format(k->max, hi, 32));
-        else if ((k->type == FS_CFG_INT || k->type == FS_CFG_SIZE) && k->max)
+        else if ((k->type == FS_CFG_INT || k->type == FS_CFG_SIZE || k->type == FS_CFG_NUMBER) &&
+                 k->max)
             snprintf(type, sizeof(type), "%s, %lld–%lld%s", fs_config_type_name(k->type),
                      (long long)k->min, (long long)k->max, k->type == FS_CFG_SIZE ? " bytes" : "");
         else

@@ -36,6 +36,14 @@ struct fs_tokens {
 
 /* Must list the roles of safety/approval.h, in the same order (a unit test checks). */
 #define FS_CONFIG_ROLES "viewer|agent|approver|overrider|admin"
+/* Must list the provider names of llm/llm.h (FS_LLM_PROVIDERS), in order (a unit test checks). */
+#define FS_CONFIG_LLM_PROVIDERS "anthropic|bedrock|openai|ollama|replay"
+/* The environment variables applied over the file by fs_config_load: X(variable, key). */
+#define FS_CONFIG_ENV_OVERRIDES(X)                                                                 \
+    X("FORESTALL_LLM_PROVIDER", "llm.provider")                                                    \
+    X("FORESTALL_LLM_BASE_URL", "llm.base_url")                                                    \
+    X("FORESTALL_LLM_MODEL", "llm.model")                                                          \
+    X("FORESTALL_LLM_API_KEY", "llm.api_key")
 
 struct fs_sim;
 
@@ -93,7 +101,31 @@ struct fs_config {
         int64_t max_steps;
         int64_t timeout_ms;
         char *playbooks; /* operator playbook directory over the built-in ones, or NULL */
+        char *planner;   /* "playbook" | "llm" */
+        struct fs_strlist llm_alerts; /* alertname patterns the LLM planner takes */
+        bool llm_fallback;
     } dispatch;
+    struct {
+        char *provider; /* one of FS_CONFIG_LLM_PROVIDERS; NULL = no LLM (docs/llm.md) */
+        char *model;
+        char *base_url; /* NULL = the provider's default */
+        struct fs_secret api_key;
+        char *anthropic_version;
+        char *region;
+        char *aws_profile;
+        char *transcript;  /* replay: the recorded transcript (JSON Lines) */
+        char *tool_choice; /* "auto" | "omit" (OpenAI-compatible servers) */
+        int64_t timeout_ms;
+        int64_t max_retries;
+        int64_t max_tokens;
+        double temperature; /* < 0 (null in the file) = the provider's default */
+        double price_input_per_mtok, price_output_per_mtok; /* USD per million tokens */
+        /* the planner's budgets for one investigation */
+        int64_t max_steps;
+        int64_t max_input_tokens;
+        int64_t max_output_tokens;
+        int64_t max_wall_ms;
+    } llm;
     struct {
         bool enabled;
         int64_t action_timeout_ms;
@@ -147,6 +179,7 @@ enum fs_config_type {
     FS_CFG_STRLIST,
     FS_CFG_SECRET,
     FS_CFG_TOKENS,
+    FS_CFG_NUMBER, /* a double; min/max bound it (max 0 = none); null (if nullable) = -1 */
 };
 
 #define FS_CFG_NULLABLE 1u /* may be null (unset) */
@@ -166,8 +199,10 @@ struct fs_config_key {
 extern const struct fs_config_key fs_config_keys[];
 const char *fs_config_type_name(enum fs_config_type t);
 
-/* Load the embedded default, then file (may be NULL) over it. diag (may be NULL) receives one
- * line per problem ("file:line: key: message"); err gets the first. */
+/* Load the embedded default, then file (may be NULL) over it, then the environment overrides
+ * (FS_CONFIG_ENV_OVERRIDES: a set, non-empty variable replaces the key; FORESTALL_LLM_PROVIDER
+ * "none" unsets llm.provider). diag (may be NULL) receives one line per problem
+ * ("file:line: key: message"); err gets the first. */
 int fs_config_load(const char *file, struct fs_config **out, struct fs_buf *diag,
                    struct fs_err *err);
 void fs_config_free(struct fs_config *cfg);
@@ -179,6 +214,10 @@ int fs_config_check(struct fs_config *cfg, struct fs_err *err);
 char *fs_config_store_path(const struct fs_config *cfg);
 /* A path resolved against data_dir (absolute paths unchanged). Caller frees. */
 char *fs_config_data_path(const struct fs_config *cfg, const char *p);
+/* Register every secret of cfg (each secret key, every auth.tokens token) with
+ * fs_redact_register, so none of them reaches a log, a trace or a model's request body. Values
+ * shorter than the registry's minimum are skipped. */
+void fs_config_register_secrets(const struct fs_config *cfg);
 /* Is any API authentication configured (auth.token or auth.tokens)? */
 bool fs_config_auth_enabled(const struct fs_config *cfg);
 
