@@ -26,7 +26,9 @@
     X(APPROVAL, "approval", "a person approved a proposal (bound to its action hash)")             \
     X(REJECTION, "rejection", "a person rejected a proposal, with the reason")                     \
     X(OVERRIDE, "override", "a person force-overrode a proposal that needed it")                   \
-    X(REFUSAL, "refusal", "an approval, override or execution was refused, and why")               \
+    X(REFUSAL, "refusal",                                                                          \
+      "an approval, override or execution was refused, or a planner's request (phase planner), "   \
+      "and why")                                                                                   \
     X(EXPIRY, "expiry", "a pending proposal expired unapproved")                                   \
     X(MODE, "mode", "the runtime mode of a scope changed")                                         \
     X(FREEZE, "freeze", "the kill switch was turned on")                                           \

@@ -24,6 +24,7 @@
 #include "incidents/incidents.h"
 #include "intake/ingest.h"
 #include "planner/investigate.h"
+#include "planner/llm.h"
 #include "planner/playbooktest.h"
 #include "report/postmortem.h"
 #include "safety/service.h"
@@ -31,13 +32,14 @@
 
 #define MAX_INPUT (4 << 20)
 
-enum { O_SOURCE = 256, O_NO_EXECUTE, O_DATA_DIR, O_PLAYBOOKS };
+enum { O_SOURCE = 256, O_NO_EXECUTE, O_DATA_DIR, O_PLAYBOOKS, O_PLANNER };
 
 struct iopts {
     const char *config;
     const char *data_dir;
     const char *source;
     const char *file;
+    const char *planner; /* NULL = as dispatch.planner / dispatch.llm_alerts say */
     bool no_execute;
     bool json;
 };
@@ -85,6 +87,7 @@ static int parse(int argc, char **argv, struct iopts *o)
                                          {"source", required_argument, NULL, O_SOURCE},
                                          {"data-dir", required_argument, NULL, O_DATA_DIR},
                                          {"no-execute", no_argument, NULL, O_NO_EXECUTE},
+                                         {"planner", required_argument, NULL, O_PLANNER},
                                          {NULL, 0, NULL, 0}};
     memset(o, 0, sizeof(*o));
     int c;
@@ -98,6 +101,11 @@ static int parse(int argc, char **argv, struct iopts *o)
         case O_SOURCE: o->source = optarg; break;
         case O_DATA_DIR: o->data_dir = optarg; break;
         case O_NO_EXECUTE: o->no_execute = true; break;
+        case O_PLANNER:
+            if (strcmp(optarg, "playbook") != 0 && strcmp(optarg, "llm") != 0)
+                return fs_cli_fail(FS_EXIT_USAGE, "--planner: playbook or llm");
+            o->planner = optarg;
+            break;
         default: fs_cli_usage("investigate", false); return FS_EXIT_USAGE;
         }
     }
@@ -232,6 +240,41 @@ static int run_executor(const struct iopts *o, int64_t proposal_id)
     return FS_EXIT_OK;
 }
 
+/* `investigate -o json`'s last line: {incident, state, outcome, planner (with the model's usage),
+ * rootCause, summary, proposals: [{id, action, params, decision, risk, reasons}], executions:
+ * [{id, action, outcome, result}]}. */
+static json_t *summary_json(struct fs_store *s, int64_t inc, const json_t *usage,
+                            const json_t *pmdata)
+{
+    struct fs_err err;
+    json_t *incident = NULL, *execs = NULL;
+    if (fs_store_incident_get(s, inc, &incident, &err) < 0)
+        return NULL;
+    fs_store_executions_list(s, inc, &execs, &err);
+    json_t *props = json_array(), *ran = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(json_object_get(pmdata, "actions"), i, p) json_array_append_new(
+        props,
+        json_pack("{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?}", "id", json_object_get(p, "proposal"), "action",
+                  json_object_get(p, "action"), "params", json_object_get(p, "params"), "decision",
+                  json_object_get(p, "decision"), "risk", json_object_get(p, "risk"), "reasons",
+                  json_object_get(p, "reasons")));
+    json_array_foreach(execs, i, p) json_array_append_new(
+        ran, json_pack("{s:O?,s:O?,s:O?,s:O?}", "id", json_object_get(p, "id"), "action",
+                       json_object_get(p, "action"), "outcome", json_object_get(p, "outcome"),
+                       "result", json_object_get(p, "result")));
+    const json_t *root = json_object_get(pmdata, "rootCause");
+    json_t *o = json_pack(
+        "{s:O?,s:O?,s:O?,s:O?,s:O?,s:O?,s:o,s:o}", "incident", json_object_get(incident, "id"),
+        "state", json_object_get(incident, "state"), "outcome", json_object_get(pmdata, "outcome"),
+        "planner", usage, "rootCause", json_object_get(root, "label"), "summary",
+        json_object_get(pmdata, "summary"), "proposals", props, "executions", ran);
+    json_decref(incident);
+    json_decref(execs);
+    return o;
+}
+
 int fs_cmd_investigate(int argc, char **argv)
 {
     if (fs_cli_wants_help(argc, argv, "investigate"))
@@ -253,6 +296,9 @@ int fs_cmd_investigate(int argc, char **argv)
     struct fs_playbooks *pbs = NULL;
     struct fs_store *store = NULL;
     struct fs_alert_batch batch = {0};
+    struct fs_llm *model = NULL;
+    struct fs_llm_planner planner;
+    json_t *usage = NULL;
     char *dbpath = NULL;
     int lockfd = -1;
     code = FS_EXIT_FAILURE;
@@ -263,8 +309,7 @@ int fs_cmd_investigate(int argc, char **argv)
     }
     fs_config_install(cfg);
     cfg = fs_config_acquire();
-    if (cfg->auth.token.value)
-        fs_redact_register(cfg->auth.token.value, "forestall_token");
+    fs_config_register_secrets(cfg); /* none of them may reach a model, a log or the trace */
     if (fs_cli_load_rules(cfg, &rules, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
@@ -319,7 +364,13 @@ int fs_cmd_investigate(int argc, char **argv)
              ap.stats.opened ? "new incident" : "existing incident");
     trace_line(&tr, "state", line, NULL);
 
-    /* 2. investigate */
+    /* 2. investigate: the planner the command line names, else the one the config gives */
+    bool use_llm = o.planner ? strcmp(o.planner, "llm") == 0 : cfg->llm.provider != NULL;
+    if (use_llm && fs_llm_planner_setup(cfg, rules->catalog, pbs, &model, &planner, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "--planner llm: %s", err.msg);
+        goto out;
+    }
+    char *tdir = use_llm ? fs_config_data_path(cfg, "transcripts") : NULL;
     struct fs_investigation_opts io = {
         .w = &w,
         .cfg = cfg,
@@ -328,12 +379,32 @@ int fs_cmd_investigate(int argc, char **argv)
         .playbooks = pbs,
         .trace = trace_line,
         .trace_arg = &tr,
+        .llm = use_llm ? &planner : NULL,
+        .llm_by_config = !o.planner, /* no --planner: dispatch.planner / llm_alerts decide */
+        .llm_fallback = cfg->dispatch.llm_fallback,
+        .transcript_dir = tdir,
     };
     struct fs_investigation_outcome out;
-    if (fs_investigate(&io, inc, &out, &err) < 0) {
+    int irc = fs_investigate(&io, inc, &out, &err);
+    free(tdir);
+    if (irc < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "investigation: %s", err.msg);
         goto out;
     }
+    if (!strcmp(out.planner, "llm") || out.fell_back) {
+        snprintf(line, sizeof(line),
+                 "model %s: %d call(s), %" PRId64 " input + %" PRId64
+                 " output tokens, ~$%.4f, %d refusal(s)%s",
+                 out.llm.model[0] ? out.llm.model : "?", out.llm.calls, out.llm.input_tokens,
+                 out.llm.output_tokens, out.llm.cost_usd, out.llm.refusals,
+                 out.fell_back ? "; the playbook decided (the model was unreachable)" : "");
+        trace_line(&tr, "state", line, NULL);
+    }
+    usage = json_pack("{s:s,s:s,s:i,s:I,s:I,s:f,s:i,s:b}", "planner", out.planner, "model",
+                      out.llm.model, "calls", out.llm.calls, "inputTokens",
+                      (json_int_t)out.llm.input_tokens, "outputTokens",
+                      (json_int_t)out.llm.output_tokens, "costUsd", out.llm.cost_usd, "refusals",
+                      out.llm.refusals, "fellBack", out.fell_back);
     if (out.proposal_id) {
         json_t *risk = json_object_get(out.gate, "risk");
         json_t *reasons = json_object_get(out.gate, "reasons");
@@ -375,18 +446,21 @@ int fs_cmd_investigate(int argc, char **argv)
         fs_incident_conclude(&w, cfg, inc, fs_now_ms(), &err) < 0)
         fprintf(stderr, "forestall: post-mortem: %s\n", err.msg);
     json_t *pm = NULL;
-    if (fs_store_postmortem_get(store, inc, &pm, &err) == 0) {
-        if (o.json) {
-            char *s = json_dumps(json_object_get(pm, "data"), JSON_COMPACT);
-            printf("%s\n", s ? s : "null");
-            free(s);
-        } else {
-            printf("\n%s\n", json_string_value(json_object_get(pm, "markdown")));
-        }
-        json_decref(pm);
+    if (fs_store_postmortem_get(store, inc, &pm, &err) == 0 && !o.json)
+        printf("\n%s\n", json_string_value(json_object_get(pm, "markdown")));
+    if (o.json) {
+        /* one object at the end: what happened, what was proposed and decided, what ran */
+        json_t *sum = summary_json(store, inc, usage, pm ? json_object_get(pm, "data") : NULL);
+        char *s = sum ? json_dumps(sum, JSON_COMPACT) : NULL;
+        printf("%s\n", s ? s : "null");
+        free(s);
+        json_decref(sum);
     }
+    json_decref(pm);
     code = FS_EXIT_OK;
 out:
+    json_decref(usage);
+    fs_llm_free(model);
     fs_alert_batch_release(&batch);
     fs_store_close(store);
     fs_playbooks_free(pbs);

@@ -1066,7 +1066,8 @@ int fs_eval_run(const struct fs_eval_opts *o, json_t **report, struct fs_buf *te
         goto out;
     const char *pbdir = o->playbooks_dir ? o->playbooks_dir : cfg->dispatch.playbooks;
     R.planner = planner;
-    if ((rc = planner->open(pbdir, R.reg, R.rules->catalog, &R.planner_state, &diag, err)) < 0) {
+    if ((rc = planner->open(cfg, pbdir, R.reg, R.rules->catalog, &R.planner_state, &diag, err)) <
+        0) {
         R.planner = NULL;
         goto out;
     }

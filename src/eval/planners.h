@@ -12,14 +12,15 @@
 #include "planner/investigate.h"
 
 struct fs_catalog;
+struct fs_config;
 struct fs_registry;
 
 struct fs_eval_planner {
     const char *name;
     const char *summary;
-    int (*open)(const char *playbooks_dir, const struct fs_registry *reg,
-                const struct fs_catalog *cat, void **state, struct fs_buf *diag,
-                struct fs_err *err);
+    int (*open)(const struct fs_config *cfg, const char *playbooks_dir,
+                const struct fs_registry *reg, const struct fs_catalog *cat, void **state,
+                struct fs_buf *diag, struct fs_err *err);
     int (*investigate)(void *state, struct fs_investigation_opts *io, int64_t incident_id,
                        struct fs_investigation_outcome *out, struct fs_err *err);
     void (*close)(void *state);

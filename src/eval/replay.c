@@ -973,8 +973,8 @@ int fs_replay_run(const struct fs_replay_opts *o, json_t **report, struct fs_err
     }
     if ((rc = fs_registry_new_replayed(replay_handler, closure_for, &r.rp, &r.reg, err)) < 0)
         goto out;
-    if ((rc = o->planner->open(o->playbooks_dir, r.reg, o->rules->catalog, &r.planner_state, &diag,
-                               err)) < 0) {
+    if ((rc = o->planner->open(o->cfg, o->playbooks_dir, r.reg, o->rules->catalog, &r.planner_state,
+                               &diag, err)) < 0) {
         if (diag.len) { /* every problem, not only the first */
             snprintf(err->msg, sizeof(err->msg), "%s", fs_buf_str(&diag));
             size_t k = strlen(err->msg);

@@ -157,6 +157,24 @@ int fs_metrics_render(struct fs_buf *b, struct fs_store *store)
             json_object_foreach(json_object_get(counts, groups[g].key), k, v)
                 labeled(b, groups[g].family, groups[g].label, k, (double)json_integer_value(v));
         }
+        json_t *llm = json_object_get(counts, "llm");
+        head(b, M_llm_calls);
+        fs_metric_sample(b, families[M_llm_calls].name, "",
+                         json_number_value(json_object_get(llm, "calls")));
+        head(b, M_llm_tokens);
+        labeled(b, M_llm_tokens, "direction", "input",
+                json_number_value(json_object_get(llm, "inputTokens")));
+        labeled(b, M_llm_tokens, "direction", "output",
+                json_number_value(json_object_get(llm, "outputTokens")));
+        head(b, M_llm_cost);
+        fs_metric_sample(b, families[M_llm_cost].name, "",
+                         json_number_value(json_object_get(llm, "costUsd")));
+        head(b, M_llm_refusals);
+        fs_metric_sample(b, families[M_llm_refusals].name, "",
+                         json_number_value(json_object_get(llm, "refusals")));
+        head(b, M_llm_fallbacks);
+        fs_metric_sample(b, families[M_llm_fallbacks].name, "",
+                         json_number_value(json_object_get(llm, "fallbacks")));
     }
     json_decref(counts);
     /* the KPIs (a rate without a denominator is left out rather than written as 0) */

@@ -57,6 +57,17 @@ struct fs_store;
       "Proposals waiting for a person (counted in the store at scrape time).")                     \
     X(frozen, "forestall_frozen", "gauge", "",                                                     \
       "1 while the kill switch is on (read from the store at scrape time).")                       \
+    X(llm_calls, "forestall_llm_requests_total", "counter", "",                                    \
+      "Model calls made by LLM investigations (from the store at scrape time).")                   \
+    X(llm_tokens, "forestall_llm_tokens_total", "counter", "direction",                            \
+      "Tokens LLM investigations sent (input) and received (output).")                             \
+    X(llm_cost, "forestall_llm_cost_usd_total", "counter", "",                                     \
+      "Estimated cost of the model calls in US dollars (llm.price_*_per_mtok).")                   \
+    X(llm_refusals, "forestall_llm_refusals_total", "counter", "",                                 \
+      "Requests of the model the planner refused (unknown actions, bad params, uncited evidence, " \
+      "tools not offered).")                                                                       \
+    X(llm_fallbacks, "forestall_llm_fallbacks_total", "counter", "",                               \
+      "LLM investigations the playbooks decided because the model could not be reached.")          \
     X(incidents_state, "forestall_incidents_by_state", "gauge", "state",                           \
       "Incidents in each handling state (docs/states.md), counted in the store at scrape time.")   \
     X(investigations, "forestall_investigations_total", "counter", "status",                       \

@@ -143,6 +143,25 @@ static void investigate_one(struct fs_dispatch *d, int64_t id, struct pb_ref *pb
     };
     struct fs_investigation_outcome out;
     struct fs_err err = {0};
+    /* the LLM planner, made per investigation from the configuration in force (a reload may
+     * change the model); fs_investigate asks dispatch.planner / llm_alerts whether this
+     * incident is its */
+    struct fs_llm *model = NULL;
+    struct fs_llm_planner planner;
+    char *tdir = NULL;
+    if (cfg && rules && cfg->llm.provider) {
+        if (fs_llm_planner_setup(cfg, rules->catalog, pb->p, &model, &planner, &err) == 0) {
+            tdir = fs_config_data_path(cfg, "transcripts");
+            o.llm = &planner;
+            o.llm_by_config = true;
+            o.llm_fallback = cfg->dispatch.llm_fallback;
+            o.transcript_dir = tdir;
+        } else {
+            FS_LOG_WARN("the LLM planner is configured but cannot be used; the playbooks "
+                        "investigate",
+                        "error", err.msg);
+        }
+    }
     int64_t t0 = fs_now_ms();
     int rc = cfg && rules ? fs_investigate(&o, id, &out, &err)
                           : fs_err_set(&err, FS_E_CONFIG, NULL, "no configuration installed");
@@ -150,14 +169,17 @@ static void investigate_one(struct fs_dispatch *d, int64_t id, struct pb_ref *pb
         FS_LOG_WARN("investigation could not be recorded; it will be retried", "incident",
                     FS_I64(id), "error", err.msg);
     } else {
-        FS_LOG_INFO("investigation finished", "incident", FS_I64(id), "playbook", out.plan.playbook,
-                    "outcome", fs_plan_outcome_name(out.plan.outcome), "decision", out.decision,
-                    "state", fs_incident_state_name(out.state), "steps", FS_I64(out.plan.steps),
-                    "ms", FS_I64(fs_now_ms() - t0));
+        FS_LOG_INFO("investigation finished", "incident", FS_I64(id), "planner", out.planner,
+                    "playbook", out.plan.playbook, "outcome",
+                    fs_plan_outcome_name(out.plan.outcome), "decision", out.decision, "state",
+                    fs_incident_state_name(out.state), "steps", FS_I64(out.plan.steps), "ms",
+                    FS_I64(fs_now_ms() - t0));
         if (d->opt.after)
             d->opt.after(d->opt.arg, id, &out);
         fs_investigation_outcome_release(&out);
     }
+    fs_llm_free(model);
+    free(tdir);
     fs_rules_release(rules);
     fs_config_release(cfg);
 }

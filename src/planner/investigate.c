@@ -3,6 +3,8 @@
  * proposal to the gate; every move of the incident recorded through the caller's writer. */
 #include "core/common.h"
 
+#include <sys/stat.h>
+
 #include <inttypes.h>
 #include <string.h>
 
@@ -108,6 +110,7 @@ struct rec {
     const struct fs_investigation_opts *o;
     int64_t incident_id;
     const char *actor;
+    const char *planner; /* "playbook" | "llm" */
     bool batch;
     int64_t t0; /* when it began */
     /* written state (changed only after a successful commit) */
@@ -131,7 +134,7 @@ static int start_in_tx(struct fs_store *s, struct rec *x, struct fs_err *err)
     if (rc < 0)
         return rc;
     struct fs_investigation_row row = {.incident_id = x->incident_id,
-                                       .planner = "playbook",
+                                       .planner = x->planner,
                                        .status = "running",
                                        .started_at = now,
                                        .finished_at = FS_TIME_UNSET};
@@ -303,6 +306,7 @@ struct finish {
     struct rec *x;
     const char *actor;
     struct fs_investigation_outcome *out;
+    const char *transcript;          /* the LLM transcript file, or NULL */
     json_t *proposal, *observations; /* the plan's, with written observation ids */
 };
 
@@ -345,6 +349,14 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
                                "observations", x->observations);
     if (x->proposal)
         json_object_set(result, "proposal", x->proposal);
+    if (result && !strcmp(x->x->planner, "llm"))
+        json_object_set_new(result, "llm",
+                            json_pack("{s:s,s:i,s:I,s:I,s:f,s:i,s:b,s:s?}", "model", out->llm.model,
+                                      "calls", out->llm.calls, "inputTokens",
+                                      (json_int_t)out->llm.input_tokens, "outputTokens",
+                                      (json_int_t)out->llm.output_tokens, "costUsd",
+                                      out->llm.cost_usd, "refusals", out->llm.refusals, "fellBack",
+                                      out->fell_back, "transcript", x->transcript));
     char *rtext = result ? json_dumps(result, JSON_COMPACT) : NULL;
     json_decref(result);
     struct fs_investigation_row row = {.playbook = p->playbook[0] ? p->playbook : NULL,
@@ -418,12 +430,85 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
     return rc;
 }
 
+/* ---- the LLM planner ----------------------------------------------------------------------- */
+
+struct refusal {
+    struct rec *x;
+    const json_t *data;
+};
+
+static int refusal_tx(struct fs_store *s, void *arg, struct fs_err *err)
+{
+    struct refusal *r = arg;
+    json_t *d = json_deep_copy(r->data);
+    char inc[32];
+    snprintf(inc, sizeof(inc), "inc-%" PRId64, r->x->incident_id);
+    int rc = d && json_object_set_new(d, "incident", json_string(inc)) == 0
+                 ? fs_audit_append(s, now_of(r->x->o), FS_AUDIT_REFUSAL, r->x->actor, d, NULL, err)
+                 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    json_decref(d);
+    return rc;
+}
+
+/* What the model asked for and was refused goes into the audit chain at once. */
+static int record_refusal(void *arg, const json_t *data, struct fs_err *err)
+{
+    struct refusal r = {arg, data};
+    return fs_writer_run(((struct rec *)arg)->o->w, refusal_tx, &r, err);
+}
+
+/* The LLM planner over scope; a model that cannot be used falls back to the playbook (when
+ * configured and one matches) or escalates saying why. */
+static int llm_investigation(const struct fs_investigation_opts *o, struct rec *x,
+                             const json_t *scope, const char *pbname, const struct fs_plan_env *env,
+                             struct fs_investigation_outcome *out, char *transcript,
+                             struct fs_err *err)
+{
+    struct fs_llm_planner p = *o->llm;
+    p.refused = record_refusal;
+    p.refused_arg = x;
+    transcript[0] = '\0';
+    if (o->transcript_dir) {
+        (void)mkdir(o->transcript_dir, 0700); /* may be there already */
+        snprintf(transcript, 1024, "%s/inc-%" PRId64 "-%" PRId64 ".jsonl", o->transcript_dir,
+                 x->incident_id, x->t0);
+        p.transcript_path = transcript;
+    }
+    struct fs_err me = {0};
+    int rc = fs_llm_plan(&p, scope, env, &out->plan, &out->llm, &me);
+    if (rc == -FS_E_NOMEM || (rc < 0 && !fs_llm_plan_model_failed(rc))) {
+        *err = me;
+        return rc;
+    }
+    if (rc == 0)
+        return 0;
+    char why[700];
+    snprintf(why, sizeof(why), "the model could not be used: %s", me.msg);
+    if (o->llm_fallback && pbname) {
+        char line[900];
+        snprintf(line, sizeof(line), "%s; the playbook %s decides instead", why, pbname);
+        if (o->trace)
+            o->trace(o->trace_arg, "reasoning", line, NULL);
+        out->fell_back = true;
+        fs_strlcpy(out->planner, "playbook", sizeof(out->planner));
+        x->planner = out->planner;
+        return fs_playbook_run(o->playbooks, pbname, scope, env, &out->plan, err);
+    }
+    out->plan.outcome = FS_PLAN_ESCALATE;
+    out->plan.summary = fs_strdup(why);
+    out->plan.root_cause = fs_strdup("model_unreachable");
+    if (o->trace)
+        o->trace(o->trace_arg, "decision", why, NULL);
+    return 0;
+}
+
 /* ---- the investigation ------------------------------------------------------------------- */
 
 int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
                    struct fs_investigation_outcome *out, struct fs_err *err)
 {
     memset(out, 0, sizeof(*out));
+    char transcript[1024] = "";
     json_t *inc = NULL;
     int rc = fs_store_incident_get(o->w->store, incident_id, &inc, err);
     if (rc < 0)
@@ -435,11 +520,19 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     if (!scope)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     const char *pbname = fs_playbooks_match(o->playbooks, json_object_get(scope, "labels"));
+    const struct fs_llm_planner *llm = o->llm;
+    if (llm && o->llm_by_config && !fs_llm_planner_wanted(o->cfg, json_object_get(scope, "labels")))
+        llm = NULL; /* this incident stays with the playbooks */
     char actor[160];
-    snprintf(actor, sizeof(actor), "playbook:%s", pbname ? pbname : "none");
+    if (llm)
+        snprintf(actor, sizeof(actor), "llm:%s", o->cfg->llm.model ? o->cfg->llm.model : "model");
+    else
+        snprintf(actor, sizeof(actor), "playbook:%s", pbname ? pbname : "none");
+    fs_strlcpy(out->planner, llm ? "llm" : "playbook", sizeof(out->planner));
     struct rec x = {.o = o,
                     .incident_id = incident_id,
                     .actor = actor,
+                    .planner = out->planner,
                     .batch = o->batch,
                     .t0 = now,
                     .last_flush_ms = fs_now_ms()};
@@ -464,7 +557,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
         out->plan.outcome = FS_PLAN_NO_ACTION;
         out->plan.summary = fs_strdup("the alert resolved before it was investigated");
         out->plan.root_cause = fs_strdup("recovered");
-    } else if (!pbname) {
+    } else if (!pbname && !llm) {
         out->plan.outcome = FS_PLAN_ESCALATE;
         out->plan.summary = fs_strdup("no playbook matches this incident's labels");
         out->plan.root_cause = fs_strdup("unknown");
@@ -485,12 +578,16 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
             .trace = trace_fwd,
             .arg = &x,
         };
-        rc = fs_playbook_run(o->playbooks, pbname, scope, &env, &out->plan, err);
+        if (llm)
+            rc = llm_investigation(o, &x, scope, pbname, &env, out, transcript, err);
+        else
+            rc = fs_playbook_run(o->playbooks, pbname, scope, &env, &out->plan, err);
     }
     free(roots);
     json_decref(scope);
     if (rc == 0) {
-        struct finish fin = {o, incident_id, &x, actor, out, NULL, NULL};
+        struct finish fin = {o,    incident_id, &x, actor, out, transcript[0] ? transcript : NULL,
+                             NULL, NULL};
         rc = fs_writer_run(o->w, finish_tx, &fin, err);
         if (rc == 0) {
             written(&x);

@@ -16,6 +16,7 @@
 #include "core/config.h"
 #include "core/err.h"
 #include "incidents/state.h"
+#include "planner/llm.h"
 #include "planner/playbook.h"
 #include "safety/service.h"
 #include "store/store.h"
@@ -33,6 +34,14 @@ struct fs_investigation_opts {
      * rather than one commit per call: the daemon. The CLI writes each at once, so its live
      * trace shows final ids. */
     bool batch;
+    /* The LLM planner for this investigation (docs/llm.md), or NULL: the playbooks. With
+     * llm_fallback, a model that cannot be reached before it decided anything hands the
+     * investigation to the playbooks; without it, the investigation escalates. */
+    const struct fs_llm_planner *llm;
+    bool llm_by_config; /* only for incidents fs_llm_planner_wanted (the daemon) */
+    bool llm_fallback;
+    /* Directory for the LLM transcripts (inc-N-START.jsonl), or NULL: not kept. */
+    const char *transcript_dir;
 };
 
 struct fs_investigation_outcome {
@@ -42,6 +51,9 @@ struct fs_investigation_outcome {
     char decision[32];            /* the gate's decision, "" when no proposal */
     struct fs_plan_result plan;   /* what the planner found (owned) */
     json_t *gate;                 /* the gate's result, or NULL */
+    char planner[16];             /* "playbook" or "llm": who decided */
+    struct fs_llm_usage llm;      /* what the model spent (planner "llm") */
+    bool fell_back;               /* the model was unreachable: the playbooks decided */
 };
 void fs_investigation_outcome_release(struct fs_investigation_outcome *o);
 

@@ -2308,6 +2308,20 @@ static int group_count_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
     return 0;
 }
 
+/* Every column of one row into the object arg, integers and reals as they are. */
+static int number_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    json_t *o = arg;
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        json_t *v = sqlite3_column_type(st, i) == SQLITE_FLOAT
+                        ? json_real(sqlite3_column_double(st, i))
+                        : json_integer(sqlite3_column_int64(st, i));
+        if (json_object_set_new(o, sqlite3_column_name(st, i), v) < 0)
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    return 1;
+}
+
 static int sq_engine_counts(struct fs_store *base, json_t **out, struct fs_err *err)
 {
     json_t *o = json_pack("{s:{},s:{},s:{}}", "incidents", "investigations", "executions");
@@ -2319,6 +2333,22 @@ static int sq_engine_counts(struct fs_store *base, json_t **out, struct fs_err *
                         "GROUP BY status UNION ALL SELECT 'executions', outcome, count(*) FROM "
                         "executions GROUP BY outcome",
                         "engine counts", NULL, 0, group_count_row, o, err);
+    /* what the LLM planner spent, over every investigation that asked a model */
+    json_t *llm = rc == 0 ? json_object() : NULL;
+    if (rc == 0 && (!llm || json_object_set_new(o, "llm", llm) < 0))
+        rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    if (rc == 0)
+        rc = read_query(SQ(base),
+                        "SELECT count(*) AS investigations, "
+                        "coalesce(sum(json_extract(result,'$.llm.calls')),0) AS calls, "
+                        "coalesce(sum(json_extract(result,'$.llm.inputTokens')),0) AS inputTokens, "
+                        "coalesce(sum(json_extract(result,'$.llm.outputTokens')),0) AS "
+                        "outputTokens, "
+                        "coalesce(sum(json_extract(result,'$.llm.costUsd')),0.0) AS costUsd, "
+                        "coalesce(sum(json_extract(result,'$.llm.refusals')),0) AS refusals, "
+                        "coalesce(sum(json_extract(result,'$.llm.fellBack')),0) AS fallbacks "
+                        "FROM investigations WHERE json_extract(result,'$.llm') IS NOT NULL",
+                        "llm counts", NULL, 0, number_row, llm, err);
     return json_result(rc, o, out);
 }
 

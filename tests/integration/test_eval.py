@@ -127,5 +127,5 @@ def test_eval_verbose_shows_the_trace_of_a_failure(ctx):
 def test_eval_refuses_an_unknown_planner(ctx):
     d = scenarios(ctx, {"b.yaml": RECOVERED})
     r = run_eval("--planner", "oracle", d)
-    check(r.returncode == 2 and "unknown planner oracle (available: playbook)" in r.stderr,
+    check(r.returncode == 2 and "unknown planner oracle (available: playbook, llm)" in r.stderr,
           r.stderr)

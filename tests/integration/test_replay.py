@@ -193,7 +193,7 @@ def test_replay_bad_input_is_a_usage_error_naming_the_problem(ctx):
     cases = [
         ([], "--since is required"),
         (["--since", "yesterday-ish"], "--since: expected an RFC 3339 time or a duration"),
-        (["--since", "1h", "--planner", "llm"], 'no planner "llm" (available: playbook)'),
+        (["--since", "1h", "--planner", "oracle"], 'no planner "oracle" (available: playbook, llm)'),
         (["--since", "1h", "--until", "2h"], "--until must be later than --since"),
         (["--since", "1h", "-o", "yaml"], "-o: expected text or json"),
         (["--since", "1h", "--limit", "-3"], "--limit"),

@@ -144,11 +144,12 @@ static void test_names_labels_and_planner_table(void **state)
     free(text);
     json_decref(all);
     assert_non_null(fs_eval_planner_find("playbook"));
-    assert_null(fs_eval_planner_find("llm"));
+    assert_non_null(fs_eval_planner_find("llm"));
+    assert_null(fs_eval_planner_find("oracle"));
     assert_ptr_equal(fs_eval_planner_find(NULL), &fs_eval_planners[0]); /* the default */
     struct fs_buf b = FS_BUF_INIT(256);
     fs_eval_planner_names(&b);
-    assert_string_equal(fs_buf_str(&b), "playbook");
+    assert_string_equal(fs_buf_str(&b), "playbook, llm");
     fs_buf_release(&b);
 }
 
