@@ -533,7 +533,9 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
                     .incident_id = incident_id,
                     .actor = actor,
                     .planner = out->planner,
-                    .batch = o->batch,
+                    /* a model cites the ids it was shown: give it written ones (a model call
+                     * takes far longer than a commit anyway) */
+                    .batch = o->batch && !llm,
                     .t0 = now,
                     .last_flush_ms = fs_now_ms()};
     /* without batching the start is written before the first call, so the trace shows it */

@@ -314,3 +314,35 @@ def test_eval_scores_the_llm_planner_against_a_simulated_world(ctx):
     check(s["executed"] == ["journal_vacuum"] and s["steps"] == 3, s)
     check(any("journalctl: vacuumed" in e for e in s["effects"]), s["effects"])
     check(sd.problems() == [] and len(sd.requests()) == 3, sd.problems())
+
+
+@with_journal
+def test_daemon_gives_the_llm_its_alert_class_and_counts_tokens_on_metrics(ctx, fs):
+    # dispatch.llm_alerts sends DiskSpaceWarning to the model; a CPU alert stays a playbook's
+    sd = StandinLLM(ctx, script(remediation(fs)))
+    cfg, env = deploy(ctx, "anthropic", sd.url)
+    with open(cfg) as f:  # without deploy's auth token: the test posts without one
+        text = "".join(x for x in f.readlines()
+                       if not x.startswith(("auth:", "  token:")))
+    text += ("executor: {max_verify_wait: 3s}\n"
+             "dispatch: {planner: playbook, llm_alerts: [\"Disk.*\"]}\n")
+    d = ctx.daemon(config=text, env=env).start()
+    st, body = d.post("/api/v1/alerts/alertmanager", json.load(open(alert_file(ctx, fs))))
+    check(st == 200, body)
+    lib.wait_for(lambda: [i for i in d.incidents() if i.get("state") == "resolved"], 60,
+                 what="the LLM investigation to resolve the disk incident")
+    st, body = d.post("/api/v1/alerts/alertmanager", am_webhook([am_alert(
+        {"alertname": "HighCpuLoad", "instance": "127.0.0.1:9100", "severity": "warning",
+         "service": "llm-cpu"}, {"summary": "load"}, starts_at=utc_rfc3339())]))
+    check(st == 200, body)
+    lib.wait_for(lambda: len([i for i in d.incidents() if i.get("state") not in
+                              ("new", "investigating")]) == 2, 60,
+                 what="the CPU incident to be handled")
+    check(len(sd.requests()) == 3, f"the CPU alert reached the model: {len(sd.requests())}")
+    m = lib.scrape(d)
+    check(lib.metric_value(m, "forestall_llm_requests_total") == 3, m.get(
+        "forestall_llm_requests_total"))
+    check(lib.metric_value(m, "forestall_llm_tokens_total", direction="input") == 300, m)
+    check(lib.metric_value(m, "forestall_llm_tokens_total", direction="output") == 60, m)
+    check(lib.metric_value(m, "forestall_llm_refusals_total") == 0, m)
+    d.stop()
