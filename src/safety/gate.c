@@ -339,7 +339,8 @@ static size_t path_push_key(struct scan *s, size_t len, const char *key)
     s->path[len] = '.';
     memcpy(s->path + len + 1, key, kl);
     s->path[len + 1 + kl] = '\0';
-    return len + 1 + kl;
+    fs_utf8_cut(s->path); /* a key cut to fit keeps whole characters */
+    return strlen(s->path);
 }
 
 static size_t path_push_index(struct scan *s, size_t len, size_t i)
