@@ -13,29 +13,15 @@ import os
 import subprocess
 
 import lib
-from lib import Tmpfs, am_alert, am_webhook, check, fill_journal, utc_rfc3339
+from lib import am_alert, am_webhook, check, fill_journal, utc_rfc3339
 from standin_llm import StandinLLM
-from test_llm_providers import AWS_TEMP_AK, AWS_TEMP_SK, AWS_TOKEN, PROVIDERS, deploy, script
+from test_engine import with_tmpfs
+from test_llm_providers import AWS_TEMP_AK, AWS_TEMP_SK, AWS_TOKEN, deploy, script
 
 CANARY_ENV = "canary-env-secret-91d2c4"
 
 
-def need_root():
-    if os.geteuid() != 0:
-        raise AssertionError("these tests mount a tmpfs and must run as root (CI does)")
-
-
-def with_journal(fn):
-    def run(ctx):
-        need_root()
-        fs = Tmpfs()
-        try:
-            fill_journal(os.path.join(fs.path, "journal"), 7, 4 * 1024 * 1024)
-            fn(ctx, fs)
-        finally:
-            fs.remove()
-    run.__name__ = fn.__name__
-    return run
+with_journal = with_tmpfs  # a tmpfs below /var/log holding 28 MiB of archived journal
 
 
 def alert_file(ctx, fs, name="alert"):
