@@ -156,10 +156,7 @@ void fs_llm_free(struct fs_llm *m)
         m->ops->fini(m);
     free(m->base_url);
     free(m->region);
-    if (m->bearer) {
-        explicit_bzero(m->bearer, strlen(m->bearer));
-        free(m->bearer);
-    }
+    fs_llm_secret_free(m->bearer);
     json_decref(m->transcript);
     pthread_mutex_destroy(&m->mu);
     free(m);
@@ -479,6 +476,103 @@ int fs_llm_count_calls(const json_t *messages)
     return n;
 }
 
+json_int_t fs_llm_max_tokens(const struct fs_llm_config *cfg)
+{
+    return (json_int_t)(cfg->max_tokens > 0 ? cfg->max_tokens : 2048);
+}
+
+json_t *fs_llm_tool_defs(const json_t *tools, const char *schema_key, const char *schema_in,
+                         json_t *(*wrap)(json_t *def))
+{
+    json_t *out = json_array();
+    size_t i;
+    const json_t *t;
+    json_array_foreach(tools, i, t)
+    {
+        if (!out)
+            return NULL;
+        char name[72];
+        fs_llm_tool_name_map(tools, tool_name(t), name, sizeof(name));
+        json_t *schema = json_object_get(t, "input_schema");
+        json_t *sch =
+            schema ? json_incref(schema) : json_pack("{s:s s:{}}", "type", "object", "properties");
+        if (sch && schema_in)
+            sch = json_pack("{s:o}", schema_in, sch);
+        json_t *d = sch ? json_pack("{s:s s:o}", "name", name, schema_key, sch) : NULL;
+        const char *desc = json_string_value(json_object_get(t, "description"));
+        if (d && desc && *desc && json_object_set_new(d, "description", json_string(desc)) < 0) {
+            json_decref(d);
+            d = NULL;
+        }
+        if (d && wrap)
+            d = wrap(d);
+        if (!d || json_array_append_new(out, d) < 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+json_t *fs_llm_block_messages(const json_t *messages, const json_t *tools,
+                              json_t *(*block)(const json_t *tools, const json_t *b))
+{
+    json_t *turns = fs_llm_turns(messages), *msgs = json_array();
+    bool ok = turns && msgs;
+    size_t i, j;
+    const json_t *turn, *b;
+    json_array_foreach(turns, i, turn)
+    {
+        json_t *content = json_array();
+        ok = ok && content;
+        json_array_foreach(json_object_get(turn, "content"), j, b)
+        {
+            if (ok)
+                ok = json_array_append_new(content, block(tools, b)) == 0;
+        }
+        if (ok)
+            ok = json_array_append_new(msgs,
+                                       json_pack("{s:O s:o}", "role", json_object_get(turn, "role"),
+                                                 "content", content)) == 0;
+        else
+            json_decref(content);
+    }
+    json_decref(turns);
+    if (!ok) {
+        json_decref(msgs);
+        return NULL;
+    }
+    return msgs;
+}
+
+json_t *fs_llm_chat_messages(const struct fs_llm_request *rq,
+                             int (*turn)(const json_t *tools, const json_t *turns, size_t ti,
+                                         json_t *msgs))
+{
+    json_t *turns = fs_llm_turns(rq->messages), *msgs = json_array();
+    bool ok = turns && msgs;
+    if (ok && rq->system && *rq->system)
+        ok = json_array_append_new(
+                 msgs, json_pack("{s:s s:s}", "role", "system", "content", rq->system)) == 0;
+    for (size_t i = 0; ok && i < json_array_size(turns); i++)
+        ok = turn(rq->tools, turns, i, msgs) == 0;
+    json_decref(turns);
+    if (!ok) {
+        json_decref(msgs);
+        return NULL;
+    }
+    return msgs;
+}
+
+int fs_llm_render_done(bool ok, json_t *body, json_t **out, struct fs_err *err)
+{
+    *out = ok ? body : NULL;
+    if (ok)
+        return 0;
+    json_decref(body);
+    return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+}
+
 /* ---- what the parsers share ---------------------------------------------------------------- */
 
 int fs_llm_parse_body(const char *who, const char *body, size_t len, json_t **out,
@@ -569,6 +663,14 @@ int fs_llm_add_tool_use(const struct fs_llm_parse_ctx *px, json_t *content, cons
     return b && json_array_append_new(content, b) == 0 ? 0 : -FS_E_NOMEM;
 }
 
+const char *fs_llm_stop_map(const struct fs_llm_stop *map, size_t n, const char *s)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (!strcmp(s, map[i].wire))
+            return map[i].neutral;
+    return "other";
+}
+
 void fs_llm_set_stop(struct fs_llm_response *rs, const char *normalized)
 {
     if ((!strcmp(normalized, "end_turn") || !strcmp(normalized, "other")) && rs->content &&
@@ -581,6 +683,51 @@ int64_t fs_llm_tokens(const json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj, key);
     return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+}
+
+int fs_llm_add_blocks(const struct fs_llm_parse_ctx *px, json_t *content, const json_t *blocks)
+{
+    int rc = 0;
+    size_t i;
+    const json_t *b;
+    json_array_foreach(blocks, i, b)
+    {
+        if (rc < 0)
+            break;
+        if (block_is(b, "text"))
+            rc = fs_llm_add_text(content, json_string_value(json_object_get(b, "text")));
+        else if (block_is(b, "tool_use"))
+            rc = fs_llm_add_tool_use(px, content, json_string_value(json_object_get(b, "id")),
+                                     tool_name(b), json_object_get(b, "input"));
+        /* thinking, redacted_thinking, server_tool_use, ...: not ours to act on */
+    }
+    return rc;
+}
+
+int fs_llm_missing(const char *who, const json_t *doc, const char *path, const char *what,
+                   struct fs_err *err)
+{
+    int rc = fs_llm_error_in_body(who, doc, err);
+    return rc < 0 ? rc
+                  : fs_err_set(err, FS_E_PROTOCOL, path, "%s: %s: expected %s", who, path, what);
+}
+
+int fs_llm_take_content(struct fs_llm_response *rs, json_t *content, int rc, const char *stop,
+                        struct fs_err *err)
+{
+    if (rc < 0) {
+        json_decref(content);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    rs->content = content;
+    fs_llm_set_stop(rs, stop);
+    return 0;
+}
+
+void fs_llm_set_model(struct fs_llm_response *rs, const char *model, const char *fallback)
+{
+    snprintf(rs->model, sizeof(rs->model), "%s", model ? model : (fallback ? fallback : ""));
+    fs_utf8_cut(rs->model);
 }
 
 /* ---- errors and retries --------------------------------------------------------------------- */
@@ -744,44 +891,44 @@ int fs_llm_map_error(enum fs_llm_provider p, long status, const char *body, size
 /* ---- redaction --------------------------------------------------------------------------------
  */
 
+static int sanitize_strings(json_t *v, int depth);
+
+/* A member of a container at depth: a string gives its sanitized copy in *fresh (the caller
+ * puts it in place), anything else has its own strings sanitized (*fresh NULL). -FS_E_NOMEM. */
+static int sanitize_member(json_t *x, int depth, json_t **fresh)
+{
+    *fresh = NULL;
+    if (!json_is_string(x))
+        return sanitize_strings(x, depth + 1) < 0 ? -FS_E_NOMEM : 0;
+    char *s = fs_sanitize_text(json_string_value(x), json_string_length(x), 0, NULL);
+    *fresh = s ? json_string(s) : NULL;
+    free(s);
+    return *fresh ? 0 : -FS_E_NOMEM;
+}
+
 /* Every string value (not the keys) through fs_sanitize_text: registered secrets and secret
  * patterns redacted, control characters removed. */
 static int sanitize_strings(json_t *v, int depth)
 {
     if (depth > FS_LLM_JSON_DEPTH * 2)
         return 0;
+    json_t *x, *fresh;
     if (json_is_object(v)) {
         const char *k;
-        json_t *x;
         void *tmp;
         json_object_foreach_safe(v, tmp, k, x)
         {
-            if (json_is_string(x)) {
-                char *s = fs_sanitize_text(json_string_value(x), json_string_length(x), 0, NULL);
-                if (!s || json_object_set_new(v, k, json_string(s)) < 0) {
-                    free(s);
-                    return -FS_E_NOMEM;
-                }
-                free(s);
-            } else if (sanitize_strings(x, depth + 1) < 0) {
+            if (sanitize_member(x, depth, &fresh) < 0 ||
+                (fresh && json_object_set_new(v, k, fresh) < 0))
                 return -FS_E_NOMEM;
-            }
         }
     } else if (json_is_array(v)) {
         size_t i;
-        json_t *x;
         json_array_foreach(v, i, x)
         {
-            if (json_is_string(x)) {
-                char *s = fs_sanitize_text(json_string_value(x), json_string_length(x), 0, NULL);
-                if (!s || json_array_set_new(v, i, json_string(s)) < 0) {
-                    free(s);
-                    return -FS_E_NOMEM;
-                }
-                free(s);
-            } else if (sanitize_strings(x, depth + 1) < 0) {
+            if (sanitize_member(x, depth, &fresh) < 0 ||
+                (fresh && json_array_set_new(v, i, fresh) < 0))
                 return -FS_E_NOMEM;
-            }
         }
     }
     return 0;
@@ -834,10 +981,7 @@ void fs_llm_http_release(struct fs_llm_http *h)
     free(h->url);
     free(h->target);
     curl_slist_free_all(h->headers);
-    if (h->aws_secret) {
-        explicit_bzero(h->aws_secret, strlen(h->aws_secret));
-        free(h->aws_secret);
-    }
+    fs_llm_secret_free(h->aws_secret);
     free(h->aws_key_id);
     memset(h, 0, sizeof(*h));
 }
@@ -856,6 +1000,35 @@ int fs_llm_http_header(struct fs_llm_http *h, const char *name, const char *valu
         return -FS_E_NOMEM;
     h->headers = l;
     return 0;
+}
+
+int fs_llm_http_url(struct fs_llm_http *h, const char *base, const char *path)
+{
+    struct fs_buf url = FS_BUF_INIT(0);
+    int rc = fs_buf_printf(&url, "%s%s", base, path);
+    h->url = rc == 0 ? fs_buf_detach(&url, NULL) : NULL;
+    fs_buf_release(&url);
+    return h->url ? 0 : -FS_E_NOMEM;
+}
+
+int fs_llm_http_bearer(struct fs_llm_http *h, const char *token)
+{
+    struct fs_buf b = FS_BUF_INIT(0);
+    int rc = fs_buf_printf(&b, "Bearer %s", token);
+    if (rc == 0)
+        rc = fs_llm_http_header(h, "Authorization", fs_buf_str(&b));
+    if (b.data)
+        explicit_bzero(b.data, b.len);
+    fs_buf_release(&b);
+    return rc < 0 ? -FS_E_NOMEM : 0;
+}
+
+void fs_llm_secret_free(char *s)
+{
+    if (!s)
+        return;
+    explicit_bzero(s, strlen(s));
+    free(s);
 }
 
 bool fs_llm_url_is_loopback(const char *url)

@@ -21,36 +21,6 @@ static int init(struct fs_llm *m, struct fs_err *err)
     return 0;
 }
 
-/* tools as Messages tool definitions, names mapped */
-static json_t *render_tools(const json_t *tools)
-{
-    json_t *out = json_array();
-    size_t i;
-    const json_t *t;
-    json_array_foreach(tools, i, t)
-    {
-        if (!out)
-            return NULL;
-        char name[72];
-        fs_llm_tool_name_map(tools, json_string_value(json_object_get(t, "name")), name,
-                             sizeof(name));
-        json_t *schema = json_object_get(t, "input_schema");
-        json_t *sch =
-            schema ? json_incref(schema) : json_pack("{s:s s:{}}", "type", "object", "properties");
-        json_t *d = sch ? json_pack("{s:s s:o}", "name", name, "input_schema", sch) : NULL;
-        const char *desc = json_string_value(json_object_get(t, "description"));
-        if (d && desc && *desc && json_object_set_new(d, "description", json_string(desc)) < 0) {
-            json_decref(d);
-            d = NULL;
-        }
-        if (!d || json_array_append_new(out, d) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
-}
-
 static json_t *render_block(const json_t *tools, const json_t *b)
 {
     const char *type = json_string_value(json_object_get(b, "type"));
@@ -78,33 +48,14 @@ static json_t *render_block(const json_t *tools, const json_t *b)
 int fs_llm_anthropic_render(const struct fs_llm_config *cfg, const struct fs_llm_request *rq,
                             json_t **out, struct fs_err *err)
 {
-    *out = NULL;
-    json_t *turns = fs_llm_turns(rq->messages), *msgs = json_array();
+    json_t *msgs = fs_llm_block_messages(rq->messages, rq->tools, render_block);
     json_t *body = json_pack("{s:s s:I}", "model", cfg->model ? cfg->model : "", "max_tokens",
-                             (json_int_t)(cfg->max_tokens > 0 ? cfg->max_tokens : 2048));
-    bool ok = turns && msgs && body;
-    size_t i, j;
-    const json_t *turn, *b;
-    json_array_foreach(turns, i, turn)
-    {
-        json_t *content = json_array();
-        ok = ok && content;
-        json_array_foreach(json_object_get(turn, "content"), j, b)
-        {
-            if (ok)
-                ok = json_array_append_new(content, render_block(rq->tools, b)) == 0;
-        }
-        if (ok)
-            ok = json_array_append_new(msgs,
-                                       json_pack("{s:O s:o}", "role", json_object_get(turn, "role"),
-                                                 "content", content)) == 0;
-        else
-            json_decref(content);
-    }
+                             fs_llm_max_tokens(cfg));
+    bool ok = msgs && body;
     if (ok && rq->system && *rq->system)
         ok = json_object_set_new(body, "system", json_string(rq->system)) == 0;
     if (ok && json_array_size(rq->tools) > 0) {
-        json_t *tools = render_tools(rq->tools);
+        json_t *tools = fs_llm_tool_defs(rq->tools, "input_schema", NULL, NULL);
         ok = tools && json_object_set_new(body, "tools", tools) == 0 &&
              json_object_set_new(body, "tool_choice", json_pack("{s:s}", "type", "auto")) == 0;
     }
@@ -112,23 +63,13 @@ int fs_llm_anthropic_render(const struct fs_llm_config *cfg, const struct fs_llm
         ok = json_object_set_new(body, "temperature", json_real(cfg->temperature)) == 0;
     if (ok)
         ok = json_object_set(body, "messages", msgs) == 0;
-    json_decref(turns);
     json_decref(msgs);
-    if (!ok) {
-        json_decref(body);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    *out = body;
-    return 0;
+    return fs_llm_render_done(ok, body, out, err);
 }
 
 static int prepare(const struct fs_llm *m, struct fs_llm_http *h, struct fs_err *err)
 {
-    struct fs_buf url = FS_BUF_INIT(0);
-    int rc = fs_buf_printf(&url, "%s/v1/messages", m->base_url);
-    h->url = rc == 0 ? fs_buf_detach(&url, NULL) : NULL;
-    fs_buf_release(&url);
-    if (!h->url ||
+    if (fs_llm_http_url(h, m->base_url, "/v1/messages") < 0 ||
         (m->cfg.api_key && *m->cfg.api_key &&
          fs_llm_http_header(h, "x-api-key", m->cfg.api_key) < 0) ||
         fs_llm_http_header(h, "anthropic-version",
@@ -137,20 +78,15 @@ static int prepare(const struct fs_llm *m, struct fs_llm_http *h, struct fs_err 
     return 0;
 }
 
-static const char *stop_of(const char *s)
-{
-    if (!s)
-        return "other";
-    if (!strcmp(s, "end_turn") || !strcmp(s, "stop_sequence"))
-        return "end_turn";
-    if (!strcmp(s, "tool_use"))
-        return "tool_use";
-    if (!strcmp(s, "max_tokens") || !strcmp(s, "model_context_window_exceeded"))
-        return "max_tokens";
-    if (!strcmp(s, "refusal"))
-        return "refusal";
-    return "other"; /* pause_turn and what comes later */
-}
+/* stop_reason; pause_turn and what comes later are "other" */
+static const struct fs_llm_stop stops[] = {
+    {"end_turn", "end_turn"},
+    {"stop_sequence", "end_turn"},
+    {"tool_use", "tool_use"},
+    {"max_tokens", "max_tokens"},
+    {"model_context_window_exceeded", "max_tokens"},
+    {"refusal", "refusal"},
+};
 
 int fs_llm_anthropic_parse(const struct fs_llm_parse_ctx *px, const char *body, size_t len,
                            struct fs_llm_response *rs, struct fs_err *err)
@@ -161,52 +97,29 @@ int fs_llm_anthropic_parse(const struct fs_llm_parse_ctx *px, const char *body, 
         return rc;
     json_t *content = json_object_get(doc, "content");
     if (!json_is_array(content)) {
-        const char *emsg =
-            json_string_value(json_object_get(json_object_get(doc, "error"), "message"));
-        rc = emsg ? fs_err_set(err, FS_E_PROTOCOL, NULL, WHO ": an error in a 2xx response: %.300s",
-                               emsg)
-                  : fs_err_set(err, FS_E_PROTOCOL, "content",
-                               WHO ": content: expected an array of blocks, got %s",
-                               fs_json_type_name(content));
+        /* an error in a 2xx body is the provider's text: sanitized like every other */
+        rc = fs_llm_error_in_body(WHO, doc, err);
+        if (rc == 0)
+            rc = fs_err_set(err, FS_E_PROTOCOL, "content",
+                            WHO ": content: expected an array of blocks, got %s",
+                            fs_json_type_name(content));
         json_decref(doc);
-        if (err)
-            fs_utf8_cut(err->msg);
         return rc;
     }
     json_t *out = json_array();
-    rc = out ? 0 : -FS_E_NOMEM;
-    size_t i;
-    json_t *b;
-    json_array_foreach(content, i, b)
-    {
-        if (rc < 0)
-            break;
-        const char *type = json_string_value(json_object_get(b, "type"));
-        if (fs_streq(type, "text"))
-            rc = fs_llm_add_text(out, json_string_value(json_object_get(b, "text")));
-        else if (fs_streq(type, "tool_use"))
-            rc = fs_llm_add_tool_use(px, out, json_string_value(json_object_get(b, "id")),
-                                     json_string_value(json_object_get(b, "name")),
-                                     json_object_get(b, "input"));
-        /* thinking, redacted_thinking, server_tool_use, ...: not ours to act on */
+    rc = out ? fs_llm_add_blocks(px, out, content) : -FS_E_NOMEM;
+    const char *stop = json_string_value(json_object_get(doc, "stop_reason"));
+    rc = fs_llm_take_content(rs, out, rc, fs_llm_stop_map(stops, FS_ARRAY_LEN(stops), stop), err);
+    if (rc == 0) {
+        json_t *u = json_object_get(doc, "usage");
+        rs->input_tokens = fs_llm_tokens(u, "input_tokens") +
+                           fs_llm_tokens(u, "cache_creation_input_tokens") +
+                           fs_llm_tokens(u, "cache_read_input_tokens");
+        rs->output_tokens = fs_llm_tokens(u, "output_tokens");
+        fs_llm_set_model(rs, json_string_value(json_object_get(doc, "model")), px->model);
     }
-    if (rc < 0) {
-        json_decref(out);
-        json_decref(doc);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    rs->content = out;
-    fs_llm_set_stop(rs, stop_of(json_string_value(json_object_get(doc, "stop_reason"))));
-    json_t *u = json_object_get(doc, "usage");
-    rs->input_tokens = fs_llm_tokens(u, "input_tokens") +
-                       fs_llm_tokens(u, "cache_creation_input_tokens") +
-                       fs_llm_tokens(u, "cache_read_input_tokens");
-    rs->output_tokens = fs_llm_tokens(u, "output_tokens");
-    const char *model = json_string_value(json_object_get(doc, "model"));
-    snprintf(rs->model, sizeof(rs->model), "%s", model ? model : (px->model ? px->model : ""));
-    fs_utf8_cut(rs->model);
     json_decref(doc);
-    return 0;
+    return rc;
 }
 
 const struct fs_llm_ops fs_llm_anthropic_ops = {

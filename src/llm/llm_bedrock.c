@@ -31,14 +31,8 @@
 
 void fs_aws_creds_release(struct fs_aws_creds *c)
 {
-    if (c->secret) {
-        explicit_bzero(c->secret, strlen(c->secret));
-        free(c->secret);
-    }
-    if (c->token) {
-        explicit_bzero(c->token, strlen(c->token));
-        free(c->token);
-    }
+    fs_llm_secret_free(c->secret);
+    fs_llm_secret_free(c->token);
     memset(c, 0, sizeof(*c));
 }
 
@@ -52,14 +46,8 @@ struct profile {
 
 static void profile_release(struct profile *p)
 {
-    if (p->secret) {
-        explicit_bzero(p->secret, strlen(p->secret));
-        free(p->secret);
-    }
-    if (p->token) {
-        explicit_bzero(p->token, strlen(p->token));
-        free(p->token);
-    }
+    fs_llm_secret_free(p->secret);
+    fs_llm_secret_free(p->token);
     memset(p, 0, sizeof(*p));
 }
 
@@ -371,16 +359,8 @@ static int prepare(const struct fs_llm *m, struct fs_llm_http *h, struct fs_err 
     if (fs_llm_bedrock_urls(m->base_url, m->cfg.model, curl_encodes || m->bearer, &h->url,
                             &sign_url, &h->target) < 0)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    if (m->bearer) {
-        struct fs_buf b = FS_BUF_INIT(0);
-        int rc = fs_buf_printf(&b, "Bearer %s", m->bearer);
-        if (rc == 0)
-            rc = fs_llm_http_header(h, "Authorization", fs_buf_str(&b));
-        if (b.data)
-            explicit_bzero(b.data, b.len);
-        fs_buf_release(&b);
-        return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
-    }
+    if (m->bearer)
+        return fs_llm_http_bearer(h, m->bearer) < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
     if (sign_url) { /* curl signs the URL's path; the target is what it sends */
         free(h->url);
         h->url = sign_url;
@@ -436,61 +416,19 @@ static json_t *render_block(const json_t *tools, const json_t *b)
     return r;
 }
 
-static json_t *render_tools(const json_t *tools)
+/* a tool definition as a Converse tool: {"toolSpec": {name, inputSchema: {json}, description}} */
+static json_t *tool_spec(json_t *spec)
 {
-    json_t *out = json_array();
-    size_t i;
-    const json_t *t;
-    json_array_foreach(tools, i, t)
-    {
-        if (!out)
-            return NULL;
-        char name[72];
-        fs_llm_tool_name_map(tools, json_string_value(json_object_get(t, "name")), name,
-                             sizeof(name));
-        json_t *schema = json_object_get(t, "input_schema");
-        json_t *sch =
-            schema ? json_incref(schema) : json_pack("{s:s s:{}}", "type", "object", "properties");
-        json_t *spec =
-            sch ? json_pack("{s:s s:{s:o}}", "name", name, "inputSchema", "json", sch) : NULL;
-        const char *desc = json_string_value(json_object_get(t, "description"));
-        if (spec && desc && *desc && json_object_set_new(spec, "description", json_string(desc)))
-            json_decref(spec), spec = NULL;
-        if (!spec || json_array_append_new(out, json_pack("{s:o}", "toolSpec", spec)) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
+    return json_pack("{s:o}", "toolSpec", spec);
 }
 
 int fs_llm_bedrock_render(const struct fs_llm_config *cfg, const struct fs_llm_request *rq,
                           json_t **out, struct fs_err *err)
 {
-    *out = NULL;
-    json_t *turns = fs_llm_turns(rq->messages), *msgs = json_array();
-    json_t *inf =
-        json_pack("{s:I}", "maxTokens", (json_int_t)(cfg->max_tokens > 0 ? cfg->max_tokens : 2048));
+    json_t *msgs = fs_llm_block_messages(rq->messages, rq->tools, render_block);
+    json_t *inf = json_pack("{s:I}", "maxTokens", fs_llm_max_tokens(cfg));
     json_t *body = json_object();
-    bool ok = turns && msgs && inf && body;
-    size_t i, j;
-    const json_t *turn, *b;
-    json_array_foreach(turns, i, turn)
-    {
-        json_t *content = json_array();
-        ok = ok && content;
-        json_array_foreach(json_object_get(turn, "content"), j, b)
-        {
-            if (ok)
-                ok = json_array_append_new(content, render_block(rq->tools, b)) == 0;
-        }
-        if (ok)
-            ok = json_array_append_new(msgs,
-                                       json_pack("{s:O s:o}", "role", json_object_get(turn, "role"),
-                                                 "content", content)) == 0;
-        else
-            json_decref(content);
-    }
+    bool ok = msgs && inf && body;
     if (ok)
         ok = json_object_set(body, "messages", msgs) == 0;
     if (ok && rq->system && *rq->system)
@@ -500,36 +438,26 @@ int fs_llm_bedrock_render(const struct fs_llm_config *cfg, const struct fs_llm_r
     if (ok)
         ok = json_object_set(body, "inferenceConfig", inf) == 0;
     if (ok && json_array_size(rq->tools) > 0) {
-        json_t *tools = render_tools(rq->tools);
+        json_t *tools = fs_llm_tool_defs(rq->tools, "inputSchema", "json", tool_spec);
         ok = tools && json_object_set_new(
                           body, "toolConfig",
                           json_pack("{s:o s:{s:{}}}", "tools", tools, "toolChoice", "auto")) == 0;
     }
-    json_decref(turns);
     json_decref(msgs);
     json_decref(inf);
-    if (!ok) {
-        json_decref(body);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    *out = body;
-    return 0;
+    return fs_llm_render_done(ok, body, out, err);
 }
 
-static const char *stop_of(const char *s)
-{
-    if (!s)
-        return "other";
-    if (!strcmp(s, "end_turn") || !strcmp(s, "stop_sequence"))
-        return "end_turn";
-    if (!strcmp(s, "tool_use"))
-        return "tool_use";
-    if (!strcmp(s, "max_tokens") || !strcmp(s, "model_context_window_exceeded"))
-        return "max_tokens";
-    if (!strcmp(s, "guardrail_intervened") || !strcmp(s, "content_filtered"))
-        return "refusal";
-    return "other";
-}
+/* stopReason */
+static const struct fs_llm_stop stops[] = {
+    {"end_turn", "end_turn"},
+    {"stop_sequence", "end_turn"},
+    {"tool_use", "tool_use"},
+    {"max_tokens", "max_tokens"},
+    {"model_context_window_exceeded", "max_tokens"},
+    {"guardrail_intervened", "refusal"},
+    {"content_filtered", "refusal"},
+};
 
 int fs_llm_bedrock_parse(const struct fs_llm_parse_ctx *px, const char *body, size_t len,
                          struct fs_llm_response *rs, struct fs_err *err)
@@ -562,21 +490,18 @@ int fs_llm_bedrock_parse(const struct fs_llm_parse_ctx *px, const char *body, si
                                      json_object_get(tu, "input"));
         /* reasoningContent, guardContent, ...: skipped */
     }
-    if (rc < 0) {
-        json_decref(out);
-        json_decref(doc);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    const char *stop = json_string_value(json_object_get(doc, "stopReason"));
+    rc = fs_llm_take_content(rs, out, rc, fs_llm_stop_map(stops, FS_ARRAY_LEN(stops), stop), err);
+    if (rc == 0) {
+        json_t *u = json_object_get(doc, "usage");
+        rs->input_tokens = fs_llm_tokens(u, "inputTokens") +
+                           fs_llm_tokens(u, "cacheReadInputTokens") +
+                           fs_llm_tokens(u, "cacheWriteInputTokens");
+        rs->output_tokens = fs_llm_tokens(u, "outputTokens");
+        fs_llm_set_model(rs, NULL, px->model); /* Converse does not say */
     }
-    rs->content = out;
-    fs_llm_set_stop(rs, stop_of(json_string_value(json_object_get(doc, "stopReason"))));
-    json_t *u = json_object_get(doc, "usage");
-    rs->input_tokens = fs_llm_tokens(u, "inputTokens") + fs_llm_tokens(u, "cacheReadInputTokens") +
-                       fs_llm_tokens(u, "cacheWriteInputTokens");
-    rs->output_tokens = fs_llm_tokens(u, "outputTokens");
-    snprintf(rs->model, sizeof(rs->model), "%s", px->model ? px->model : "");
-    fs_utf8_cut(rs->model);
     json_decref(doc);
-    return 0;
+    return rc;
 }
 
 const struct fs_llm_ops fs_llm_bedrock_ops = {

@@ -68,6 +68,12 @@ struct fs_llm_http {
 void fs_llm_http_release(struct fs_llm_http *h);
 /* Append "Name: value" to h->headers; -FS_E_NOMEM. */
 int fs_llm_http_header(struct fs_llm_http *h, const char *name, const char *value);
+/* h->url = base followed by path; -FS_E_NOMEM. */
+int fs_llm_http_url(struct fs_llm_http *h, const char *base, const char *path);
+/* Append "Authorization: Bearer <token>" (the copy made on the way zeroed); -FS_E_NOMEM. */
+int fs_llm_http_bearer(struct fs_llm_http *h, const char *token);
+/* Zero a secret string, then free it (NULL is fine). */
+void fs_llm_secret_free(char *s);
 
 /* The Authorization libcurl's CURLOPT_AWS_SIGV4 computes for h and body, without sending it
  * anywhere: the request goes to a loopback listener of ours that never reads it, and the header
@@ -99,6 +105,26 @@ int fs_llm_count_calls(const json_t *messages);
  * string or array}, tools an array of {name: unique non-empty string, description?,
  * input_schema?: object}. -FS_E_INVALID with err->path ("messages[3].role"). */
 int fs_llm_request_check(const struct fs_llm_request *rq, struct fs_err *err);
+/* cfg->max_tokens, or 2048 when it is not set. */
+json_int_t fs_llm_max_tokens(const struct fs_llm_config *cfg);
+/* The offered tools as one provider's definitions: each {"name": mapped, schema_key: the
+ * input_schema (default {"type": "object", "properties": {}}), "description" when non-empty},
+ * the schema inside {schema_in: schema} when schema_in is non-NULL, and each definition passed
+ * through wrap (which steals it; NULL = kept as is). NULL when out of memory. */
+json_t *fs_llm_tool_defs(const json_t *tools, const char *schema_key, const char *schema_in,
+                         json_t *(*wrap)(json_t *def));
+/* The conversation as fs_llm_turns gives it, each turn a message {"role", "content": [block(tools,
+ * b) for each of its blocks]} (Anthropic Messages, Bedrock Converse). NULL when out of memory. */
+json_t *fs_llm_block_messages(const json_t *messages, const json_t *tools,
+                              json_t *(*block)(const json_t *tools, const json_t *b));
+/* Chat messages (OpenAI-compatible, Ollama): {"role": "system", "content": rq->system} when the
+ * system prompt is non-empty, then what turn appends to msgs for each turn of fs_llm_turns (ti its
+ * index; 0 or -FS_E_NOMEM). NULL when out of memory. */
+json_t *fs_llm_chat_messages(const struct fs_llm_request *rq,
+                             int (*turn)(const json_t *tools, const json_t *turns, size_t ti,
+                                         json_t *msgs));
+/* A renderer's end: *out = body when ok; else body released, *out NULL and -FS_E_NOMEM. */
+int fs_llm_render_done(bool ok, json_t *body, json_t **out, struct fs_err *err);
 
 int fs_llm_anthropic_render(const struct fs_llm_config *cfg, const struct fs_llm_request *rq,
                             json_t **out, struct fs_err *err);
@@ -151,11 +177,31 @@ int fs_llm_add_text(json_t *content, const char *text);
  * "input_error" otherwise (args NULL and "" mean no arguments: {}). */
 int fs_llm_add_tool_use(const struct fs_llm_parse_ctx *px, json_t *content, const char *id,
                         const char *name, const json_t *args);
+/* A provider's stop reason and the neutral one it means. */
+struct fs_llm_stop {
+    const char *wire, *neutral;
+};
+/* The neutral reason of s: the first entry of map[n] whose wire reason it is, else "other"
+ * (s NULL too). */
+const char *fs_llm_stop_map(const struct fs_llm_stop *map, size_t n, const char *s);
 /* Set rs->stop_reason from a normalized reason, promoting end_turn/other to tool_use when the
  * content holds tool calls. */
 void fs_llm_set_stop(struct fs_llm_response *rs, const char *normalized);
 /* A token count member: a non-negative integer, else 0. */
 int64_t fs_llm_tokens(const json_t *obj, const char *key);
+/* Append the text and tool_use blocks of a Messages-shaped array (Anthropic's content, the
+ * neutral one) through fs_llm_add_text / fs_llm_add_tool_use; other blocks are skipped. */
+int fs_llm_add_blocks(const struct fs_llm_parse_ctx *px, json_t *content, const json_t *blocks);
+/* A 2xx body without what it must hold at path: the error it carries instead
+ * (fs_llm_error_in_body), else -FS_E_PROTOCOL "<who>: <path>: expected <what>". */
+int fs_llm_missing(const char *who, const json_t *doc, const char *path, const char *what,
+                   struct fs_err *err);
+/* The parsed content into rs->content with its stop reason (fs_llm_set_stop); when rc < 0 (out
+ * of memory while building it) content is released instead and -FS_E_NOMEM returned. */
+int fs_llm_take_content(struct fs_llm_response *rs, json_t *content, int rc, const char *stop,
+                        struct fs_err *err);
+/* rs->model: model, else fallback, else "", cut at a whole character. */
+void fs_llm_set_model(struct fs_llm_response *rs, const char *model, const char *fallback);
 
 /* ---- errors and retries (llm.c) ---------------------------------------------------------- */
 

@@ -90,17 +90,10 @@ static int render_turn(const json_t *tools, const json_t *turns, size_t ti, json
 int fs_llm_ollama_render(const struct fs_llm_config *cfg, const struct fs_llm_request *rq,
                          json_t **out, struct fs_err *err)
 {
-    *out = NULL;
-    json_t *turns = fs_llm_turns(rq->messages), *msgs = json_array();
-    json_t *opts = json_pack("{s:I}", "num_predict",
-                             (json_int_t)(cfg->max_tokens > 0 ? cfg->max_tokens : 2048));
+    json_t *msgs = fs_llm_chat_messages(rq, render_turn);
+    json_t *opts = json_pack("{s:I}", "num_predict", fs_llm_max_tokens(cfg));
     json_t *body = json_pack("{s:s s:b}", "model", cfg->model ? cfg->model : "", "stream", 0);
-    bool ok = turns && msgs && opts && body;
-    if (ok && rq->system && *rq->system)
-        ok = json_array_append_new(
-                 msgs, json_pack("{s:s s:s}", "role", "system", "content", rq->system)) == 0;
-    for (size_t i = 0; ok && i < json_array_size(turns); i++)
-        ok = render_turn(rq->tools, turns, i, msgs) == 0;
+    bool ok = msgs && opts && body;
     if (ok)
         ok = json_object_set(body, "messages", msgs) == 0;
     if (ok && json_array_size(rq->tools) > 0) {
@@ -111,32 +104,21 @@ int fs_llm_ollama_render(const struct fs_llm_config *cfg, const struct fs_llm_re
         ok = json_object_set_new(opts, "temperature", json_real(cfg->temperature)) == 0;
     if (ok)
         ok = json_object_set(body, "options", opts) == 0;
-    json_decref(turns);
     json_decref(msgs);
     json_decref(opts);
-    if (!ok) {
-        json_decref(body);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    *out = body;
-    return 0;
+    return fs_llm_render_done(ok, body, out, err);
 }
 
 static int prepare(const struct fs_llm *m, struct fs_llm_http *h, struct fs_err *err)
 {
-    struct fs_buf url = FS_BUF_INIT(0), auth = FS_BUF_INIT(0);
-    int rc = fs_buf_printf(&url, "%s/api/chat", m->base_url);
-    h->url = rc == 0 ? fs_buf_detach(&url, NULL) : NULL;
-    if (h->url && m->cfg.api_key && *m->cfg.api_key) { /* for a proxy in front of it */
-        rc = fs_buf_printf(&auth, "Bearer %s", m->cfg.api_key);
-        if (rc == 0)
-            rc = fs_llm_http_header(h, "Authorization", fs_buf_str(&auth));
-        explicit_bzero(auth.data, auth.len);
-    }
-    fs_buf_release(&url);
-    fs_buf_release(&auth);
-    return !h->url || rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
+    int rc = fs_llm_http_url(h, m->base_url, "/api/chat");
+    if (rc == 0 && m->cfg.api_key && *m->cfg.api_key) /* for a proxy in front of it */
+        rc = fs_llm_http_bearer(h, m->cfg.api_key);
+    return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
 }
+
+/* done_reason (none: it stopped) */
+static const struct fs_llm_stop stops[] = {{"stop", "end_turn"}, {"length", "max_tokens"}};
 
 int fs_llm_ollama_parse(const struct fs_llm_parse_ctx *px, const char *body, size_t len,
                         struct fs_llm_response *rs, struct fs_err *err)
@@ -147,9 +129,7 @@ int fs_llm_ollama_parse(const struct fs_llm_parse_ctx *px, const char *body, siz
         return rc;
     json_t *msg = json_object_get(doc, "message");
     if (!json_is_object(msg)) {
-        rc = fs_llm_error_in_body(WHO, doc, err);
-        if (rc == 0)
-            rc = fs_err_set(err, FS_E_PROTOCOL, "message", WHO ": message: expected an object");
+        rc = fs_llm_missing(WHO, doc, "message", "an object", err);
         json_decref(doc);
         return rc;
     }
@@ -168,23 +148,16 @@ int fs_llm_ollama_parse(const struct fs_llm_parse_ctx *px, const char *body, siz
                                      json_string_value(json_object_get(fn, "name")),
                                      json_object_get(fn, "arguments"));
     }
-    if (rc < 0) {
-        json_decref(out);
-        json_decref(doc);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    rs->content = out;
     const char *dr = json_string_value(json_object_get(doc, "done_reason"));
-    fs_llm_set_stop(rs, !dr || !strcmp(dr, "stop") ? "end_turn"
-                        : !strcmp(dr, "length")    ? "max_tokens"
-                                                   : "other");
-    rs->input_tokens = fs_llm_tokens(doc, "prompt_eval_count");
-    rs->output_tokens = fs_llm_tokens(doc, "eval_count");
-    const char *model = json_string_value(json_object_get(doc, "model"));
-    snprintf(rs->model, sizeof(rs->model), "%s", model ? model : (px->model ? px->model : ""));
-    fs_utf8_cut(rs->model);
+    rc = fs_llm_take_content(rs, out, rc,
+                             fs_llm_stop_map(stops, FS_ARRAY_LEN(stops), dr ? dr : "stop"), err);
+    if (rc == 0) {
+        rs->input_tokens = fs_llm_tokens(doc, "prompt_eval_count");
+        rs->output_tokens = fs_llm_tokens(doc, "eval_count");
+        fs_llm_set_model(rs, json_string_value(json_object_get(doc, "model")), px->model);
+    }
     json_decref(doc);
-    return 0;
+    return rc;
 }
 
 const struct fs_llm_ops fs_llm_ollama_ops = {

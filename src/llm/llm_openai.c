@@ -38,32 +38,14 @@ static char *joined_text(const json_t *content, bool *oom)
     return fs_buf_detach(&b, NULL);
 }
 
+static json_t *function_tool(json_t *fn)
+{
+    return json_pack("{s:s s:o}", "type", "function", "function", fn);
+}
+
 json_t *fs_llm_function_tools(const json_t *tools)
 {
-    json_t *out = json_array();
-    size_t i;
-    const json_t *t;
-    json_array_foreach(tools, i, t)
-    {
-        if (!out)
-            return NULL;
-        char name[72];
-        fs_llm_tool_name_map(tools, json_string_value(json_object_get(t, "name")), name,
-                             sizeof(name));
-        json_t *schema = json_object_get(t, "input_schema");
-        json_t *sch =
-            schema ? json_incref(schema) : json_pack("{s:s s:{}}", "type", "object", "properties");
-        json_t *fn = sch ? json_pack("{s:s s:o}", "name", name, "parameters", sch) : NULL;
-        const char *desc = json_string_value(json_object_get(t, "description"));
-        if (fn && desc && *desc && json_object_set_new(fn, "description", json_string(desc)))
-            json_decref(fn), fn = NULL;
-        if (!fn || json_array_append_new(
-                       out, json_pack("{s:s s:o}", "type", "function", "function", fn)) < 0) {
-            json_decref(out);
-            return NULL;
-        }
-    }
-    return out;
+    return fs_llm_tool_defs(tools, "parameters", NULL, function_tool);
 }
 
 static bool ollama_port(const char *url)
@@ -72,8 +54,9 @@ static bool ollama_port(const char *url)
     return p && (p[6] == '\0' || p[6] == '/');
 }
 
-static int render_turn(const json_t *tools, const json_t *turn, json_t *msgs)
+static int render_turn(const json_t *tools, const json_t *turns, size_t ti, json_t *msgs)
 {
+    const json_t *turn = json_array_get(turns, ti);
     bool user = fs_streq(json_string_value(json_object_get(turn, "role")), "user"), oom = false;
     const json_t *content = json_object_get(turn, "content"), *b;
     size_t i;
@@ -141,22 +124,10 @@ static int render_turn(const json_t *tools, const json_t *turn, json_t *msgs)
 int fs_llm_openai_render(const struct fs_llm_config *cfg, const struct fs_llm_request *rq,
                          json_t **out, struct fs_err *err)
 {
-    *out = NULL;
-    json_t *turns = fs_llm_turns(rq->messages), *msgs = json_array();
-    json_t *body =
-        json_pack("{s:s s:I s:b}", "model", cfg->model ? cfg->model : "", "max_tokens",
-                  (json_int_t)(cfg->max_tokens > 0 ? cfg->max_tokens : 2048), "stream", 0);
-    bool ok = turns && msgs && body;
-    if (ok && rq->system && *rq->system)
-        ok = json_array_append_new(
-                 msgs, json_pack("{s:s s:s}", "role", "system", "content", rq->system)) == 0;
-    size_t i;
-    const json_t *turn;
-    json_array_foreach(turns, i, turn)
-    {
-        if (ok)
-            ok = render_turn(rq->tools, turn, msgs) == 0;
-    }
+    json_t *msgs = fs_llm_chat_messages(rq, render_turn);
+    json_t *body = json_pack("{s:s s:I s:b}", "model", cfg->model ? cfg->model : "", "max_tokens",
+                             fs_llm_max_tokens(cfg), "stream", 0);
+    bool ok = msgs && body;
     if (ok)
         ok = json_object_set(body, "messages", msgs) == 0;
     if (ok && json_array_size(rq->tools) > 0) {
@@ -167,14 +138,8 @@ int fs_llm_openai_render(const struct fs_llm_config *cfg, const struct fs_llm_re
     }
     if (ok && cfg->temperature >= 0)
         ok = json_object_set_new(body, "temperature", json_real(cfg->temperature)) == 0;
-    json_decref(turns);
     json_decref(msgs);
-    if (!ok) {
-        json_decref(body);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    *out = body;
-    return 0;
+    return fs_llm_render_done(ok, body, out, err);
 }
 
 static int prepare(const struct fs_llm *m, struct fs_llm_http *h, struct fs_err *err)
@@ -182,34 +147,17 @@ static int prepare(const struct fs_llm *m, struct fs_llm_http *h, struct fs_err 
     /* base_url may be the server (http://host:8000) or its /v1 (as the OpenAI SDKs take it) */
     size_t n = strlen(m->base_url);
     bool v1 = n >= 3 && !strcmp(m->base_url + n - 3, "/v1");
-    struct fs_buf url = FS_BUF_INIT(0), auth = FS_BUF_INIT(0);
-    int rc = fs_buf_printf(&url, "%s%s/chat/completions", m->base_url, v1 ? "" : "/v1");
-    h->url = rc == 0 ? fs_buf_detach(&url, NULL) : NULL;
-    if (h->url && m->cfg.api_key && *m->cfg.api_key) {
-        rc = fs_buf_printf(&auth, "Bearer %s", m->cfg.api_key);
-        if (rc == 0)
-            rc = fs_llm_http_header(h, "Authorization", fs_buf_str(&auth));
-        explicit_bzero(auth.data, auth.len);
-    }
-    fs_buf_release(&url);
-    fs_buf_release(&auth);
-    return !h->url || rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
+    int rc = fs_llm_http_url(h, m->base_url, v1 ? "/chat/completions" : "/v1/chat/completions");
+    if (rc == 0 && m->cfg.api_key && *m->cfg.api_key)
+        rc = fs_llm_http_bearer(h, m->cfg.api_key);
+    return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
 }
 
-static const char *stop_of(const char *s)
-{
-    if (!s)
-        return "other";
-    if (!strcmp(s, "stop"))
-        return "end_turn";
-    if (!strcmp(s, "tool_calls") || !strcmp(s, "function_call"))
-        return "tool_use";
-    if (!strcmp(s, "length"))
-        return "max_tokens";
-    if (!strcmp(s, "content_filter"))
-        return "refusal";
-    return "other";
-}
+/* finish_reason */
+static const struct fs_llm_stop stops[] = {
+    {"stop", "end_turn"},     {"tool_calls", "tool_use"},    {"function_call", "tool_use"},
+    {"length", "max_tokens"}, {"content_filter", "refusal"},
+};
 
 /* message.content: a string, null, or an array of parts ({type: text, text}) */
 static int add_content(json_t *out, const json_t *c)
@@ -253,10 +201,7 @@ int fs_llm_openai_parse(const struct fs_llm_parse_ctx *px, const char *body, siz
     json_t *choice = json_array_get(json_object_get(doc, "choices"), 0);
     json_t *msg = json_object_get(choice, "message");
     if (!json_is_object(msg)) {
-        rc = fs_llm_error_in_body(WHO, doc, err);
-        if (rc == 0)
-            rc = fs_err_set(err, FS_E_PROTOCOL, "choices[0].message",
-                            WHO ": choices[0].message: expected an object");
+        rc = fs_llm_missing(WHO, doc, "choices[0].message", "an object", err);
         json_decref(doc);
         return rc;
     }
@@ -279,21 +224,16 @@ int fs_llm_openai_parse(const struct fs_llm_parse_ctx *px, const char *body, siz
     if (rc == 0 && json_is_object(legacy))
         rc = fs_llm_add_tool_use(px, out, NULL, json_string_value(json_object_get(legacy, "name")),
                                  json_object_get(legacy, "arguments"));
-    if (rc < 0) {
-        json_decref(out);
-        json_decref(doc);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    const char *stop = json_string_value(json_object_get(choice, "finish_reason"));
+    rc = fs_llm_take_content(rs, out, rc, fs_llm_stop_map(stops, FS_ARRAY_LEN(stops), stop), err);
+    if (rc == 0) {
+        json_t *u = json_object_get(doc, "usage");
+        rs->input_tokens = fs_llm_tokens(u, "prompt_tokens");
+        rs->output_tokens = fs_llm_tokens(u, "completion_tokens");
+        fs_llm_set_model(rs, json_string_value(json_object_get(doc, "model")), px->model);
     }
-    rs->content = out;
-    fs_llm_set_stop(rs, stop_of(json_string_value(json_object_get(choice, "finish_reason"))));
-    json_t *u = json_object_get(doc, "usage");
-    rs->input_tokens = fs_llm_tokens(u, "prompt_tokens");
-    rs->output_tokens = fs_llm_tokens(u, "completion_tokens");
-    const char *model = json_string_value(json_object_get(doc, "model"));
-    snprintf(rs->model, sizeof(rs->model), "%s", model ? model : (px->model ? px->model : ""));
-    fs_utf8_cut(rs->model);
     json_decref(doc);
-    return 0;
+    return rc;
 }
 
 const struct fs_llm_ops fs_llm_openai_ops = {

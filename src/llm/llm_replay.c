@@ -61,14 +61,11 @@ int fs_llm_transcript_load(const char *path, json_t **out, struct fs_err *err)
     return 0;
 }
 
-static const char *stop_of(const char *s)
-{
-    static const char *const known[] = {"end_turn", "tool_use", "max_tokens", "refusal", "other"};
-    for (size_t i = 0; s && i < FS_ARRAY_LEN(known); i++)
-        if (!strcmp(s, known[i]))
-            return known[i];
-    return "other";
-}
+/* the neutral stop reasons themselves */
+static const struct fs_llm_stop stops[] = {
+    {"end_turn", "end_turn"}, {"tool_use", "tool_use"}, {"max_tokens", "max_tokens"},
+    {"refusal", "refusal"},   {"other", "other"},
+};
 
 static int neutral_from(const struct fs_llm_parse_ctx *px, const json_t *doc,
                         struct fs_llm_response *rs, struct fs_err *err)
@@ -79,35 +76,17 @@ static int neutral_from(const struct fs_llm_parse_ctx *px, const json_t *doc,
                           WHO ": content: expected an array of blocks, got %s",
                           fs_json_type_name(content));
     json_t *out = json_array();
-    int rc = out ? 0 : -FS_E_NOMEM;
-    size_t i;
-    json_t *b;
-    json_array_foreach(content, i, b)
-    {
-        if (rc < 0)
-            break;
-        const char *type = json_string_value(json_object_get(b, "type"));
-        if (fs_streq(type, "text"))
-            rc = fs_llm_add_text(out, json_string_value(json_object_get(b, "text")));
-        else if (fs_streq(type, "tool_use"))
-            rc = fs_llm_add_tool_use(px, out, json_string_value(json_object_get(b, "id")),
-                                     json_string_value(json_object_get(b, "name")),
-                                     json_object_get(b, "input"));
+    int rc = out ? fs_llm_add_blocks(px, out, content) : -FS_E_NOMEM;
+    const char *stop = json_string_value(json_object_get(doc, "stop_reason"));
+    rc = fs_llm_take_content(rs, out, rc, fs_llm_stop_map(stops, FS_ARRAY_LEN(stops), stop), err);
+    if (rc == 0) {
+        json_t *u = json_object_get(doc, "usage");
+        rs->input_tokens = fs_llm_tokens(u, "input_tokens");
+        rs->output_tokens = fs_llm_tokens(u, "output_tokens");
+        fs_llm_set_model(rs, json_string_value(json_object_get(doc, "model")),
+                         px->model ? px->model : "replay");
     }
-    if (rc < 0) {
-        json_decref(out);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
-    }
-    rs->content = out;
-    fs_llm_set_stop(rs, stop_of(json_string_value(json_object_get(doc, "stop_reason"))));
-    json_t *u = json_object_get(doc, "usage");
-    rs->input_tokens = fs_llm_tokens(u, "input_tokens");
-    rs->output_tokens = fs_llm_tokens(u, "output_tokens");
-    const char *model = json_string_value(json_object_get(doc, "model"));
-    snprintf(rs->model, sizeof(rs->model), "%s",
-             model ? model : (px->model ? px->model : "replay"));
-    fs_utf8_cut(rs->model);
-    return 0;
+    return rc;
 }
 
 int fs_llm_neutral_parse(const struct fs_llm_parse_ctx *px, const char *body, size_t len,
