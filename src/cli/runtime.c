@@ -9,11 +9,15 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/time.h"
 #include "safety/service.h"
+
+#define LOCK_GRACE_MS 3000
 
 int fs_cli_load_config(const char *file, const char *listen, const char *data_dir,
                        struct fs_config **out, struct fs_err *err)
@@ -67,7 +71,17 @@ int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, in
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
     if (fd < 0)
         return fs_err_set(err, FS_E_IO, "data_dir", "cannot open %s: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    /* A process that just died (kill -9, a crash restarted by systemd) can leave the lock held
+     * for a moment by a child it forked that has not reached exec yet: wait a little for it
+     * before calling the directory taken. */
+    int64_t until = fs_mono_ns() + LOCK_GRACE_MS * 1000000LL;
+    int locked;
+    while ((locked = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK &&
+           fs_mono_ns() < until) {
+        struct timespec ts = {0, 50 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    if (locked < 0) {
         close(fd);
         return fs_err_set(err, FS_E_BUSY, "data_dir", "%s is in use (lock %s is held): %s", dir,
                           path, held);
