@@ -261,11 +261,14 @@ world:
       filesystems:
         - {mount: /, size: 100G, used: 86G, growth_per_hour: 1G}
       journal: {archived: 30G, files: 60}
+  metrics:
+    - {match: node_filesystem_avail_bytes, labels: {instance: "web-3:9100", mountpoint: /},
+       value: 86, per_hour: 1}
 expect:
   outcome: remediated
   root_cause: journal_bloat
   actions: [journal_vacuum]
-  max_steps: 4
+  max_steps: 5
 """
 
 
@@ -297,7 +300,11 @@ def test_eval_scores_the_llm_planner_against_a_simulated_world(ctx):
     rep = json.loads(r.stdout)
     s = rep["scenarios"][0]
     check(rep["summary"]["planner"] == "llm" and s["ok"], s.get("error"))
-    check(s["executed"] == ["journal_vacuum"] and s["steps"] == 3, s)
+    # the forecast was made before the model was asked (obs-1), and the prompt carries it
+    check(s["executed"] == ["journal_vacuum"] and s["steps"] == 4, s)
+    first = sd.requests()[0]["body"]
+    check("The forecast of this filesystem's use" in first and "95% in ~9h" in first,
+          first[-1500:])
     check(any("journalctl: vacuumed" in e for e in s["effects"]), s["effects"])
     check(sd.problems() == [] and len(sd.requests()) == 3, sd.problems())
 
