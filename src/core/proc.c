@@ -1,6 +1,7 @@
 /* proc: the one place forestall starts programs (struct fs_child): fork + execve of an argv
  * with an explicit environment, pipes with O_CLOEXEC, stdin/stdout/stderr driven by one poll()
- * loop, a timeout that kills the child's process group, capped output. Also shell quoting and
+ * loop, a timeout that kills the child's process group, capped output; and the long-lived
+ * children whose pipes stay open for the caller (struct fs_proc). Also shell quoting and
  * the ssh argv for remote targets. Must never run a shell, read the daemon's PATH or environment,
  * or call anything but async-signal-safe functions between fork and execve. fork rather than
  * posix_spawn because rlimits must be set in the child before exec; nothing else needs it. */
@@ -570,6 +571,260 @@ void fs_child_release(struct fs_child *c)
         return;
     fs_buf_release(&c->out);
     fs_buf_release(&c->err);
+}
+
+/* --- long-lived children --- */
+
+static void proc_reset(struct fs_proc *p)
+{
+    p->pid = 0;
+    p->stdin_fd = p->stdout_fd = p->stderr_fd = p->pidfd = -1;
+    p->started_ns = 0;
+    p->reaped = false;
+    p->exit_code = -1;
+    p->term_signal = 0;
+}
+
+int fs_proc_start(struct fs_proc *p, struct fs_err *err)
+{
+    struct fs_buf path = FS_BUF_INIT(PATH_MAX);
+    int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, rep[2] = {-1, -1};
+    sigset_t all, fork_mask;
+    int rc;
+    /* the checks and messages of fs_child_run, through a view of the same inputs */
+    struct fs_child view = {.argv = p->argv, .env = p->env, .cwd = p->cwd};
+
+    proc_reset(p);
+    if ((rc = check_input(&view, err)) < 0)
+        return rc;
+    if ((rc = resolve_program(p->argv[0], p->path_env ? p->path_env : FS_CHILD_DEFAULT_PATH, &path,
+                              err)) < 0)
+        goto out;
+    if (fs_buf_reserve(&path, 0) < 0) {
+        rc = fs_err_set(err, FS_E_NOMEM, NULL, "cannot run '%.200s': out of memory", p->argv[0]);
+        goto out;
+    }
+    struct spawn_plan plan = {
+        .path = path.data,
+        .argv = (char *const *)p->argv,
+        .envp = (char *const *)(p->env ? p->env : empty_env),
+        .cwd = p->cwd ? p->cwd : "/",
+    };
+    long open_max = sysconf(_SC_OPEN_MAX);
+    plan.max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
+    add_rlimit(&plan, RLIMIT_AS, p->rlimit_as_bytes);
+    add_rlimit(&plan, RLIMIT_CPU, p->rlimit_cpu_s);
+    add_rlimit(&plan, RLIMIT_NOFILE, p->rlimit_nofile);
+    add_rlimit(&plan, RLIMIT_NPROC, p->rlimit_nproc);
+    if (make_pipe(in, 1) < 0 || make_pipe(out, 0) < 0 || make_pipe(errp, 0) < 0 ||
+        pipe2(rep, O_CLOEXEC) < 0)
+        goto sys_fail;
+    plan.fds[0] = in[0];
+    plan.fds[1] = out[1];
+    plan.fds[2] = errp[1];
+    plan.report_fd = rep[1];
+
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &fork_mask);
+    p->started_ns = fs_mono_ns();
+    pid_t pid = fork();
+    if (pid == 0)
+        child_exec(&plan);
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
+    if (pid < 0) {
+        errno = fork_errno;
+        goto sys_fail;
+    }
+    close_fd(&in[0]);
+    close_fd(&out[1]);
+    close_fd(&errp[1]);
+    close_fd(&rep[1]);
+
+    struct child_report report;
+    ssize_t n;
+    while ((n = read(rep[0], &report, sizeof(report))) < 0 && errno == EINTR)
+        ;
+    close_fd(&rep[0]);
+    if (n != 0) {
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (n != (ssize_t)sizeof(report)) {
+            report.stage = STAGE_SETUP;
+            report.errnum = n < 0 ? errno : EIO;
+        }
+        rc = report_failure(&report, &view, path.data, err);
+        goto out;
+    }
+    p->pid = pid;
+#if defined(SYS_pidfd_open)
+    p->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+#endif
+    p->stdin_fd = in[1];
+    p->stdout_fd = out[0];
+    p->stderr_fd = errp[0];
+    in[1] = out[0] = errp[0] = -1;
+    rc = 0;
+    goto out;
+
+sys_fail:
+    rc = fs_err_set(err, errno == ENOMEM ? FS_E_NOMEM : FS_E_SYSTEM, NULL,
+                    "cannot run '%.200s': %s", p->argv[0], strerror(errno));
+out:
+    close_fd(&in[0]);
+    close_fd(&in[1]);
+    close_fd(&out[0]);
+    close_fd(&out[1]);
+    close_fd(&errp[0]);
+    close_fd(&errp[1]);
+    close_fd(&rep[0]);
+    close_fd(&rep[1]);
+    fs_buf_release(&path);
+    return rc;
+}
+
+int fs_proc_write(struct fs_proc *p, const void *data, size_t len, int64_t timeout_ms,
+                  struct fs_err *err)
+{
+    const char *d = data;
+    size_t off = 0;
+    int64_t deadline = timeout_ms > 0 ? fs_mono_ns() + timeout_ms * NS_PER_MS : INT64_MAX;
+    sigset_t pipe_set, saved;
+    bool pending_before = false, epipe = false;
+    int rc = 0;
+
+    if (p->stdin_fd < 0)
+        return fs_err_set(err, FS_E_INVALID, NULL, "the child's stdin is closed");
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &saved);
+    sigset_t pending;
+    if (sigpending(&pending) == 0)
+        pending_before = sigismember(&pending, SIGPIPE) == 1;
+    while (off < len) {
+        ssize_t w = write(p->stdin_fd, d + off, len - off);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            int64_t now = fs_mono_ns();
+            if (now >= deadline) {
+                rc = fs_err_set(err, FS_E_TIMEOUT, NULL,
+                                "the child did not read its stdin for %lld ms",
+                                (long long)timeout_ms);
+                break;
+            }
+            int64_t wait_ms = deadline == INT64_MAX ? -1 : ms_until(deadline, now);
+            struct pollfd pfd = {.fd = p->stdin_fd, .events = POLLOUT};
+            poll(&pfd, 1, wait_ms > INT_MAX ? INT_MAX : (int)wait_ms);
+            continue;
+        }
+        epipe = w < 0 && errno == EPIPE;
+        rc = fs_err_set(err, FS_E_IO, NULL, "writing to the child's stdin: %s",
+                        w < 0 ? strerror(errno) : "nothing written");
+        break;
+    }
+    if (epipe && !pending_before) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+    }
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    return rc;
+}
+
+void fs_proc_close_stdin(struct fs_proc *p)
+{
+    close_fd(&p->stdin_fd);
+}
+
+bool fs_proc_exited(struct fs_proc *p)
+{
+    return p->reaped || (p->pid > 0 && child_exited(p->pid));
+}
+
+void fs_proc_signal(struct fs_proc *p, int sig)
+{
+    if (p->pid > 0 && !p->reaped)
+        signal_group(p->pid, sig);
+}
+
+int fs_proc_wait(struct fs_proc *p, int64_t timeout_ms, struct fs_err *err)
+{
+    if (p->reaped || p->pid <= 0)
+        return 0;
+    int64_t deadline = timeout_ms < 0 ? INT64_MAX : fs_mono_ns() + timeout_ms * NS_PER_MS;
+    for (;;) {
+        siginfo_t si;
+        si.si_pid = 0;
+        int w = waitid(P_PID, (id_t)p->pid, &si, WEXITED | WNOHANG | WNOWAIT);
+        if ((w == 0 && si.si_pid == p->pid) || (w < 0 && errno == ECHILD))
+            break; /* exited; or reaped elsewhere, which waitpid reports below */
+        int64_t now = fs_mono_ns();
+        if (now >= deadline)
+            return fs_err_set(err, FS_E_TIMEOUT, NULL, "pid %d is still running", (int)p->pid);
+        int64_t wait_ms = deadline == INT64_MAX ? -1 : ms_until(deadline, now);
+        if (p->pidfd >= 0) {
+            struct pollfd pfd = {.fd = p->pidfd, .events = POLLIN};
+            poll(&pfd, 1, wait_ms < 0 || wait_ms > INT_MAX ? -1 : (int)wait_ms);
+        } else {
+            struct timespec tick = {0, EXIT_TICK_MS * NS_PER_MS};
+            nanosleep(&tick, NULL);
+        }
+    }
+    /* the exited leader still holds its pid and group id: what it left behind goes first */
+    kill(-p->pid, SIGKILL);
+    int status;
+    pid_t w;
+    while ((w = waitpid(p->pid, &status, 0)) < 0 && errno == EINTR)
+        ;
+    pid_t pid = p->pid;
+    p->reaped = true;
+    p->pid = 0;
+    close_fd(&p->pidfd);
+    if (w < 0)
+        return fs_err_set(err, FS_E_SYSTEM, NULL, "pid %d was reaped elsewhere: %s", (int)pid,
+                          strerror(errno));
+    if (WIFEXITED(status)) {
+        p->exit_code = WEXITSTATUS(status);
+    } else if (WIFSIGNALED(status)) {
+        p->exit_code = -1;
+        p->term_signal = WTERMSIG(status);
+    }
+    return 0;
+}
+
+void fs_proc_stop(struct fs_proc *p, int64_t grace_ms)
+{
+    if (p->reaped || p->pid <= 0)
+        return;
+    if (grace_ms <= 0)
+        grace_ms = FS_CHILD_DEFAULT_GRACE_MS;
+    fs_proc_close_stdin(p);
+    if (fs_proc_wait(p, grace_ms, NULL) == 0)
+        return;
+    fs_proc_signal(p, SIGTERM);
+    if (fs_proc_wait(p, grace_ms, NULL) == 0)
+        return;
+    fs_proc_signal(p, SIGKILL);
+    fs_proc_wait(p, -1, NULL);
+}
+
+void fs_proc_close(struct fs_proc *p)
+{
+    if (!p)
+        return;
+    if (p->pid > 0 && !p->reaped) {
+        fs_proc_signal(p, SIGKILL);
+        fs_proc_wait(p, -1, NULL);
+    }
+    close_fd(&p->stdin_fd);
+    close_fd(&p->stdout_fd);
+    close_fd(&p->stderr_fd);
+    close_fd(&p->pidfd);
 }
 
 /* --- ssh --- */

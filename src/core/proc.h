@@ -93,6 +93,76 @@ int fs_child_run(struct fs_child *c, struct fs_err *err);
 /* Free the captured output; the struct may be run again. NULL is a no-op. */
 void fs_child_release(struct fs_child *c);
 
+/* A long-lived child whose stdin, stdout and stderr stay open as pipes (an MCP stdio server):
+ * started exactly like fs_child_run (argv only, explicit environment, cwd, rlimits, no
+ * inherited descriptors or signal state, its own process group), then driven by the caller.
+ * Zero it, fill the inputs, fs_proc_start; write with fs_proc_write, read stdout_fd and
+ * stderr_fd (non-blocking: poll them), and end it with fs_proc_stop or fs_proc_close, which
+ * always reap it. One thread may write while others read stdout and stderr; starting, waiting,
+ * signalling, stopping and closing belong to one owner at a time. */
+struct fs_proc {
+    /* --- in: as in struct fs_child, borrowed for the duration of fs_proc_start --- */
+    const char *const *argv;
+    const char *const *env;
+    const char *path_env;
+    const char *cwd;
+    uint64_t rlimit_as_bytes;
+    uint64_t rlimit_cpu_s;
+    uint64_t rlimit_nofile;
+    uint64_t rlimit_nproc;
+
+    /* --- out --- */
+    pid_t pid;     /* > 0 from a successful start until it is reaped, then 0 */
+    int stdin_fd;  /* the write end of its stdin (O_CLOEXEC, O_NONBLOCK); -1 once closed */
+    int stdout_fd; /* the read ends of its stdout and stderr (O_CLOEXEC, O_NONBLOCK) */
+    int stderr_fd;
+    /* Readable (POLLIN) once the child has exited, for a poll loop; -1 when the kernel has no
+     * pidfd_open (then poll fs_proc_exited). Owned by the struct. */
+    int pidfd;
+    int64_t started_ns; /* fs_mono_ns() just before fork */
+    /* After it was reaped: */
+    bool reaped;
+    int exit_code;   /* 0..255 when it exited; -1 when killed by a signal */
+    int term_signal; /* the signal that killed it; 0 when it exited */
+};
+
+/* Start p->argv. Returns 0 with pid and the descriptors set, or a negative code with the same
+ * meanings and messages as fs_child_run (nothing left running or open). */
+int fs_proc_start(struct fs_proc *p, struct fs_err *err);
+
+/* Write all len bytes to the child's stdin, waiting while the pipe is full, for at most
+ * timeout_ms (0 = no limit). Returns 0, -FS_E_TIMEOUT (the child does not read: some bytes may
+ * have been written), -FS_E_IO (its stdin is closed: it exited or closed it) or -FS_E_INVALID
+ * (stdin already closed here). SIGPIPE is blocked in the calling thread during the call and
+ * never delivered. */
+int fs_proc_write(struct fs_proc *p, const void *data, size_t len, int64_t timeout_ms,
+                  struct fs_err *err);
+
+/* Close the child's stdin (EOF for it); idempotent. Not while another thread writes. */
+void fs_proc_close_stdin(struct fs_proc *p);
+
+/* Has the child exited (it is a zombie waiting to be reaped, or reaped)? Never reaps. */
+bool fs_proc_exited(struct fs_proc *p);
+
+/* Send sig to the child's process group (and to the child, should it have left it). A no-op
+ * once it is reaped, so a recycled pid is never signalled. */
+void fs_proc_signal(struct fs_proc *p, int sig);
+
+/* Wait up to timeout_ms (0 = poll once, < 0 = no limit) for the child to exit, then reap it:
+ * 0 with reaped, exit_code and term_signal set, or -FS_E_TIMEOUT while it still runs. Whatever
+ * it left running in its process group is killed (SIGKILL) before it is reaped: a server's
+ * helpers do not outlive it. -FS_E_SYSTEM when something else reaped it. */
+int fs_proc_wait(struct fs_proc *p, int64_t timeout_ms, struct fs_err *err);
+
+/* End the child the way the MCP stdio transport says: close its stdin, wait grace_ms for it
+ * to exit, then SIGTERM its group, wait grace_ms more, then SIGKILL; reap it. 0 =
+ * FS_CHILD_DEFAULT_GRACE_MS. Always reaps (the status is in the struct); no-op once reaped. */
+void fs_proc_stop(struct fs_proc *p, int64_t grace_ms);
+
+/* Release everything: a child still running is killed (SIGKILL to its group) and reaped, the
+ * descriptors closed. The struct may be started again. NULL is a no-op. */
+void fs_proc_close(struct fs_proc *p);
+
 /* Append arg to out quoted for a POSIX shell (sh, dash, bash, zsh; not csh or fish): always in
  * single quotes, each ' written as '\''. "" becomes ''. Returns 0, or -FS_E_TOO_LARGE /
  * -FS_E_NOMEM with out as it was. */

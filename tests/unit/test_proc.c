@@ -1,12 +1,15 @@
 /* Unit tests for core/proc: fs_child_run (exit status, signals, separate capture and caps,
  * stdin, verbatim argv, exact environment, start errors, timeouts on the whole process group,
- * cwd, no inherited descriptors or signal state, rlimits, concurrent runs), fs_shell_quote
- * through a real /bin/sh, and fs_ssh_argv. The programs run are stock system binaries; /bin/sh
+ * cwd, no inherited descriptors or signal state, rlimits, concurrent runs), the long-lived
+ * children of fs_proc_start (pipes kept open, writes with a timeout and no SIGPIPE, stop that
+ * escalates, the group killed with the leader), fs_shell_quote through a real /bin/sh, and
+ * fs_ssh_argv. The programs run are stock system binaries; /bin/sh
  * appears only as a target program, as sshd's side would run it. */
 #include "unit.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -776,6 +779,225 @@ static void test_ssh_argv_rejects(void **state)
     free(huge);
 }
 
+/* --- fs_proc: long-lived children --- */
+
+static void start_ok(struct fs_proc *p)
+{
+    struct fs_err e = {0};
+    int rc = fs_proc_start(p, &e);
+    if (rc != 0)
+        fail_msg("fs_proc_start(%s): %s: %s", p->argv[0], fs_err_name(rc), e.msg);
+    assert_true(p->pid > 0);
+    assert_true(p->stdin_fd >= 0 && p->stdout_fd >= 0 && p->stderr_fd >= 0);
+}
+
+/* Read fd into out until want bytes arrived (0: until EOF), for at most 5 s. */
+static void read_fd(int fd, struct fs_buf *out, size_t want)
+{
+    int64_t end = fs_mono_ns() + INT64_C(5000000000);
+    while (fs_mono_ns() < end && (want == 0 || out->len < want)) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        if (poll(&pfd, 1, 100) <= 0)
+            continue;
+        char chunk[4096];
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n == 0)
+            return;
+        if (n > 0)
+            assert_int_equal(fs_buf_append(out, chunk, (size_t)n), 0);
+    }
+    if (want)
+        assert_true(out->len >= want);
+}
+
+static void test_proc_pipes_stay_open(void **state)
+{
+    /* a conversation: each line written comes back before the next is sent */
+    struct fs_proc p = {.argv = ARGV("/bin/cat")};
+    start_ok(&p);
+    struct fs_buf got = FS_BUF_INIT(0);
+    for (int i = 0; i < 3; i++) {
+        char line[32];
+        int n = snprintf(line, sizeof(line), "line %d\n", i);
+        assert_int_equal(fs_proc_write(&p, line, (size_t)n, 1000, NULL), 0);
+        fs_buf_reset(&got);
+        read_fd(p.stdout_fd, &got, (size_t)n);
+        assert_string_equal(got.data, line);
+    }
+    assert_false(fs_proc_exited(&p));
+    /* EOF on stdin ends cat: exit 0, reaped, nothing left */
+    fs_proc_close_stdin(&p);
+    fs_proc_close_stdin(&p); /* idempotent */
+    assert_int_equal(fs_proc_wait(&p, 5000, NULL), 0);
+    assert_true(p.reaped);
+    assert_int_equal(p.pid, 0);
+    assert_int_equal(p.exit_code, 0);
+    assert_int_equal(p.term_signal, 0);
+    struct fs_err e = {0};
+    assert_int_equal(fs_proc_write(&p, "x", 1, 100, &e), -FS_E_INVALID);
+    fs_proc_close(&p);
+    fs_proc_close(NULL);
+    fs_buf_release(&got);
+    assert_true(no_children_left());
+}
+
+static void test_proc_like_child_run(void **state)
+{
+    /* the same environment, cwd, descriptors and stream separation as fs_child_run */
+    int leak = open("/dev/null", O_RDONLY); /* no O_CLOEXEC: must not reach the child */
+    assert_true(leak >= 0);
+    struct fs_proc p = {
+        .argv = ARGV("/bin/sh", "-c", "env; pwd; ls /proc/self/fd >&2"),
+        .env = ARGV("A=1", "B=two words"),
+        .cwd = "/tmp",
+    };
+    assert_int_equal(setenv("FORESTALL_PROC_LEAK", "leaked", 1), 0);
+    start_ok(&p);
+    struct fs_buf out = FS_BUF_INIT(0), err = FS_BUF_INIT(0);
+    read_fd(p.stdout_fd, &out, 0);
+    read_fd(p.stderr_fd, &err, 0);
+    assert_int_equal(fs_proc_wait(&p, 5000, NULL), 0);
+    assert_int_equal(p.exit_code, 0);
+    /* sh adds PWD (and may add SHLVL) itself: the test's own environment never arrives */
+    assert_non_null(strstr(out.data, "A=1\n"));
+    assert_non_null(strstr(out.data, "B=two words\n"));
+    assert_null(strstr(out.data, "FORESTALL_PROC_LEAK"));
+    assert_non_null(strstr(out.data, "\n/tmp\n"));
+    /* ls's own directory handle is 3; nothing else above 2 */
+    assert_string_equal(err.data, "0\n1\n2\n3\n");
+    fs_proc_close(&p);
+    close(leak);
+    unsetenv("FORESTALL_PROC_LEAK");
+    fs_buf_release(&out);
+    fs_buf_release(&err);
+
+    /* start errors: the codes and messages of fs_child_run */
+    struct fs_err e = {0};
+    p = (struct fs_proc){.argv = ARGV("/nonexistent/program")};
+    assert_int_equal(fs_proc_start(&p, &e), -FS_E_NOT_FOUND);
+    assert_non_null(strstr(e.msg, "'/nonexistent/program'"));
+    assert_int_equal(p.pid, 0);
+    assert_int_equal(p.stdin_fd, -1);
+    p = (struct fs_proc){.argv = ARGV("./relative")};
+    assert_int_equal(fs_proc_start(&p, &e), -FS_E_INVALID);
+    p = (struct fs_proc){.argv = ARGV("/bin/true"), .cwd = "/nonexistent-dir"};
+    assert_int_equal(fs_proc_start(&p, &e), -FS_E_NOT_FOUND);
+    assert_non_null(strstr(e.msg, "working directory"));
+    p = (struct fs_proc){.argv = ARGV("/bin/true"), .env = ARGV("NOEQUALS")};
+    assert_int_equal(fs_proc_start(&p, &e), -FS_E_INVALID);
+    fs_proc_close(&p);
+    assert_true(no_children_left());
+}
+
+static void test_proc_write_errors(void **state)
+{
+    /* a child that never reads: the pipe fills and the write gives up at its timeout */
+    struct fs_proc p = {.argv = ARGV("/bin/sleep", "10")};
+    start_ok(&p);
+    size_t big = 4 * 1024 * 1024;
+    char *data = calloc(1, big);
+    assert_non_null(data);
+    struct fs_err e = {0};
+    int64_t t0 = fs_mono_ns();
+    assert_int_equal(fs_proc_write(&p, data, big, 200, &e), -FS_E_TIMEOUT);
+    int64_t ms = (fs_mono_ns() - t0) / 1000000;
+    assert_true(ms >= 190 && ms < 2000);
+    /* a wait that times out leaves it running; close kills and reaps it */
+    assert_int_equal(fs_proc_wait(&p, 50, &e), -FS_E_TIMEOUT);
+    assert_false(fs_proc_exited(&p));
+    fs_proc_close(&p);
+    assert_true(no_children_left());
+
+    /* a child that exited: the write fails with -FS_E_IO, and SIGPIPE is never delivered (the
+     * test process would die of it) nor left pending */
+    p = (struct fs_proc){.argv = ARGV("/bin/true")};
+    start_ok(&p);
+    int64_t end = fs_mono_ns() + INT64_C(5000000000);
+    while (!fs_proc_exited(&p) && fs_mono_ns() < end)
+        usleep(1000);
+    assert_true(fs_proc_exited(&p));
+    assert_int_equal(fs_proc_write(&p, data, 1000, 1000, &e), -FS_E_IO);
+    sigset_t pending;
+    assert_int_equal(sigpending(&pending), 0);
+    assert_false(sigismember(&pending, SIGPIPE));
+    assert_int_equal(fs_proc_wait(&p, 1000, NULL), 0);
+    assert_int_equal(p.exit_code, 0);
+    fs_proc_close(&p);
+    free(data);
+}
+
+static void test_proc_stop_escalates(void **state)
+{
+    /* ignores EOF and SIGTERM (signal dispositions are reset at exec, so the trap is its own):
+     * stop closes stdin, waits, SIGTERMs, waits, then SIGKILLs the whole group */
+    struct fs_proc p = {
+        .argv =
+            ARGV("/bin/sh", "-c", "trap '' TERM; sleep 30 & echo $!; while :; do sleep 1; done")};
+    start_ok(&p);
+    struct fs_buf out = FS_BUF_INIT(0);
+    read_fd(p.stdout_fd, &out, 2);
+    pid_t helper = (pid_t)atoi(out.data);
+    assert_true(helper > 1);
+    int64_t t0 = fs_mono_ns();
+    fs_proc_stop(&p, 150);
+    int64_t ms = (fs_mono_ns() - t0) / 1000000;
+    assert_true(p.reaped);
+    assert_int_equal(p.term_signal, SIGKILL);
+    assert_true(ms >= 290 && ms < 3000);
+    assert_true(process_gone(helper)); /* the group went with it */
+    fs_proc_stop(&p, 150);             /* no-op once reaped */
+    fs_proc_close(&p);
+    fs_buf_release(&out);
+
+    /* a child that exits on EOF stops at the first step */
+    p = (struct fs_proc){.argv = ARGV("/bin/cat")};
+    start_ok(&p);
+    t0 = fs_mono_ns();
+    fs_proc_stop(&p, 2000);
+    assert_true(p.reaped);
+    assert_int_equal(p.exit_code, 0);
+    assert_true((fs_mono_ns() - t0) / 1000000 < 1000);
+    fs_proc_close(&p);
+    assert_true(no_children_left());
+}
+
+static void test_proc_exit_kills_group(void **state)
+{
+    /* the leader exits on its own, leaving a helper in its group: reaping it ends the helper;
+     * the pidfd says when it exited */
+    struct fs_proc p = {.argv = ARGV("/bin/sh", "-c", "sleep 30 & echo $!; exit 3")};
+    start_ok(&p);
+    struct fs_buf out = FS_BUF_INIT(0);
+    read_fd(p.stdout_fd, &out, 2);
+    pid_t helper = (pid_t)atoi(out.data);
+    assert_true(helper > 1);
+    if (p.pidfd >= 0) {
+        struct pollfd pfd = {.fd = p.pidfd, .events = POLLIN};
+        assert_int_equal(poll(&pfd, 1, 5000), 1);
+    }
+    assert_int_equal(fs_proc_wait(&p, 5000, NULL), 0);
+    assert_int_equal(p.exit_code, 3);
+    assert_true(process_gone(helper));
+    /* signalling after the reap is a no-op (the pid may be someone else's now) */
+    fs_proc_signal(&p, SIGKILL);
+    fs_proc_close(&p);
+    fs_buf_release(&out);
+
+    /* killed by a signal */
+    p = (struct fs_proc){.argv = ARGV("/bin/sh", "-c", "kill -SEGV $$")};
+    start_ok(&p);
+    assert_int_equal(fs_proc_wait(&p, 5000, NULL), 0);
+    assert_int_equal(p.exit_code, -1);
+    assert_int_equal(p.term_signal, SIGSEGV);
+    /* the struct may be started again */
+    p.argv = ARGV("/bin/true");
+    start_ok(&p);
+    assert_int_equal(fs_proc_wait(&p, 5000, NULL), 0);
+    assert_int_equal(p.exit_code, 0);
+    fs_proc_close(&p);
+    assert_true(no_children_left());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -798,6 +1020,11 @@ int main(void)
         cmocka_unit_test(test_ssh_argv_exact),
         cmocka_unit_test(test_ssh_argv_remote_roundtrip),
         cmocka_unit_test(test_ssh_argv_rejects),
+        cmocka_unit_test(test_proc_pipes_stay_open),
+        cmocka_unit_test(test_proc_like_child_run),
+        cmocka_unit_test(test_proc_write_errors),
+        cmocka_unit_test(test_proc_stop_escalates),
+        cmocka_unit_test(test_proc_exit_kills_group),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
