@@ -34,8 +34,14 @@
     X(FREEZE, "freeze", "the kill switch was turned on")                                           \
     X(UNFREEZE, "unfreeze", "the kill switch was turned off")                                      \
     X(OBSERVATION, "observation", "evidence was recorded from outside forestall")                  \
-    X(EXECUTION, "execution", "an action ran (intent, result, verification, rollback)")           \
-    X(INCIDENT, "incident", "an incident moved to another handling state, and why")
+    X(EXECUTION, "execution", "an action ran (intent, result, verification, rollback)")            \
+    X(INCIDENT, "incident", "an incident moved to another handling state, and why")                \
+    X(MCP_SERVER, "mcp_server",                                                                    \
+      "an MCP server was added to the registry, changed or removed (its definition: secret "       \
+      "references, never values)")                                                                 \
+    X(MCP_TOOL, "mcp_tool",                                                                        \
+      "a remote tool's definition was pinned (first seen), changed (disabled until approved) or "  \
+      "approved, with its SHA-256")
 
 enum fs_audit_type {
 #define FS_AUDIT_ENUM(e, name, doc) FS_AUDIT_##e,

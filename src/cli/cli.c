@@ -229,6 +229,23 @@ const struct fs_command fs_commands[] = {
      "Exits 0 when the tool ran, 3 when it ran and reported an error (isError: unreachable,\n"
      "not configured, the peer refused the query), 2 on a bad command line or arguments that\n"
      "do not match the tool's schema (the message names the argument), 1 otherwise."},
+    {"mcp probe", fs_cmd_mcp_probe,
+     "[--timeout D] [--connect-timeout D] [--backoff D] [--max-message SIZE] [--name NAME] "
+     "[STEP...] (--url URL [--header 'Name: value']... | [--env NAME=VALUE]... [--cwd DIR] "
+     "--stdio CMD [ARG...])",
+     "Drive the MCP client against one server (for operators and tests): open it, run the steps "
+     "in order on the same connection, print one JSON line per step and one with the "
+     "connection's counters.",
+     "  --url URL              a Streamable HTTP endpoint; --header adds a request header\n"
+     "  --stdio CMD [ARG...]   a stdio server started with argv only (the rest of the line);\n"
+     "                         its environment is --env's, or HOME LOGNAME PATH SHELL TERM USER\n"
+     "  --timeout D            per call (default 30s); --connect-timeout D: start + initialize\n"
+     "  --backoff D            first restart delay after the server crashed (default 500ms)\n"
+     "Steps: --list (tools/list, every page), --call NAME [--args JSON] (tools/call; preceded\n"
+     "by --parallel N: N calls at once), --ping, --wait-list-changed D (until the server says\n"
+     "its tools changed, at most D), --sleep D.\n"
+     "Exits 0 when every step succeeded (a tool result with isError counts as success), 1 when\n"
+     "a step or the connection failed, 2 on a bad command line."},
     {"llm check", fs_cmd_llm_check, "[-c CONFIG] [--prompt TEXT] [-o text|json]",
      "Test the LLM configuration (llm.*, docs/llm.md): send one small request offering one "
      "harmless tool (host.fs_usage), and print the provider, endpoint, model, stop reason, "
@@ -241,6 +258,62 @@ const struct fs_command fs_commands[] = {
      "                 {ok: false, ..., error: {code, message}}\n"
      "A tool call in the answer is printed, never run. Exits 1 when the call fails (the message\n"
      "says why: credentials, unknown model, context too long, unreachable, ...)."},
+    {"mcp add", fs_cmd_mcp_add,
+     "NAME (--command CMD [--arg A]... [--env NAME=FORESTALL_VAR]... | --url URL "
+     "[--header K=V]...) [--trust none|read_only_hints|listed] [--read-only TOOL]... "
+     "[--map ACTION=TOOL]... [--disabled] [--replace] [--as NAME] [-c CONFIG] [--data-dir DIR]",
+     "Register an MCP server (docs/mcp.md) in the configured store: a program speaking MCP on "
+     "stdio, or a Streamable HTTP endpoint. Audited (mcp_server).",
+     "  NAME            1-63 of a-z 0-9 _ -, starting with a letter or digit\n"
+     "  --command CMD   stdio: the program (PATH is searched); --arg A adds an argument\n"
+     "  --env NAME=REF  stdio: a variable for the server, REF FORESTALL_VAR (env:FORESTALL_VAR)\n"
+     "                  or file:PATH: a reference, resolved only when the server starts\n"
+     "  --url URL       http: the endpoint (http:// or https://, no credentials in it)\n"
+     "  --header K=V    http: a header; V ending in env:FORESTALL_VAR or file:PATH is a\n"
+     "                  reference (\"Authorization=Bearer env:FORESTALL_TOKEN\"); credential\n"
+     "                  headers (Authorization, *token*, *key*, ...) must be references\n"
+     "  --trust T       none (default): no remote tool is read-only; read_only_hints: believe\n"
+     "                  the server's readOnlyHint; listed: only the --read-only tools\n"
+     "  --read-only T   a tool usable by planners as read-only (implies --trust listed)\n"
+     "  --map A=T       catalog action A runs remote tool T (targets of kind mcp)\n"
+     "  --disabled      registered but not used (nor written to mcp.json)\n"
+     "  --replace       redefine a server that exists\n"
+     "  --as NAME       who, in the audit trail (default: the login name)\n"
+     "Exits 2 when the definition is invalid (the message names the field), 1 when NAME exists\n"
+     "without --replace or is declared in the configuration's mcp.servers."},
+    {"mcp list", fs_cmd_mcp_list, "[-o table|json] [-c CONFIG] [--data-dir DIR]",
+     "List the registered MCP servers: transport, enabled, trust, source (cli or config), "
+     "pinned tools (approved, and waiting for approval) and endpoint.",
+     "  -o json   [{name, transport, command, args, env, url, headers, enabled, trust,\n"
+     "            read_only_tools, tool_mappings, source, created_at, updated_at,\n"
+     "            pins: {approved, changed, new}}] (env and headers hold references)"},
+    {"mcp remove", fs_cmd_mcp_remove, "NAME [--as NAME] [-c CONFIG] [--data-dir DIR]",
+     "Remove an MCP server and its tool pins from the registry. Audited (mcp_server).",
+     "A server declared in the configuration's mcp.servers is removed there instead."},
+    {"mcp tools", fs_cmd_mcp_tools,
+     "NAME [--approve TOOL | --approve-all] [--as NAME] [-o table|json] [-c CONFIG] "
+     "[--data-dir DIR]",
+     "List a server's pinned tools: status (approved, changed: disabled until approved again, "
+     "new: never approved), the SHA-256 of the definition, who approved it and when.",
+     "  --approve TOOL  approve the tool's current definition (needs --as)\n"
+     "  --approve-all   approve every tool not approved yet (needs --as)\n"
+     "  --as NAME       who approves, kept in the audit trail (mcp_tool approved)\n"
+     "  -o json         {server, tools: [{tool, sha256, status, first_seen, last_seen,\n"
+     "                  approved_by, approved_at, approved_sha256, definition}], approved}"},
+    {"mcp serve", fs_cmd_mcp_serve, "[-c CONFIG] [--data-dir DIR] [--incident inc-N]",
+     "The MCP gateway over stdio (docs/mcp.md): forestall's read-only tools, and every catalog "
+     "action as a tool action.NAME that becomes a proposal for the gate — run when it says "
+     "execute, else \"pending approval prop-N\" or \"blocked: ...\".",
+     "  --incident inc-N  bind the session to an incident: read-only calls are recorded as its\n"
+     "                    observations, and action calls propose for it citing them\n"
+     "One JSON-RPC message per line on stdin, one reply per line on stdout; diagnostics on\n"
+     "stderr. Refuses to run when a daemon holds the data directory."},
+    {"mcp config", fs_cmd_mcp_config, "[-o FILE] [-c CONFIG] [--data-dir DIR]",
+     "Write a Claude Code compatible mcp.json for the enabled servers, plus forestall's own "
+     "gateway (\"forestall\": this binary with mcp serve, and the same -c and --data-dir).",
+     "  -o FILE   write FILE (mode 0600, replaced atomically); default: stdout\n"
+     "Secret references are resolved now, from this environment and the referenced files: the\n"
+     "output holds secret values. Exits 1, naming the server and field, when one cannot be."},
     {"config check", fs_cmd_config_check, "FILE",
      "Validate a configuration file; print every problem with file, line and key.",
      "Exit 0 when valid, 1 otherwise."},
@@ -253,7 +326,7 @@ const struct fs_command fs_commands[] = {
 
 /* Commands for operators and tests, left out of the `forestall --help` overview (they are in
  * docs/cli.md and `forestall help NAME`). */
-static const char *const hidden_commands[] = {"tool list", "tool call"};
+static const char *const hidden_commands[] = {"tool list", "tool call", "mcp probe"};
 
 static bool hidden(const struct fs_command *c)
 {

@@ -152,6 +152,13 @@ int fs_cmd_report(int argc, char **argv);
 int fs_cmd_replay(int argc, char **argv);
 int fs_cmd_eval(int argc, char **argv);
 int fs_cmd_llm_check(int argc, char **argv);
+int fs_cmd_mcp_probe(int argc, char **argv);
+int fs_cmd_mcp_serve(int argc, char **argv);
+int fs_cmd_mcp_add(int argc, char **argv);
+int fs_cmd_mcp_list(int argc, char **argv);
+int fs_cmd_mcp_remove(int argc, char **argv);
+int fs_cmd_mcp_tools(int argc, char **argv);
+int fs_cmd_mcp_config(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

@@ -24,6 +24,7 @@
 #include "core/time.h"
 #include "intake/http.h"
 #include "intake/ingest.h"
+#include "mcp/registry.h"
 #include "intake/metrics.h"
 #include "intake/reconcile.h"
 #include "safety/service.h"
@@ -195,6 +196,13 @@ int fs_cmd_serve(int argc, char **argv)
         .driver = cfg->store.driver, .path = dbpath, .busy_timeout_ms = cfg->store.busy_timeout_ms};
     if (fs_store_open(&so, &store, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+        goto out;
+    }
+    /* the MCP servers the configuration declares join the registry (docs/mcp.md) */
+    struct fs_writer dw;
+    fs_store_direct_writer(store, &dw);
+    if (fs_mcp_registry_load_config(&dw, cfg, fs_now_ms(), NULL, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "mcp.servers: %s", err.msg);
         goto out;
     }
     if (fs_cli_load_rules(cfg, &rules, &err) < 0) {

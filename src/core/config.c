@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <unistd.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
@@ -199,6 +200,15 @@ const struct fs_config_key fs_config_keys[] = {
      FS_CFG_RELOAD, "Most output tokens (summed) one LLM investigation may use."},
     {"llm.max_wall", FS_CFG_DURATION, OFF(llm.max_wall_ms), 1000, 24 * 3600 * 1000LL, NULL,
      FS_CFG_RELOAD, "Longest one LLM investigation may take, model calls and tools included."},
+    {"mcp.servers", FS_CFG_MCP_SERVERS, OFF(mcp.servers), 0, 0, NULL, 0,
+     "MCP servers of the registry (docs/mcp.md), each {name, command, args, env} (stdio) or "
+     "{name, url, headers} (Streamable HTTP), with optional transport, enabled, trust (none, "
+     "read_only_hints, listed), read_only_tools and tool_mappings (catalog action: remote "
+     "tool). env values and secret header values are {env: FORESTALL_NAME} or {file: PATH} "
+     "references, resolved only when used; a header reference may add a prefix (\"Bearer \"). "
+     "Loaded into the mcp_servers table at daemon start and by every `forestall mcp` command: "
+     "the configuration wins for the servers it names; servers added with `forestall mcp add` "
+     "stay."},
     {"executor.enabled", FS_CFG_BOOL, OFF(executor.enabled), 0, 0, NULL, 0,
      "Run the executor process. Off: approved actions wait (nothing is executed)."},
     {"executor.action_timeout", FS_CFG_DURATION, OFF(executor.action_timeout_ms), 1000, 3600 * 1000,
@@ -269,9 +279,10 @@ const struct fs_config_key fs_config_keys[] = {
 
 const char *fs_config_type_name(enum fs_config_type t)
 {
-    static const char *const names[] = {
-        "string", "integer", "boolean",         "duration", "size",           "address", "url",
-        "path",   "enum",    "list of strings", "secret",   "list of tokens", "number"};
+    static const char *const names[] = {"string", "integer",         "boolean", "duration",
+                                        "size",   "address",         "url",     "path",
+                                        "enum",   "list of strings", "secret",  "list of tokens",
+                                        "number", "list of servers"};
     return (unsigned)t < FS_ARRAY_LEN(names) ? names[t] : "?";
 }
 
@@ -567,6 +578,570 @@ static int apply_tokens(struct loader *L, const struct fs_config_key *k, json_t 
     return 0;
 }
 
+/* ---- mcp.servers: MCP server definitions ---------------------------------------------------- *
+ * The one checker of a server definition: the config file's mcp.servers items and the ones
+ * `forestall mcp add` builds (src/mcp/registry.c) go through it, so both accept the same. */
+
+#define MCP_MAX_ARGS 64
+#define MCP_MAX_ENV 64
+#define MCP_MAX_HEADERS 32
+#define MCP_MAX_TOOLS 256
+#define MCP_MAX_TEXT 4096
+#define MCP_MAX_URL 2048
+
+struct mcp_check {
+    fs_config_mcp_report_fn report;
+    void *arg;
+    const char *basedir;
+    int problems;
+};
+
+static void mcp_problem(struct mcp_check *c, const char *base, const char *key, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+
+static void mcp_problem(struct mcp_check *c, const char *base, const char *key, const char *fmt,
+                        ...)
+{
+    char path[400], msg[600];
+    if (key)
+        fs_jpath_key(path, sizeof(path), base, key);
+    else
+        fs_strlcpy(path, base, sizeof(path));
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    c->problems++;
+    c->report(c->arg, path, msg);
+}
+
+bool fs_config_mcp_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 63 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
+              s[i] == '-'))
+            return false;
+    return strcmp(s, "forestall") != 0; /* the gateway's own entry in mcp.json */
+}
+
+/* Remote tool names (MCP 2025-11-25 guidance): 1-128 of A-Z a-z 0-9 _ - . */
+static bool mcp_tool_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!(isalnum((unsigned char)s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.'))
+            return false;
+    return true;
+}
+
+/* Catalog action names: ^[a-z][a-z0-9_]*$, at most 64 bytes (safety/catalog.c). */
+static bool mcp_action_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 64 || !islower((unsigned char)s[0]))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_'))
+            return false;
+    return true;
+}
+
+/* No C0 controls or DEL; "" when ok, else what is wrong. */
+static const char *mcp_text_problem(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return "must not be empty";
+    if (n > max)
+        return "is too long";
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return "contains control characters";
+    return "";
+}
+
+static bool mcp_envname_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128 || isdigit((unsigned char)s[0]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+            return false;
+    return true;
+}
+
+/* RFC 9110 token characters. */
+static bool mcp_header_name_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("!#$%&'*+-.^_`|~", s[i]))
+            return false;
+    return true;
+}
+
+/* Headers the MCP client sets itself (transport, session, protocol version). */
+static bool mcp_header_reserved(const char *s)
+{
+    static const char *const names[] = {"host",
+                                        "content-length",
+                                        "content-type",
+                                        "accept",
+                                        "connection",
+                                        "transfer-encoding",
+                                        "mcp-session-id",
+                                        "mcp-protocol-version",
+                                        "last-event-id",
+                                        "upgrade",
+                                        "te"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(names); i++)
+        if (strcasecmp(s, names[i]) == 0)
+            return true;
+    return false;
+}
+
+/* Headers whose value is a credential: a literal value would put a secret in the file. */
+static bool mcp_header_sensitive(const char *s)
+{
+    static const char *const parts[] = {"authorization", "cookie", "token", "secret",
+                                        "password",      "key",    "auth",  "credential"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(parts); i++)
+        if (strcasestr(s, parts[i]))
+            return true;
+    return false;
+}
+
+/* {env: FORESTALL_NAME} or {file: PATH}, and with prefix_ok an optional {prefix: TEXT} (a header
+ * value such as "Bearer " + the secret). The canonical copy has the file path made absolute. */
+static json_t *mcp_ref(struct mcp_check *c, const char *path, const json_t *v, bool prefix_ok)
+{
+    const char *want = prefix_ok ? "{env: FORESTALL_NAME} or {file: PATH}, optionally with prefix"
+                                 : "{env: FORESTALL_NAME} or {file: PATH}";
+    if (!json_is_object(v)) {
+        mcp_problem(c, path, NULL, "expected a secret reference %s, got %s", want,
+                    fs_json_type_name(v));
+        return NULL;
+    }
+    const char *key;
+    json_t *f;
+    int before = c->problems;
+    json_object_foreach((json_t *)v, key, f)
+    {
+        if (strcmp(key, "env") && strcmp(key, "file") && (!prefix_ok || strcmp(key, "prefix")))
+            mcp_problem(c, path, key, "unknown key (expected %s)", want);
+    }
+    json_t *env = json_object_get(v, "env"), *file = json_object_get(v, "file");
+    json_t *prefix = json_object_get(v, "prefix");
+    if (!!env == !!file) {
+        mcp_problem(c, path, NULL, "expected exactly one of env or file");
+        return NULL;
+    }
+    const char *p = prefix ? json_string_value(prefix) : NULL;
+    if (prefix && (!p || *mcp_text_problem(p, 256)))
+        mcp_problem(c, path, "prefix",
+                    "expected text of 1-256 characters without control "
+                    "characters");
+    json_t *out = NULL;
+    if (env) {
+        const char *name = json_string_value(env);
+        bool ok = name && strncmp(name, "FORESTALL_", 10) == 0 && name[10] && strlen(name) <= 128;
+        for (const char *ch = name; ok && *ch; ch++)
+            ok = isupper((unsigned char)*ch) || isdigit((unsigned char)*ch) || *ch == '_';
+        if (!ok)
+            mcp_problem(c, path, "env",
+                        "expected a variable name of A-Z, 0-9 and _ starting with FORESTALL_");
+        else
+            out = json_pack("{ss}", "env", name);
+    } else {
+        const char *name = json_string_value(file);
+        if (!name || *mcp_text_problem(name, MCP_MAX_TEXT)) {
+            mcp_problem(c, path, "file", "expected a path");
+        } else {
+            char cwd[4096];
+            const char *base = c->basedir;
+            if (name[0] != '/' && !base)
+                base = getcwd(cwd, sizeof(cwd));
+            char *abs = resolve_path(base, name);
+            out = abs ? json_pack("{ss}", "file", abs) : NULL;
+            free(abs);
+        }
+    }
+    if (out && p && *p)
+        json_object_set_new(out, "prefix", json_string(p));
+    if (c->problems > before) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+static const char *mcp_str(struct mcp_check *c, const json_t *def, const char *base,
+                           const char *key)
+{
+    json_t *v = json_object_get(def, key);
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v)) {
+        mcp_problem(c, base, key, "expected a string, got %s", fs_json_type_name(v));
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* A list of remote tool names. */
+static json_t *mcp_tool_list(struct mcp_check *c, const json_t *v, const char *base,
+                             const char *key)
+{
+    char path[400];
+    fs_jpath_key(path, sizeof(path), base, key);
+    json_t *out = json_array();
+    if (!v || json_is_null(v))
+        return out;
+    if (!json_is_array(v) || json_array_size(v) > MCP_MAX_TOOLS) {
+        mcp_problem(c, path, NULL, "expected a list of at most %d tool names", MCP_MAX_TOOLS);
+        return out;
+    }
+    size_t i, j;
+    json_t *item, *seen;
+    json_array_foreach(v, i, item)
+    {
+        char ip[420];
+        fs_jpath_index(ip, sizeof(ip), path, i);
+        const char *t = json_string_value(item);
+        bool dup = false;
+        json_array_foreach(out, j, seen) dup = dup || fs_streq(json_string_value(seen), t);
+        if (!mcp_tool_ok(t))
+            mcp_problem(c, ip, NULL, "expected a tool name of 1-128 characters A-Z a-z 0-9 _ - .");
+        else if (dup)
+            mcp_problem(c, ip, NULL, "%s is listed twice", t);
+        else
+            json_array_append_new(out, json_string(t));
+    }
+    return out;
+}
+
+int fs_config_mcp_server_check(const json_t *def, const char *base, const char *basedir,
+                               fs_config_mcp_report_fn report, void *arg, json_t **out)
+{
+    static const char *const keys[] = {
+        "name",    "transport", "command",         "args",         "env", "url", "headers",
+        "enabled", "trust",     "read_only_tools", "tool_mappings"};
+    struct mcp_check c = {report, arg, basedir, 0};
+    *out = NULL;
+    if (!json_is_object(def)) {
+        mcp_problem(&c, base, NULL, "expected a mapping {name, command | url, ...}, got %s",
+                    fs_json_type_name(def));
+        return c.problems;
+    }
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)def, key, v)
+    {
+        bool known = false;
+        for (size_t i = 0; i < FS_ARRAY_LEN(keys) && !known; i++)
+            known = strcmp(key, keys[i]) == 0;
+        if (!known)
+            mcp_problem(&c, base, key,
+                        "unknown key (expected name, transport, command, args, env, url, "
+                        "headers, enabled, trust, read_only_tools, tool_mappings)");
+    }
+    json_t *o = json_object();
+    if (!o)
+        return -FS_E_NOMEM;
+
+    const char *name = mcp_str(&c, def, base, "name");
+    if (!fs_config_mcp_name_ok(name))
+        mcp_problem(&c, base, "name",
+                    name && strcmp(name, "forestall") == 0
+                        ? "forestall is the name of forestall's own gateway; choose another"
+                        : "expected 1-63 characters of a-z, 0-9, _ and -, starting with a letter "
+                          "or digit");
+    json_object_set_new(o, "name", json_string(name ? name : ""));
+
+    const char *command = mcp_str(&c, def, base, "command");
+    const char *url = mcp_str(&c, def, base, "url");
+    const char *transport = mcp_str(&c, def, base, "transport");
+    if (transport && strcmp(transport, "stdio") && strcmp(transport, "http")) {
+        mcp_problem(&c, base, "transport", "expected stdio or http, got \"%s\"", transport);
+        transport = NULL;
+    }
+    if (!transport)
+        transport = url && !command ? "http" : "stdio";
+    bool stdio = strcmp(transport, "stdio") == 0;
+    json_object_set_new(o, "transport", json_string(transport));
+
+    /* stdio: command, args, env */
+    if (stdio) {
+        static const char *const not_stdio[] = {"url", "headers"};
+        for (size_t i = 0; i < FS_ARRAY_LEN(not_stdio); i++)
+            if (json_object_get(def, not_stdio[i]))
+                mcp_problem(&c, base, not_stdio[i], "only for transport http");
+        const char *why = command ? mcp_text_problem(command, MCP_MAX_TEXT) : "";
+        if (!command && !json_object_get(def, "command"))
+            mcp_problem(&c, base, "command", "required for transport stdio (the program to run)");
+        else if (command && *why)
+            mcp_problem(&c, base, "command", "%s", why);
+        json_object_set_new(o, "command", json_string(command ? command : ""));
+    } else {
+        static const char *const not_http[] = {"command", "args", "env"};
+        for (size_t i = 0; i < FS_ARRAY_LEN(not_http); i++)
+            if (json_object_get(def, not_http[i]))
+                mcp_problem(&c, base, not_http[i], "only for transport stdio");
+        json_object_set_new(o, "command", json_null());
+    }
+    json_t *args = json_array();
+    json_t *av = json_object_get(def, "args");
+    if (stdio && av && !json_is_null(av)) {
+        char ap[400];
+        fs_jpath_key(ap, sizeof(ap), base, "args");
+        if (!json_is_array(av) || json_array_size(av) > MCP_MAX_ARGS) {
+            mcp_problem(&c, ap, NULL, "expected a list of at most %d strings", MCP_MAX_ARGS);
+        } else {
+            size_t i;
+            json_t *item;
+            json_array_foreach(av, i, item)
+            {
+                char ip[420];
+                fs_jpath_index(ip, sizeof(ip), ap, i);
+                const char *a = json_string_value(item);
+                /* an empty argument is legitimate; control characters are not */
+                const char *why = a ? (*a ? mcp_text_problem(a, MCP_MAX_TEXT) : "") : NULL;
+                if (!why)
+                    mcp_problem(&c, ip, NULL, "expected a string, got %s", fs_json_type_name(item));
+                else if (*why)
+                    mcp_problem(&c, ip, NULL, "%s", why);
+                else
+                    json_array_append_new(args, json_string(a));
+            }
+        }
+    }
+    json_object_set_new(o, "args", args);
+    json_t *env = json_object();
+    json_t *ev = json_object_get(def, "env");
+    if (stdio && ev && !json_is_null(ev)) {
+        char ep[400];
+        fs_jpath_key(ep, sizeof(ep), base, "env");
+        if (!json_is_object(ev) || json_object_size(ev) > MCP_MAX_ENV) {
+            mcp_problem(&c, ep, NULL,
+                        "expected a mapping of at most %d NAME: {env: FORESTALL_NAME} or "
+                        "{file: PATH}",
+                        MCP_MAX_ENV);
+        } else {
+            json_object_foreach(ev, key, v)
+            {
+                char kp[420];
+                fs_jpath_key(kp, sizeof(kp), ep, key);
+                if (!mcp_envname_ok(key)) {
+                    mcp_problem(&c, kp, NULL,
+                                "not a variable name (A-Z, a-z, 0-9 and _, not starting with a "
+                                "digit)");
+                    continue;
+                }
+                if (json_is_string(v)) {
+                    mcp_problem(&c, kp, NULL,
+                                "a value is not written here (it may be a secret); use "
+                                "{env: FORESTALL_NAME} or {file: PATH}");
+                    continue;
+                }
+                json_t *r = mcp_ref(&c, kp, v, false);
+                if (r)
+                    json_object_set_new(env, key, r);
+            }
+        }
+    }
+    json_object_set_new(o, "env", env);
+
+    /* http: url, headers */
+    if (!stdio) {
+        if (!url) {
+            if (!json_object_get(def, "url"))
+                mcp_problem(&c, base, "url", "required for transport http");
+        } else {
+            const char *why = mcp_text_problem(url, MCP_MAX_URL);
+            const char *rest = strncmp(url, "https://", 8) == 0  ? url + 8
+                               : strncmp(url, "http://", 7) == 0 ? url + 7
+                                                                 : NULL;
+            size_t alen = rest ? strcspn(rest, "/?#") : 0;
+            if (*why)
+                mcp_problem(&c, base, "url", "%s", why);
+            else if (!rest)
+                mcp_problem(&c, base, "url", "expected an http:// or https:// URL, got \"%s\"",
+                            url);
+            else if (alen == 0 || rest[0] == ':')
+                mcp_problem(&c, base, "url", "no host in \"%s\"", url);
+            else if (memchr(rest, '@', alen))
+                mcp_problem(&c, base, "url",
+                            "credentials in the URL would be written in clear; use a header with "
+                            "a secret reference");
+            else if (strpbrk(url, " \"<>\\^`{|}"))
+                mcp_problem(&c, base, "url", "characters not allowed in a URL in \"%s\"", url);
+        }
+    }
+    json_object_set_new(o, "url", !stdio && url ? json_string(url) : json_null());
+    json_t *headers = json_object();
+    json_t *hv = json_object_get(def, "headers");
+    if (!stdio && hv && !json_is_null(hv)) {
+        char hp[400];
+        fs_jpath_key(hp, sizeof(hp), base, "headers");
+        if (!json_is_object(hv) || json_object_size(hv) > MCP_MAX_HEADERS) {
+            mcp_problem(&c, hp, NULL, "expected a mapping of at most %d NAME: value",
+                        MCP_MAX_HEADERS);
+        } else {
+            json_object_foreach(hv, key, v)
+            {
+                char kp[420];
+                fs_jpath_key(kp, sizeof(kp), hp, key);
+                if (!mcp_header_name_ok(key)) {
+                    mcp_problem(&c, kp, NULL, "not a header name");
+                    continue;
+                }
+                if (mcp_header_reserved(key)) {
+                    mcp_problem(&c, kp, NULL, "set by the MCP client itself");
+                    continue;
+                }
+                if (json_is_string(v)) {
+                    const char *why = mcp_text_problem(json_string_value(v), MCP_MAX_TEXT);
+                    if (*why)
+                        mcp_problem(&c, kp, NULL, "%s", why);
+                    else if (mcp_header_sensitive(key))
+                        mcp_problem(&c, kp, NULL,
+                                    "a credential is not written here; use {env: FORESTALL_NAME} "
+                                    "or {file: PATH} (with prefix: \"Bearer \" if needed)");
+                    else
+                        json_object_set_new(headers, key, json_string(json_string_value(v)));
+                    continue;
+                }
+                json_t *r = mcp_ref(&c, kp, v, true);
+                if (r)
+                    json_object_set_new(headers, key, r);
+            }
+        }
+    }
+    json_object_set_new(o, "headers", headers);
+
+    json_t *en = json_object_get(def, "enabled");
+    if (en && !json_is_boolean(en))
+        mcp_problem(&c, base, "enabled", "expected true or false, got %s", fs_json_type_name(en));
+    json_object_set_new(o, "enabled", json_boolean(!en || !json_is_false(en)));
+
+    json_t *ro =
+        mcp_tool_list(&c, json_object_get(def, "read_only_tools"), base, "read_only_tools");
+    const char *trust = mcp_str(&c, def, base, "trust");
+    if (trust && strcmp(trust, "none") && strcmp(trust, "read_only_hints") &&
+        strcmp(trust, "listed")) {
+        mcp_problem(&c, base, "trust", "expected none, read_only_hints or listed, got \"%s\"",
+                    trust);
+        trust = NULL;
+    }
+    if (!trust)
+        trust = json_array_size(ro) ? "listed" : "none";
+    if (json_array_size(ro) && strcmp(trust, "listed") != 0)
+        mcp_problem(&c, base, "read_only_tools",
+                    "only with trust listed (trust %s decides read-only tools otherwise)", trust);
+    json_object_set_new(o, "trust", json_string(trust));
+    json_object_set_new(o, "read_only_tools", ro);
+
+    json_t *maps = json_object();
+    json_t *mv = json_object_get(def, "tool_mappings");
+    if (mv && !json_is_null(mv)) {
+        char mp[400];
+        fs_jpath_key(mp, sizeof(mp), base, "tool_mappings");
+        if (!json_is_object(mv) || json_object_size(mv) > MCP_MAX_TOOLS) {
+            mcp_problem(&c, mp, NULL, "expected a mapping of at most %d ACTION: TOOL",
+                        MCP_MAX_TOOLS);
+        } else {
+            json_object_foreach(mv, key, v)
+            {
+                char kp[420];
+                fs_jpath_key(kp, sizeof(kp), mp, key);
+                if (!mcp_action_ok(key))
+                    mcp_problem(&c, kp, NULL,
+                                "not a catalog action name (a-z, 0-9 and _, starting with a "
+                                "letter)");
+                else if (!mcp_tool_ok(json_string_value(v)))
+                    mcp_problem(&c, kp, NULL,
+                                "expected a tool name of 1-128 characters A-Z a-z 0-9 _ - .");
+                else
+                    json_object_set_new(maps, key, json_string(json_string_value(v)));
+            }
+        }
+    }
+    json_object_set_new(o, "tool_mappings", maps);
+
+    if (c.problems)
+        json_decref(o);
+    else
+        *out = o;
+    return c.problems;
+}
+
+static void mcp_config_report(void *arg, const char *path, const char *msg)
+{
+    struct loader *L = arg;
+    fs_diag_put(&L->d, L->doc->name, fs_diag_line(L->doc, path, false), path, msg);
+}
+
+/* mcp.servers: [{name, ...}], each checked by fs_config_mcp_server_check; kept as canonical
+ * JSON text. */
+static int apply_mcp_servers(struct loader *L, const struct fs_config_key *k, json_t *v,
+                             struct fs_strlist *out)
+{
+    if (!json_is_array(v))
+        return problem(L, k->path, "expected a list of servers {name, command | url, ...}, got %s",
+                       fs_json_type_name(v));
+    struct fs_strlist l = {fs_calloc(json_array_size(v) + 1, sizeof(char *)), 0};
+    if (!l.items)
+        return -FS_E_NOMEM;
+    int before = L->d.problems;
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        char p[300];
+        fs_jpath_index(p, sizeof(p), k->path, i);
+        json_t *def = NULL;
+        int rc = fs_config_mcp_server_check(item, p, L->basedir, mcp_config_report, L, &def);
+        if (rc < 0) {
+            strlist_clear(&l);
+            return rc;
+        }
+        if (!def)
+            continue;
+        const char *name = json_string_value(json_object_get(def, "name"));
+        for (size_t j = 0; j < i; j++) {
+            const char *other = json_string_value(json_object_get(json_array_get(v, j), "name"));
+            if (fs_streq(other, name)) {
+                char np[340];
+                fs_jpath_key(np, sizeof(np), p, "name");
+                problem(L, np, "%s is listed twice", name);
+                break;
+            }
+        }
+        char *text = fs_json_canonical(def);
+        json_decref(def);
+        if (!text) {
+            strlist_clear(&l);
+            return -FS_E_NOMEM;
+        }
+        l.items[l.n++] = text;
+    }
+    if (L->d.problems > before) {
+        strlist_clear(&l);
+        return -FS_E_CONFIG;
+    }
+    strlist_clear(out);
+    *out = l;
+    return 0;
+}
+
 static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
 {
     void *field = (char *)L->cfg + k->offset;
@@ -703,6 +1278,7 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
     }
     case FS_CFG_SECRET: return apply_secret(L, k, v, field);
     case FS_CFG_TOKENS: return apply_tokens(L, k, v, field);
+    case FS_CFG_MCP_SERVERS: return apply_mcp_servers(L, k, v, field);
     }
     return 0;
 }
@@ -841,7 +1417,8 @@ void fs_config_free(struct fs_config *cfg)
         case FS_CFG_URL:
         case FS_CFG_ADDR:
         case FS_CFG_ENUM: free(*(char **)field); break;
-        case FS_CFG_STRLIST: strlist_clear(field); break;
+        case FS_CFG_STRLIST:
+        case FS_CFG_MCP_SERVERS: strlist_clear(field); break;
         case FS_CFG_TOKENS: tokens_clear(field); break;
         case FS_CFG_SECRET: {
             struct fs_secret *s = field;

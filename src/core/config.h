@@ -4,6 +4,7 @@
 #ifndef FS_CONFIG_H
 #define FS_CONFIG_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -127,6 +128,11 @@ struct fs_config {
         int64_t max_wall_ms;
     } llm;
     struct {
+        /* mcp.servers: the canonical definition of each server as JSON text (the shape of
+         * src/mcp/registry.h), checked by fs_config_mcp_server_check */
+        struct fs_strlist servers;
+    } mcp;
+    struct {
         bool enabled;
         int64_t action_timeout_ms;
         uint64_t max_output;
@@ -179,7 +185,8 @@ enum fs_config_type {
     FS_CFG_STRLIST,
     FS_CFG_SECRET,
     FS_CFG_TOKENS,
-    FS_CFG_NUMBER, /* a double; min/max bound it (max 0 = none); null (if nullable) = -1 */
+    FS_CFG_NUMBER,      /* a double; min/max bound it (max 0 = none); null (if nullable) = -1 */
+    FS_CFG_MCP_SERVERS, /* mcp.servers: a list of MCP server definitions (struct fs_strlist) */
 };
 
 #define FS_CFG_NULLABLE 1u /* may be null (unset) */
@@ -220,6 +227,17 @@ char *fs_config_data_path(const struct fs_config *cfg, const char *p);
 void fs_config_register_secrets(const struct fs_config *cfg);
 /* Is any API authentication configured (auth.token or auth.tokens)? */
 bool fs_config_auth_enabled(const struct fs_config *cfg);
+
+/* MCP server definitions (docs/mcp.md): the one checker, shared by mcp.servers and
+ * `forestall mcp add` (src/mcp/registry.h). report(arg, path, message) is called once per
+ * problem, path being base plus the field ("mcp.servers[0].url"). basedir resolves a relative
+ * {file: PATH} (NULL: the working directory). Returns the number of problems (0: *out is the
+ * canonical definition, every field present, the caller's reference) or -FS_E_NOMEM. */
+typedef void (*fs_config_mcp_report_fn)(void *arg, const char *path, const char *msg);
+int fs_config_mcp_server_check(const json_t *def, const char *base, const char *basedir,
+                               fs_config_mcp_report_fn report, void *arg, json_t **out);
+/* A server name: 1-63 of a-z 0-9 _ -, starting with a letter or digit, and not "forestall". */
+bool fs_config_mcp_name_ok(const char *name);
 
 /* The daemon's current config, shared: acquire a reference, release it when done. */
 void fs_config_install(struct fs_config *cfg); /* takes ownership */

@@ -494,3 +494,43 @@ int fs_store_audit_last(struct fs_store *s, int64_t *seq, char hash[65], struct 
 {
     return s->ops->audit_last(s, seq, hash, err);
 }
+
+int fs_store_mcp_server_upsert(struct fs_store *s, const struct fs_mcp_server_row *r, int64_t now,
+                               struct fs_err *err)
+{
+    return s->ops->mcp_server_upsert(s, r, now, err);
+}
+
+int fs_store_mcp_server_get(struct fs_store *s, const char *name, json_t **out, struct fs_err *err)
+{
+    return s->ops->mcp_server_get(s, name, out, err);
+}
+
+int fs_store_mcp_servers_list(struct fs_store *s, json_t **out, struct fs_err *err)
+{
+    return s->ops->mcp_servers_list(s, out, err);
+}
+
+int fs_store_mcp_server_remove(struct fs_store *s, const char *name, int64_t *pins,
+                               struct fs_err *err)
+{
+    return s->ops->mcp_server_remove(s, name, pins, err);
+}
+
+int fs_store_mcp_pin_put(struct fs_store *s, const struct fs_mcp_pin_row *r, int64_t now,
+                         struct fs_err *err)
+{
+    return s->ops->mcp_pin_put(s, r, now, err);
+}
+
+int fs_store_mcp_pins_get(struct fs_store *s, const char *server, json_t **out, struct fs_err *err)
+{
+    return s->ops->mcp_pins_get(s, server, out, err);
+}
+
+int fs_store_mcp_pin_approve(struct fs_store *s, const char *server, const char *tool,
+                             const char *sha256, const char *actor, int64_t now, bool *changed,
+                             struct fs_err *err)
+{
+    return s->ops->mcp_pin_approve(s, server, tool, sha256, actor, now, changed, err);
+}

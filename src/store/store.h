@@ -19,7 +19,7 @@
 #include "core/err.h"
 
 /* The schema version this forestall migrates a database to (src/store/sql/<driver>/NNNN_*.sql). */
-#define FS_STORE_SCHEMA_VERSION 3
+#define FS_STORE_SCHEMA_VERSION 4
 
 struct fs_store;
 
@@ -422,6 +422,57 @@ int fs_store_postmortem_put(struct fs_store *s, int64_t incident_id, int64_t now
 /* {"incidentId", "createdAt", "markdown", "data"}; -FS_E_NOT_FOUND when there is none. */
 int fs_store_postmortem_get(struct fs_store *s, int64_t incident_id, json_t **out,
                             struct fs_err *err);
+
+/* ---- MCP server registry (mcp/registry.h builds on these) -------------------------------- *
+ * Writes and (writer) reads run on the writer connection (inside the caller's transaction for
+ * writes); the others from any thread. Definitions hold secret references, never values. */
+
+struct fs_mcp_server_row {
+    const char *name;
+    const char *transport; /* stdio | http */
+    const char *command;   /* stdio; NULL for http */
+    const char *args;      /* JSON text: array of strings */
+    const char *env;       /* JSON text: object NAME -> {"env"|"file"} reference */
+    const char *url;       /* http; NULL for stdio */
+    const char *headers;   /* JSON text: object NAME -> text | reference (with "prefix") */
+    bool enabled;
+    const char *trust;           /* none | read_only_hints | listed */
+    const char *read_only_tools; /* JSON text: array of tool names */
+    const char *tool_mappings;   /* JSON text: object catalog action -> remote tool */
+    const char *source;          /* cli | config */
+};
+/* Insert or replace a server by name; created_at is kept on a replace. */
+int fs_store_mcp_server_upsert(struct fs_store *s, const struct fs_mcp_server_row *r, int64_t now,
+                               struct fs_err *err);
+/* (writer) One server, keyed like its definition (docs/mcp.md): {"name", "transport",
+ * "command", "args", "env", "url", "headers", "enabled", "trust", "read_only_tools",
+ * "tool_mappings", "source", "created_at", "updated_at"} (JSON columns as values, times as
+ * RFC 3339 text); -FS_E_NOT_FOUND when there is none. */
+int fs_store_mcp_server_get(struct fs_store *s, const char *name, json_t **out, struct fs_err *err);
+/* Every server in that shape, by name. */
+int fs_store_mcp_servers_list(struct fs_store *s, json_t **out, struct fs_err *err);
+/* Delete a server and its tool pins (*pins: how many, may be NULL); -FS_E_NOT_FOUND. */
+int fs_store_mcp_server_remove(struct fs_store *s, const char *name, int64_t *pins,
+                               struct fs_err *err);
+
+struct fs_mcp_pin_row {
+    const char *server, *tool;
+    const char *sha256;     /* of the canonical definition seen now */
+    const char *status;     /* approved | changed | new */
+    const char *definition; /* JSON text */
+};
+/* Record a tool as seen now: a new pin (first_seen = now), or the pin's sha256, status,
+ * definition and last_seen replaced (who approved what, and when, is kept). */
+int fs_store_mcp_pin_put(struct fs_store *s, const struct fs_mcp_pin_row *r, int64_t now,
+                         struct fs_err *err);
+/* (writer) A server's pins by tool: [{"server", "tool", "sha256", "status", "first_seen",
+ * "last_seen", "approved_by", "approved_at", "approved_sha256", "definition"}]. */
+int fs_store_mcp_pins_get(struct fs_store *s, const char *server, json_t **out, struct fs_err *err);
+/* Approve a pin if it still has this sha256 and is not approved yet: status approved,
+ * approved_by/at/sha256 set. *changed: whether it did. */
+int fs_store_mcp_pin_approve(struct fs_store *s, const char *server, const char *tool,
+                             const char *sha256, const char *actor, int64_t now, bool *changed,
+                             struct fs_err *err);
 
 /* ---- audit chain (audit/audit.h builds on these) ------------------------------------------ */
 

@@ -127,6 +127,19 @@ struct fs_store_ops {
                           const char *markdown, const char *data, struct fs_err *err);
     int (*postmortem_get)(struct fs_store *s, int64_t incident_id, json_t **out,
                           struct fs_err *err);
+    /* MCP server registry */
+    int (*mcp_server_upsert)(struct fs_store *s, const struct fs_mcp_server_row *r, int64_t now,
+                             struct fs_err *err);
+    int (*mcp_server_get)(struct fs_store *s, const char *name, json_t **out, struct fs_err *err);
+    int (*mcp_servers_list)(struct fs_store *s, json_t **out, struct fs_err *err);
+    int (*mcp_server_remove)(struct fs_store *s, const char *name, int64_t *pins,
+                             struct fs_err *err);
+    int (*mcp_pin_put)(struct fs_store *s, const struct fs_mcp_pin_row *r, int64_t now,
+                       struct fs_err *err);
+    int (*mcp_pins_get)(struct fs_store *s, const char *server, json_t **out, struct fs_err *err);
+    int (*mcp_pin_approve)(struct fs_store *s, const char *server, const char *tool,
+                           const char *sha256, const char *actor, int64_t now, bool *changed,
+                           struct fs_err *err);
 };
 
 struct fs_store {

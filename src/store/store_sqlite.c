@@ -2474,6 +2474,176 @@ static int sq_postmortem_get(struct fs_store *base, int64_t incident_id, json_t 
     return rc;
 }
 
+/* ---- MCP server registry ------------------------------------------------------------------ */
+
+#define MCP_COLS                                                                                   \
+    "name,transport,command,args,env,url,headers,enabled,trust,read_only_tools,tool_mappings,"     \
+    "source,created_at,updated_at"
+#define PIN_COLS                                                                                   \
+    "server,tool,sha256,status,first_seen,last_seen,approved_by,approved_at,approved_sha256,"      \
+    "definition"
+
+/* A row of MCP_COLS or PIN_COLS as an object keyed by column name: *_at and *_seen as times,
+ * enabled as a boolean, the JSON columns as values. */
+static json_t *mcp_row_json(sqlite3_stmt *st, const void *ctx)
+{
+    static const char *const json_cols[] = {
+        "args", "env", "headers", "read_only_tools", "tool_mappings", "definition"};
+    json_t *o = json_object();
+    if (!o)
+        return NULL;
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        size_t len = strlen(name);
+        json_t *v = NULL;
+        if (sqlite3_column_type(st, i) == SQLITE_NULL)
+            v = json_null();
+        else if ((len > 3 && strcmp(name + len - 3, "_at") == 0) ||
+                 (len > 5 && strcmp(name + len - 5, "_seen") == 0))
+            v = json_time(sqlite3_column_int64(st, i));
+        else if (strcmp(name, "enabled") == 0)
+            v = json_boolean(sqlite3_column_int(st, i) != 0);
+        for (size_t j = 0; j < FS_ARRAY_LEN(json_cols) && !v; j++)
+            if (strcmp(name, json_cols[j]) == 0)
+                v = json_text_value((const char *)sqlite3_column_text(st, i));
+        if (!v)
+            v = json_string((const char *)sqlite3_column_text(st, i));
+        if (json_object_set_new(o, name, v) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static int sq_mcp_server_upsert(struct fs_store *base, const struct fs_mcp_server_row *r,
+                                int64_t now, struct fs_err *err)
+{
+    return writer_exec(
+        SQ(base),
+        "INSERT INTO mcp_servers(" MCP_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,"
+        "?13) ON CONFLICT(name) DO UPDATE SET transport=excluded.transport,"
+        "command=excluded.command,args=excluded.args,env=excluded.env,url=excluded.url,"
+        "headers=excluded.headers,enabled=excluded.enabled,trust=excluded.trust,"
+        "read_only_tools=excluded.read_only_tools,tool_mappings=excluded.tool_mappings,"
+        "source=excluded.source,updated_at=excluded.updated_at",
+        "upsert mcp server",
+        PARAMS(p_text(r->name), p_text(r->transport), p_text(r->command),
+               p_text(r->args ? r->args : "[]"), p_text(r->env ? r->env : "{}"), p_text(r->url),
+               p_text(r->headers ? r->headers : "{}"), p_int(r->enabled ? 1 : 0),
+               p_text(r->trust ? r->trust : "none"),
+               p_text(r->read_only_tools ? r->read_only_tools : "[]"),
+               p_text(r->tool_mappings ? r->tool_mappings : "{}"),
+               p_text(r->source ? r->source : "cli"), p_int(now)),
+        NULL, err);
+}
+
+/* On the writer connection: the first row of sql bound with p, made by make, in *out; 0 and
+ * *out NULL when there is none. */
+static int writer_one(struct sq_store *s, const char *sql, const char *what,
+                      const struct sq_param *p, size_t np, json_row_fn make, json_t **out,
+                      struct fs_err *err)
+{
+    *out = NULL;
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(s->db, rc, false, err, what);
+    bind_params(st, p, np);
+    struct one_json one = {make, NULL};
+    rc = step_rows(s->db, st, what, one_json_row, &one, err);
+    sqlite3_finalize(st);
+    if (rc < 0)
+        return rc;
+    *out = one.v;
+    return 0;
+}
+
+static int sq_mcp_server_get(struct fs_store *base, const char *name, json_t **out,
+                             struct fs_err *err)
+{
+    int rc = writer_one(SQ(base), "SELECT " MCP_COLS " FROM mcp_servers WHERE name=?",
+                        "get mcp server", PARAMS(p_text(name)), mcp_row_json, out, err);
+    if (rc == 0 && !*out)
+        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no MCP server %s", name);
+    return rc;
+}
+
+static int sq_mcp_servers_list(struct fs_store *base, json_t **out, struct fs_err *err)
+{
+    return read_array(SQ(base), "SELECT " MCP_COLS " FROM mcp_servers ORDER BY name",
+                      "list mcp servers", NO_PARAMS, (struct json_rows){.make = mcp_row_json}, out,
+                      err);
+}
+
+static int sq_mcp_server_remove(struct fs_store *base, const char *name, int64_t *pins,
+                                struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int rc = writer_exec(s, "DELETE FROM mcp_tool_pins WHERE server=?", "remove mcp tool pins",
+                         PARAMS(p_text(name)), NULL, err);
+    int64_t n = rc == 0 ? sqlite3_changes(s->db) : 0;
+    if (rc == 0)
+        rc = writer_exec(s, "DELETE FROM mcp_servers WHERE name=?", "remove mcp server",
+                         PARAMS(p_text(name)), NULL, err);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no MCP server %s", name);
+    if (rc == 0 && pins)
+        *pins = n;
+    return rc;
+}
+
+static int sq_mcp_pin_put(struct fs_store *base, const struct fs_mcp_pin_row *r, int64_t now,
+                          struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "INSERT INTO mcp_tool_pins(server,tool,sha256,status,first_seen,last_seen,"
+                       "definition) VALUES(?1,?2,?3,?4,?5,?5,?6) ON CONFLICT(server,tool) DO "
+                       "UPDATE SET sha256=excluded.sha256,status=excluded.status,"
+                       "last_seen=excluded.last_seen,definition=excluded.definition",
+                       "put mcp tool pin",
+                       PARAMS(p_text(r->server), p_text(r->tool), p_text(r->sha256),
+                              p_text(r->status), p_int(now), p_text(r->definition)),
+                       NULL, err);
+}
+
+static int sq_mcp_pins_get(struct fs_store *base, const char *server, json_t **out,
+                           struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    sqlite3_stmt *st;
+    const char *sql = "SELECT " PIN_COLS " FROM mcp_tool_pins WHERE server=? ORDER BY tool";
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return sq_err(s->db, rc, false, err, "get mcp tool pins");
+    bind_params(st, PARAMS(p_text(server)));
+    struct json_rows rows = {.arr = json_array(), .make = mcp_row_json};
+    if (!rows.arr) {
+        sqlite3_finalize(st);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    rc = step_rows(s->db, st, "get mcp tool pins", append_row, &rows, err);
+    sqlite3_finalize(st);
+    return json_result(rc, rows.arr, out);
+}
+
+static int sq_mcp_pin_approve(struct fs_store *base, const char *server, const char *tool,
+                              const char *sha256, const char *actor, int64_t now, bool *changed,
+                              struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int rc = writer_exec(
+        s,
+        "UPDATE mcp_tool_pins SET status='approved',approved_by=?4,"
+        "approved_at=?5,approved_sha256=sha256 WHERE server=?1 AND tool=?2 AND "
+        "sha256=?3 AND status<>'approved'",
+        "approve mcp tool pin",
+        PARAMS(p_text(server), p_text(tool), p_text(sha256), p_text(actor), p_int(now)), NULL, err);
+    if (rc == 0 && changed)
+        *changed = sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
 static const struct fs_store_ops sq_ops = {
     .driver = "sqlite",
     .close = sq_close,
@@ -2546,4 +2716,11 @@ static const struct fs_store_ops sq_ops = {
     .incidents_unconcluded = sq_incidents_unconcluded,
     .postmortem_put = sq_postmortem_put,
     .postmortem_get = sq_postmortem_get,
+    .mcp_server_upsert = sq_mcp_server_upsert,
+    .mcp_server_get = sq_mcp_server_get,
+    .mcp_servers_list = sq_mcp_servers_list,
+    .mcp_server_remove = sq_mcp_server_remove,
+    .mcp_pin_put = sq_mcp_pin_put,
+    .mcp_pins_get = sq_mcp_pins_get,
+    .mcp_pin_approve = sq_mcp_pin_approve,
 };

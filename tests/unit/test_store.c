@@ -77,7 +77,9 @@ static void test_refuses_newer_schema(void **state)
     assert_true(fs_store_open(&o, &s, &err) < 0);
     assert_non_null(strstr(err.msg, "newer forestall"));
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    sqlite3_exec(db, "PRAGMA user_version=3", NULL, NULL, NULL);
+    char back[64];
+    snprintf(back, sizeof(back), "PRAGMA user_version=%d", FS_STORE_SCHEMA_VERSION);
+    sqlite3_exec(db, back, NULL, NULL, NULL);
     sqlite3_close(db);
     o.driver = "oracle";
     assert_int_equal(fs_store_open(&o, &s, &err), -FS_E_CONFIG);
