@@ -418,11 +418,71 @@ static int check_input(const struct fs_child *c, struct fs_err *err)
     return 0;
 }
 
+/* The plan both ways of starting a program share: the program, its argv, environment,
+ * directory, every descriptor above the three closed, and the rlimits asked for. */
+static void plan_init(struct spawn_plan *plan, const char *path, const char *const *argv,
+                      const char *const *env, const char *cwd, uint64_t as, uint64_t cpu,
+                      uint64_t nofile, uint64_t nproc)
+{
+    memset(plan, 0, sizeof(*plan));
+    plan->path = path;
+    plan->argv = (char *const *)argv;
+    plan->envp = (char *const *)(env ? env : empty_env);
+    plan->cwd = cwd ? cwd : "/";
+    long open_max = sysconf(_SC_OPEN_MAX);
+    plan->max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
+    add_rlimit(plan, RLIMIT_AS, as);
+    add_rlimit(plan, RLIMIT_CPU, cpu);
+    add_rlimit(plan, RLIMIT_NOFILE, nofile);
+    add_rlimit(plan, RLIMIT_NPROC, nproc);
+}
+
+/* Fork and exec plan with every signal blocked across the fork (no handler of ours may run in
+ * the child before its dispositions are reset), close the child's ends of the pipes here, and
+ * wait for the report pipe: EOF means the child reached execve. Returns the pid, or -1 with
+ * errno when fork failed; *failed says the child failed before execve (it is reaped, *report
+ * says why). */
+static pid_t spawn(const struct spawn_plan *plan, int in[2], int out[2], int errp[2], int rep[2],
+                   struct child_report *report, bool *failed)
+{
+    sigset_t all, fork_mask;
+    *failed = false;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &fork_mask);
+    pid_t pid = fork();
+    if (pid == 0)
+        child_exec(plan);
+    int fork_errno = errno;
+    pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
+    if (pid < 0) {
+        errno = fork_errno;
+        return -1;
+    }
+    close_fd(&in[0]);
+    close_fd(&out[1]);
+    close_fd(&errp[1]);
+    close_fd(&rep[1]);
+    ssize_t n;
+    while ((n = read(rep[0], report, sizeof(*report))) < 0 && errno == EINTR)
+        ;
+    close_fd(&rep[0]);
+    if (n != 0) { /* the child failed before execve (or the pipe broke): it exits 127 */
+        *failed = true;
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+        if (n != (ssize_t)sizeof(*report)) {
+            report->stage = STAGE_SETUP;
+            report->errnum = n < 0 ? errno : EIO;
+        }
+    }
+    return pid;
+}
+
 int fs_child_run(struct fs_child *c, struct fs_err *err)
 {
     struct fs_buf path = FS_BUF_INIT(PATH_MAX);
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, rep[2] = {-1, -1};
-    sigset_t pipe_set, all, saved_mask, fork_mask;
+    sigset_t pipe_set, saved_mask;
     bool pipe_pending = false, epipe = false, mask_saved = false;
     int rc;
 
@@ -446,18 +506,9 @@ int fs_child_run(struct fs_child *c, struct fs_err *err)
         goto out;
     }
 
-    struct spawn_plan plan = {
-        .path = path.data,
-        .argv = (char *const *)c->argv,
-        .envp = (char *const *)(c->env ? c->env : empty_env),
-        .cwd = c->cwd ? c->cwd : "/",
-    };
-    long open_max = sysconf(_SC_OPEN_MAX);
-    plan.max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
-    add_rlimit(&plan, RLIMIT_AS, c->rlimit_as_bytes);
-    add_rlimit(&plan, RLIMIT_CPU, c->rlimit_cpu_s);
-    add_rlimit(&plan, RLIMIT_NOFILE, c->rlimit_nofile);
-    add_rlimit(&plan, RLIMIT_NPROC, c->rlimit_nproc);
+    struct spawn_plan plan;
+    plan_init(&plan, path.data, c->argv, c->env, c->cwd, c->rlimit_as_bytes, c->rlimit_cpu_s,
+              c->rlimit_nofile, c->rlimit_nproc);
 
     if (c->stdin_data) {
         if (make_pipe(in, 1) < 0)
@@ -482,36 +533,13 @@ int fs_child_run(struct fs_child *c, struct fs_err *err)
     if (sigpending(&pending) == 0)
         pipe_pending = sigismember(&pending, SIGPIPE) == 1;
 
-    /* No handler of ours may run in the child between fork and the reset of dispositions. */
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &fork_mask);
     int64_t t0 = fs_mono_ns();
-    pid_t pid = fork();
-    if (pid == 0)
-        child_exec(&plan);
-    int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
-    if (pid < 0) {
-        errno = fork_errno;
-        goto sys_fail;
-    }
-    close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&errp[1]);
-    close_fd(&rep[1]);
-
     struct child_report report;
-    ssize_t n;
-    while ((n = read(rep[0], &report, sizeof(report))) < 0 && errno == EINTR)
-        ;
-    close_fd(&rep[0]);
-    if (n != 0) { /* the child failed before execve (or the pipe broke): it exits 127 */
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        if (n != (ssize_t)sizeof(report)) {
-            report.stage = STAGE_SETUP;
-            report.errnum = n < 0 ? errno : EIO;
-        }
+    bool failed;
+    pid_t pid = spawn(&plan, in, out, errp, rep, &report, &failed);
+    if (pid < 0)
+        goto sys_fail;
+    if (failed) {
         rc = report_failure(&report, c, path.data, err);
         goto out;
     }
@@ -589,7 +617,6 @@ int fs_proc_start(struct fs_proc *p, struct fs_err *err)
 {
     struct fs_buf path = FS_BUF_INIT(PATH_MAX);
     int in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1}, rep[2] = {-1, -1};
-    sigset_t all, fork_mask;
     int rc;
     /* the checks and messages of fs_child_run, through a view of the same inputs */
     struct fs_child view = {.argv = p->argv, .env = p->env, .cwd = p->cwd};
@@ -604,18 +631,9 @@ int fs_proc_start(struct fs_proc *p, struct fs_err *err)
         rc = fs_err_set(err, FS_E_NOMEM, NULL, "cannot run '%.200s': out of memory", p->argv[0]);
         goto out;
     }
-    struct spawn_plan plan = {
-        .path = path.data,
-        .argv = (char *const *)p->argv,
-        .envp = (char *const *)(p->env ? p->env : empty_env),
-        .cwd = p->cwd ? p->cwd : "/",
-    };
-    long open_max = sysconf(_SC_OPEN_MAX);
-    plan.max_fd = open_max > 0 && open_max < 65536 ? (int)open_max : 65536;
-    add_rlimit(&plan, RLIMIT_AS, p->rlimit_as_bytes);
-    add_rlimit(&plan, RLIMIT_CPU, p->rlimit_cpu_s);
-    add_rlimit(&plan, RLIMIT_NOFILE, p->rlimit_nofile);
-    add_rlimit(&plan, RLIMIT_NPROC, p->rlimit_nproc);
+    struct spawn_plan plan;
+    plan_init(&plan, path.data, p->argv, p->env, p->cwd, p->rlimit_as_bytes, p->rlimit_cpu_s,
+              p->rlimit_nofile, p->rlimit_nproc);
     if (make_pipe(in, 1) < 0 || make_pipe(out, 0) < 0 || make_pipe(errp, 0) < 0 ||
         pipe2(rep, O_CLOEXEC) < 0)
         goto sys_fail;
@@ -624,35 +642,13 @@ int fs_proc_start(struct fs_proc *p, struct fs_err *err)
     plan.fds[2] = errp[1];
     plan.report_fd = rep[1];
 
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &fork_mask);
     p->started_ns = fs_mono_ns();
-    pid_t pid = fork();
-    if (pid == 0)
-        child_exec(&plan);
-    int fork_errno = errno;
-    pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
-    if (pid < 0) {
-        errno = fork_errno;
-        goto sys_fail;
-    }
-    close_fd(&in[0]);
-    close_fd(&out[1]);
-    close_fd(&errp[1]);
-    close_fd(&rep[1]);
-
     struct child_report report;
-    ssize_t n;
-    while ((n = read(rep[0], &report, sizeof(report))) < 0 && errno == EINTR)
-        ;
-    close_fd(&rep[0]);
-    if (n != 0) {
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-            ;
-        if (n != (ssize_t)sizeof(report)) {
-            report.stage = STAGE_SETUP;
-            report.errnum = n < 0 ? errno : EIO;
-        }
+    bool failed;
+    pid_t pid = spawn(&plan, in, out, errp, rep, &report, &failed);
+    if (pid < 0)
+        goto sys_fail;
+    if (failed) {
         rc = report_failure(&report, &view, path.data, err);
         goto out;
     }
