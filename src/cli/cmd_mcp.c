@@ -441,11 +441,11 @@ int fs_cmd_mcp_list(int argc, char **argv)
         endpoint(s, ep, sizeof(ep));
         json_t *pins = json_object_get(s, "pins");
         json_int_t ok = json_integer_value(json_object_get(pins, "approved"));
-        json_int_t todo = json_integer_value(json_object_get(pins, "changed")) +
-                          json_integer_value(json_object_get(pins, "new"));
+        json_int_t waiting = json_integer_value(json_object_get(pins, "changed")) +
+                             json_integer_value(json_object_get(pins, "new"));
         /* approved, and waiting for an approval (new or changed) */
-        if (todo)
-            snprintf(tools, sizeof(tools), "%lld+%lld?", (long long)ok, (long long)todo);
+        if (waiting)
+            snprintf(tools, sizeof(tools), "%lld+%lld?", (long long)ok, (long long)waiting);
         else
             snprintf(tools, sizeof(tools), "%lld", (long long)ok);
         printf("%-20s %-9s %-8s %-16s %-7s %-11s %s\n",

@@ -418,6 +418,16 @@ static int check_input(const struct fs_child *c, struct fs_err *err)
     return 0;
 }
 
+/* Whatever ends of a start's four pipes are still open here. */
+static void close_pipes(int in[2], int out[2], int errp[2], int rep[2])
+{
+    int *const ends[] = {in, out, errp, rep};
+    for (size_t i = 0; i < 4; i++) {
+        close_fd(&ends[i][0]);
+        close_fd(&ends[i][1]);
+    }
+}
+
 /* The plan both ways of starting a program share: the program, its argv, environment,
  * directory, every descriptor above the three closed, and the rlimits asked for. */
 static void plan_init(struct spawn_plan *plan, const char *path, const char *const *argv,
@@ -571,14 +581,7 @@ sys_fail:
     rc = fs_err_set(err, errno == ENOMEM ? FS_E_NOMEM : FS_E_SYSTEM, NULL,
                     "cannot run '%.200s': %s", c->argv[0], strerror(errno));
 out:
-    close_fd(&in[0]);
-    close_fd(&in[1]);
-    close_fd(&out[0]);
-    close_fd(&out[1]);
-    close_fd(&errp[0]);
-    close_fd(&errp[1]);
-    close_fd(&rep[0]);
-    close_fd(&rep[1]);
+    close_pipes(in, out, errp, rep);
     if (mask_saved) {
         if (epipe && !pipe_pending) {
             struct timespec zero = {0, 0};
@@ -667,14 +670,7 @@ sys_fail:
     rc = fs_err_set(err, errno == ENOMEM ? FS_E_NOMEM : FS_E_SYSTEM, NULL,
                     "cannot run '%.200s': %s", p->argv[0], strerror(errno));
 out:
-    close_fd(&in[0]);
-    close_fd(&in[1]);
-    close_fd(&out[0]);
-    close_fd(&out[1]);
-    close_fd(&errp[0]);
-    close_fd(&errp[1]);
-    close_fd(&rep[0]);
-    close_fd(&rep[1]);
+    close_pipes(in, out, errp, rep);
     fs_buf_release(&path);
     return rc;
 }
