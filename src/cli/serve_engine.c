@@ -88,6 +88,11 @@ int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, const stru
     return 0;
 }
 
+const struct fs_registry *fs_engine_tools(struct fs_engine *e)
+{
+    return e ? e->reg : NULL;
+}
+
 void fs_engine_kick(struct fs_engine *e)
 {
     if (!e)

@@ -18,6 +18,9 @@ int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, const stru
                     struct fs_err *err);
 /* After a commit that may have opened incidents or approved proposals (writer thread). */
 void fs_engine_kick(struct fs_engine *e);
+/* The tools the investigations use (built-in and trusted remote ones), for the MCP gateway. */
+struct fs_registry;
+const struct fs_registry *fs_engine_tools(struct fs_engine *e);
 /* Stop the investigations, then the executor. NULL is a no-op. */
 void fs_engine_stop(struct fs_engine *e);
 /* SIGHUP: reload the playbooks (the config and rules are reloaded by the caller). */

@@ -118,6 +118,14 @@ static const struct route routes[] = {
      "Rejected bodies, newest first. Query: limit=N (default 100), body=1 to include bodies."},
     {"GET", "/api/v1/status", h_status, 0, R_AUTH, FS_CAP_READ,
      "Version, uptime, store driver and row counts, readiness."},
+    {"POST", "/mcp", fs_api_mcp_post, 0, R_AUTH | R_BODY | R_MINTED, FS_CAP_PROPOSE,
+     "The MCP gateway over Streamable HTTP (docs/mcp.md, \"The gateway\"): JSON-RPC requests in, "
+     "`application/json` answers out, sessions by `Mcp-Session-Id` (initialize opens one), "
+     "`MCP-Protocol-Version` 2025-11-25, 2025-06-18 or 2025-03-26. Read-only tools run and are "
+     "recorded as evidence; `action.*` tools are proposals the gate decides. `?incident=inc-N` "
+     "binds the session to an incident. GET answers 405: there is no server-initiated stream."},
+    {"DELETE", "/mcp", fs_api_mcp_delete, 0, R_AUTH | R_MINTED, FS_CAP_PROPOSE,
+     "End an MCP session (`Mcp-Session-Id`): 204, or 404 when there is no such session."},
     {"GET", "/healthz", h_healthz, 0, 0, CAP_NONE, "Liveness: 200 while the process serves HTTP."},
     {"GET", "/readyz", h_readyz, 0, 0, CAP_NONE,
      "Readiness: 200 when alerts can be accepted; 503 while draining or after a fail-stop."},
@@ -153,22 +161,45 @@ int fs_http_status_for(int code)
     }
 }
 
+/* "POST, DELETE": the methods of every route on path. */
+static void allowed_methods(const char *path, char *out, size_t size)
+{
+    out[0] = '\0';
+    for (size_t i = 0; i < FS_ARRAY_LEN(routes); i++) {
+        size_t n = strlen(out);
+        if (!strcmp(routes[i].path, path) && n + strlen(routes[i].method) + 3 < size)
+            snprintf(out + n, size - n, "%s%s", n ? ", " : "", routes[i].method);
+    }
+}
+
 void fs_http_text(struct req *r, int status, const char *ctype, char *body, size_t len)
+{
+    fs_http_text_h(r, status, ctype, body, len, NULL, NULL);
+}
+
+void fs_http_text_h(struct req *r, int status, const char *ctype, char *body, size_t len,
+                    const char *hname, const char *hvalue)
 {
     struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!resp) {
         free(body);
         return;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (ctype)
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    if (hname && hvalue)
+        MHD_add_response_header(resp, hname, hvalue);
     MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     if (status == 401)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
                                 "Bearer realm=\"forestall\"");
     if (status == 503)
         MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "5");
-    if (status == 405 && r->route)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->route->method);
+    if (status == 405 && r->route) {
+        char allow[64];
+        allowed_methods(r->route->path, allow, sizeof(allow));
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, allow);
+    }
     if (status == 503 && atomic_load(&r->srv->draining))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     MHD_queue_response(r->conn, (unsigned)status, resp);
@@ -263,6 +294,8 @@ static bool identify(struct req *r)
                     r->who = (struct fs_identity){r->who_name, FS_ROLE_ADMIN, true};
                     ok = true;
                 }
+                if (!ok && r->route && (r->route->flags & R_MINTED))
+                    ok = fs_gateway_identify(r->srv, r, got);
             }
         }
     }
@@ -328,6 +361,20 @@ void fs_http_wait_for_writer(struct req *r, void (*answer)(struct req *r))
         r->state = RS_DONE;
         MHD_resume_connection(r->conn);
     }
+}
+
+void fs_http_suspend(struct req *r, void (*answer)(struct req *r))
+{
+    r->answer = answer;
+    r->state = RS_WAITING;
+    MHD_suspend_connection(r->conn);
+}
+
+void fs_http_resume(struct req *r)
+{
+    r->resumed = true;
+    r->state = RS_DONE;
+    MHD_resume_connection(r->conn);
 }
 
 static void keep_dead_letter(struct req *r, int code, int status)
@@ -664,8 +711,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (strcmp(method, r->route->method) != 0) {
-            char msg[96];
-            snprintf(msg, sizeof(msg), "use %s on this path", r->route->method);
+            char msg[96], allow[64];
+            allowed_methods(r->route->path, allow, sizeof(allow));
+            snprintf(msg, sizeof(msg), "use %s on this path", allow);
             fs_http_error(r, FS_E_METHOD, NULL, msg);
             r->state = RS_DONE;
             return MHD_YES;
@@ -742,6 +790,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             r->state = RS_DONE; /* answered synchronously */
         return MHD_YES;
     }
+    if (r->state == RS_DONE && r->resumed) {
+        r->resumed = false;
+        r->answer(r);
+        return MHD_YES;
+    }
     if (r->state == RS_DONE && r->job.done == job_done) {
         r->job.done = NULL;
         r->answer(r);
@@ -760,6 +813,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **req_cls,
     if (r->job.kind == FS_INGEST_ALERTS)
         fs_alert_batch_release(&r->job.batch);
     fs_api_release(r);
+    fs_gateway_release(r);
     fs_buf_release(&r->body);
     free(r);
     *req_cls = NULL;
@@ -865,7 +919,9 @@ void fs_server_stop(struct fs_server *srv)
 {
     if (!srv)
         return;
+    fs_gateway_quiesce(srv->gateway); /* its running calls end before their connections */
     MHD_stop_daemon(srv->mhd);
+    fs_gateway_free(srv->gateway);
     free(srv->checkpoint_file);
     explicit_bzero(srv->checkpoint_key, sizeof(srv->checkpoint_key));
     free(srv);

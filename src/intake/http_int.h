@@ -26,14 +26,16 @@ struct fs_server {
     char *checkpoint_file; /* audit checkpoints, for /api/v1/audit/verify */
     unsigned char checkpoint_key[128];
     size_t checkpoint_keylen;
+    struct fs_gateway *gateway; /* /mcp (api_mcp.c) */
 };
 
 struct req;
 typedef void (*route_fn)(struct req *r);
 
 enum route_flags {
-    R_AUTH = 1, /* needs a caller identity (a valid token when auth is configured) */
-    R_BODY = 2, /* reads a JSON body */
+    R_AUTH = 1,   /* needs a caller identity (a valid token when auth is configured) */
+    R_BODY = 2,   /* reads a JSON body */
+    R_MINTED = 4, /* also takes a token minted for one runner run (api_mcp.c) */
 };
 
 #define CAP_NONE (-1)
@@ -78,9 +80,16 @@ struct req {
     char def_env[64], def_class[64];
     int created; /* answer 201 instead of 200 */
     int (*op)(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err);
+    /* the MCP gateway (api_mcp.c) */
+    bool resumed;           /* fs_http_resume: call answer on the next turn */
+    int64_t bound_incident; /* a minted token's incident, 0 otherwise */
+    struct gw_call *call;   /* the gateway call this request waits for */
 };
 
 void fs_http_text(struct req *r, int status, const char *ctype, char *body, size_t len);
+/* The same with one more header (name NULL: none). */
+void fs_http_text_h(struct req *r, int status, const char *ctype, char *body, size_t len,
+                    const char *hname, const char *hvalue);
 void fs_http_json(struct req *r, int status, json_t *v); /* steals v */
 void fs_http_error(struct req *r, int code, const char *path, const char *msg);
 void fs_http_err(struct req *r, int rc, const struct fs_err *err);
@@ -88,6 +97,10 @@ const char *fs_http_query(struct req *r, const char *key);
 int fs_http_limit(struct req *r, int def, int *out); /* <0: already answered */
 /* Suspend the request, hand r->job to the writer, and call answer(r) once it is done. */
 void fs_http_wait_for_writer(struct req *r, void (*answer)(struct req *r));
+/* Suspend the request until another thread calls fs_http_resume; answer(r) then runs on the
+ * server's thread. Call only from a route handler. */
+void fs_http_suspend(struct req *r, void (*answer)(struct req *r));
+void fs_http_resume(struct req *r);
 
 /* api_safety.c */
 void fs_api_proposals_list(struct req *r);
@@ -107,6 +120,16 @@ void fs_api_audit_verify(struct req *r);
 void fs_api_catalog(struct req *r);
 void fs_api_policy(struct req *r);
 void fs_api_release(struct req *r); /* on completion: drop what the safety call held */
+
+/* api_mcp.c: the gateway's routes, its minted tokens, and its teardown */
+struct fs_gateway;
+void fs_api_mcp_post(struct req *r);
+void fs_api_mcp_delete(struct req *r);
+/* A minted token's identity for this request (sets r->who, r->bound_incident), or false. */
+bool fs_gateway_identify(struct fs_server *srv, struct req *r, const char *digest);
+void fs_gateway_quiesce(struct fs_gateway *g); /* no new calls; wait for the running ones */
+void fs_gateway_free(struct fs_gateway *g);    /* after the server stopped */
+void fs_gateway_release(struct req *r);        /* on completion */
 
 /* api_engine.c */
 void fs_api_postmortem(struct req *r);

@@ -24,6 +24,7 @@
 
 struct fs_mcp_server {
     struct fs_mcp_server_opts o;
+    char principal[96];
     bool initialized;
     char actor[160];  /* "mcp:<clientInfo.name>" */
     json_t *observed; /* observation ids this session recorded */
@@ -38,7 +39,10 @@ int fs_mcp_server_new(const struct fs_mcp_server_opts *o, struct fs_mcp_server *
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     }
     s->o = *o;
-    snprintf(s->actor, sizeof(s->actor), "mcp:client");
+    snprintf(s->principal, sizeof(s->principal), "%s", o->principal ? o->principal : "");
+    s->o.principal = NULL; /* borrowed by the caller: the copy above is what stays */
+    snprintf(s->actor, sizeof(s->actor), "%s%smcp:client", s->principal,
+             s->principal[0] ? " via " : "");
     *out = s;
     return 0;
 }
@@ -49,6 +53,13 @@ void fs_mcp_server_free(struct fs_mcp_server *s)
         return;
     json_decref(s->observed);
     free(s);
+}
+
+void fs_mcp_server_use(struct fs_mcp_server *s, const struct fs_config *cfg,
+                       const struct fs_rules *rules)
+{
+    s->o.cfg = cfg;
+    s->o.rules = rules;
 }
 
 /* ---- tools/list ------------------------------------------------------------------------- */
@@ -279,8 +290,11 @@ static int call_action(struct fs_mcp_server *s, const char *action, json_t *args
                 json_decref(x.result);
                 return rc;
             }
-            is_error = !fs_streq(rep.outcome, "succeeded");
-            snprintf(text, sizeof(text), "executed %s: %s%s%s", id,
+            /* queued or running: the daemon's executor has not finished within the wait */
+            bool later = fs_streq(rep.outcome, "queued") || fs_streq(rep.outcome, "running");
+            is_error = !fs_streq(rep.outcome, "succeeded") && !later;
+            snprintf(text, sizeof(text), "%s %s: %s%s%s",
+                     later ? "approved by the gate:" : "executed", id,
                      rep.outcome[0] ? rep.outcome : "not run", rep.reason[0] ? " — " : "",
                      rep.reason);
         } else if (fs_streq(dec, "execute")) {
@@ -365,7 +379,8 @@ int fs_mcp_server_handle(struct fs_mcp_server *s, const char *buf, size_t len, j
                               : FS_MCP_PROTOCOL_LATEST;
         const char *client =
             json_string_value(json_object_get(json_object_get(m.params, "clientInfo"), "name"));
-        snprintf(s->actor, sizeof(s->actor), "mcp:%.100s", client && *client ? client : "client");
+        snprintf(s->actor, sizeof(s->actor), "%s%smcp:%.60s", s->principal,
+                 s->principal[0] ? " via " : "", client && *client ? client : "client");
         for (char *p = s->actor; *p; p++)
             if ((unsigned char)*p < 0x20 || *p == 0x7f)
                 *p = '_';

@@ -32,6 +32,9 @@ struct fs_mcp_server_opts {
     const struct fs_rules *rules;
     const struct fs_registry *tools;
     int64_t incident_id; /* the incident the session works on; 0 = each action call names it */
+    /* Who the transport authenticated (an API token's name over HTTP), or NULL: the actor of
+     * the session's records is then "PRINCIPAL via mcp:CLIENT" rather than "mcp:CLIENT". */
+    const char *principal;
     /* Run a proposal the gate passed (stdio: the executor in this process); NULL = it waits for
      * the daemon's executor. */
     int (*execute)(void *arg, int64_t proposal_id, struct fs_exec_report *rep, struct fs_err *err);
@@ -43,6 +46,10 @@ struct fs_mcp_server;
 int fs_mcp_server_new(const struct fs_mcp_server_opts *o, struct fs_mcp_server **out,
                       struct fs_err *err);
 void fs_mcp_server_free(struct fs_mcp_server *s);
+/* Use this configuration and these rules from now on (the daemon passes the snapshot it holds
+ * for one request, and NULLs after it). */
+void fs_mcp_server_use(struct fs_mcp_server *s, const struct fs_config *cfg,
+                       const struct fs_rules *rules);
 
 /* One message of len bytes in; *reply is the message to send back (new reference), or NULL
  * when none is due (a notification). Returns <0 only when out of memory or the store failed;
