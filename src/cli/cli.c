@@ -291,15 +291,18 @@ const struct fs_command fs_commands[] = {
      "Remove an MCP server and its tool pins from the registry. Audited (mcp_server).",
      "A server declared in the configuration's mcp.servers is removed there instead."},
     {"mcp tools", fs_cmd_mcp_tools,
-     "NAME [--approve TOOL | --approve-all] [--as NAME] [-o table|json] [-c CONFIG] "
-     "[--data-dir DIR]",
+     "NAME [--refresh] [--approve TOOL | --approve-all] [--as NAME] [-o table|json] "
+     "[-c CONFIG] [--data-dir DIR]",
      "List a server's pinned tools: status (approved, changed: disabled until approved again, "
      "new: never approved), the SHA-256 of the definition, who approved it and when.",
+     "  --refresh       connect to the server first, list its tools and record their pins\n"
+     "                  (new and changed definitions audited, mcp_tool)\n"
      "  --approve TOOL  approve the tool's current definition (needs --as)\n"
      "  --approve-all   approve every tool not approved yet (needs --as)\n"
      "  --as NAME       who approves, kept in the audit trail (mcp_tool approved)\n"
      "  -o json         {server, tools: [{tool, sha256, status, first_seen, last_seen,\n"
-     "                  approved_by, approved_at, approved_sha256, definition}], approved}"},
+     "                  approved_by, approved_at, approved_sha256, definition}], approved,\n"
+     "                  listed: [{tool, change}] with --refresh}"},
     {"mcp serve", fs_cmd_mcp_serve, "[-c CONFIG] [--data-dir DIR] [--incident inc-N]",
      "The MCP gateway over stdio (docs/mcp.md): forestall's read-only tools, and every catalog "
      "action as a tool action.NAME that becomes a proposal for the gate — run when it says "
@@ -314,6 +317,27 @@ const struct fs_command fs_commands[] = {
      "  -o FILE   write FILE (mode 0600, replaced atomically); default: stdout\n"
      "Secret references are resolved now, from this environment and the referenced files: the\n"
      "output holds secret values. Exits 1, naming the server and field, when one cannot be."},
+    {"runner run", fs_cmd_runner_run,
+     "inc-N [-c CONFIG] [--data-dir DIR] [--max-turns N] [--wall-time S] [-o text|json]",
+     "Investigate a recorded incident with Claude Code (docs/runner.md): run headless with "
+     "forestall's gateway over stdio as its only MCP server, its reads recorded as observations "
+     "and its action calls decided by the gate; the live trace goes to stderr, the outcome to "
+     "stdout.",
+     "  -c FILE          the configuration (runner.*: command, model, API key, budgets)\n"
+     "  --data-dir DIR   override data_dir (no daemon may hold it: its gateway is stdio)\n"
+     "  --max-turns N    override runner.max_turns\n"
+     "  --wall-time S    override runner.wall_time (seconds, or a duration such as 5m)\n"
+     "  -o FORMAT        text (default) or json: {incident, state, planner, proposal,\n"
+     "                   decision, rootCause, summary, runner (turns, costUsd, durationMs,\n"
+     "                   subtype, timedOut, calls, ...), childMaxRssKb, wallMs}\n"
+     "Exits 0 when the run was recorded, whatever it found (look at state)."},
+    {"runner manifest", fs_cmd_runner_manifest, "inc-N [-c CONFIG] [--data-dir DIR] [-o yaml|json]",
+     "Print the Kubernetes batch/v1 Job that runs the same Claude Code investigation in a "
+     "cluster (docs/runner.md): the gateway over HTTP, its API key and token from a Secret.",
+     "  -c FILE          the configuration (runner.image, namespace, service_account, secret,\n"
+     "                   gateway_url, active_deadline, ttl_after_finished)\n"
+     "  -o FORMAT        yaml (default) or json\n"
+     "Apply it with kubectl apply -f -; it never holds a secret's value."},
     {"config check", fs_cmd_config_check, "FILE",
      "Validate a configuration file; print every problem with file, line and key.",
      "Exit 0 when valid, 1 otherwise."},

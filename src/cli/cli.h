@@ -159,6 +159,8 @@ int fs_cmd_mcp_list(int argc, char **argv);
 int fs_cmd_mcp_remove(int argc, char **argv);
 int fs_cmd_mcp_tools(int argc, char **argv);
 int fs_cmd_mcp_config(int argc, char **argv);
+int fs_cmd_runner_run(int argc, char **argv);
+int fs_cmd_runner_manifest(int argc, char **argv);
 
 int fs_cli_doc_markdown(struct fs_buf *b);
 

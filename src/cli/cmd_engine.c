@@ -23,6 +23,7 @@
 #include "core/time.h"
 #include "incidents/incidents.h"
 #include "intake/ingest.h"
+#include "mcp/hub.h"
 #include "planner/investigate.h"
 #include "planner/llm.h"
 #include "planner/playbooktest.h"
@@ -295,6 +296,7 @@ int fs_cmd_investigate(int argc, char **argv)
     struct fs_registry *reg = NULL;
     struct fs_playbooks *pbs = NULL;
     struct fs_store *store = NULL;
+    struct fs_mcp_hub *hub = NULL;
     struct fs_alert_batch batch = {0};
     struct fs_llm *model = NULL;
     struct fs_llm_planner planner;
@@ -337,6 +339,14 @@ int fs_cmd_investigate(int argc, char **argv)
     }
     struct fs_writer w;
     fs_store_direct_writer(store, &w);
+    /* the registered MCP servers' trusted, approved read-only tools join the registry (servers
+     * opened in parallel; one that cannot be reached is logged and its tools are absent) */
+    struct fs_mcp_hub_opts ho = {.w = &w, .tools = reg};
+    if (fs_mcp_registry_load_config(&w, cfg, fs_now_ms(), NULL, &err) < 0 ||
+        fs_mcp_hub_new(&ho, &hub, &err) < 0 || fs_mcp_hub_refresh(hub, NULL, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "mcp: %s", err.msg);
+        goto out;
+    }
 
     /* 1. record the alert */
     enum fs_alert_source src = FS_SRC_ALERTMANAGER;
@@ -462,6 +472,7 @@ out:
     json_decref(usage);
     fs_llm_free(model);
     fs_alert_batch_release(&batch);
+    fs_mcp_hub_free(hub); /* before the registry it registered tools in */
     fs_store_close(store);
     fs_playbooks_free(pbs);
     fs_registry_free(reg);

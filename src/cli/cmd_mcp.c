@@ -2,7 +2,8 @@
  * configured store directly (there is no daemon API for it), like `forestall executor` does.
  * Every command first loads the configuration's mcp.servers into the table. The rules live in
  * mcp/registry.c; this file parses the command line, prints, and writes mcp.json (mode 0600:
- * it holds resolved secrets). */
+ * it holds resolved secrets). `mcp tools --refresh` lists a server's tools through the MCP
+ * hub (mcp/hub.h), which records the pins. */
 #include "core/common.h"
 
 #include <errno.h>
@@ -17,7 +18,9 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/log.h"
 #include "core/time.h"
+#include "mcp/hub.h"
 #include "mcp/registry.h"
 #include "store/store.h"
 
@@ -36,6 +39,7 @@ enum {
     M_REPLACE,
     M_APPROVE,
     M_APPROVE_ALL,
+    M_REFRESH,
 };
 
 struct mopts {
@@ -47,6 +51,7 @@ struct mopts {
     /* tools */
     const char *approve;
     bool approve_all;
+    bool refresh;
 };
 
 struct mctx {
@@ -139,6 +144,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *shorts, int
                                          {"replace", no_argument, NULL, M_REPLACE},
                                          {"approve", required_argument, NULL, M_APPROVE},
                                          {"approve-all", no_argument, NULL, M_APPROVE_ALL},
+                                         {"refresh", no_argument, NULL, M_REFRESH},
                                          {NULL, 0, NULL, 0}};
     /* which long options each command takes */
     static const struct {
@@ -150,7 +156,8 @@ static int parse(int argc, char **argv, const char *cmd, const char *shorts, int
                         (1u << (M_HEADER - M_DATA_DIR)) | (1u << (M_TRUST - M_DATA_DIR)) |
                         (1u << (M_READ_ONLY - M_DATA_DIR)) | (1u << (M_MAP - M_DATA_DIR)) |
                         (1u << (M_DISABLED - M_DATA_DIR)) | (1u << (M_REPLACE - M_DATA_DIR))},
-        {"mcp tools", (1u << (M_APPROVE - M_DATA_DIR)) | (1u << (M_APPROVE_ALL - M_DATA_DIR))},
+        {"mcp tools", (1u << (M_APPROVE - M_DATA_DIR)) | (1u << (M_APPROVE_ALL - M_DATA_DIR)) |
+                          (1u << (M_REFRESH - M_DATA_DIR))},
     };
     unsigned mine = (1u << 0) | (1u << (M_AS - M_DATA_DIR)); /* --data-dir, --as: every one */
     for (size_t i = 0; i < FS_ARRAY_LEN(allowed); i++)
@@ -197,6 +204,7 @@ static int parse(int argc, char **argv, const char *cmd, const char *shorts, int
         case M_REPLACE: o->replace = true; break;
         case M_APPROVE: o->approve = optarg; break;
         case M_APPROVE_ALL: o->approve_all = true; break;
+        case M_REFRESH: o->refresh = true; break;
         default: fs_cli_usage(cmd, false); rc = FS_EXIT_USAGE;
         }
     }
@@ -529,7 +537,7 @@ int fs_cmd_mcp_tools(int argc, char **argv)
     }
     struct mctx m;
     struct tools_tx t = {argv[optind], o.approve, o.as, NULL};
-    json_t *server = NULL, *pins = NULL;
+    json_t *server = NULL, *pins = NULL, *listed = NULL;
     struct fs_err err;
     if ((rc = ctx_open(&o, &m)) != FS_EXIT_OK)
         goto out;
@@ -537,11 +545,22 @@ int fs_cmd_mcp_tools(int argc, char **argv)
         rc = fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
-    /* HOOK fs_mcp_list_tools: once the MCP client (src/mcp/client.h) lists a server's tools,
-     * this is where the live listing joins: fetch it with fs_mcp_list_tools(server, ...), then
-     * record it in a transaction with fs_mcp_pins_record (new tools pinned, changed definitions
-     * disabled, both audited) before the approvals and the listing below. Until then the
-     * listing is what the store holds: the pins the client wrote. */
+    /* --refresh: the live listing, its pins recorded (new tools pinned, changed definitions
+     * disabled, both audited), before the approvals and the listing below; without it the
+     * listing is what the store holds */
+    if (o.refresh) {
+        fs_log_setup(FS_LOG_ERROR, FS_LOG_LOGFMT); /* this command reports what happened */
+        struct fs_mcp_hub_opts ho = {.w = &m.w};
+        struct fs_mcp_hub *hub = NULL;
+        int hrc = fs_mcp_hub_new(&ho, &hub, &err);
+        if (hrc == 0)
+            hrc = fs_mcp_hub_sync(hub, t.server, &listed, &err);
+        fs_mcp_hub_free(hub); /* closes the server */
+        if (hrc < 0) {
+            rc = fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
+            goto out;
+        }
+    }
     if ((o.approve || o.approve_all) && fs_writer_run(&m.w, approve_fn, &t, &err) < 0) {
         rc = fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
@@ -553,12 +572,34 @@ int fs_cmd_mcp_tools(int argc, char **argv)
     if (o.json) {
         json_t *r = json_pack("{ss sO so}", "server", t.server, "tools", pins, "approved",
                               t.approved ? json_incref(t.approved) : json_array());
+        if (r && listed) {
+            /* what this listing changed: [{tool, change: new|changed|unchanged|missing}] */
+            json_t *l = json_array();
+            size_t k;
+            json_t *c;
+            json_array_foreach(listed, k, c)
+                json_array_append_new(l, json_pack("{sO sO}", "tool", json_object_get(c, "tool"),
+                                                   "change", json_object_get(c, "change")));
+            json_object_set_new(r, "listed", l);
+        }
         rc = fs_cli_print_json(r);
         json_decref(r);
         goto out;
     }
     size_t i;
     json_t *p;
+    if (listed) {
+        int counts[4] = {0};
+        static const char *const changes[] = {"new", "changed", "unchanged", "missing"};
+        json_array_foreach(listed, i, p)
+        {
+            for (int k = 0; k < 4; k++)
+                counts[k] += fs_streq(json_string_value(json_object_get(p, "change")), changes[k]);
+        }
+        printf("listed %s: %d tool(s); %d new, %d changed, %d unchanged, %d no longer listed\n",
+               t.server, counts[0] + counts[1] + counts[2], counts[0], counts[1], counts[2],
+               counts[3]);
+    }
     json_array_foreach(t.approved, i, p) printf("approved %s/%s\n", t.server, json_string_value(p));
     if ((o.approve || o.approve_all) && !json_array_size(t.approved))
         printf("nothing to approve: %s\n",
@@ -582,6 +623,7 @@ int fs_cmd_mcp_tools(int argc, char **argv)
     }
 out:
     json_decref(t.approved);
+    json_decref(listed);
     json_decref(pins);
     json_decref(server);
     ctx_close(&m);

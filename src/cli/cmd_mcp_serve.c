@@ -1,8 +1,9 @@
 /* cmd_mcp_serve: `forestall mcp serve` — the MCP gateway over stdio (mcp/server.h): one
  * JSON-RPC message per line in, one reply per line out, until stdin closes. It works on the
  * configured store directly, as `forestall investigate` does, and runs what the gate passes in
- * this process through the executor's code. Its diagnostics go to stderr: stdout is the
- * protocol's. */
+ * this process through the executor's code. The registered MCP servers' trusted, approved
+ * tools join its registry through the MCP hub (mcp/hub.h), which also runs actions whose target
+ * kind is mcp. Its diagnostics go to stderr: stdout is the protocol's. */
 #include "core/common.h"
 
 #include <getopt.h>
@@ -15,7 +16,9 @@
 #include "cli/cli.h"
 #include "core/config.h"
 #include "core/log.h"
+#include "core/time.h"
 #include "exec/exec.h"
+#include "mcp/hub.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/server.h"
 #include "safety/service.h"
@@ -65,6 +68,7 @@ int fs_cmd_mcp_serve(int argc, char **argv)
     struct fs_registry *reg = NULL;
     struct fs_store *store = NULL;
     struct fs_mcp_server *srv = NULL;
+    struct fs_mcp_hub *hub = NULL;
     char *dbpath = NULL, *line = NULL;
     int lockfd = -1, code = FS_EXIT_FAILURE;
     if (fs_cli_load_config(config, NULL, data_dir, &cfg, &err) < 0) {
@@ -91,7 +95,15 @@ int fs_cmd_mcp_serve(int argc, char **argv)
     }
     struct fs_writer w;
     fs_store_direct_writer(store, &w);
-    struct exec_arg x = {.env = {.w = &w, .rules = rules, .cfg = cfg, .tools = reg}};
+    /* remote tools: every enabled server opened at once (in parallel, within its connect
+     * timeout); one that cannot be reached is logged and its tools are absent */
+    struct fs_mcp_hub_opts ho = {.w = &w, .tools = reg};
+    if (fs_mcp_registry_load_config(&w, cfg, fs_now_ms(), NULL, &err) < 0 ||
+        fs_mcp_hub_new(&ho, &hub, &err) < 0 || fs_mcp_hub_refresh(hub, NULL, &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "mcp: %s", err.msg);
+        goto out;
+    }
+    struct exec_arg x = {.env = {.w = &w, .rules = rules, .cfg = cfg, .tools = reg, .mcp = hub}};
     struct fs_mcp_server_opts so2 = {.w = &w,
                                      .cfg = cfg,
                                      .rules = rules,
@@ -143,6 +155,7 @@ int fs_cmd_mcp_serve(int argc, char **argv)
 out:
     free(line);
     fs_mcp_server_free(srv);
+    fs_mcp_hub_free(hub); /* before the registry it registered tools in */
     fs_store_close(store);
     fs_registry_free(reg);
     fs_rules_release(rules);

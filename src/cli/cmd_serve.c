@@ -77,12 +77,6 @@ static void hook_after_commit(struct fs_store *s, void *arg)
     fs_engine_kick(__atomic_load_n(&engine, __ATOMIC_ACQUIRE));
 }
 
-static void kick_engine(void *arg)
-{
-    (void)arg;
-    fs_engine_kick(__atomic_load_n(&engine, __ATOMIC_ACQUIRE));
-}
-
 /* SIGHUP: re-read the file; keep running on the old config if the new one is invalid. */
 static void reload(const struct overrides *ov)
 {
@@ -244,16 +238,11 @@ int fs_cmd_serve(int argc, char **argv)
         goto out;
     }
     struct fs_engine *eng = NULL;
-    if (fs_engine_start(store, ingest, cfg, ov.file, ov.data_dir, &eng, &err) < 0) {
+    if (fs_engine_start(store, ingest, srv, cfg, ov.file, ov.data_dir, &eng, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
     __atomic_store_n(&engine, eng, __ATOMIC_RELEASE);
-    struct fs_gateway_opts gw = {.tools = fs_engine_tools(eng), .kick = kick_engine};
-    if (fs_server_set_gateway(srv, &gw, &err) < 0) {
-        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
-        goto out;
-    }
     FS_LOG_INFO("forestall started", "version", FS_VERSION, "listen", fs_server_url(srv), "config",
                 cfg->file, "store", dbpath, "auth", fs_config_auth_enabled(cfg) ? "tokens" : "none",
                 "policy", rules->policy->version, "catalog", rules->catalog->version);

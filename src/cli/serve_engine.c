@@ -1,21 +1,31 @@
-/* serve_engine: the daemon's engine glue — the tool registry and playbooks, the dispatch pool
- * writing through the ingest writer, concluding incidents whose handling ended (post-mortem and
- * knowledge write-back), and the supervised executor process that runs approved actions. */
+/* serve_engine: the daemon's engine glue — the tool registry and playbooks, the MCP hub that
+ * adds the registered servers' trusted tools to the registry (refreshed on its own thread), the
+ * dispatch pool writing through the ingest writer, concluding incidents whose handling ended
+ * (post-mortem and knowledge write-back), and the supervised executor process that runs
+ * approved actions. */
 #include "core/common.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "cli/cli.h"
 #include "cli/serve_engine.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "exec/supervisor.h"
+#include "intake/http.h"
+#include "mcp/hub.h"
 #include "planner/dispatch.h"
 #include "report/postmortem.h"
 #include "safety/service.h"
 #include "tools/registry.h"
 
 struct fs_engine {
+    struct fs_server *srv; /* the HTTP server: its /mcp gateway serves the runner */
     struct fs_writer w;
     struct fs_registry *reg;
+    struct fs_mcp_hub *hub;
     struct fs_dispatch *dispatch;
     struct fs_executor *executor;
 };
@@ -56,16 +66,55 @@ static int load_playbooks(struct fs_engine *e, const struct fs_config *cfg,
     return rc;
 }
 
-int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, const struct fs_config *cfg,
-                    const char *config_file, const char *data_dir, struct fs_engine **out,
-                    struct fs_err *err)
+static void engine_kick_cb(void *arg)
+{
+    fs_engine_kick(arg);
+}
+
+/* dispatch.planner claude_code: the daemon's own /mcp for one incident, with a token minted
+ * for it that lives as long as the run may (docs/runner.md). */
+static int runner_gateway(void *arg, int64_t incident_id, char *url, size_t url_size, char *token,
+                          size_t token_size, struct fs_err *err)
+{
+    struct fs_engine *e = arg;
+    struct fs_config *cfg = fs_config_acquire();
+    int64_t ttl = (cfg ? cfg->runner.wall_time_ms : 0) + 60000;
+    fs_config_release(cfg);
+    int rc = fs_server_mint_token(e->srv, incident_id, ttl, token, token_size, err);
+    if (rc < 0)
+        return rc;
+    /* a wildcard listen address is reached on loopback */
+    const char *base = fs_server_url(e->srv);
+    const char *rest = NULL;
+    if (!strncmp(base, "http://0.0.0.0:", 15))
+        rest = base + 14, base = "http://127.0.0.1";
+    else if (!strncmp(base, "http://[::]:", 12))
+        rest = base + 11, base = "http://[::1]";
+    snprintf(url, url_size, "%s%s/mcp?incident=inc-%" PRId64, base, rest ? rest : "", incident_id);
+    return 0;
+}
+
+int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, struct fs_server *srv,
+                    const struct fs_config *cfg, const char *config_file, const char *data_dir,
+                    struct fs_engine **out, struct fs_err *err)
 {
     *out = NULL;
     struct fs_engine *e = fs_calloc(1, sizeof(*e));
     if (!e)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    e->srv = srv;
     fs_ingest_writer(ingest, store, &e->w);
     int rc = fs_registry_new(&e->reg, err);
+    /* the MCP gateway at /mcp offers the investigations' tools, and pokes the executor when the
+     * gate passes an action; it is there before the first investigation may need it */
+    struct fs_gateway_opts go = {.tools = e->reg, .kick = engine_kick_cb, .kick_arg = e};
+    if (rc == 0 && srv)
+        rc = fs_server_set_gateway(srv, &go, err);
+    /* remote tools: the hub's thread opens and lists the servers at once, then every
+     * mcp.refresh; startup never waits for a server */
+    struct fs_mcp_hub_opts ho = {.w = &e->w, .tools = e->reg};
+    if (rc == 0 && (rc = fs_mcp_hub_new(&ho, &e->hub, err)) == 0)
+        rc = fs_mcp_hub_start(e->hub, cfg->mcp.refresh_ms, err);
     if (rc == 0 && cfg->executor.enabled)
         rc = fs_executor_start("/proc/self/exe", config_file, data_dir, &e->executor, err);
     if (rc == 0 && cfg->dispatch.enabled) {
@@ -76,6 +125,7 @@ int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, const stru
                                      .workers = (int)cfg->dispatch.workers,
                                      .after = after_investigation,
                                      .conclude = conclude,
+                                     .gateway = srv ? runner_gateway : NULL,
                                      .arg = e};
         if (rc == 0 && (rc = fs_dispatch_start(&o, pbs, &e->dispatch, err)) < 0)
             fs_playbooks_free(pbs);
@@ -86,11 +136,6 @@ int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, const stru
     }
     *out = e;
     return 0;
-}
-
-const struct fs_registry *fs_engine_tools(struct fs_engine *e)
-{
-    return e ? e->reg : NULL;
 }
 
 void fs_engine_kick(struct fs_engine *e)
@@ -121,6 +166,7 @@ void fs_engine_stop(struct fs_engine *e)
         return;
     fs_dispatch_stop(e->dispatch);
     fs_executor_stop(e->executor);
+    fs_mcp_hub_free(e->hub); /* no tool call is left running; before the registry */
     fs_registry_free(e->reg);
     free(e);
 }

@@ -132,9 +132,11 @@ const struct fs_config_key fs_config_keys[] = {
      FS_CFG_NULLABLE | FS_CFG_RELOAD,
      "Directory of playbook files read over the built-in ones (docs/playbooks.md): a playbook "
      "with a built-in name replaces it. null = built-in only."},
-    {"dispatch.planner", FS_CFG_ENUM, OFF(dispatch.planner), 0, 0, "playbook|llm", FS_CFG_RELOAD,
-     "Who investigates (docs/llm.md): playbook (the playbooks) or llm (the LLM planner, with the "
-     "model of llm.*; the playbook that matches gives it hints)."},
+    {"dispatch.planner", FS_CFG_ENUM, OFF(dispatch.planner), 0, 0, "playbook|llm|claude_code",
+     FS_CFG_RELOAD,
+     "Who investigates (docs/llm.md): playbook (the playbooks), llm (the LLM planner, with the "
+     "model of llm.*; the playbook that matches gives it hints) or claude_code (Claude Code run "
+     "headless with forestall's MCP gateway as its only tools: runner.*, docs/runner.md)."},
     {"dispatch.llm_alerts", FS_CFG_STRLIST, OFF(dispatch.llm_alerts), 0, 0, NULL, FS_CFG_RELOAD,
      "With planner playbook: alert names (anchored regular expressions) the LLM planner takes "
      "instead, e.g. [\"HostOutOfMemory\", \"Kube.*\"]; the rest stay with the playbooks."},
@@ -200,6 +202,50 @@ const struct fs_config_key fs_config_keys[] = {
      FS_CFG_RELOAD, "Most output tokens (summed) one LLM investigation may use."},
     {"llm.max_wall", FS_CFG_DURATION, OFF(llm.max_wall_ms), 1000, 24 * 3600 * 1000LL, NULL,
      FS_CFG_RELOAD, "Longest one LLM investigation may take, model calls and tools included."},
+    {"runner.command", FS_CFG_STR, OFF(runner.command), 0, 0, NULL, FS_CFG_RELOAD,
+     "The Claude Code program the external-agent runner starts (docs/runner.md): a path, or a "
+     "name looked up in PATH."},
+    {"runner.model", FS_CFG_STR, OFF(runner.model), 0, 0, NULL, FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "--model for Claude Code; null = llm.model when llm.provider is anthropic, else Claude "
+     "Code's default."},
+    {"runner.max_turns", FS_CFG_INT, OFF(runner.max_turns), 1, 200, NULL, FS_CFG_RELOAD,
+     "--max-turns: most agent turns in one run; the runner also stops a stream that goes past "
+     "it."},
+    {"runner.wall_time", FS_CFG_DURATION, OFF(runner.wall_time_ms), 5000, 6 * 3600 * 1000LL, NULL,
+     FS_CFG_RELOAD,
+     "Longest one run may take; at the deadline its process group is killed and the incident "
+     "escalated."},
+    {"runner.base_url", FS_CFG_URL, OFF(runner.base_url), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "ANTHROPIC_BASE_URL for Claude Code; null = llm.base_url when llm.provider is anthropic, "
+     "else Claude Code's default endpoint."},
+    {"runner.api_key", FS_CFG_SECRET, OFF(runner.api_key), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "ANTHROPIC_API_KEY for Claude Code, {env: FORESTALL_NAME} or {file: PATH}; null = "
+     "llm.api_key. Passed only in the child's environment, redacted from everything else."},
+    {"runner.tools", FS_CFG_STRLIST, OFF(runner.tools), 0, 0, NULL, FS_CFG_RELOAD,
+     "Gateway tools the agent may call (e.g. [host.fs_usage, action.journal_vacuum]); empty = "
+     "every tool the gateway offers. Claude Code's own tools are never allowed."},
+    {"runner.image", FS_CFG_STR, OFF(runner.image), 0, 0, NULL, FS_CFG_RELOAD,
+     "`forestall runner manifest`: the container image with Claude Code installed (its "
+     "command is runner.command)."},
+    {"runner.namespace", FS_CFG_STR, OFF(runner.namespace), 0, 0, NULL, FS_CFG_RELOAD,
+     "`forestall runner manifest`: the Job's namespace."},
+    {"runner.service_account", FS_CFG_STR, OFF(runner.service_account), 0, 0, NULL, FS_CFG_RELOAD,
+     "`forestall runner manifest`: the pod's service account."},
+    {"runner.secret", FS_CFG_STR, OFF(runner.secret), 0, 0, NULL, FS_CFG_RELOAD,
+     "`forestall runner manifest`: the Secret whose keys anthropic-api-key and gateway-token "
+     "the pod's environment reads (the manifest never holds either value)."},
+    {"runner.gateway_url", FS_CFG_URL, OFF(runner.gateway_url), 0, 0, NULL,
+     FS_CFG_NULLABLE | FS_CFG_RELOAD,
+     "`forestall runner manifest`: where the pod reaches forestall's gateway; null = "
+     "http://forestall.NAMESPACE.svc:9797/mcp."},
+    {"runner.active_deadline", FS_CFG_DURATION, OFF(runner.active_deadline_ms), 10000,
+     24 * 3600 * 1000LL, NULL, FS_CFG_RELOAD,
+     "`forestall runner manifest`: the Job's activeDeadlineSeconds."},
+    {"runner.ttl_after_finished", FS_CFG_DURATION, OFF(runner.ttl_after_finished_ms), 0,
+     30 * DAY, NULL, FS_CFG_RELOAD,
+     "`forestall runner manifest`: the Job's ttlSecondsAfterFinished."},
     {"mcp.servers", FS_CFG_MCP_SERVERS, OFF(mcp.servers), 0, 0, NULL, 0,
      "MCP servers of the registry (docs/mcp.md), each {name, command, args, env} (stdio) or "
      "{name, url, headers} (Streamable HTTP), with optional transport, enabled, trust (none, "
@@ -209,6 +255,11 @@ const struct fs_config_key fs_config_keys[] = {
      "Loaded into the mcp_servers table at daemon start and by every `forestall mcp` command: "
      "the configuration wins for the servers it names; servers added with `forestall mcp add` "
      "stay."},
+    {"mcp.refresh", FS_CFG_DURATION, OFF(mcp.refresh_ms), 1000, 24 * 3600 * 1000LL, NULL, 0,
+     "How often the daemon opens the registered servers it could not reach, lists every "
+     "server's tools again and records their pins: a remote tool whose definition changed is "
+     "disabled, one approved since is added (docs/mcp.md). A server's "
+     "notifications/tools/list_changed is acted on at the next call of its tools."},
     {"executor.enabled", FS_CFG_BOOL, OFF(executor.enabled), 0, 0, NULL, 0,
      "Run the executor process. Off: approved actions wait (nothing is executed)."},
     {"executor.action_timeout", FS_CFG_DURATION, OFF(executor.action_timeout_ms), 1000, 3600 * 1000,
@@ -1359,6 +1410,10 @@ static int check_cross(struct loader *L)
     }
     if (fs_streq(c->dispatch.planner, "llm") && !c->llm.provider)
         problem(L, "dispatch.planner", "llm needs a model: set llm.provider (and llm.model)");
+    if (fs_streq(c->dispatch.planner, "claude_code") && !c->runner.api_key.value &&
+        !c->llm.api_key.value)
+        problem(L, "dispatch.planner",
+                "claude_code needs an API key for Claude Code: set runner.api_key (or llm.api_key)");
     for (size_t i = 0; i < c->incidents.group_by.n; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(c->incidents.group_by.items[i], c->incidents.group_by.items[j]) == 0)

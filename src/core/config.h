@@ -131,6 +131,7 @@ struct fs_config {
         /* mcp.servers: the canonical definition of each server as JSON text (the shape of
          * src/mcp/registry.h), checked by fs_config_mcp_server_check */
         struct fs_strlist servers;
+        int64_t refresh_ms; /* mcp.refresh: how often the daemon lists the servers' tools again */
     } mcp;
     struct {
         bool enabled;
@@ -168,6 +169,25 @@ struct fs_config {
         char *level;
         char *format;
     } log;
+    struct {
+        /* the external-agent runner (docs/runner.md): Claude Code headless, with forestall's
+         * MCP gateway as its only MCP server */
+        char *command;            /* a path, or a name looked up in PATH */
+        char *model;              /* NULL = llm.model when llm.provider is anthropic */
+        int64_t max_turns;
+        int64_t wall_time_ms;
+        char *base_url;           /* NULL = llm.base_url when llm.provider is anthropic */
+        struct fs_secret api_key; /* unset = llm.api_key */
+        struct fs_strlist tools;  /* gateway tools the agent may call; empty = all of them */
+        /* `forestall runner manifest`: the Kubernetes Job */
+        char *image;
+        char *namespace;
+        char *service_account;
+        char *secret; /* the Secret with the keys anthropic-api-key and gateway-token */
+        char *gateway_url; /* NULL = http://forestall.NAMESPACE.svc:9797/mcp */
+        int64_t active_deadline_ms;
+        int64_t ttl_after_finished_ms;
+    } runner;
 
     int refs; /* owned by config.c */
 };

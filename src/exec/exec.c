@@ -1,9 +1,10 @@
 /* exec: the run of one approved proposal, step by step — load, target, preflight, intent (the
- * approval consumed in the same transaction), started, the program, result, verification,
- * rollback or escalation, and the bookkeeping (execution outcome, incident state, finished
- * hook). Each transition is committed through the caller's writer before the next begins, and
- * nothing runs before its intent is durable. Decides nothing the gate or the catalog did not:
- * what runs is the catalog template for the proposal's action, params and target. */
+ * approval consumed in the same transaction), started, the program (or, for an mcp target, the
+ * remote tool through the MCP hub), result, verification, rollback or escalation, and the
+ * bookkeeping (execution outcome, incident state, finished hook). Each transition is committed
+ * through the caller's writer before the next begins, and nothing runs before its intent is
+ * durable. Decides nothing the gate or the catalog did not: what runs is the catalog template for
+ * the proposal's action, params and target. */
 #include "core/common.h"
 
 #include <inttypes.h>
@@ -25,6 +26,7 @@
 #include "core/time.h"
 #include "exec/exec_int.h"
 #include "incidents/state.h"
+#include "mcp/hub.h"
 #include "safety/approval.h"
 #include "safety/service.h"
 #include "store/store.h"
@@ -69,8 +71,10 @@ void fs_exec_run_release(struct fs_exec_run *r)
     json_decref(r->target);
     json_decref(r->argv);
     free(r->target_key);
+    fs_mcp_hub_free(r->own_hub);
     r->params = r->target = r->argv = NULL;
     r->target_key = NULL;
+    r->own_hub = NULL;
 }
 
 void fs_exec_run_label(struct fs_exec_run *r)
@@ -293,15 +297,135 @@ static json_t *sanitized(const struct fs_buf *b, size_t max)
     return j;
 }
 
-/* Run argv with a clean environment, cwd "/", the action timeout and the output cap. *detail
- * (new) is the result step's detail; *ok = it exited 0; *spawned = it started at all. */
-static int run_argv(const struct fs_exec_run *r, const json_t *argv, json_t **detail, bool *ok,
+/* ---- running a remote tool (target kind mcp) ---------------------------------------------- */
+
+/* The hub that runs this execution's remote tools: the environment's, or one of its own. */
+static struct fs_mcp_hub *hub_of(struct fs_exec_run *r, struct fs_err *err)
+{
+    if (r->x->mcp)
+        return r->x->mcp;
+    if (!r->own_hub) {
+        struct fs_mcp_hub_opts o = {.w = r->x->w,
+                                    .call_timeout_ms = r->x->cfg->executor.action_timeout_ms};
+        if (fs_mcp_hub_new(&o, &r->own_hub, err) < 0)
+            return NULL;
+    }
+    return r->own_hub;
+}
+
+int fs_exec_mcp_prepare(struct fs_exec_run *r, const char *action, json_t **req, char *why,
+                        size_t why_size, struct fs_err *err)
+{
+    json_t *final = NULL;
+    struct fs_err e = {0};
+    int rc = fs_mcp_hub_action_request(r->x->w->store, action, *req, &final, &e);
+    struct fs_mcp_hub *h = rc == 0 ? hub_of(r, &e) : NULL;
+    if (rc == 0 && !h)
+        rc = -FS_E_NOMEM;
+    if (rc == 0)
+        rc = fs_mcp_hub_check(h, json_string_value(json_object_get(final, "server")),
+                              json_string_value(json_object_get(final, "tool")), &e);
+    if (rc == -FS_E_NOMEM) {
+        json_decref(final);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    if (rc < 0) {
+        json_decref(final);
+        snprintf(why, why_size, "%s", e.msg);
+        return 0;
+    }
+    json_decref(*req);
+    *req = final;
+    return 1;
+}
+
+/* Call the remote tool of req ({server, tool, arguments}) within the action timeout. *detail
+ * (new) is the result step's detail: {server, tool, is_error, text, duration_ms} (the text
+ * sanitized and capped like a program's output; structured content is not kept) or {server,
+ * tool, error, code, reached}; *ok = it answered without isError; *spawned = the request may
+ * have reached the server. */
+static int run_mcp(struct fs_exec_run *r, const json_t *req, json_t **detail, bool *ok,
+                   bool *spawned, char *summary, size_t summary_size, struct fs_err *err)
+{
+    const struct fs_config *cfg = r->x->cfg;
+    const char *server = json_string_value(json_object_get(req, "server"));
+    const char *tool = json_string_value(json_object_get(req, "tool"));
+    struct fs_mcp_result res = {0};
+    struct fs_err e = {0};
+    struct fs_mcp_hub *h = hub_of(r, &e);
+    int rc = !h ? -FS_E_NOMEM
+             : !server || !tool
+                 ? fs_err_set(&e, FS_E_INVALID, NULL, "the mcp request names no server or tool")
+                 : fs_mcp_hub_call(h, server, tool, json_object_get(req, "arguments"),
+                                   cfg->executor.action_timeout_ms, &res, &e);
+    if (rc == -FS_E_NOMEM)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    if (rc < 0) {
+        /* a timeout or a broken stream may have reached the server: it may have acted */
+        *spawned = rc == -FS_E_TIMEOUT || rc == -FS_E_IO;
+        *detail = json_pack("{s:s?,s:s?,s:s,s:s,s:b}", "server", server, "tool", tool, "error",
+                            e.msg, "code", fs_err_name(-rc), "reached", *spawned);
+        snprintf(summary, summary_size, "%s", e.msg);
+        return *detail ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    size_t max = (size_t)cfg->executor.max_output;
+    char *text =
+        fs_sanitize_text(res.text ? res.text : "", res.text ? strlen(res.text) : 0, max, NULL);
+    json_t *d =
+        text ? json_pack("{s:s,s:s,s:b,s:s,s:I}", "server", server, "tool", tool, "is_error",
+                         res.is_error, "text", text, "duration_ms", (json_int_t)res.duration_ms)
+             : NULL;
+    *spawned = true;
+    *ok = !res.is_error;
+    if (text) {
+        size_t n = strcspn(text, "\n");
+        snprintf(summary, summary_size, "%s.%s %s in %" PRId64 " ms%s%.*s", server, tool,
+                 res.is_error ? "reported an error" : "answered", res.duration_ms,
+                 res.is_error ? ": " : "", res.is_error ? (int)FS_MIN(n, 300) : 0, text);
+        fs_utf8_cut(summary);
+    }
+    free(text);
+    fs_mcp_result_release(&res);
+    if (!d)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    *detail = d;
+    return 0;
+}
+
+/* The result's audit summary: what a program's exit says, or what a remote tool answered. */
+static json_t *result_audit(const json_t *res)
+{
+    if (json_object_get(res, "exit_code") || !json_object_get(res, "tool")) {
+        json_t *a = json_pack("{s:O,s:O,s:O,s:O}", "exit_code",
+                              json_object_get(res, "exit_code") ?: json_null(), "signal",
+                              json_object_get(res, "signal") ?: json_null(), "timed_out",
+                              json_object_get(res, "timed_out") ?: json_false(), "duration_ms",
+                              json_object_get(res, "duration_ms") ?: json_null());
+        if (a && json_object_get(res, "error"))
+            json_object_set(a, "error", json_object_get(res, "error"));
+        return a;
+    }
+    static const char *const keys[] = {"server", "tool", "is_error", "duration_ms",
+                                       "error",  "code", "reached"};
+    json_t *a = json_object();
+    for (size_t i = 0; a && i < FS_ARRAY_LEN(keys); i++)
+        if (json_object_get(res, keys[i]))
+            json_object_set(a, keys[i], json_object_get(res, keys[i]));
+    return a;
+}
+
+/* Run argv with a clean environment, cwd "/", the action timeout and the output cap (or, when
+ * argv is an mcp request object, call the remote tool). *detail (new) is the result step's
+ * detail; *ok = it exited 0; *spawned = it started at all. */
+static int run_argv(struct fs_exec_run *r, const json_t *argv, json_t **detail, bool *ok,
                     bool *spawned, char *summary, size_t summary_size, struct fs_err *err)
 {
     static const char *const env[] = {"PATH=" FS_CHILD_DEFAULT_PATH, "LANG=C.UTF-8", NULL};
     const struct fs_config *cfg = r->x->cfg;
     *detail = NULL;
     *ok = *spawned = false;
+    if (json_is_object(argv))
+        return run_mcp(r, argv, detail, ok, spawned, summary, summary_size, err);
     const char **v = fs_exec_cstrings(argv);
     if (!v || !v[0]) {
         free(v);
@@ -413,8 +537,11 @@ static int verified(struct fs_exec_run *r, json_t *probe_json)
         json_object_set(d, "probe", probe_json);
     else if (d)
         json_object_set_new(d, "note",
-                            json_string("the action has no verify probe; its exit "
-                                        "status is the only evidence"));
+                            json_string(json_is_object(r->argv)
+                                            ? "the action has no verify probe; the remote "
+                                              "tool's answer is the only evidence"
+                                            : "the action has no verify probe; its exit "
+                                              "status is the only evidence"));
     struct rec c = {.step = FS_STEP_VERIFIED, .detail = d, .phase = "verified", .to = -1};
     int rc = d ? record(r, &c, &err) : -FS_E_NOMEM;
     json_decref(d);
@@ -532,13 +659,7 @@ int fs_exec_start_and_run(struct fs_exec_run *r, bool resumed)
         return rc;
     if (resumed)
         json_object_set_new(res, "resumed", json_true());
-    json_t *a = json_pack("{s:O,s:O,s:O,s:O}", "exit_code",
-                          json_object_get(res, "exit_code") ?: json_null(), "signal",
-                          json_object_get(res, "signal") ?: json_null(), "timed_out",
-                          json_object_get(res, "timed_out") ?: json_false(), "duration_ms",
-                          json_object_get(res, "duration_ms") ?: json_null());
-    if (a && json_object_get(res, "error"))
-        json_object_set(a, "error", json_object_get(res, "error"));
+    json_t *a = result_audit(res);
     struct rec c2 = {
         .step = FS_STEP_RESULT, .detail = res, .phase = "result", .audit = a, .to = -1};
     rc = a ? record(r, &c2, &err) : -FS_E_NOMEM;
@@ -640,6 +761,16 @@ int fs_exec_rollback(struct fs_exec_run *r, const char *reason, const char *rb_a
         if (prc == 0)
             prc = fs_exec_plan_build(r->x->cfg, rb, norm, r->target, &plan, &perr);
         json_decref(norm);
+        if (prc == 0 && plan.kind == FS_TARGET_MCP) {
+            char mwhy[512];
+            prc = fs_exec_mcp_prepare(r, rb_action, &plan.argv, mwhy, sizeof(mwhy), &perr);
+            if (prc == 0)
+                prc = fs_err_set(&perr, FS_E_FORBIDDEN, NULL, "%s", mwhy);
+            else if (prc == 1)
+                prc = 0;
+            if (prc < 0)
+                fs_exec_plan_release(&plan);
+        }
         if (prc == -FS_E_NOMEM)
             return prc;
         if (prc < 0) {
@@ -1081,6 +1212,15 @@ int fs_exec_run_proposal(const struct fs_exec_env *x, int64_t proposal_id,
     r.argv = plan.argv;
     r.kind = plan.kind;
     snprintf(r.host, sizeof(r.host), "%s", plan.host);
+    if (r.kind == FS_TARGET_MCP) {
+        /* the server's tool_mappings, and the tool's pin approved — before anything runs */
+        if ((rc = fs_exec_mcp_prepare(&r, r.action_name, &r.argv, why, sizeof(why), err)) < 0)
+            goto out;
+        if (rc == 0) {
+            rc = refuse(&r, "refused", why, NULL, err);
+            goto out;
+        }
+    }
 
     if (!(outcomes = json_array())) {
         rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);

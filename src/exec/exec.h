@@ -23,6 +23,7 @@
 #include "safety/catalog.h"
 
 struct fs_config;
+struct fs_mcp_hub;
 struct fs_registry;
 struct fs_rules;
 struct fs_writer;
@@ -49,6 +50,9 @@ struct fs_exec_env {
      * progress (a started program is always waited for and its result recorded). NULL = never. */
     bool (*should_stop)(void *arg);
     void *stop_arg;
+    /* The MCP hub that runs actions whose target kind is mcp (mcp/hub.h); NULL = each such run
+     * opens a hub of its own, for the one server it needs, and closes it at the end. */
+    struct fs_mcp_hub *mcp;
 };
 
 enum fs_exec_status {
@@ -134,7 +138,10 @@ struct fs_exec_plan {
  *   local    when the target's host is this machine (fs_route_is_local) and a local template
  *            exists: the rendered argv
  *   ssh      when tools.ssh_user is set and an ssh template exists: fs_ssh_argv to the host
- *   refused  otherwise; http and mcp: "target kind http is not supported by this executor yet".
+ *   mcp      otherwise, when an mcp template exists: argv is then the rendered object
+ *            {server, tool, arguments} (the executor applies the server's tool_mappings and
+ *            checks the tool's pin before anything runs; refused in a simulated world)
+ *   refused  otherwise; http: "target kind http is not supported by this executor yet".
  * Returns 0, or a negative code with err saying why nothing can run (-FS_E_FORBIDDEN for a kind
  * this executor does not run, -FS_E_CONNECT for a host it cannot reach, -FS_E_INVALID for a
  * template that does not render, -FS_E_NOMEM). */

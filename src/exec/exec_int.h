@@ -55,6 +55,8 @@ struct fs_exec_run {
     char host[256];  /* routed host, "" = this machine */
     int attempts;    /* started steps so far */
     char label[200]; /* "exec-3 prop-2 journal_vacuum" */
+    /* opened for an mcp target when x->mcp is NULL (owned) */
+    struct fs_mcp_hub *own_hub;
 };
 void fs_exec_run_release(struct fs_exec_run *r);
 void fs_exec_run_label(struct fs_exec_run *r);
@@ -79,6 +81,12 @@ int fs_exec_escalate(struct fs_exec_run *r, const char *reason, const char *outc
 int fs_exec_conclude(struct fs_exec_run *r, const char *outcome, const char *reason);
 /* Is the kill switch on? (a read in a writer transaction) */
 int fs_exec_frozen(const struct fs_exec_env *x, bool *frozen, struct fs_err *err);
+
+/* An mcp target's request ({server, tool, arguments} as rendered) made final: the server's
+ * tool_mappings applied and the tool's pin checked through the hub (opening the server).
+ * 1 ready (*req replaced), 0 refused (why says why; nothing ran), <0 out of memory. */
+int fs_exec_mcp_prepare(struct fs_exec_run *r, const char *action, json_t **req, char *why,
+                        size_t why_size, struct fs_err *err);
 
 /* A NULL-terminated array of the strings of a JSON array (borrowed); NULL when one is not a
  * string or memory ran out. Caller frees the array only. */

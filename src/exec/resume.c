@@ -92,9 +92,21 @@ static const char *outcome_of_terminal(const json_t *step)
 
 static bool result_ok(const json_t *res, bool *spawned, char *why, size_t size)
 {
-    *spawned = !json_object_get(res, "error");
+    /* a remote tool's call that failed on the way may still have reached the server */
+    *spawned = !json_object_get(res, "error") || json_is_true(json_object_get(res, "reached"));
     if (json_is_true(json_object_get(res, "unknown")))
-        return true; /* its probe already said it took effect */
+        return true;                        /* its probe already said it took effect */
+    if (json_object_get(res, "is_error")) { /* a remote tool answered (target kind mcp) */
+        bool ok = json_is_false(json_object_get(res, "is_error"));
+        if (!ok)
+            snprintf(why, size, "the action failed: the remote tool reported an error");
+        return ok;
+    }
+    if (json_object_get(res, "reached")) {
+        snprintf(why, size, "the action failed: %s",
+                 json_string_value(json_object_get(res, "error")));
+        return false;
+    }
     if (!*spawned) {
         snprintf(why, size, "the action failed: could not start: %s",
                  json_string_value(json_object_get(res, "error")));
@@ -215,7 +227,7 @@ static int resume_one(const struct fs_exec_env *x, const json_t *e, struct fs_ex
         if (plan.rollback) {
             rc = fs_exec_rollback(&r, rb_reason, rb_name ? rb_name : "?",
                                   json_object_get(rb_started, "argv"), true);
-        } else if (!r.a || !json_is_array(r.argv)) {
+        } else if (!r.a || !(json_is_array(r.argv) || json_is_object(r.argv))) {
             snprintf(why, sizeof(why), "%s is no longer in the catalog in force; not run again",
                      r.action_name);
             rc = fs_exec_escalate(&r, why, p.started ? "unknown" : "failed");

@@ -1,7 +1,7 @@
-/* target: which kind of target an action runs on for a proposal's target (kubectl, local, ssh),
- * and the exact argv that runs there — the catalog template rendered with the params, plus the
- * ssh or kubectl prefix built from the configuration. Never adds anything the catalog or the
- * operator's configuration did not say; never runs anything. */
+/* target: which kind of target an action runs on for a proposal's target (kubectl, local, ssh,
+ * mcp), and the exact argv that runs there — the catalog template rendered with the params, plus
+ * the ssh or kubectl prefix built from the configuration (for mcp: the rendered request). Never
+ * adds anything the catalog or the operator's configuration did not say; never runs anything. */
 #include "core/common.h"
 
 #include <stdio.h>
@@ -9,6 +9,7 @@
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/json.h"
 #include "core/proc.h"
 #include "exec/exec_int.h"
 #include "tools/route.h"
@@ -107,11 +108,16 @@ int fs_exec_plan_build(const struct fs_config *cfg, const struct fs_action *a, c
         kind = FS_TARGET_LOCAL;
     } else if (cfg->tools.ssh_user && a->targets[FS_TARGET_SSH] && out->host[0]) {
         kind = FS_TARGET_SSH;
-    } else if (a->targets[FS_TARGET_HTTP] || a->targets[FS_TARGET_MCP]) {
+    } else if (a->targets[FS_TARGET_MCP]) {
+        if (cfg->sim)
+            return fs_err_set(err, FS_E_FORBIDDEN, NULL,
+                              "%s: an mcp target does not run in a simulated world", a->name);
+        kind = FS_TARGET_MCP;
+    } else if (a->targets[FS_TARGET_HTTP]) {
         return fs_err_set(err, FS_E_FORBIDDEN, NULL,
-                          "target kind %s is not supported by this executor yet (%s offers no "
-                          "local, ssh or kubectl template it could use)",
-                          a->targets[FS_TARGET_HTTP] ? "http" : "mcp", a->name);
+                          "target kind http is not supported by this executor yet (%s offers no "
+                          "local, ssh, kubectl or mcp template it could use)",
+                          a->name);
     } else if (!local && (a->targets[FS_TARGET_SSH] || a->targets[FS_TARGET_LOCAL])) {
         return fs_err_set(err, FS_E_CONNECT, NULL,
                           "%s is not this machine and %s, so %s cannot run there",
@@ -131,6 +137,13 @@ int fs_exec_plan_build(const struct fs_config *cfg, const struct fs_action *a, c
     int rc = fs_action_render(a, kind, params, target, &rendered, err);
     if (rc < 0)
         return rc;
+    if (kind == FS_TARGET_MCP) {
+        /* the request itself: the executor maps and checks it against the registry */
+        out->kind = kind;
+        out->argv = rendered;
+        out->host[0] = '\0'; /* probes of a remote tool's action run here */
+        return 0;
+    }
     if (!json_is_array(rendered) || json_array_size(rendered) == 0) {
         json_decref(rendered);
         return fs_err_set(err, FS_E_INVALID, NULL, "%s: the %s template rendered no argv", a->name,
@@ -169,6 +182,20 @@ static bool plain(const char *s)
 
 char *fs_exec_argv_display(const json_t *argv)
 {
+    if (json_is_object(argv)) {
+        /* an mcp request: "mcp SERVER.TOOL {arguments}" */
+        char *args = fs_json_compact(json_object_get(argv, "arguments"));
+        struct fs_buf m = FS_BUF_INIT(256 * 1024);
+        int rc = fs_buf_printf(
+            &m, "mcp %s.%s %s", json_string_value(json_object_get(argv, "server")) ?: "?",
+            json_string_value(json_object_get(argv, "tool")) ?: "?", args ? args : "{}");
+        free(args);
+        if (rc < 0 || fs_buf_puts(&m, "") < 0) {
+            fs_buf_release(&m);
+            return NULL;
+        }
+        return fs_buf_detach(&m, NULL);
+    }
     struct fs_buf b = FS_BUF_INIT(256 * 1024);
     size_t i;
     json_t *v;

@@ -28,6 +28,8 @@ struct fs_mcp_server {
     bool initialized;
     char actor[160];  /* "mcp:<clientInfo.name>" */
     json_t *observed; /* observation ids this session recorded */
+    char host[256];   /* the bound incident's host ("" = this machine), once looked up */
+    bool host_known;
 };
 
 int fs_mcp_server_new(const struct fs_mcp_server_opts *o, struct fs_mcp_server **out,
@@ -136,13 +138,41 @@ static int observe_tx(struct fs_store *st, void *arg, struct fs_err *err)
     return rc;
 }
 
+/* An incident's labels: its common ones, or else those of its first episode. */
+static const json_t *incident_labels(const json_t *inc)
+{
+    const json_t *l = json_object_get(inc, "labels");
+    if (json_object_get(l, "instance"))
+        return l;
+    return json_object_get(json_array_get(json_object_get(inc, "episodes"), 0), "labels");
+}
+
 static int call_read_only(struct fs_mcp_server *s, const char *name, json_t *args, json_t **out,
                           struct fs_err *err)
 {
     struct fs_tool_ctx ctx = {0};
     const char **roots = NULL;
     struct fs_err re = {0};
-    if (s->o.cfg && fs_route_tool_ctx(s->o.cfg, NULL, &ctx, &roots, &re) < 0) {
+    /* a session bound to an incident looks where an investigation of it would: its host */
+    if (s->o.incident_id && !s->host_known && s->o.w) {
+        json_t *inc = NULL;
+        if (fs_store_incident_get(s->o.w->store, s->o.incident_id, &inc, &re) == 0) {
+            fs_route_host(json_string_value(json_object_get(incident_labels(inc), "instance")),
+                          s->host, sizeof(s->host));
+            s->host_known = true;
+        }
+        json_decref(inc);
+    }
+    int rr =
+        s->o.cfg ? fs_route_tool_ctx(s->o.cfg, s->host[0] ? s->host : NULL, &ctx, &roots, &re) : 0;
+    /* a host forestall cannot reach: host tools say so; the others (metrics, logs, the
+     * cluster, the graph) do not run on it and still answer */
+    if (rr < 0 && strncmp(name, "host.", 5) != 0) {
+        free(roots);
+        roots = NULL;
+        rr = fs_route_tool_ctx(s->o.cfg, NULL, &ctx, &roots, &re);
+    }
+    if (rr < 0) {
         free(roots);
         *out = text_result(re.msg, true, NULL);
         return *out ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
@@ -181,6 +211,17 @@ static int call_read_only(struct fs_mcp_server *s, const char *name, json_t *arg
         if (obs) {
             json_array_append_new(s->observed, json_string(obs));
             snprintf(note, sizeof(note), "\n[recorded as %s]", obs);
+            /* clients that show structured content rather than text (Claude Code does) must
+             * see the evidence id too */
+            if (json_is_object(r.structured)) {
+                json_t *copy = json_copy(r.structured);
+                if (copy && json_object_set_new(copy, "recordedAs", json_string(obs)) == 0) {
+                    json_decref(r.structured);
+                    r.structured = copy;
+                } else {
+                    json_decref(copy);
+                }
+            }
         }
         json_decref(x.result);
     }
@@ -309,7 +350,11 @@ static int call_action(struct fs_mcp_server *s, const char *action, json_t *args
             is_error = true;
         }
     }
-    *out = text_result(text, is_error, x.result);
+    /* the message first in the structured content too: clients that show only structured
+     * content (Claude Code does) must read "pending approval" or "blocked", not just JSON */
+    json_t *sc = x.result ? json_pack("{s:s,s:O}", "result", text, "proposal", x.result) : NULL;
+    *out = text_result(text, is_error, sc);
+    json_decref(sc);
     json_decref(x.result);
     return *out ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "planner/dispatch.h"
+#include "runner/runner.h"
 
 #define MAX_WORKERS 64
 #define SCAN_BATCH 64
@@ -161,6 +162,16 @@ static void investigate_one(struct fs_dispatch *d, int64_t id, struct pb_ref *pb
                         "investigate",
                         "error", err.msg);
         }
+    }
+    /* dispatch.planner claude_code: Claude Code investigates, through the gateway */
+    struct fs_runner_opts ro = {0};
+    if (cfg && rules && fs_streq(cfg->dispatch.planner, "claude_code")) {
+        ro.cfg = cfg;
+        ro.tools = d->opt.tools;
+        ro.catalog = rules->catalog;
+        ro.gateway = d->opt.gateway;
+        ro.gateway_arg = d->opt.arg;
+        o.runner = &ro;
     }
     int64_t t0 = fs_now_ms();
     int rc = cfg && rules ? fs_investigate(&o, id, &out, &err)

@@ -25,6 +25,13 @@ struct fs_dispatch_opts {
      * post-mortem (a rejection, an expiry, the executor's verdict, a crash before the
      * post-mortem): the daemon writes it. May be NULL. */
     void (*conclude)(void *arg, int64_t incident_id);
+    /* dispatch.planner claude_code (docs/runner.md): the MCP gateway Claude Code reaches for
+     * one incident — the daemon's /mcp URL and a bearer token bound to the incident, written
+     * into url and token (NUL-terminated); returns 0 or a negative fs_err code (the incident
+     * then escalates saying why). NULL: Claude Code starts the stdio gateway itself (`forestall
+     * mcp serve`), which cannot open a data directory the daemon holds. */
+    int (*gateway)(void *arg, int64_t incident_id, char *url, size_t url_size, char *token,
+                   size_t token_size, struct fs_err *err);
     void *arg;
 };
 

@@ -14,12 +14,14 @@
 #include "core/json.h"
 #include "core/time.h"
 #include "planner/investigate.h"
+#include "runner/runner.h"
 #include "tools/route.h"
 
 void fs_investigation_outcome_release(struct fs_investigation_outcome *o)
 {
     fs_plan_result_release(&o->plan);
     json_decref(o->gate);
+    json_decref(o->runner);
     memset(o, 0, sizeof(*o));
 }
 
@@ -80,6 +82,19 @@ static json_t *scope_of(const struct fs_investigation_opts *o, const json_t *inc
     else
         json_object_set_new(ctx, "history", json_array());
     json_object_set_new(scope, "context", ctx);
+    return scope;
+}
+
+json_t *fs_investigation_scope(const struct fs_investigation_opts *o, int64_t incident_id,
+                               struct fs_err *err)
+{
+    json_t *inc = NULL;
+    if (fs_store_incident_get(o->w->store, incident_id, &inc, err) < 0)
+        return NULL;
+    json_t *scope = scope_of(o, inc, now_of(o));
+    json_decref(inc);
+    if (!scope)
+        fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     return scope;
 }
 
@@ -308,6 +323,7 @@ struct finish {
     struct fs_investigation_outcome *out;
     const char *transcript;          /* the LLM transcript file, or NULL */
     json_t *proposal, *observations; /* the plan's, with written observation ids */
+    const json_t *made; /* claude_code: the proposal it made through the gateway, or NULL */
 };
 
 static const char *status_of(enum fs_plan_outcome oc)
@@ -318,6 +334,50 @@ static const char *status_of(enum fs_plan_outcome oc)
     case FS_PLAN_NO_ACTION: return "no_action";
     }
     return "failed";
+}
+
+/* The end of a claude_code investigation whose agent made a proposal through the gateway: it
+ * went through the gate when it was made, so the incident follows that decision — unless
+ * something moved the incident on meanwhile (the stdio gateway's executor ran it), which
+ * stands. */
+static int finish_made(struct fs_store *s, struct finish *x, int64_t now, struct fs_err *err)
+{
+    struct fs_investigation_outcome *out = x->out;
+    const char *id = json_string_value(json_object_get(x->made, "id"));
+    const char *dec = json_string_value(json_object_get(x->made, "decision"));
+    fs_strlcpy(out->decision, dec ? dec : "", sizeof(out->decision));
+    fs_parse_id(id, "prop", &out->proposal_id);
+    out->gate = json_incref(json_object_get(x->made, "gate"));
+    struct fs_incident inc = {0};
+    int rc = fs_store_incident_load(s, x->incident_id, &inc, err);
+    if (rc < 0)
+        return rc;
+    enum fs_incident_state at = FS_ISTATE_INVESTIGATING;
+    if (rc > 0 && inc.state[0] && fs_incident_state_parse(inc.state, &at) < 0)
+        at = FS_ISTATE_INVESTIGATING;
+    fs_incident_clear(&inc);
+    out->state = at;
+    if (at != FS_ISTATE_INVESTIGATING)
+        return 0;
+    enum fs_incident_state to = FS_ISTATE_BLOCKED;
+    if (fs_streq(dec, "execute"))
+        to = FS_ISTATE_PROPOSED; /* the executor moves it on */
+    else if (fs_streq(dec, "needs_approval") || fs_streq(dec, "needs_force_override"))
+        to = FS_ISTATE_AWAITING_APPROVAL;
+    else if (fs_streq(dec, "shadow"))
+        to = FS_ISTATE_SHADOWED;
+    json_t *d = json_pack("{s:s,s:s?,s:s?,s:s?,s:O?}", "planner", x->actor, "summary",
+                          out->plan.summary, "proposal", id, "decision", dec, "risk",
+                          json_object_get(json_object_get(x->made, "risk"), "level"));
+    if (!d)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    rc = fs_incident_transition(s, x->incident_id, FS_ISTATE_PROPOSED, x->actor, d, now, err);
+    if (rc == 0 && to != FS_ISTATE_PROPOSED)
+        rc = fs_incident_transition(s, x->incident_id, to, x->actor, d, now, err);
+    json_decref(d);
+    if (rc == 0)
+        out->state = to;
+    return rc;
 }
 
 static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
@@ -349,6 +409,13 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
                                "observations", x->observations);
     if (x->proposal)
         json_object_set(result, "proposal", x->proposal);
+    if (result && out->runner)
+        json_object_set(result, "runner", out->runner);
+    if (result && x->made)
+        json_object_set_new(result, "proposal",
+                            json_pack("{s:O,s:O,s:O?}", "id", json_object_get(x->made, "id"),
+                                      "decision", json_object_get(x->made, "decision"), "action",
+                                      json_object_get(x->made, "action")));
     if (result && !strcmp(x->x->planner, "llm"))
         json_object_set_new(result, "llm",
                             json_pack("{s:s,s:i,s:I,s:I,s:f,s:i,s:b,s:s?}", "model", out->llm.model,
@@ -370,6 +437,8 @@ static int finish_tx(struct fs_store *s, void *arg, struct fs_err *err)
     free(rtext);
     if (rc < 0)
         return rc;
+    if (x->made)
+        return finish_made(s, x, now, err);
     json_t *d =
         json_pack("{s:s,s:s?,s:s?,s:s?}", "planner", x->actor, "summary", p->summary, "root_cause",
                   p->root_cause, "playbook", p->playbook[0] ? p->playbook : NULL);
@@ -502,6 +571,193 @@ static int llm_investigation(const struct fs_investigation_opts *o, struct rec *
     return 0;
 }
 
+/* ---- the external-agent runner ------------------------------------------------------------ */
+
+/* The newest proposal for the incident with an id above after (0: any), as the store lists it;
+ * NULL when none. */
+static int newest_proposal(struct fs_store *s, int64_t incident_id, int64_t after, json_t **out,
+                           int64_t *newest_id, struct fs_err *err)
+{
+    *out = NULL;
+    json_t *list = NULL;
+    struct fs_proposal_filter f = {.incident_id = incident_id, .limit = 1};
+    int rc = fs_store_proposals_list(s, &f, &list, err);
+    if (rc < 0)
+        return rc;
+    json_t *first = json_array_get(list, 0);
+    int64_t id = 0;
+    if (first)
+        fs_parse_id(json_string_value(json_object_get(first, "id")), "prop", &id);
+    if (newest_id)
+        *newest_id = id;
+    if (first && id > after)
+        *out = json_incref(first);
+    json_decref(list);
+    return 0;
+}
+
+/* The observations of the incident with an id above after, as [{id, tool}]; *max_id gets the
+ * highest id of them all. */
+static int observations_after(struct fs_store *s, int64_t incident_id, int64_t after, json_t **out,
+                              int64_t *max_id, struct fs_err *err)
+{
+    json_t *list = NULL;
+    int rc = fs_store_observations_list(s, incident_id, &list, err);
+    if (rc < 0)
+        return rc;
+    *out = json_array();
+    *max_id = after;
+    size_t i;
+    json_t *o;
+    json_array_foreach(list, i, o)
+    {
+        int64_t id = 0;
+        const char *ids = json_string_value(json_object_get(o, "id"));
+        if (fs_parse_id(ids, "obs", &id) < 0 || id <= after)
+            continue;
+        if (id > *max_id)
+            *max_id = id;
+        json_array_append_new(
+            *out, json_pack("{s:s,s:O?}", "id", ids, "tool", json_object_get(o, "tool")));
+    }
+    json_decref(list);
+    return *out ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+}
+
+static char *join_summary(const char *head, const char *text)
+{
+    struct fs_buf b = FS_BUF_INIT(0);
+    fs_buf_puts(&b, head);
+    if (text && *text)
+        fs_buf_printf(&b, "%sClaude Code's last words: %s", head[0] ? "\n" : "", text);
+    return fs_buf_detach(&b, NULL);
+}
+
+/* Claude Code through the gateway (runner/runner.h); *made gets the proposal it made. */
+static int runner_investigation(const struct fs_investigation_opts *o, struct rec *x,
+                                const json_t *scope, struct fs_investigation_outcome *out,
+                                json_t **made, struct fs_err *err)
+{
+    *made = NULL;
+    int64_t before = 0, obs_before = 0;
+    json_t *old = NULL;
+    int rc = newest_proposal(o->w->store, x->incident_id, 0, &old, &before, err);
+    json_decref(old);
+    old = NULL;
+    if (rc == 0)
+        rc = observations_after(o->w->store, x->incident_id, 0, &old, &obs_before, err);
+    json_decref(old);
+    if (rc < 0)
+        return rc;
+    struct fs_runner_opts ro = *o->runner;
+    if (!ro.trace) {
+        ro.trace = o->trace;
+        ro.trace_arg = o->trace_arg;
+    }
+    struct fs_runner_result r;
+    struct fs_err re = {0};
+    rc = fs_runner_exec(&ro, scope, x->incident_id, &r, &re);
+    struct fs_plan_result *p = &out->plan;
+    if (rc == -FS_E_NOMEM) {
+        *err = re;
+        return rc;
+    }
+    if (rc < 0) {
+        char why[700];
+        snprintf(why, sizeof(why), "Claude Code could not be started: %s", re.msg);
+        p->outcome = FS_PLAN_ESCALATE;
+        p->summary = fs_strdup(why);
+        p->root_cause = fs_strdup("runner_failed");
+        out->runner = json_pack("{s:b,s:s}", "started", 0, "error", re.msg);
+        if (o->trace)
+            o->trace(o->trace_arg, "decision", why, NULL);
+        return 0;
+    }
+    struct fs_runner_stream *st = &r.stream;
+    /* what the gateway recorded for the incident while it ran: its observations (the gateway
+     * wrote them; they are not written again) and the proposal it made */
+    int64_t ignored;
+    if ((rc = newest_proposal(o->w->store, x->incident_id, before, made, NULL, err)) < 0 ||
+        (rc = observations_after(o->w->store, x->incident_id, obs_before, &p->observations,
+                                 &ignored, err)) < 0) {
+        fs_runner_result_release(&r);
+        return rc;
+    }
+    p->steps = (int)json_array_size(st->calls);
+    p->reasoning = json_incref(st->reasoning);
+    out->llm.calls = st->turns;
+    out->llm.cost_usd = st->cost_usd;
+    fs_strlcpy(out->llm.model, st->model, sizeof(out->llm.model));
+    out->runner = json_pack(
+        "{s:b,s:s,s:i,s:i,s:i,s:f,s:I,s:I,s:s,s:b,s:b,s:b,s:i,s:i,s:I,s:I,s:s,s:s,s:O,s:O,s:O,"
+        "s:I,s:I}",
+        "started", 1, "gateway", r.gateway, "turns", st->turns, "numTurns", st->num_turns,
+        "maxTurns", r.max_turns, "costUsd", st->cost_usd, "durationMs", (json_int_t)st->duration_ms,
+        "durationApiMs", (json_int_t)st->duration_api_ms, "subtype", st->subtype, "isError",
+        st->is_error, "timedOut", r.timed_out, "turnsExceeded", r.turns_exceeded, "exitCode",
+        r.exit_code, "signal", r.term_signal, "wallMs", (json_int_t)r.wall_ms, "budgetMs",
+        (json_int_t)r.budget_ms, "model", st->model, "gatewayStatus", st->gateway_status, "calls",
+        st->calls, "proposals", st->proposals, "allowedTools", r.allowed, "lines",
+        (json_int_t)st->lines, "badLines", (json_int_t)st->bad_lines);
+    if (out->runner && st->result_text)
+        json_object_set_new(out->runner, "result", json_string(st->result_text));
+    char head[900] = "";
+    const char *cause = "agent_summary";
+    if (r.timed_out) {
+        snprintf(head, sizeof(head),
+                 "Claude Code did not finish within its wall-time budget of %" PRId64
+                 " s: its process group was killed.",
+                 r.budget_ms / 1000);
+        cause = "runner_timeout";
+    } else if (r.turns_exceeded || fs_streq(st->subtype, "error_max_turns")) {
+        snprintf(head, sizeof(head), "Claude Code used its %d turns without finishing.",
+                 r.max_turns);
+        cause = "runner_budget";
+    } else if (!st->has_result) {
+        snprintf(head, sizeof(head), "Claude Code ended without a result (%s %d)%s%s",
+                 r.term_signal ? "signal" : "exit code",
+                 r.term_signal ? r.term_signal : r.exit_code, r.stderr_tail[0] ? ": " : ".",
+                 r.stderr_tail);
+        fs_utf8_cut(head);
+        cause = "runner_failed";
+    } else if (st->is_error) {
+        snprintf(head, sizeof(head), "Claude Code ended in an error (%s).",
+                 st->subtype[0] ? st->subtype : "error");
+        cause = "runner_failed";
+    } else if (st->gateway_status[0] && strcmp(st->gateway_status, "connected") != 0) {
+        snprintf(head, sizeof(head), "forestall's gateway was not available to Claude Code (%s).",
+                 st->gateway_status);
+        cause = "runner_failed";
+    }
+    const char *last = st->result_text;
+    if (!last && json_array_size(st->reasoning))
+        last = json_string_value(json_array_get(st->reasoning, json_array_size(st->reasoning) - 1));
+    if (*made) {
+        p->outcome = FS_PLAN_PROPOSE;
+        p->summary = join_summary(head, last);
+        p->root_cause = fs_strdup("claude_code");
+    } else {
+        p->outcome = FS_PLAN_ESCALATE;
+        p->summary = join_summary(head[0] ? head : "Claude Code proposed nothing.", last);
+        p->root_cause = fs_strdup(cause);
+    }
+    if (o->trace) {
+        char line[1200];
+        if (*made)
+            snprintf(line, sizeof(line), "the agent's proposal %s: the gate said %s",
+                     json_string_value(json_object_get(*made, "id")),
+                     json_string_value(json_object_get(*made, "decision")));
+        else
+            snprintf(line, sizeof(line), "escalate: %s", p->summary ? p->summary : "");
+        fs_utf8_cut(line);
+        o->trace(o->trace_arg, "decision", line, NULL);
+    }
+    fs_runner_result_release(&r);
+    if (!p->summary || !p->root_cause || !out->runner)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return 0;
+}
+
 /* ---- the investigation ------------------------------------------------------------------- */
 
 int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
@@ -509,7 +765,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
 {
     memset(out, 0, sizeof(*out));
     char transcript[1024] = "";
-    json_t *inc = NULL;
+    json_t *inc = NULL, *made = NULL;
     int rc = fs_store_incident_get(o->w->store, incident_id, &inc, err);
     if (rc < 0)
         return rc;
@@ -520,22 +776,28 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     if (!scope)
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     const char *pbname = fs_playbooks_match(o->playbooks, json_object_get(scope, "labels"));
-    const struct fs_llm_planner *llm = o->llm;
+    const struct fs_llm_planner *llm = o->runner ? NULL : o->llm;
     if (llm && o->llm_by_config && !fs_llm_planner_wanted(o->cfg, json_object_get(scope, "labels")))
         llm = NULL; /* this incident stays with the playbooks */
     char actor[160];
-    if (llm)
+    if (o->runner)
+        snprintf(actor, sizeof(actor), "claude_code");
+    else if (llm)
         snprintf(actor, sizeof(actor), "llm:%s", o->cfg->llm.model ? o->cfg->llm.model : "model");
     else
         snprintf(actor, sizeof(actor), "playbook:%s", pbname ? pbname : "none");
-    fs_strlcpy(out->planner, llm ? "llm" : "playbook", sizeof(out->planner));
+    fs_strlcpy(out->planner,
+               o->runner ? "claude_code"
+               : llm     ? "llm"
+                         : "playbook",
+               sizeof(out->planner));
     struct rec x = {.o = o,
                     .incident_id = incident_id,
                     .actor = actor,
                     .planner = out->planner,
                     /* a model cites the ids it was shown: give it written ones (a model call
                      * takes far longer than a commit anyway) */
-                    .batch = o->batch && !llm,
+                    .batch = o->batch && !llm && !o->runner,
                     .t0 = now,
                     .last_flush_ms = fs_now_ms()};
     /* without batching the start is written before the first call, so the trace shows it */
@@ -559,7 +821,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
         out->plan.outcome = FS_PLAN_NO_ACTION;
         out->plan.summary = fs_strdup("the alert resolved before it was investigated");
         out->plan.root_cause = fs_strdup("recovered");
-    } else if (!pbname && !llm) {
+    } else if (!pbname && !llm && !o->runner) {
         out->plan.outcome = FS_PLAN_ESCALATE;
         out->plan.summary = fs_strdup("no playbook matches this incident's labels");
         out->plan.root_cause = fs_strdup("unknown");
@@ -580,7 +842,9 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
             .trace = trace_fwd,
             .arg = &x,
         };
-        if (llm)
+        if (o->runner)
+            rc = runner_investigation(o, &x, scope, out, &made, err);
+        else if (llm)
             rc = llm_investigation(o, &x, scope, pbname, &env, out, transcript, err);
         else
             rc = fs_playbook_run(o->playbooks, pbname, scope, &env, &out->plan, err);
@@ -588,8 +852,8 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     free(roots);
     json_decref(scope);
     if (rc == 0) {
-        struct finish fin = {o,    incident_id, &x, actor, out, transcript[0] ? transcript : NULL,
-                             NULL, NULL};
+        struct finish fin = {o,    incident_id, &x,  actor, out, transcript[0] ? transcript : NULL,
+                             NULL, NULL,        made};
         rc = fs_writer_run(o->w, finish_tx, &fin, err);
         if (rc == 0) {
             written(&x);
@@ -606,6 +870,7 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
     /* on failure the store is in trouble: the incident stays new or investigating and the
      * dispatcher runs the investigation again; the caller gets nothing to release */
     pending_release(&x);
+    json_decref(made);
     if (rc < 0)
         fs_investigation_outcome_release(out);
     return rc;

@@ -21,6 +21,8 @@
 #include "safety/service.h"
 #include "store/store.h"
 
+struct fs_runner_opts;
+
 struct fs_investigation_opts {
     const struct fs_writer *w;
     const struct fs_config *cfg;
@@ -42,6 +44,12 @@ struct fs_investigation_opts {
     bool llm_fallback;
     /* Directory for the LLM transcripts (inc-N-START.jsonl), or NULL: not kept. */
     const char *transcript_dir;
+    /* The external-agent runner (runner/runner.h, docs/runner.md), or NULL. When set it
+     * investigates every incident (the planner "claude_code"), whatever llm says: Claude Code
+     * works through the gateway, whose read-only calls are the observations and whose action
+     * calls are the proposals (already through the gate); the newest proposal it made for the
+     * incident during the run is the outcome's, and none escalates with its summary. */
+    const struct fs_runner_opts *runner;
 };
 
 struct fs_investigation_outcome {
@@ -51,11 +59,18 @@ struct fs_investigation_outcome {
     char decision[32];            /* the gate's decision, "" when no proposal */
     struct fs_plan_result plan;   /* what the planner found (owned) */
     json_t *gate;                 /* the gate's result, or NULL */
-    char planner[16];             /* "playbook" or "llm": who decided */
+    char planner[16];             /* "playbook", "llm" or "claude_code": who decided */
     struct fs_llm_usage llm;      /* what the model spent (planner "llm") */
     bool fell_back;               /* the model was unreachable: the playbooks decided */
+    json_t *runner; /* planner "claude_code": how the run went (the record's "runner"), owned */
 };
 void fs_investigation_outcome_release(struct fs_investigation_outcome *o);
+
+/* The planner's view of an incident (what fs_investigate hands a planner): {labels,
+ * annotations, incident: {id, severity, title, startsAt}, context: {entity, history}}. Reads
+ * o->w->store, o->rules (the graph) and nothing else. New reference, or NULL with err set. */
+json_t *fs_investigation_scope(const struct fs_investigation_opts *o, int64_t incident_id,
+                               struct fs_err *err);
 
 /* Returns <0 when the investigation could not be recorded (the store is in trouble); the
  * incident is then left where it was, for the dispatcher to retry, and *out holds nothing. */

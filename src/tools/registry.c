@@ -1,13 +1,15 @@
-/* registry: the tool table (built-ins from fs_builtin_tools plus tools added at run time), the
- * one call path (schema check → handler → sanitize, redact, cap), the MCP tools/list view and
- * the generated tool reference. It must not decide what a caller may run, and it never trusts
- * a handler's output: every string leaves through fs_sanitize_text / fs_redact_json. */
+/* registry: the tool table (built-ins from fs_builtin_tools plus tools added at run time, which
+ * their owner may disable, enable and redefine), the one call path (schema check → handler →
+ * sanitize, redact, cap), the MCP tools/list view and the generated tool reference. It must not
+ * decide what a caller may run, and it never trusts a handler's output: every string leaves
+ * through fs_sanitize_text / fs_redact_json. */
 #include "core/common.h"
 
 #include <stdarg.h>
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -25,10 +27,14 @@ struct tool {
     fs_tool_handler handler;
     void *closure;
     bool builtin;
+    atomic_bool disabled; /* the one mutable field (fs_registry_set_enabled) */
+    struct tool *retired; /* a definition this one replaced (kept until the registry is freed:
+                             a call may still be using it) */
 };
 
 struct fs_registry {
-    pthread_rwlock_t lock; /* guards tools/n/cap; a tool is immutable once added */
+    pthread_rwlock_t lock; /* guards tools/n/cap; a definition is immutable once added, and a
+                              redefinition replaces the pointer, never the struct */
     struct tool **tools;
     size_t n, cap;
 };
@@ -46,6 +52,7 @@ static void tool_free(struct tool *t)
 {
     if (!t)
         return;
+    tool_free(t->retired);
     free(t->name);
     free(t->title);
     free(t->description);
@@ -103,10 +110,13 @@ static struct tool *find(const struct fs_registry *r, const char *name)
     return t;
 }
 
-static int add(struct fs_registry *r, const char *name, const char *title, const char *description,
-               const char *schema_text, const struct fs_tool_annotations *ann,
-               fs_tool_handler handler, void *closure, bool builtin, struct fs_err *err)
+/* A checked, compiled definition in *out (caller's). */
+static int build(const char *name, const char *title, const char *description,
+                 const char *schema_text, const struct fs_tool_annotations *ann,
+                 fs_tool_handler handler, void *closure, bool builtin, struct tool **out,
+                 struct fs_err *err)
 {
+    *out = NULL;
     char path[FS_TOOL_MAX_NAME + 32];
     if (!name_ok(name))
         return fs_err_set(err, FS_E_INVALID, "name",
@@ -151,7 +161,19 @@ static int add(struct fs_registry *r, const char *name, const char *title, const
     t->handler = handler;
     t->closure = closure;
     t->builtin = builtin;
+    *out = t;
+    return 0;
+}
 
+static int add(struct fs_registry *r, const char *name, const char *title, const char *description,
+               const char *schema_text, const struct fs_tool_annotations *ann,
+               fs_tool_handler handler, void *closure, bool builtin, struct fs_err *err)
+{
+    struct tool *t;
+    int rc = build(name, title, description, schema_text, ann, handler, closure, builtin, &t, err);
+    if (rc < 0)
+        return rc;
+    const char *path = name;
     pthread_rwlock_wrlock(&r->lock);
     if (find_locked(r, name)) {
         pthread_rwlock_unlock(&r->lock);
@@ -281,13 +303,74 @@ int fs_registry_add(struct fs_registry *r, const char *name, const char *title,
     return add(r, name, title, description, input_schema_json, ann, handler, closure, false, err);
 }
 
+int fs_registry_update(struct fs_registry *r, const char *name, const char *title,
+                       const char *description, const char *input_schema_json,
+                       const struct fs_tool_annotations *ann, struct fs_err *err)
+{
+    const struct tool *old = r ? find(r, name) : NULL;
+    if (!old)
+        return fs_err_set(err, FS_E_NOT_FOUND, "name", "no tool named \"%.128s\"",
+                          name ? name : "(null)");
+    if (old->builtin)
+        return fs_err_set(err, FS_E_INVALID, "name", "%s is built in: it cannot be redefined",
+                          name);
+    struct tool *t;
+    int rc = build(name, title, description, input_schema_json, ann, old->handler, old->closure,
+                   false, &t, err);
+    if (rc < 0)
+        return rc;
+    pthread_rwlock_wrlock(&r->lock);
+    for (size_t i = 0; i < r->n; i++) {
+        if (strcmp(r->tools[i]->name, name) == 0) {
+            atomic_store(&t->disabled, atomic_load(&r->tools[i]->disabled));
+            t->retired = r->tools[i]; /* a call in progress may still hold it */
+            r->tools[i] = t;
+            t = NULL;
+            break;
+        }
+    }
+    pthread_rwlock_unlock(&r->lock);
+    tool_free(t); /* not NULL only if the tool vanished, which tools never do */
+    return 0;
+}
+
+int fs_registry_set_enabled(struct fs_registry *r, const char *name, bool enabled,
+                            struct fs_err *err)
+{
+    struct tool *t = r ? find(r, name) : NULL;
+    if (!t)
+        return fs_err_set(err, FS_E_NOT_FOUND, "name", "no tool named \"%.128s\"",
+                          name ? name : "(null)");
+    atomic_store(&t->disabled, !enabled);
+    return 0;
+}
+
 bool fs_tools_annotations(const struct fs_registry *r, const char *name,
                           struct fs_tool_annotations *out)
 {
     const struct tool *t = find(r, name);
-    if (t && out)
+    if (!t || atomic_load(&((struct tool *)t)->disabled))
+        return false;
+    if (out)
         *out = t->ann;
-    return t != NULL;
+    return true;
+}
+
+/* The is_error result of a call to a disabled tool. A tool added at run time is a remote MCP
+ * server's tool named SERVER.TOOL: say how it comes back. */
+static int disabled_result(const char *name, struct fs_tool_result *out)
+{
+    const char *dot = strchr(name, '.');
+    if (!dot)
+        return fs_tool_fail(out, "disabled: the tool %s is disabled", name);
+    return fs_tool_fail(out,
+                        "disabled: %s is not usable now: its definition changed since it was "
+                        "approved, it is not approved, its server no longer lists it or no "
+                        "longer trusts it as read-only, or the server is disabled; "
+                        "`forestall mcp tools %.*s --refresh` shows its pin, and "
+                        "`forestall mcp tools %.*s --approve %s --as NAME` approves its "
+                        "current definition",
+                        name, (int)(dot - name), name, (int)(dot - name), name, dot + 1);
 }
 
 /* ---- making results safe ---------------------------------------------------------------- */
@@ -401,6 +484,10 @@ int fs_tools_call(const struct fs_registry *r, const char *name, const json_t *a
     if (!t)
         return fs_err_set(err, FS_E_NOT_FOUND, "name", "no tool named \"%.128s\"",
                           name ? name : "(null)");
+    if (atomic_load(&((struct tool *)t)->disabled)) {
+        int rc = disabled_result(t->name, out);
+        return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
+    }
     struct fs_tool_ctx c = ctx ? *ctx : (struct fs_tool_ctx){0};
     if (c.timeout_ms == 0)
         c.timeout_ms = FS_TOOL_DEFAULT_TIMEOUT_MS;
@@ -458,7 +545,9 @@ json_t *fs_tools_list_json(const struct fs_registry *r)
     pthread_rwlock_rdlock(l);
     bool ok = true;
     for (size_t i = 0; i < r->n && ok; i++) {
-        const struct tool *t = r->tools[i];
+        struct tool *t = r->tools[i];
+        if (atomic_load(&t->disabled))
+            continue;
         json_t *o = json_object();
         ok = o && json_array_append_new(arr, o) == 0;
         ok = ok && json_object_set_new(o, "name", json_string(t->name)) == 0;

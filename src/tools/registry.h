@@ -145,13 +145,29 @@ int fs_registry_new_replayed(fs_tool_handler handler,
  * handler as is and never freed by the registry. Errors: -FS_E_INVALID (bad name, description
  * too long, schema not an object schema, unsupported keyword), -FS_E_TOO_LARGE (schema text),
  * -FS_E_TOO_LARGE also for more than FS_TOOL_MAX_TOOLS tools, -FS_E_NOMEM. A name already present
- * is -FS_E_INVALID: tools are never replaced. Thread-safe with concurrent calls. */
+ * is -FS_E_INVALID: a tool is never replaced here (fs_registry_update redefines one).
+ * Thread-safe with concurrent calls. */
 int fs_registry_add(struct fs_registry *r, const char *name, const char *title,
                     const char *description, const char *input_schema_json,
                     const struct fs_tool_annotations *ann, fs_tool_handler handler, void *closure,
                     struct fs_err *err);
 
-/* Look up a tool's annotations; false when there is no such tool. */
+/* Replace a tool added at run time by a new definition (same checks and errors as
+ * fs_registry_add; its handler and closure are kept) and leave its enabled state as it was. A
+ * call in progress finishes with the definition it started with. -FS_E_NOT_FOUND for an
+ * unknown name, -FS_E_INVALID for a built-in tool. Thread-safe with concurrent calls. */
+int fs_registry_update(struct fs_registry *r, const char *name, const char *title,
+                       const char *description, const char *input_schema_json,
+                       const struct fs_tool_annotations *ann, struct fs_err *err);
+
+/* Disable or enable a tool (tools are never removed). A disabled tool is absent from
+ * fs_tools_list_json and fs_tools_annotations, and fs_tools_call answers it with an is_error
+ * result starting "disabled:" that says how it comes back, without running its handler.
+ * -FS_E_NOT_FOUND for an unknown name. Thread-safe with concurrent calls. */
+int fs_registry_set_enabled(struct fs_registry *r, const char *name, bool enabled,
+                            struct fs_err *err);
+
+/* Look up an enabled tool's annotations; false when there is no such tool or it is disabled. */
 bool fs_tools_annotations(const struct fs_registry *r, const char *name,
                           struct fs_tool_annotations *out);
 
@@ -161,7 +177,8 @@ bool fs_tools_annotations(const struct fs_registry *r, const char *name,
  *                          ("limit", "paths[2]") and err->msg starts with it
  *   -FS_E_INVALID          ctx is bad (a relative log root, ...)
  *   anything the handler returns (out of memory, ...)
- * A tool that ran and failed returns 0 with out->is_error and a text saying why. */
+ * A tool that ran and failed returns 0 with out->is_error and a text saying why; so does a
+ * disabled tool (fs_registry_set_enabled), without running. */
 int fs_tools_call(const struct fs_registry *r, const char *name, const json_t *args,
                   const struct fs_tool_ctx *ctx, struct fs_tool_result *out, struct fs_err *err);
 

@@ -5,8 +5,16 @@ Standard library only. One port serves four documented wire formats
 it, and answers from a provider-neutral script:
 
   POST /v1/messages                  Anthropic Messages API: x-api-key (or Authorization: Bearer)
-                                     and anthropic-version required; Message objects; errors
-                                     {"type":"error","error":{"type":T,"message":M}}
+                                     and anthropic-version required; Message objects, or with
+                                     "stream": true server-sent events (message_start, ping,
+                                     content_block_start / content_block_delta (text_delta,
+                                     input_json_delta with partial_json) / content_block_stop,
+                                     message_delta with stop_reason and usage, message_stop) in
+                                     chunked transfer encoding; errors
+                                     {"type":"error","error":{"type":T,"message":M}} (before a
+                                     stream starts, as the API does)
+  POST /v1/messages/count_tokens     Anthropic token counting: {"input_tokens": N} (an estimate:
+                                     bytes of the body / 4); takes no script step
   POST /model/{modelId}/converse     Bedrock Converse: SigV4 verified here from the AWS spec
                                      (canonical request with the double-encoded path, signed
                                      headers, X-Amz-Date, X-Amz-Security-Token, scope
@@ -37,7 +45,14 @@ the first unused step, in script order, whose "when" matches it. A step:
   COND keys, all must hold: provider, model, tool_result (B: the last turn holds tool results),
   tool_result_for (tool name), tool_result_contains, tool_result_error (B), body_contains,
   body_not_contains, system_contains, tools_offered [names], tools_not_offered [names],
-  assistant_turns (N assistant messages in the history).
+  assistant_turns (N assistant messages in the history), stream (B: the request asked for a
+  stream).
+Claude Code (shared/reference/test-peers.md) talks to this endpoint through ANTHROPIC_BASE_URL:
+it streams, offers MCP tools as "mcp__SERVER__TOOL" (a step may name one so, e.g.
+"mcp__forestall__host.fs_usage": compared like every name, so the dot matches the '_' Claude
+Code sends) and then sends the tool's result back, which "when"/"expect" check with
+tool_result_for / tool_result_contains. What else it sends (HEAD / probes, GETs) is answered
+404 and logged as a record with "probe": true and no problem.
 Tool names in the script are forestall's ("host.fs_usage"); an answer names the tool as the
 client offered it (names compared with every byte outside [A-Za-z0-9_] as '_'); a tool that was
 not offered (or "as_written") is sent as written, as a hostile model would.
@@ -253,6 +268,8 @@ def cond_failure(cond, req):
             ok = not any(norm_tool(t) in offered for t in want)
         elif key == "assistant_turns":
             ok = sum(1 for m in req["messages"] if m["role"] == "assistant") == want
+        elif key == "stream":
+            ok = bool(req.get("stream")) == bool(want)
         else:
             return f"unknown condition {key!r}"
         if not ok:
@@ -328,7 +345,10 @@ def _pair_tools(msgs, where):
                           f"immediately after: {', '.join(missing)}")
 
 
-def read_anthropic(body):
+def read_anthropic(body, betas=()):
+    """betas: the anthropic-beta header's names; "mid-conversation-system-*" lets a message
+    have role "system" (Claude Code sends such turns): its text joins the system prompt."""
+    mid_system = any(b.startswith("mid-conversation-system") for b in betas)
     for k in ("model", "max_tokens", "messages"):
         if k not in body:
             raise Invalid(f"{k}: Field required")
@@ -336,8 +356,8 @@ def read_anthropic(body):
         raise Invalid("model: Input should be a valid string")
     if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
         raise Invalid("max_tokens: Input should be a positive integer")
-    if body.get("stream"):
-        raise Invalid("stream: this stand-in answers non-streaming requests only")
+    if "stream" in body and not isinstance(body["stream"], bool):
+        raise Invalid("stream: Input should be a valid boolean")
     system = body.get("system", "")
     if isinstance(system, list):
         if not all(isinstance(b, dict) and b.get("type") == "text" for b in system):
@@ -360,6 +380,9 @@ def read_anthropic(body):
         raise Invalid("messages: at least one message is required")
     msgs = []
     for i, m in enumerate(body["messages"]):
+        if mid_system and isinstance(m, dict) and m.get("role") == "system":
+            system += "\n" + _text_of(m.get("content"))
+            continue
         if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
             raise Invalid(f"messages.{i}.role: Input should be 'user' or 'assistant'")
         content = m.get("content")
@@ -402,7 +425,8 @@ def read_anthropic(body):
         else:
             msgs.append({"role": m["role"], "blocks": blocks})
     _pair_tools(msgs, "messages")
-    return {"model": body["model"], "system": system, "tools": tools, "messages": msgs}
+    return {"model": body["model"], "system": system, "tools": tools, "messages": msgs,
+            "stream": bool(body.get("stream"))}
 
 
 def read_bedrock(body, model_id):
@@ -735,6 +759,49 @@ def render_answer(provider, req, step, n):
             "total_duration": 1000000, "prompt_eval_count": tin, "eval_count": tout}, names
 
 
+def _pieces(text, size):
+    return [text[i:i + size] for i in range(0, len(text), size)] or [""]
+
+
+def anthropic_events(msg):
+    """A Message object (render_answer's) as the streaming API sends it: a list of (event name,
+    data dict), in order. Text arrives in text_delta pieces, a tool's input as input_json_delta
+    pieces of its JSON text (the first one empty, as the API sends it); message_start carries
+    the input tokens, message_delta the stop reason and the output tokens."""
+    usage = msg["usage"]
+    start = dict(msg, content=[], stop_reason=None, stop_sequence=None,
+                 usage={"input_tokens": usage["input_tokens"], "output_tokens": 1})
+    ev = [("message_start", {"type": "message_start", "message": start}),
+          ("ping", {"type": "ping"})]
+    for i, b in enumerate(msg["content"]):
+        if b["type"] == "text":
+            ev.append(("content_block_start", {"type": "content_block_start", "index": i,
+                                               "content_block": {"type": "text", "text": ""}}))
+            for piece in _pieces(b["text"], 24):
+                ev.append(("content_block_delta", {"type": "content_block_delta", "index": i,
+                                                   "delta": {"type": "text_delta",
+                                                             "text": piece}}))
+        else:
+            ev.append(("content_block_start", {"type": "content_block_start", "index": i,
+                                               "content_block": {"type": "tool_use",
+                                                                 "id": b["id"],
+                                                                 "name": b["name"],
+                                                                 "input": {}}}))
+            inp = b["input"]
+            raw = inp if isinstance(inp, str) else json.dumps(inp)
+            for piece in [""] + _pieces(raw, 16):
+                ev.append(("content_block_delta", {"type": "content_block_delta", "index": i,
+                                                   "delta": {"type": "input_json_delta",
+                                                             "partial_json": piece}}))
+        ev.append(("content_block_stop", {"type": "content_block_stop", "index": i}))
+    ev.append(("message_delta", {"type": "message_delta",
+                                 "delta": {"stop_reason": msg["stop_reason"],
+                                           "stop_sequence": None},
+                                 "usage": {"output_tokens": usage["output_tokens"]}}))
+    ev.append(("message_stop", {"type": "message_stop"}))
+    return ev
+
+
 # ---- the server ----------------------------------------------------------------------------
 
 class State:
@@ -754,9 +821,10 @@ class State:
 
 
 class Reply(Exception):
-    def __init__(self, status, body, headers=None, problem=None):
+    def __init__(self, status, body, headers=None, problem=None, events=None):
         super().__init__(problem or str(status))
         self.status, self.body, self.headers, self.problem = status, body, headers or {}, problem
+        self.events = events  # a streamed answer: [(event, data)] sent as server-sent events
 
 
 ROUTES = [
@@ -791,12 +859,54 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
 
+    def _send_events(self, status, events, headers=None):
+        """Server-sent events in chunked transfer encoding, one chunk per event."""
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/event-stream; charset=utf-8")
+            self.send_header("Cache-Control", "no-cache")
+            self.send_header("Transfer-Encoding", "chunked")
+            for k, v in (headers or {}).items():
+                self.send_header(k, str(v))
+            self.end_headers()
+            for name, data in events:
+                chunk = f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.flush()
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError, OSError):
+            self.close_connection = True
+
+    def _probe(self, method):
+        """A request that is no model call (Claude Code's HEAD / at start, a GET): 404, logged
+        with "probe": true and no problem."""
+        rec = {"time": time.time(), "method": method, "path": self.path,
+               "headers": {k.lower(): v for k, v in self.headers.items()},
+               "raw_headers": [[k, v] for k, v in self.headers.items()], "body": "",
+               "provider": None, "model": None, "auth": None, "step": None, "status": 404,
+               "problem": None, "probe": True, "tools_offered": [], "tool_names_sent": [],
+               "sigv4": None}
+        self.state.record(rec)
+        if method == "HEAD":
+            try:
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            except OSError:
+                self.close_connection = True
+            return
+        self._send(404, {"error": f"standin: no route {self.path}"})
+
+    def do_HEAD(self):
+        self._probe("HEAD")
+
     def do_GET(self):
         if self.path.split("?")[0] == "/__requests":
             with self.state.lock:
                 data = json.dumps(self.state.records)
             return self._send(200, data)
-        self._send(404, {"error": "not found"})
+        self._probe("GET")
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -806,6 +916,16 @@ class Handler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.script = Script(json.loads(raw))
             return self._send(200, {"ok": True})
+        if path == "/v1/messages/count_tokens":
+            rec = {"time": time.time(), "method": "POST", "path": self.path,
+                   "headers": {k.lower(): v for k, v in self.headers.items()},
+                   "raw_headers": [[k, v] for k, v in self.headers.items()],
+                   "body": raw.decode("utf-8", errors="replace"), "provider": "anthropic",
+                   "model": None, "auth": None, "step": None, "status": 200, "problem": None,
+                   "count_tokens": True, "tools_offered": [], "tool_names_sent": [],
+                   "sigv4": None}
+            self.state.record(rec)
+            return self._send(200, {"input_tokens": max(1, len(raw) // 4)})
         provider, model_id = None, None
         for rx, p in ROUTES:
             m = rx.match(path)
@@ -847,7 +967,10 @@ class Handler(BaseHTTPRequestHandler):
                 except OSError:
                     pass
                 return
-            self._send(r.status, r.body, r.headers)
+            if r.events is not None:
+                self._send_events(r.status, r.events, r.headers)
+            else:
+                self._send(r.status, r.body, r.headers)
 
     def _fail(self, provider, status, message, problem=None, etype=None, headers=None, code=None,
               scripted=False):
@@ -1013,9 +1136,10 @@ class Handler(BaseHTTPRequestHandler):
             self._fail(provider, 400, f"The request body is not valid JSON: {e}",
                        "invalid JSON body")
         try:
-            req = {"anthropic": read_anthropic, "openai": read_openai,
-                   "ollama": read_ollama}[provider](body) if provider != "bedrock" \
-                else read_bedrock(body, model_id)
+            betas = [b.strip() for b in (self.headers.get("anthropic-beta") or "").split(",")]
+            req = read_anthropic(body, betas) if provider == "anthropic" else \
+                read_bedrock(body, model_id) if provider == "bedrock" else \
+                {"openai": read_openai, "ollama": read_ollama}[provider](body)
         except Invalid as e:
             self._fail(provider, 400, str(e), f"invalid request: {e}")
         req["provider"], req["body"] = provider, text
@@ -1057,6 +1181,9 @@ class Handler(BaseHTTPRequestHandler):
                        etype=err.get("type"), headers=hdrs, code=code, scripted=True)
         answer, names = render_answer(provider, req, step, len(st.records) + 1)
         rec["tool_names_sent"] = names
+        rec["stream"] = bool(req.get("stream"))
+        if provider == "anthropic" and req.get("stream"):
+            raise Reply(200, b"", self._ids(provider), events=anthropic_events(answer))
         raise Reply(200, answer, self._ids(provider))
 
 

@@ -7,12 +7,19 @@ copy: just enough of the wire format (protocols.md §1) to drive forestall's cli
 
     standin_mcp.py stdio                   newline-delimited JSON-RPC on stdin/stdout
     standin_mcp.py http PORT               Streamable HTTP on 127.0.0.1:PORT/mcp
+    standin_mcp.py stdio --state DIR --only a,b,c
+                                           STANDIN_STATE given as an argument; list only the
+                                           tools named, and create_page, redescribe only then
 
 Environment: STANDIN_STATE (a directory: starts and cancellations are recorded there),
 STANDIN_PAGE (tools per tools/list page, default 2), STANDIN_PROTOCOL (the version to answer,
 default the client's when supported), STANDIN_SSE (http: "1" answers with event streams;
 "resume" also cuts each tools/call stream after its priming event, to be resumed by a GET with
-Last-Event-ID)."""
+Last-Event-ID).
+
+For the MCP hub's tests: create_page records each call (its arguments) in STATE/pages;
+redescribe {tool, description} changes how a tool describes itself from then on (kept in
+STATE/descriptions.json, so a restarted stand-in says the same) and sends list_changed."""
 import json
 import os
 import sys
@@ -53,6 +60,34 @@ TOOLS = [
     {"name": "no_schema", "description": "No inputSchema: the client must skip it."},
     {"name": "long_description", "description": "x" * 9000, "inputSchema": {"type": "object"}},
 ]
+# listed only when --only names them (the client's tests count the tools above)
+HUB_TOOLS = [
+    {"name": "create_page", "description": "Page the on-call engineer.",
+     "inputSchema": {"type": "object", "properties": {"summary": {"type": "string"}},
+                     "required": ["summary"]}},
+    {"name": "redescribe", "description": "Change a tool's description, then list_changed.",
+     "inputSchema": {"type": "object", "properties": {"tool": {"type": "string"},
+                                                      "description": {"type": "string"}}}},
+]
+ONLY = None  # --only: the names listed
+
+
+def listed_tools():
+    descs = {}
+    if STATE:
+        try:
+            with open(os.path.join(STATE, "descriptions.json")) as f:
+                descs = json.load(f)
+        except (OSError, ValueError):
+            descs = {}
+    out = []
+    for t in TOOLS + HUB_TOOLS:
+        if (ONLY is None and t in HUB_TOOLS) or (ONLY is not None and t["name"] not in ONLY):
+            continue
+        if t["name"] in descs:
+            t = dict(t, description=descs[t["name"]])
+        out.append(t)
+    return out
 
 
 def record(name, value):
@@ -148,6 +183,21 @@ def call_tool(peer, name, args, raw_write):
         return text_result(str(len(recorded("starts"))))
     if name == "fail":
         return text_result("it failed on purpose", is_error=True)
+    if name == "create_page":
+        record("pages", json.dumps(args, sort_keys=True))
+        return text_result("paged: " + str(args.get("summary", "")))
+    if name == "redescribe":
+        path = os.path.join(STATE, "descriptions.json")
+        try:
+            with open(path) as f:
+                descs = json.load(f)
+        except (OSError, ValueError):
+            descs = {}
+        descs[args.get("tool", "")] = args.get("description", "")
+        with open(path, "w") as f:
+            json.dump(descs, f)
+        peer.send({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"})
+        return text_result("redescribed")
     if name == "expire_session":
         peer.session_alive = False
         return text_result("expired")
@@ -177,10 +227,11 @@ def handle(peer, msg, raw_write):
     if method == "ping":
         return {"jsonrpc": "2.0", "id": mid, "result": {}}
     if method == "tools/list":
+        tools = listed_tools()
         start = int(params.get("cursor") or 0)
-        page = TOOLS[start:start + PAGE]
+        page = tools[start:start + PAGE]
         res = {"tools": page}
-        if start + PAGE < len(TOOLS):
+        if start + PAGE < len(tools):
             res["nextCursor"] = str(start + PAGE)
         return {"jsonrpc": "2.0", "id": mid, "result": res}
     if method == "tools/call":
@@ -319,6 +370,13 @@ def serve_http(port):
 
 
 def main():
+    global STATE, ONLY
+    args = sys.argv[1:]
+    for i, a in enumerate(args):
+        if a == "--state" and i + 1 < len(args):
+            STATE = args[i + 1]
+        elif a == "--only" and i + 1 < len(args):
+            ONLY = set(args[i + 1].split(","))
     if len(sys.argv) > 1 and sys.argv[1] == "http":
         serve_http(int(sys.argv[2]) if len(sys.argv) > 2 else 0)
     else:
