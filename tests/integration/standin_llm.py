@@ -61,7 +61,9 @@ Every request (not /__*) is appended verbatim to --log as one JSON line: n, time
 headers (lower-case names), raw_headers, body, provider, model, auth, step, status, problem
 (auth/validation/expect failures, script exhausted), tools_offered, tool_names_sent, sigv4
 (canonical request, string to sign, expected signature when a SigV4 header was checked).
-Test hooks (not the providers'): GET /__requests → those records as a JSON list;
+Test hooks (not the providers'): GET /__requests → those records as a JSON list, each also
+with served_s once its answer is sent (seconds from the request to the answer's last byte: the
+model's time as its client saw it);
 POST /__script → replace the script (the used counts restart).
 
     standin_llm.py [--port N] [--script FILE] [--log FILE]   prints "listening on URL"
@@ -811,7 +813,9 @@ class State:
         self.log_path = log_path
         self.records = []
 
-    def record(self, rec):
+    def record(self, rec, handler=None):
+        if handler is not None:
+            handler.last_rec = rec
         with self.lock:
             rec["n"] = len(self.records) + 1
             self.records.append(rec)
@@ -887,7 +891,7 @@ class Handler(BaseHTTPRequestHandler):
                "provider": None, "model": None, "auth": None, "step": None, "status": 404,
                "problem": None, "probe": True, "tools_offered": [], "tool_names_sent": [],
                "sigv4": None}
-        self.state.record(rec)
+        self.state.record(rec, self)
         if method == "HEAD":
             try:
                 self.send_response(404)
@@ -909,6 +913,19 @@ class Handler(BaseHTTPRequestHandler):
         self._probe("GET")
 
     def do_POST(self):
+        t0 = time.monotonic()
+        try:
+            self._post()
+        finally:
+            # how long the model took to answer, as its client saw it (benchmarks subtract it)
+            if self.last_rec is not None:
+                with self.state.lock:
+                    self.last_rec["served_s"] = time.monotonic() - t0
+                self.last_rec = None
+
+    last_rec = None
+
+    def _post(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         path, _, query = self.path.partition("?")
@@ -924,7 +941,7 @@ class Handler(BaseHTTPRequestHandler):
                    "model": None, "auth": None, "step": None, "status": 200, "problem": None,
                    "count_tokens": True, "tools_offered": [], "tool_names_sent": [],
                    "sigv4": None}
-            self.state.record(rec)
+            self.state.record(rec, self)
             return self._send(200, {"input_tokens": max(1, len(raw) // 4)})
         provider, model_id = None, None
         for rx, p in ROUTES:
@@ -948,7 +965,7 @@ class Handler(BaseHTTPRequestHandler):
             rec["headers"][lk] = rec["headers"][lk] + "," + v if lk in rec["headers"] else v
         if provider is None:
             rec.update(status=404, problem=f"no such route {path}")
-            self.state.record(rec)
+            self.state.record(rec, self)
             return self._send(404, {"error": f"standin: no route {path}"})
         delay = [0.0]
         try:
@@ -957,7 +974,7 @@ class Handler(BaseHTTPRequestHandler):
         except Reply as r:
             rec["status"] = r.status
             rec["problem"] = r.problem
-            self.state.record(rec)  # before the delay: a client that gave up still sees it
+            self.state.record(rec, self)  # before the delay: a client that gave up still sees it
             if delay[0]:
                 time.sleep(delay[0])
             if r.status == 0:  # hang up without an answer
