@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "core/buf.h"
 #include "core/err.h"
@@ -98,6 +99,9 @@ void fs_cli_short_time(const char *rfc, char *out, size_t size);
 
 /* Pretty-print a JSON value on stdout. */
 int fs_cli_print_json(const json_t *v);
+/* One line of a live investigation trace: "[  1.23s]   call  host.fs_usage ..." (kind picks
+ * the mark: reasoning, call, result, decision, gate, state). */
+void fs_cli_trace_print(FILE *f, double secs, const char *kind, const char *text);
 /* GET (or method with a JSON body) a daemon path; on success *out is the parsed reply. Prints
  * the daemon's error and returns the exit code otherwise. */
 int fs_cli_get_json(const char *url, const char *path, json_t **out);

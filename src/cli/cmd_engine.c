@@ -52,6 +52,19 @@ struct tracer {
     int64_t t0;
 };
 
+void fs_cli_trace_print(FILE *f, double secs, const char *kind, const char *text)
+{
+    static const struct {
+        const char *kind, *mark;
+    } marks[] = {{"reasoning", "  think"}, {"call", "  call "}, {"result", "    ->"},
+                 {"decision", "  plan "},  {"gate", "  gate "}, {"state", "  state"}};
+    const char *mark = "  ";
+    for (size_t i = 0; i < FS_ARRAY_LEN(marks); i++)
+        if (strcmp(marks[i].kind, kind) == 0)
+            mark = marks[i].mark;
+    fprintf(f, "[%6.2fs] %s %s\n", secs, mark, text);
+}
+
 static void trace_line(void *arg, const char *kind, const char *text, const json_t *data)
 {
     struct tracer *t = arg;
@@ -66,15 +79,7 @@ static void trace_line(void *arg, const char *kind, const char *text, const json
         free(s);
         json_decref(o);
     } else {
-        static const struct {
-            const char *kind, *mark;
-        } marks[] = {{"reasoning", "  think"}, {"call", "  call "}, {"result", "    ->"},
-                     {"decision", "  plan "},  {"gate", "  gate "}, {"state", "  state"}};
-        const char *mark = "  ";
-        for (size_t i = 0; i < FS_ARRAY_LEN(marks); i++)
-            if (strcmp(marks[i].kind, kind) == 0)
-                mark = marks[i].mark;
-        printf("[%6.2fs] %s %s\n", secs, mark, text);
+        fs_cli_trace_print(stdout, secs, kind, text);
     }
     fflush(stdout);
 }

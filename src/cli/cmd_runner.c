@@ -89,15 +89,7 @@ static void trace_line(void *arg, const char *kind, const char *text, const json
 {
     (void)data;
     int64_t *t0 = arg;
-    static const struct {
-        const char *kind, *mark;
-    } marks[] = {{"reasoning", "  think"}, {"call", "  call "}, {"result", "    ->"},
-                 {"decision", "  plan "},  {"gate", "  gate "}, {"state", "  state"}};
-    const char *mark = "  ";
-    for (size_t i = 0; i < FS_ARRAY_LEN(marks); i++)
-        if (strcmp(marks[i].kind, kind) == 0)
-            mark = marks[i].mark;
-    fprintf(stderr, "[%6.2fs] %s %s\n", (double)(fs_now_ms() - *t0) / 1000.0, mark, text);
+    fs_cli_trace_print(stderr, (double)(fs_now_ms() - *t0) / 1000.0, kind, text);
     fflush(stderr);
 }
 

@@ -154,28 +154,27 @@ const char *fs_mcp_hub_mapped_tool(const json_t *server, const char *action, con
 
 /* ---- small helpers ------------------------------------------------------------------------ */
 
-static const json_t *pin_of(const json_t *pins, const char *tool)
+/* The member of an array of objects whose string key equals value, or NULL. */
+static const json_t *find_by(const json_t *arr, const char *key, const char *value)
 {
     size_t i;
-    json_t *p;
-    json_array_foreach(pins, i, p)
+    json_t *o;
+    json_array_foreach(arr, i, o)
     {
-        if (fs_streq(json_string_value(json_object_get(p, "tool")), tool))
-            return p;
+        if (fs_streq(json_string_value(json_object_get(o, key)), value))
+            return o;
     }
     return NULL;
 }
 
+static const json_t *pin_of(const json_t *pins, const char *tool)
+{
+    return find_by(pins, "tool", tool);
+}
+
 static const json_t *tool_of(const json_t *tools, const char *name)
 {
-    size_t i;
-    json_t *t;
-    json_array_foreach(tools, i, t)
-    {
-        if (fs_streq(json_string_value(json_object_get(t, "name")), name))
-            return t;
-    }
-    return NULL;
+    return find_by(tools, "name", name);
 }
 
 static bool def_enabled(const json_t *def)
@@ -281,14 +280,7 @@ static struct server *server_find_locked(struct fs_mcp_hub *h, const char *name)
 /* The row of a server in the store's list, or NULL. */
 static const json_t *row_of(const json_t *rows, const char *name)
 {
-    size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r)
-    {
-        if (fs_streq(json_string_value(json_object_get(r, "name")), name))
-            return r;
-    }
-    return NULL;
+    return find_by(rows, "name", name);
 }
 
 /* ---- opening a server --------------------------------------------------------------------- */
