@@ -209,6 +209,8 @@ static int audit_refusal(struct fs_store *s, struct fs_safety_request *q, const 
                   fs_role_name(q->who->role), "code", fs_err_name(q->rc), "reason", q->err.msg);
     if (d && q->id)
         json_object_set_new(d, "proposal", idj("prop", q->id));
+    if (d && q->channel)
+        json_object_set_new(d, "channel", json_string(q->channel));
     return audit(s, q->now, FS_AUDIT_REFUSAL, q->who->name, d, err);
 }
 
@@ -882,6 +884,8 @@ int fs_safety_approve(struct fs_store *s, struct fs_safety_request *q, struct fs
                           "expires_at", timej(p.expires_at));
     if (d && q->reason)
         json_object_set_new(d, "comment", json_string(q->reason));
+    if (d)
+        json_object_set_new(d, "channel", json_string(q->channel ? q->channel : "api"));
     if (d && !q->who->authenticated)
         json_object_set_new(d, "authentication", json_string("none (loopback, no tokens)"));
     if ((rc = audit(s, q->now, q->force ? FS_AUDIT_OVERRIDE : FS_AUDIT_APPROVAL, q->who->name, d,
@@ -949,8 +953,9 @@ int fs_safety_reject(struct fs_store *s, struct fs_safety_request *q, struct fs_
                                            q->now, err)) < 0)
         goto out;
     rc = audit(s, q->now, FS_AUDIT_REJECTION, q->who->name,
-               json_pack("{s:o,s:s,s:s,s:s}", "proposal", idj("prop", p.id), "reason", q->reason,
-                         "actor", q->who->name, "role", fs_role_name(q->who->role)),
+               json_pack("{s:o,s:s,s:s,s:s,s:s}", "proposal", idj("prop", p.id), "reason",
+                         q->reason, "actor", q->who->name, "role", fs_role_name(q->who->role),
+                         "channel", q->channel ? q->channel : "api"),
                err);
     if (rc == 0) {
         char why[4200];

@@ -53,6 +53,9 @@ struct fs_safety_request {
     int64_t id;         /* approve, reject, begin_execution: proposal id */
     bool force;         /* approve: FORCE_OVERRIDE */
     const char *reason; /* reject (required), freeze (required), approve comment, unfreeze */
+    /* approve, reject: where the person decided — "api" (NULL), "cli", "console", "slack", ...;
+     * recorded in the audit record with who decided */
+    const char *channel;
     /* out */
     json_t *result; /* answer (new reference) when rc == 0 */
     int rc;         /* 0, or the refusal */
