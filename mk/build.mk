@@ -34,6 +34,8 @@ LIBOBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter-out $(MAIN),$(SRC))) \
 
 # Files compiled into the binary.
 EMBED := etc/forestall.yaml etc/catalog.yaml etc/policy.yaml $(sort $(wildcard etc/playbooks/*.yaml)) $(sort $(wildcard src/store/sql/*/*.sql))
+# The web console (api_console.c serves web/NAME at /ui/NAME).
+EMBED += $(sort $(wildcard web/*))
 
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))

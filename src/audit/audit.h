@@ -23,7 +23,9 @@
 #define FS_AUDIT_TYPES(X)                                                                          \
     X(PROPOSAL, "proposal", "a proposal was submitted (action, params, target, evidence)")         \
     X(DECISION, "decision", "the gate decided (decision, score, every contribution and rule)")     \
-    X(APPROVAL, "approval", "a person approved a proposal (bound to its action hash)")             \
+    X(APPROVAL, "approval",                                                                        \
+      "a person approved a proposal (bound to its action hash), and where: `channel` `api`, "      \
+      "`console`, `slack`, ...")                                                                   \
     X(REJECTION, "rejection", "a person rejected a proposal, with the reason")                     \
     X(OVERRIDE, "override", "a person force-overrode a proposal that needed it")                   \
     X(REFUSAL, "refusal",                                                                          \

@@ -6,6 +6,7 @@
 
 #include "audit/audit.h"
 #include "cli/cli.h"
+#include "notify/notify.h"
 #include "incidents/state.h"
 #include "safety/catalog.h"
 #include "tools/registry.h"
@@ -14,6 +15,18 @@
 #include "intake/http.h"
 #include "intake/metrics.h"
 #include "version.h"
+
+struct channel_problems {
+    const char *file;
+    int n;
+};
+
+static void channel_problem(void *arg, const char *key, const char *msg)
+{
+    struct channel_problems *p = arg;
+    p->n++;
+    fprintf(stderr, "%s: %s: %s\n", p->file, key, msg);
+}
 
 int fs_cmd_config_check(int argc, char **argv)
 {
@@ -27,6 +40,16 @@ int fs_cmd_config_check(int argc, char **argv)
     int rc = fs_config_load(argv[1], &cfg, &diag, &err);
     if (rc < 0)
         return fs_cli_diag_fail(&diag, &err);
+    /* each notification channel's own keys, as the daemon checks them at start */
+    json_t *notify = fs_notify_config_json(cfg);
+    struct channel_problems cp = {argv[1], 0};
+    fs_notify_check_config(notify, channel_problem, &cp);
+    json_decref(notify);
+    if (cp.n) {
+        fs_config_free(cfg);
+        fs_buf_release(&diag);
+        return FS_EXIT_FAILURE;
+    }
     printf("%s: ok\n", argv[1]);
     fs_config_free(cfg);
     fs_buf_release(&diag);

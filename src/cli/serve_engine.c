@@ -1,8 +1,8 @@
 /* serve_engine: the daemon's engine glue — the tool registry and playbooks, the MCP hub that
  * adds the registered servers' trusted tools to the registry (refreshed on its own thread), the
  * dispatch pool writing through the ingest writer, concluding incidents whose handling ended
- * (post-mortem and knowledge write-back), and the supervised executor process that runs
- * approved actions. */
+ * (post-mortem and knowledge write-back), the supervised executor process that runs
+ * approved actions, and the notifier (notify/notify.h) that tells people. */
 #include "core/common.h"
 
 #include <inttypes.h>
@@ -16,6 +16,7 @@
 #include "exec/supervisor.h"
 #include "intake/http.h"
 #include "mcp/hub.h"
+#include "notify/notify.h"
 #include "planner/dispatch.h"
 #include "report/postmortem.h"
 #include "safety/service.h"
@@ -28,6 +29,7 @@ struct fs_engine {
     struct fs_mcp_hub *hub;
     struct fs_dispatch *dispatch;
     struct fs_executor *executor;
+    struct fs_notifier *notifier; /* NULL without notify.channels */
 };
 
 static void conclude(void *arg, int64_t incident_id)
@@ -115,6 +117,10 @@ int fs_engine_start(struct fs_store *store, struct fs_ingest *ingest, struct fs_
     struct fs_mcp_hub_opts ho = {.w = &e->w, .tools = e->reg};
     if (rc == 0 && (rc = fs_mcp_hub_new(&ho, &e->hub, err)) == 0)
         rc = fs_mcp_hub_start(e->hub, cfg->mcp.refresh_ms, err);
+    /* notifications: their own threads; a channel that is down never holds anything else */
+    if (rc == 0)
+        rc = fs_notifier_start(cfg, store, &e->w, srv ? fs_server_url(srv) : NULL, &e->notifier,
+                               err);
     if (rc == 0 && cfg->executor.enabled)
         rc = fs_executor_start("/proc/self/exe", config_file, data_dir, &e->executor, err);
     if (rc == 0 && cfg->dispatch.enabled) {
@@ -144,6 +150,7 @@ void fs_engine_kick(struct fs_engine *e)
         return;
     fs_dispatch_kick(e->dispatch);
     fs_executor_poke(e->executor);
+    fs_notifier_kick(e->notifier);
 }
 
 int fs_engine_reload(struct fs_engine *e, const struct fs_config *cfg, struct fs_err *err)
@@ -166,6 +173,7 @@ void fs_engine_stop(struct fs_engine *e)
         return;
     fs_dispatch_stop(e->dispatch);
     fs_executor_stop(e->executor);
+    fs_notifier_stop(e->notifier);
     fs_mcp_hub_free(e->hub); /* no tool call is left running; before the registry */
     fs_registry_free(e->reg);
     free(e);

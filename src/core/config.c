@@ -260,6 +260,26 @@ const struct fs_config_key fs_config_keys[] = {
      "server's tools again and records their pins: a remote tool whose definition changed is "
      "disabled, one approved since is added (docs/mcp.md). A server's "
      "notifications/tools/list_changed is acted on at the next call of its tools."},
+    {"notify.public_url", FS_CFG_URL, OFF(notify.public_url), 0, 0, NULL, FS_CFG_NULLABLE,
+     "Base of the deep links in notifications (PUBLIC_URL/ui/#/incidents/inc-N); null = "
+     "http://server.listen."},
+    {"notify.retry.initial", FS_CFG_DURATION, OFF(notify.retry_initial_ms), 10, 3600 * 1000LL,
+     NULL, 0,
+     "Delay before the first retry of a failed delivery; each retry doubles it (with jitter: "
+     "between half and all of it)."},
+    {"notify.retry.max", FS_CFG_DURATION, OFF(notify.retry_max_ms), 10, 7 * DAY, NULL, 0,
+     "Longest delay between two attempts of a delivery."},
+    {"notify.retry.give_up", FS_CFG_DURATION, OFF(notify.retry_give_up_ms), 10, 30 * DAY, NULL, 0,
+     "A delivery still failing this long after it was queued is given up (dead, logged and "
+     "counted)."},
+    {"notify.timeout", FS_CFG_DURATION, OFF(notify.timeout_ms), 100, 300 * 1000, NULL, 0,
+     "Longest one delivery's exchange with the channel's peer may take (connecting at most 5s)."},
+    {"notify.channels", FS_CFG_CHANNELS, OFF(notify.channels), 0, 0, NULL, 0,
+     "Where notifications go (docs/notifications.md): each {name (unique), type (webhook, "
+     "pagerduty, slack, email, jira), events (default all: proposal_pending, decision, "
+     "execution, verification_failed, escalation, resolution), ...the type's keys}. Secrets "
+     "only as {env: FORESTALL_NAME} or {file: PATH}, resolved at each delivery. Read at daemon "
+     "start."},
     {"executor.enabled", FS_CFG_BOOL, OFF(executor.enabled), 0, 0, NULL, 0,
      "Run the executor process. Off: approved actions wait (nothing is executed)."},
     {"executor.action_timeout", FS_CFG_DURATION, OFF(executor.action_timeout_ms), 1000, 3600 * 1000,
@@ -333,7 +353,7 @@ const char *fs_config_type_name(enum fs_config_type t)
     static const char *const names[] = {"string", "integer",         "boolean", "duration",
                                         "size",   "address",         "url",     "path",
                                         "enum",   "list of strings", "secret",  "list of tokens",
-                                        "number", "list of servers"};
+                                        "number", "list of servers", "list of channels"};
     return (unsigned)t < FS_ARRAY_LEN(names) ? names[t] : "?";
 }
 
@@ -1193,6 +1213,159 @@ static int apply_mcp_servers(struct loader *L, const struct fs_config_key *k, js
     return 0;
 }
 
+/* notify.channels: the shape every channel shares (name, type, events); a secret reference
+ * anywhere in it ({env: FORESTALL_X} or {file: PATH}, plus an optional prefix) is checked and
+ * kept as a reference, a relative file made absolute. The type's own keys are its check()'s
+ * (src/notify/channels.c). */
+static bool in_choices(const char *choices, const char *s)
+{
+    size_t n = strlen(s);
+    for (const char *c = choices; *c;) {
+        const char *bar = strchr(c, '|');
+        size_t len = bar ? (size_t)(bar - c) : strlen(c);
+        if (len == n && strncmp(c, s, n) == 0)
+            return true;
+        c += len + (bar ? 1 : 0);
+    }
+    return false;
+}
+
+static json_t *channel_refs(struct loader *L, const char *path, json_t *v)
+{
+    if (json_is_object(v)) {
+        json_t *env = json_object_get(v, "env"), *file = json_object_get(v, "file");
+        size_t extra = json_object_get(v, "prefix") ? 1 : 0;
+        if ((env || file) && json_object_size(v) == 1 + extra && !(env && file)) {
+            const char *name = json_string_value(env ? env : file);
+            if (!name || !*name) {
+                problem(L, path, "%s: expected %s", env ? "env" : "file",
+                        env ? "a variable name" : "a path");
+                return NULL;
+            }
+            if (env) {
+                bool ok = strncmp(name, "FORESTALL_", 10) == 0 && name[10];
+                for (const char *c = name; ok && *c; c++)
+                    ok = isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_';
+                if (!ok) {
+                    problem(L, path, "env: expected a variable name of A-Z, 0-9 and _ starting "
+                                     "with FORESTALL_");
+                    return NULL;
+                }
+                return json_deep_copy(v);
+            }
+            char *abs = resolve_path(L->basedir, name);
+            json_t *o = abs ? json_deep_copy(v) : NULL;
+            if (o)
+                json_object_set_new(o, "file", json_string(abs));
+            free(abs);
+            return o;
+        }
+        json_t *o = json_object();
+        const char *key;
+        json_t *f;
+        json_object_foreach(v, key, f)
+        {
+            char p[400];
+            fs_jpath_key(p, sizeof(p), path, key);
+            json_t *c = channel_refs(L, p, f);
+            if (!c || json_object_set_new(o, key, c) < 0) {
+                json_decref(o);
+                return NULL;
+            }
+        }
+        return o;
+    }
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item)
+        {
+            char p[400];
+            fs_jpath_index(p, sizeof(p), path, i);
+            json_t *c = channel_refs(L, p, item);
+            if (!c || json_array_append_new(a, c) < 0) {
+                json_decref(a);
+                return NULL;
+            }
+        }
+        return a;
+    }
+    return json_deep_copy(v);
+}
+
+static int apply_channels(struct loader *L, const struct fs_config_key *k, json_t *v,
+                          struct fs_strlist *out)
+{
+    if (!json_is_array(v))
+        return problem(L, k->path, "expected a list of channels {name, type, events, ...}, got %s",
+                       fs_json_type_name(v));
+    struct fs_strlist l = {fs_calloc(json_array_size(v) + 1, sizeof(char *)), 0};
+    if (!l.items)
+        return -FS_E_NOMEM;
+    int before = L->d.problems;
+    size_t i;
+    json_t *item;
+    json_array_foreach(v, i, item)
+    {
+        char p[300], kp[340];
+        fs_jpath_index(p, sizeof(p), k->path, i);
+        if (!json_is_object(item)) {
+            problem(L, p, "expected a mapping {name, type, events, ...}, got %s",
+                    fs_json_type_name(item));
+            continue;
+        }
+        const char *name = json_string_value(json_object_get(item, "name"));
+        bool name_ok = name && *name && strlen(name) <= 63 && isalnum((unsigned char)*name);
+        for (const char *c = name; name_ok && *c; c++)
+            name_ok = islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_' ||
+                      *c == '-';
+        fs_jpath_key(kp, sizeof(kp), p, "name");
+        if (!name_ok)
+            problem(L, kp, "expected a name of 1-63 characters a-z, 0-9, _ and -");
+        for (size_t j = 0; name_ok && j < i; j++)
+            if (fs_streq(name, json_string_value(json_object_get(json_array_get(v, j), "name"))))
+                problem(L, kp, "%s is listed twice", name);
+        const char *type = json_string_value(json_object_get(item, "type"));
+        fs_jpath_key(kp, sizeof(kp), p, "type");
+        if (!type || !in_choices(FS_CONFIG_NOTIFY_TYPES, type))
+            problem(L, kp, "expected one of %s", FS_CONFIG_NOTIFY_TYPES);
+        json_t *ev = json_object_get(item, "events");
+        fs_jpath_key(kp, sizeof(kp), p, "events");
+        if (ev && !json_is_array(ev)) {
+            problem(L, kp, "expected a list of events (%s)", FS_CONFIG_NOTIFY_EVENTS);
+        } else if (ev) {
+            size_t j;
+            json_t *e;
+            json_array_foreach(ev, j, e)
+            {
+                if (!json_is_string(e) || !in_choices(FS_CONFIG_NOTIFY_EVENTS, json_string_value(e))) {
+                    char ep[360];
+                    fs_jpath_index(ep, sizeof(ep), kp, j);
+                    problem(L, ep, "expected one of %s", FS_CONFIG_NOTIFY_EVENTS);
+                }
+            }
+        }
+        json_t *def = channel_refs(L, p, item);
+        if (!def)
+            continue;
+        char *text = fs_json_canonical(def);
+        json_decref(def);
+        if (!text) {
+            strlist_clear(&l);
+            return -FS_E_NOMEM;
+        }
+        l.items[l.n++] = text;
+    }
+    if (L->d.problems > before) {
+        strlist_clear(&l);
+        return -FS_E_CONFIG;
+    }
+    strlist_clear(out);
+    *out = l;
+    return 0;
+}
+
 static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
 {
     void *field = (char *)L->cfg + k->offset;
@@ -1330,6 +1503,7 @@ static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)
     case FS_CFG_SECRET: return apply_secret(L, k, v, field);
     case FS_CFG_TOKENS: return apply_tokens(L, k, v, field);
     case FS_CFG_MCP_SERVERS: return apply_mcp_servers(L, k, v, field);
+    case FS_CFG_CHANNELS: return apply_channels(L, k, v, field);
     }
     return 0;
 }
@@ -1473,7 +1647,8 @@ void fs_config_free(struct fs_config *cfg)
         case FS_CFG_ADDR:
         case FS_CFG_ENUM: free(*(char **)field); break;
         case FS_CFG_STRLIST:
-        case FS_CFG_MCP_SERVERS: strlist_clear(field); break;
+        case FS_CFG_MCP_SERVERS:
+        case FS_CFG_CHANNELS: strlist_clear(field); break;
         case FS_CFG_TOKENS: tokens_clear(field); break;
         case FS_CFG_SECRET: {
             struct fs_secret *s = field;

@@ -134,6 +134,16 @@ struct fs_config {
         int64_t refresh_ms; /* mcp.refresh: how often the daemon lists the servers' tools again */
     } mcp;
     struct {
+        /* notifications (docs/notifications.md, src/notify/notify.h) */
+        char *public_url; /* deep links; NULL = http://<server.listen> */
+        int64_t retry_initial_ms, retry_max_ms, retry_give_up_ms;
+        int64_t timeout_ms; /* one delivery's HTTP exchange */
+        /* notify.channels: each channel's definition as canonical JSON text ({name, type,
+         * events, ...}); secret references kept as references, a {file: PATH} made absolute.
+         * The kinds' own keys are checked by fs_notify_check_config (src/notify/notify.h). */
+        struct fs_strlist channels;
+    } notify;
+    struct {
         bool enabled;
         int64_t action_timeout_ms;
         uint64_t max_output;
@@ -207,6 +217,7 @@ enum fs_config_type {
     FS_CFG_TOKENS,
     FS_CFG_NUMBER,      /* a double; min/max bound it (max 0 = none); null (if nullable) = -1 */
     FS_CFG_MCP_SERVERS, /* mcp.servers: a list of MCP server definitions (struct fs_strlist) */
+    FS_CFG_CHANNELS,    /* notify.channels: a list of channel definitions (struct fs_strlist) */
 };
 
 #define FS_CFG_NULLABLE 1u /* may be null (unset) */
@@ -256,6 +267,12 @@ bool fs_config_auth_enabled(const struct fs_config *cfg);
 typedef void (*fs_config_mcp_report_fn)(void *arg, const char *path, const char *msg);
 int fs_config_mcp_server_check(const json_t *def, const char *base, const char *basedir,
                                fs_config_mcp_report_fn report, void *arg, json_t **out);
+/* Must list the events of src/notify/notify.h (FS_NOTIFY_EVENTS) and the channel kinds of
+ * src/notify/channels.c, in order (a unit test checks). */
+#define FS_CONFIG_NOTIFY_EVENTS                                                                    \
+    "proposal_pending|decision|execution|verification_failed|escalation|resolution"
+#define FS_CONFIG_NOTIFY_TYPES "webhook|pagerduty|slack|email|jira"
+
 /* A server name: 1-63 of a-z 0-9 _ -, starting with a letter or digit, and not "forestall". */
 bool fs_config_mcp_name_ok(const char *name);
 

@@ -66,7 +66,7 @@ static int claim_identity(struct req *r, bool required)
             fs_http_error(r, FS_E_INVALID_PAYLOAD, "as", "as: control characters");
             return -1;
         }
-    if (r->who.authenticated) {
+    if (r->who.authenticated || r->via_session) { /* the console: the session's name */
         if (name && strcmp(name, r->who.name) != 0) {
             char msg[300];
             snprintf(msg, sizeof(msg), "this token belongs to %s, not %s", r->who.name, name);
@@ -133,6 +133,8 @@ static void submit(struct req *r,
     fs_strlcpy(r->def_class, cfg->safety.default_resource_class, sizeof(r->def_class));
     fs_config_release(cfg);
     r->sq.who = &r->who;
+    if (r->via_session)
+        r->sq.channel = "console";
     r->sq.rules = r->rules;
     r->sq.defaults = (struct fs_safety_defaults){r->def_env, r->def_class};
     r->sq.body = r->json;

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/time.h"
 #include "incidents/alert.h"
+#include "intake/console.h"
 #include "intake/http.h"
 #include "intake/http_int.h"
 #include "intake/ingest.h"
@@ -126,6 +127,30 @@ static const struct route routes[] = {
      "binds the session to an incident. GET answers 405: there is no server-initiated stream."},
     {"DELETE", "/mcp", fs_api_mcp_delete, 0, R_AUTH | R_MINTED, FS_CAP_PROPOSE,
      "End an MCP session (`Mcp-Session-Id`): 204, or 404 when there is no such session."},
+    /* the web console (api_console.c, docs/console.md); its pages call the routes above */
+    {"GET", "/", fs_console_root, 0, 0, CAP_NONE, "Redirects to the web console, `/ui/`."},
+    {"GET", "/ui/", fs_console_page, 0, 0, CAP_NONE, "The web console (docs/console.md)."},
+    {"GET", "/ui/login", fs_console_page, 0, 0, CAP_NONE, "The console's login page."},
+    {"POST", "/ui/login", fs_console_login, 0, R_BODY | R_FORM, CAP_NONE,
+     "Console login, a form or JSON: `token` (the same tokens and roles as the API), or `name` "
+     "when no tokens are configured (admin). Sets the session cookie `__Host-forestall_session` "
+     "(HttpOnly, Secure, SameSite=Strict); JSON answers the session as GET /ui/session does."},
+    {"POST", "/ui/logout", fs_console_logout, 0, 0, CAP_NONE,
+     "End the console session (with its `X-CSRF-Token`); 204."},
+    {"GET", "/ui/session", fs_console_session, 0, 0, CAP_NONE,
+     "The console session: `{\"name\",\"role\",\"csrf\",\"authentication\",\"expiresAt\","
+     "\"idleTimeoutSeconds\",\"can\"}`; 401 (with `\"login\":\"token\"|\"name\"`) without one."},
+    {"GET", "/ui/{id}", fs_console_asset, 0, 0, CAP_NONE,
+     "The console's static files, embedded in the binary."},
+    /* Slack (api_slack.c, docs/slack.md): Slack's request signature authenticates, not a token */
+    {"POST", "/api/v1/slack/interactions", fs_api_slack_interactions, 0, R_BODY | R_FORM, CAP_NONE,
+     "Slack interactivity (button clicks, `payload=` form). Authenticated by Slack's request "
+     "signature (a slack channel's signing_secret): 401 when wrong, older than 5 minutes or "
+     "replayed, 404 when no channel has one. Answers 200 at once; the decision goes through the "
+     "same approval rules as the API and its outcome is posted to the response_url."},
+    {"POST", "/api/v1/slack/events", fs_api_slack_events, 0, R_BODY, CAP_NONE,
+     "Slack Events API: url_verification, and thread replies APPROVE / FORCE_OVERRIDE to a "
+     "notice (docs/slack.md). Signed like the interactivity route."},
     {"GET", "/healthz", h_healthz, 0, 0, CAP_NONE, "Liveness: 200 while the process serves HTTP."},
     {"GET", "/readyz", h_readyz, 0, 0, CAP_NONE,
      "Readiness: 200 when alerts can be accepted; 503 while draining or after a fail-stop."},
@@ -264,6 +289,11 @@ static bool token_eq(const char *got_digest, const struct fs_secret *want)
  * themselves with "as". Compares digests so that neither content nor length leaks. */
 static bool identify(struct req *r)
 {
+    if (!MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION)) {
+        int s = fs_console_identify(r); /* the console's session cookie (api_console.c) */
+        if (s != 0)
+            return s > 0;
+    }
     struct fs_config *cfg = fs_config_acquire();
     bool ok = false;
     if (!fs_config_auth_enabled(cfg)) {
@@ -719,8 +749,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if ((r->route->flags & R_AUTH) && !identify(r)) {
-            fs_http_error(r, FS_E_UNAUTHORIZED, NULL,
-                          "missing or wrong bearer token (Authorization: Bearer ...)");
+            if (r->csrf_refused)
+                fs_console_refuse_csrf(r);
+            else
+                fs_http_error(r, FS_E_UNAUTHORIZED, NULL,
+                              "missing or wrong bearer token (Authorization: Bearer ...)");
             r->state = RS_DONE;
             return MHD_YES;
         }
@@ -733,7 +766,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
             return MHD_YES;
         }
         if (r->route->flags & R_BODY) {
-            if (!json_content_type(r)) {
+            if (!json_content_type(r) &&
+                !((r->route->flags & R_FORM) && fs_console_is_form(r))) {
                 fs_http_error(r, FS_E_MEDIA_TYPE, NULL,
                               "send the body as Content-Type: application/json");
                 r->state = RS_DONE;
@@ -867,6 +901,8 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
         srv->checkpoint_keylen = opt->checkpoint_keylen;
     }
     srv->started_ms = fs_now_ms();
+    srv->console =
+        fs_console_sessions_new(FS_CONSOLE_MAX_SESSIONS, FS_CONSOLE_IDLE_MS, FS_CONSOLE_MAX_MS);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
                      MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
@@ -881,6 +917,7 @@ int fs_server_start(const struct fs_server_options *opt, struct fs_store *store,
     freeaddrinfo(ai);
     if (!srv->mhd) {
         int e = errno;
+        fs_console_sessions_free(srv->console);
         free(srv->checkpoint_file);
         free(srv);
         return fs_err_set(err, FS_E_SYSTEM, "server.listen", "cannot listen on %s: %s", opt->listen,
@@ -922,6 +959,7 @@ void fs_server_stop(struct fs_server *srv)
     fs_gateway_quiesce(srv->gateway); /* its running calls end before their connections */
     MHD_stop_daemon(srv->mhd);
     fs_gateway_free(srv->gateway);
+    fs_console_sessions_free(srv->console);
     free(srv->checkpoint_file);
     explicit_bzero(srv->checkpoint_key, sizeof(srv->checkpoint_key));
     free(srv);
@@ -937,7 +975,9 @@ int fs_http_doc_markdown(struct fs_buf *b)
                 "with a role need `Authorization: Bearer TOKEN` (401 otherwise), and the token's "
                 "role must allow the route (403 `forbidden` otherwise). Without tokens (a "
                 "loopback listener only) callers act as admin and name themselves with "
-                "`\"as\"` in the body.\n\n"
+                "`\"as\"` in the body. The web console (docs/console.md) calls the same routes "
+                "with its session cookie instead of a token; a cookie request other than GET "
+                "must carry `X-CSRF-Token` (403 `csrf` otherwise).\n\n"
                 "Intake routes answer **200** `{\"status\":\"stored\",\"alerts\":N,\"changed\":N,"
                 "\"deduplicated\":N,\"incidentsOpened\":N}` only after the body and its effect "
                 "are durably committed. Errors are "

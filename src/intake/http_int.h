@@ -27,6 +27,7 @@ struct fs_server {
     unsigned char checkpoint_key[128];
     size_t checkpoint_keylen;
     struct fs_gateway *gateway; /* /mcp (api_mcp.c) */
+    struct fs_console_sessions *console; /* the web console's sessions (api_console.c) */
 };
 
 struct req;
@@ -36,6 +37,7 @@ enum route_flags {
     R_AUTH = 1,   /* needs a caller identity (a valid token when auth is configured) */
     R_BODY = 2,   /* reads a JSON body */
     R_MINTED = 4, /* also takes a token minted for one runner run (api_mcp.c) */
+    R_FORM = 8,   /* R_BODY may also be application/x-www-form-urlencoded (api_console.c) */
 };
 
 #define CAP_NONE (-1)
@@ -84,6 +86,9 @@ struct req {
     bool resumed;           /* fs_http_resume: call answer on the next turn */
     int64_t bound_incident; /* a minted token's incident, 0 otherwise */
     struct gw_call *call;   /* the gateway call this request waits for */
+    /* the web console (api_console.c) */
+    bool via_session;  /* identified by the console's session cookie */
+    bool csrf_refused; /* a cookie request that changes state came without its CSRF token */
 };
 
 void fs_http_text(struct req *r, int status, const char *ctype, char *body, size_t len);
@@ -130,6 +135,23 @@ bool fs_gateway_identify(struct fs_server *srv, struct req *r, const char *diges
 void fs_gateway_quiesce(struct fs_gateway *g); /* no new calls; wait for the running ones */
 void fs_gateway_free(struct fs_gateway *g);    /* after the server stopped */
 void fs_gateway_release(struct req *r);        /* on completion */
+
+/* api_console.c: the console's routes, and its session cookie for identify() in http.c:
+ * 1 identified (r->who, r->via_session), 0 no session cookie, -1 refused (r->csrf_refused when
+ * for want of the CSRF token). */
+void fs_console_root(struct req *r);
+void fs_console_page(struct req *r);
+void fs_console_asset(struct req *r);
+void fs_console_login(struct req *r);
+void fs_console_logout(struct req *r);
+void fs_console_session(struct req *r);
+int fs_console_identify(struct req *r);
+bool fs_console_is_form(struct req *r);
+void fs_console_refuse_csrf(struct req *r); /* 403 with the stable code "csrf" */
+
+/* api_slack.c: Slack's signed inbound requests (docs/slack.md) */
+void fs_api_slack_interactions(struct req *r);
+void fs_api_slack_events(struct req *r);
 
 /* api_engine.c */
 void fs_api_postmortem(struct req *r);

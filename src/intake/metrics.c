@@ -6,6 +6,7 @@
 
 #include "core/time.h"
 #include "intake/metrics.h"
+#include "notify/notify.h"
 #include "report/kpi.h"
 #include "safety/gate.h"
 #include "store/store.h"
@@ -204,6 +205,8 @@ int fs_metrics_render(struct fs_buf *b, struct fs_store *store)
         }
     }
     json_decref(k);
+    if (fs_notify_metrics_render(b, store) < 0)
+        return -FS_E_NOMEM;
     return b->data ? 0 : -FS_E_NOMEM;
 }
 
@@ -220,5 +223,5 @@ int fs_metrics_doc_markdown(struct fs_buf *b)
     for (size_t i = 0; i < FS_ARRAY_LEN(families); i++)
         fs_buf_printf(b, "| `%s` | %s | %s | %s |\n", families[i].name, families[i].type,
                       *families[i].labels ? families[i].labels : "—", families[i].help);
-    return 0;
+    return fs_notify_metrics_doc_markdown(b);
 }

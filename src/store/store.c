@@ -534,3 +534,61 @@ int fs_store_mcp_pin_approve(struct fs_store *s, const char *server, const char 
 {
     return s->ops->mcp_pin_approve(s, server, tool, sha256, actor, now, changed, err);
 }
+
+int fs_store_delivery_insert(struct fs_store *s, const struct fs_delivery_row *r, bool *inserted,
+                             struct fs_err *err)
+{
+    return s->ops->delivery_insert(s, r, inserted, err);
+}
+
+int fs_store_delivery_update(struct fs_store *s, int64_t id, const char *status, int64_t attempts,
+                             int64_t next_at, const char *last_error, const char *ref,
+                             int64_t sent_at, struct fs_err *err)
+{
+    return s->ops->delivery_update(s, id, status, attempts, next_at, last_error, ref, sent_at, err);
+}
+
+int fs_store_notify_cursor_get(struct fs_store *s, int64_t *seq, struct fs_err *err)
+{
+    return s->ops->notify_cursor_get(s, seq, err);
+}
+
+int fs_store_notify_cursor_set(struct fs_store *s, int64_t seq, int64_t now, struct fs_err *err)
+{
+    return s->ops->notify_cursor_set(s, seq, now, err);
+}
+
+int fs_store_deliveries_due(struct fs_store *s, const char *channel, int64_t now, int limit,
+                            json_t **out, struct fs_err *err)
+{
+    return s->ops->deliveries_due(s, channel, now, limit, out, err);
+}
+
+int fs_store_delivery_next_at(struct fs_store *s, const char *channel, int64_t *next_at,
+                              struct fs_err *err)
+{
+    return s->ops->delivery_next_at(s, channel, next_at, err);
+}
+
+int fs_store_delivery_ref(struct fs_store *s, const char *channel, int64_t incident_id, char **ref,
+                          struct fs_err *err)
+{
+    return s->ops->delivery_ref(s, channel, incident_id, ref, err);
+}
+
+int fs_store_notification_by_ref(struct fs_store *s, const char *channel, const char *ref,
+                                 json_t **row, struct fs_err *err)
+{
+    return s->ops->notification_by_ref(s, channel, ref, row, err);
+}
+
+int fs_store_deliveries_list(struct fs_store *s, int64_t incident_id, int limit, json_t **out,
+                             struct fs_err *err)
+{
+    return s->ops->deliveries_list(s, incident_id, limit, out, err);
+}
+
+int fs_store_deliveries_counts(struct fs_store *s, json_t **out, struct fs_err *err)
+{
+    return s->ops->deliveries_counts(s, out, err);
+}

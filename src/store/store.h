@@ -19,7 +19,7 @@
 #include "core/err.h"
 
 /* The schema version this forestall migrates a database to (src/store/sql/<driver>/NNNN_*.sql). */
-#define FS_STORE_SCHEMA_VERSION 4
+#define FS_STORE_SCHEMA_VERSION 5
 
 struct fs_store;
 
@@ -473,6 +473,59 @@ int fs_store_mcp_pins_get(struct fs_store *s, const char *server, json_t **out, 
 int fs_store_mcp_pin_approve(struct fs_store *s, const char *server, const char *tool,
                              const char *sha256, const char *actor, int64_t now, bool *changed,
                              struct fs_err *err);
+
+/* ---- notifications: the outbox and the notifier's cursor (notify/notify.h) ---------------- *
+ * Writes and (writer) reads run on the writer connection inside the caller's transaction; the
+ * others are reads from any thread. Notices never hold secrets. */
+
+struct fs_delivery_row {
+    const char *channel;  /* notify.channels[].name */
+    const char *event;    /* proposal_pending | decision | execution | ... */
+    int64_t audit_seq;    /* the audit record the notice comes from */
+    int64_t incident_id;  /* 0: none */
+    int64_t proposal_id;  /* 0: none */
+    const char *notice;   /* JSON text: the notice's data */
+    int64_t created_at;
+    int64_t next_at;      /* first attempt not before then */
+};
+/* Queue a delivery: *inserted (may be NULL) false when this (channel, audit_seq, event) was
+ * already queued (a notifier that crashed before moving its cursor reads the record again). */
+int fs_store_delivery_insert(struct fs_store *s, const struct fs_delivery_row *r, bool *inserted,
+                             struct fs_err *err);
+/* Record one attempt: status pending | sent | dead, the attempts made so far, when to try
+ * again (pending), the error (NULL when sent), the peer's reference (NULL: keep the one it had),
+ * sent_at (FS_TIME_UNSET unless sent). */
+int fs_store_delivery_update(struct fs_store *s, int64_t id, const char *status, int64_t attempts,
+                             int64_t next_at, const char *last_error, const char *ref,
+                             int64_t sent_at, struct fs_err *err);
+/* (writer) The notifier's cursor: 1 and *seq when it was ever set, 0 when not. */
+int fs_store_notify_cursor_get(struct fs_store *s, int64_t *seq, struct fs_err *err);
+int fs_store_notify_cursor_set(struct fs_store *s, int64_t seq, int64_t now, struct fs_err *err);
+/* Deliveries of a channel to attempt now, oldest first, up to limit: pending, next_at <= now,
+ * and no older pending delivery of the same channel and incident (a channel delivers an
+ * incident's notices in order). Array of {"id", "channel", "event", "auditSeq", "incidentId",
+ * "proposalId" (integers, 0 = none), "notice" (value), "attempts", "createdAt", "nextAt" (ms)}. */
+int fs_store_deliveries_due(struct fs_store *s, const char *channel, int64_t now, int limit,
+                            json_t **out, struct fs_err *err);
+/* The earliest next_at of a channel's pending deliveries: 1 and *next_at, 0 when none. */
+int fs_store_delivery_next_at(struct fs_store *s, const char *channel, int64_t *next_at,
+                              struct fs_err *err);
+/* The reference the channel's latest sent delivery for an incident kept: 1 and *ref (caller
+ * frees), 0 when none. */
+int fs_store_delivery_ref(struct fs_store *s, const char *channel, int64_t incident_id, char **ref,
+                          struct fs_err *err);
+/* The delivery of channel whose kept reference is ref (the newest, one with a proposal first):
+ * {"id", "channel", "event", "incidentId", "proposalId" (integers, 0 = none), "ref"};
+ * -FS_E_NOT_FOUND when none. */
+int fs_store_notification_by_ref(struct fs_store *s, const char *channel, const char *ref,
+                                 json_t **row, struct fs_err *err);
+/* Deliveries (API representation, newest first): of an incident (0 = any), up to limit (0 = no
+ * limit): [{"id", "channel", "event", "incidentId" ("inc-N"), "proposalId", "status",
+ * "attempts", "nextAt", "lastError", "ref", "createdAt", "sentAt"}]. */
+int fs_store_deliveries_list(struct fs_store *s, int64_t incident_id, int limit, json_t **out,
+                             struct fs_err *err);
+/* {channel: {status: n}} over the whole outbox (for /metrics). */
+int fs_store_deliveries_counts(struct fs_store *s, json_t **out, struct fs_err *err);
 
 /* ---- audit chain (audit/audit.h builds on these) ------------------------------------------ */
 

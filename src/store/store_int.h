@@ -140,6 +140,25 @@ struct fs_store_ops {
     int (*mcp_pin_approve)(struct fs_store *s, const char *server, const char *tool,
                            const char *sha256, const char *actor, int64_t now, bool *changed,
                            struct fs_err *err);
+    /* notifications */
+    int (*delivery_insert)(struct fs_store *s, const struct fs_delivery_row *r, bool *inserted,
+                           struct fs_err *err);
+    int (*delivery_update)(struct fs_store *s, int64_t id, const char *status, int64_t attempts,
+                           int64_t next_at, const char *last_error, const char *ref,
+                           int64_t sent_at, struct fs_err *err);
+    int (*notify_cursor_get)(struct fs_store *s, int64_t *seq, struct fs_err *err);
+    int (*notify_cursor_set)(struct fs_store *s, int64_t seq, int64_t now, struct fs_err *err);
+    int (*deliveries_due)(struct fs_store *s, const char *channel, int64_t now, int limit,
+                          json_t **out, struct fs_err *err);
+    int (*delivery_next_at)(struct fs_store *s, const char *channel, int64_t *next_at,
+                            struct fs_err *err);
+    int (*delivery_ref)(struct fs_store *s, const char *channel, int64_t incident_id, char **ref,
+                        struct fs_err *err);
+    int (*notification_by_ref)(struct fs_store *s, const char *channel, const char *ref,
+                               json_t **row, struct fs_err *err);
+    int (*deliveries_list)(struct fs_store *s, int64_t incident_id, int limit, json_t **out,
+                           struct fs_err *err);
+    int (*deliveries_counts)(struct fs_store *s, json_t **out, struct fs_err *err);
 };
 
 struct fs_store {

@@ -2644,6 +2644,196 @@ static int sq_mcp_pin_approve(struct fs_store *base, const char *server, const c
     return rc;
 }
 
+/* ---- notifications: the outbox and the notifier's cursor ------------------------------------ */
+
+/* A row as an object keyed by column name (the SQL names them in camelCase): integers as
+ * integers, the notice column as a value, NULL as null. */
+static json_t *plain_row_json(sqlite3_stmt *st, const void *ctx)
+{
+    json_t *o = json_object();
+    for (int i = 0; o && i < sqlite3_column_count(st); i++) {
+        const char *name = sqlite3_column_name(st, i);
+        json_t *v;
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_NULL: v = json_null(); break;
+        case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, i)); break;
+        default:
+            v = strcmp(name, "notice") == 0
+                    ? json_text_value((const char *)sqlite3_column_text(st, i))
+                    : json_string((const char *)sqlite3_column_text(st, i));
+        }
+        if (json_object_set_new(o, name, v) < 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    return o;
+}
+
+static int sq_delivery_insert(struct fs_store *base, const struct fs_delivery_row *r,
+                              bool *inserted, struct fs_err *err)
+{
+    struct sq_store *s = SQ(base);
+    int rc = writer_exec(s,
+                         "INSERT OR IGNORE INTO deliveries(channel,event,audit_seq,incident_id,"
+                         "proposal_id,notice,status,attempts,next_at,created_at) "
+                         "VALUES(?,?,?,?,?,?,'pending',0,?,?)",
+                         "queue delivery",
+                         PARAMS(p_text(r->channel), p_text(r->event), p_int(r->audit_seq),
+                                p_id(r->incident_id), p_id(r->proposal_id), p_text(r->notice),
+                                p_int(r->next_at), p_int(r->created_at)),
+                         NULL, err);
+    if (rc == 0 && inserted)
+        *inserted = sqlite3_changes(s->db) > 0;
+    return rc;
+}
+
+static int sq_delivery_update(struct fs_store *base, int64_t id, const char *status,
+                              int64_t attempts, int64_t next_at, const char *last_error,
+                              const char *ref, int64_t sent_at, struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "UPDATE deliveries SET status=?2,attempts=?3,next_at=?4,last_error=?5,"
+                       "ref=coalesce(?6,ref),sent_at=?7 WHERE id=?1",
+                       "record delivery attempt",
+                       PARAMS(p_int(id), p_text(status), p_int(attempts), p_int(next_at),
+                              p_text(last_error), p_text(ref), p_time(sent_at)),
+                       NULL, err);
+}
+
+static int sq_notify_cursor_get(struct fs_store *base, int64_t *seq, struct fs_err *err)
+{
+    json_t *row = NULL;
+    int rc = writer_one(SQ(base), "SELECT seq FROM notify_cursor WHERE id=1", "notify cursor",
+                        NO_PARAMS, plain_row_json, &row, err);
+    if (rc < 0)
+        return rc;
+    if (!row)
+        return 0;
+    *seq = json_integer_value(json_object_get(row, "seq"));
+    json_decref(row);
+    return 1;
+}
+
+static int sq_notify_cursor_set(struct fs_store *base, int64_t seq, int64_t now,
+                                struct fs_err *err)
+{
+    return writer_exec(SQ(base),
+                       "INSERT INTO notify_cursor(id,seq,updated_at) VALUES(1,?1,?2) "
+                       "ON CONFLICT(id) DO UPDATE SET seq=excluded.seq,"
+                       "updated_at=excluded.updated_at",
+                       "move notify cursor", PARAMS(p_int(seq), p_int(now)), NULL, err);
+}
+
+static int sq_deliveries_due(struct fs_store *base, const char *channel, int64_t now, int limit,
+                             json_t **out, struct fs_err *err)
+{
+    return read_array(
+        SQ(base),
+        "SELECT d.id AS id,d.channel AS channel,d.event AS event,d.audit_seq AS auditSeq,"
+        "coalesce(d.incident_id,0) AS incidentId,coalesce(d.proposal_id,0) AS proposalId,"
+        "d.notice AS notice,d.attempts AS attempts,d.created_at AS createdAt,"
+        "d.next_at AS nextAt FROM deliveries d WHERE d.channel=?1 AND d.status='pending' AND "
+        "d.next_at<=?2 AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.channel=d.channel "
+        "AND e.incident_id IS d.incident_id AND e.status='pending' AND e.id<d.id) "
+        "ORDER BY d.id LIMIT ?3",
+        "due deliveries", PARAMS(p_text(channel), p_int(now), p_limit(limit)),
+        (struct json_rows){.make = plain_row_json}, out, err);
+}
+
+static int sq_delivery_next_at(struct fs_store *base, const char *channel, int64_t *next_at,
+                               struct fs_err *err)
+{
+    int64_t n = -1;
+    int rc = read_query(SQ(base),
+                        "SELECT coalesce(min(next_at),-1) FROM deliveries WHERE channel=? AND "
+                        "status='pending'",
+                        "next delivery", PARAMS(p_text(channel)), count_row, &n, err);
+    if (rc < 0)
+        return rc;
+    if (n < 0)
+        return 0;
+    *next_at = n;
+    return 1;
+}
+
+static int sq_delivery_ref(struct fs_store *base, const char *channel, int64_t incident_id,
+                           char **ref, struct fs_err *err)
+{
+    *ref = NULL;
+    json_t *arr = NULL;
+    int rc = read_array(SQ(base),
+                        "SELECT ref FROM deliveries WHERE channel=? AND incident_id=? AND "
+                        "status='sent' AND ref IS NOT NULL ORDER BY id DESC LIMIT 1",
+                        "delivery ref", PARAMS(p_text(channel), p_int(incident_id)),
+                        (struct json_rows){.make = plain_row_json}, &arr, err);
+    if (rc < 0)
+        return rc;
+    const char *v = json_string_value(json_object_get(json_array_get(arr, 0), "ref"));
+    if (v && !(*ref = fs_strdup(v)))
+        rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    json_decref(arr);
+    return rc < 0 ? rc : *ref ? 1 : 0;
+}
+
+static int sq_notification_by_ref(struct fs_store *base, const char *channel, const char *ref,
+                                  json_t **row, struct fs_err *err)
+{
+    json_t *arr = NULL;
+    int rc = read_array(SQ(base),
+                        "SELECT id,channel,event,coalesce(incident_id,0) AS incidentId,"
+                        "coalesce(proposal_id,0) AS proposalId,ref FROM deliveries WHERE "
+                        "channel=? AND ref=? ORDER BY proposal_id IS NULL, id DESC LIMIT 1",
+                        "notification by ref", PARAMS(p_text(channel), p_text(ref)),
+                        (struct json_rows){.make = plain_row_json}, &arr, err);
+    if (rc < 0)
+        return rc;
+    json_t *o = json_array_get(arr, 0);
+    if (!o) {
+        json_decref(arr);
+        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "no notification of %s with that reference",
+                          channel);
+    }
+    *row = json_incref(o);
+    json_decref(arr);
+    return 0;
+}
+
+static int sq_deliveries_list(struct fs_store *base, int64_t incident_id, int limit,
+                              json_t **out, struct fs_err *err)
+{
+    return read_array(SQ(base),
+                      "SELECT id,channel,event,incident_id,proposal_id,status,attempts,next_at,"
+                      "last_error,ref,created_at,sent_at FROM deliveries WHERE "
+                      "(?1=0 OR incident_id=?1) ORDER BY id DESC LIMIT ?2",
+                      "list deliveries", PARAMS(p_int(incident_id), p_limit(limit)),
+                      (struct json_rows){.make = auto_row_json}, out, err);
+}
+
+static int delivery_count_row(sqlite3_stmt *st, void *arg, struct fs_err *err)
+{
+    json_t *o = arg;
+    const char *ch = (const char *)sqlite3_column_text(st, 0);
+    json_t *per = json_object_get(o, ch);
+    if (!per && (!(per = json_object()) || json_object_set_new(o, ch, per) < 0))
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    if (json_object_set_new(per, (const char *)sqlite3_column_text(st, 1),
+                            json_integer(sqlite3_column_int64(st, 2))) < 0)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    return 0;
+}
+
+static int sq_deliveries_counts(struct fs_store *base, json_t **out, struct fs_err *err)
+{
+    json_t *o = json_object();
+    if (!o)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    int rc = read_query(SQ(base),
+                        "SELECT channel,status,count(*) FROM deliveries GROUP BY channel,status",
+                        "count deliveries", NO_PARAMS, delivery_count_row, o, err);
+    return json_result(rc, o, out);
+}
+
 static const struct fs_store_ops sq_ops = {
     .driver = "sqlite",
     .close = sq_close,
@@ -2723,4 +2913,14 @@ static const struct fs_store_ops sq_ops = {
     .mcp_pin_put = sq_mcp_pin_put,
     .mcp_pins_get = sq_mcp_pins_get,
     .mcp_pin_approve = sq_mcp_pin_approve,
+    .delivery_insert = sq_delivery_insert,
+    .delivery_update = sq_delivery_update,
+    .notify_cursor_get = sq_notify_cursor_get,
+    .notify_cursor_set = sq_notify_cursor_set,
+    .deliveries_due = sq_deliveries_due,
+    .delivery_next_at = sq_delivery_next_at,
+    .delivery_ref = sq_delivery_ref,
+    .notification_by_ref = sq_notification_by_ref,
+    .deliveries_list = sq_deliveries_list,
+    .deliveries_counts = sq_deliveries_counts,
 };
