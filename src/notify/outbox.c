@@ -128,6 +128,19 @@ static json_t *incident_data(struct fs_store *s, int64_t id)
         return NULL;
     static const char *const keys[] = {"id", "title", "severity", "state", "status", "labels"};
     json_t *o = pick(inc, keys, FS_ARRAY_LEN(keys));
+    /* the ticket opened for it, if any (the last "ticket" entry of its timeline) */
+    const json_t *ticket = NULL;
+    size_t k;
+    json_t *t;
+    json_array_foreach(json_object_get(inc, "timeline"), k, t)
+    {
+        if (fs_streq(json_string_value(json_object_get(t, "kind")), "ticket"))
+            ticket = json_object_get(t, "detail");
+    }
+    if (o && json_is_object(ticket))
+        json_object_set_new(o, "ticket",
+                            json_pack("{s:O?,s:O?}", "key", json_object_get(ticket, "key"), "url",
+                                      json_object_get(ticket, "url")));
     json_decref(inc);
     json_t *invs = NULL;
     if (o && fs_store_investigations_list(s, id, &invs, &err) == 0) {
@@ -166,7 +179,8 @@ static json_t *proposal_data(struct fs_store *s, int64_t id, int64_t *incident_i
         json_object_set(o, "level", json_object_get(risk, "level"));
         json_object_set(o, "expiresAt", json_object_get(p, "expiresAt"));
         json_object_set(o, "actionHash", json_object_get(p, "actionHash"));
-        static const char *const from_body[] = {"params", "target", "rationale", "evidence"};
+        static const char *const from_body[] = {"params", "target", "rationale", "evidence",
+                                                "confidence"};
         for (size_t i = 0; i < FS_ARRAY_LEN(from_body); i++) {
             json_t *v = json_object_get(body, from_body[i]);
             if (v)

@@ -546,6 +546,8 @@ json_t *fs_slack_message(const struct fs_notice *n)
     }
     /* a ticket, when the notice carries one: {"ticket": {"key", "url"}} */
     const json_t *tk = json_object_get(d, "ticket");
+    if (!tk) /* the incident's ticket, opened by a ticket channel */
+        tk = json_object_get(json_object_get(d, "incident"), "ticket");
     const char *turl = json_string_value(json_object_get(tk, "url"));
     const char *tkey = json_string_value(json_object_get(tk, "key"));
     if (turl && !strpbrk(turl, "<>| ")) {
