@@ -712,37 +712,17 @@ bool fs_tickets_secret_ref_ok(const json_t *v)
     return file && file[0];
 }
 
-/* Keys every channel has (checked by the outbox, not here). */
-bool fs_tickets_common_key(const char *k)
-{
-    static const char *const common[] = {"name", "type", "events"};
-    for (size_t i = 0; i < FS_ARRAY_LEN(common); i++)
-        if (!strcmp(k, common[i]))
-            return true;
-    return false;
-}
-
 static int email_check(const json_t *conf, report_fn report, void *arg)
 {
-    static const char *const known[] = {"url",      "from",     "to",        "username",
-                                        "password", "starttls", "timeout_ms"};
+    static const char *const known[] = {"url",      "from",     "to", "username",
+                                        "password", "starttls", NULL};
     int problems = 0;
 #define PROBLEM(key, msg) (problems++, report(arg, key, msg))
     if (!json_is_object(conf)) {
         PROBLEM("", "expected an object");
         return problems;
     }
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)conf, k, v)
-    {
-        bool ok = fs_tickets_common_key(k);
-        for (size_t i = 0; i < FS_ARRAY_LEN(known) && !ok; i++)
-            ok = !strcmp(k, known[i]);
-        if (!ok)
-            PROBLEM(k, "unknown key (email takes url, from, to, username, password, starttls, "
-                       "timeout_ms)");
-    }
+    problems += fs_notify_unknown_keys(conf, "email", known, report, arg);
     const char *url = str_at(conf, "url");
     bool smtps = url && !strncmp(url, "smtps://", 8);
     if (!url || (!smtps && strncmp(url, "smtp://", 7)))
@@ -763,6 +743,7 @@ static int email_check(const json_t *conf, report_fn report, void *arg)
         PROBLEM("to", "expected a list of 1 to 50 email addresses");
     else {
         size_t i;
+        const json_t *v;
         json_array_foreach(to, i, v)
         {
             if (!fs_email_addr_ok(json_string_value(v)))

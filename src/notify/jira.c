@@ -486,24 +486,14 @@ static int jira_check(const json_t *conf, report_fn report, void *arg)
 {
     static const char *const known[] = {"url",      "api_version", "auth",       "email",
                                         "token",    "project",     "issue_type", "labels",
-                                        "priority", "fields",      "timeout_ms"};
+                                        "priority", "fields",      NULL};
     int problems = 0;
 #define PROBLEM(key, msg) (problems++, report(arg, key, msg))
     if (!json_is_object(conf)) {
         PROBLEM("", "expected an object");
         return problems;
     }
-    const char *k;
-    const json_t *v;
-    json_object_foreach((json_t *)conf, k, v)
-    {
-        bool ok = fs_tickets_common_key(k);
-        for (size_t i = 0; i < FS_ARRAY_LEN(known) && !ok; i++)
-            ok = !strcmp(k, known[i]);
-        if (!ok)
-            PROBLEM(k, "unknown key (jira takes url, api_version, auth, email, token, project, "
-                       "issue_type, labels, priority, fields, timeout_ms)");
-    }
+    problems += fs_notify_unknown_keys(conf, "jira", known, report, arg);
     const char *url = str_at(conf, "url");
     if (!url || (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)))
         PROBLEM("url", "expected the site's base URL (https://example.atlassian.net)");
@@ -549,6 +539,7 @@ static int jira_check(const json_t *conf, report_fn report, void *arg)
     if (labels) {
         bool ok = json_is_array(labels) && json_array_size(labels) <= 50;
         size_t i;
+        const json_t *v;
         json_array_foreach(labels, i, v)
         {
             ok = ok && token_ok(json_string_value(v)) && json_string_length(v) <= 255;

@@ -382,6 +382,34 @@ static void prefixed_report(void *arg, const char *key, const char *msg)
     p->report(p->arg, path, msg);
 }
 
+int fs_notify_unknown_keys(const json_t *conf, const char *type, const char *const *known,
+                           void (*report)(void *arg, const char *key, const char *msg), void *arg)
+{
+    static const char *const common[] = {"name", "type", "events", "timeout_ms"};
+    char msg[512];
+    int n = snprintf(msg, sizeof(msg), "unknown key (%s takes", type);
+    for (size_t i = 0; known[i] && n > 0 && (size_t)n < sizeof(msg); i++)
+        n += snprintf(msg + n, sizeof(msg) - (size_t)n, "%s %s", i ? "," : "", known[i]);
+    if (n > 0 && (size_t)n < sizeof(msg))
+        snprintf(msg + n, sizeof(msg) - (size_t)n, ")");
+    int problems = 0;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)conf, k, v)
+    {
+        bool ok = false;
+        for (size_t i = 0; i < FS_ARRAY_LEN(common) && !ok; i++)
+            ok = !strcmp(k, common[i]);
+        for (size_t i = 0; known[i] && !ok; i++)
+            ok = !strcmp(k, known[i]);
+        if (!ok) {
+            report(arg, k, msg);
+            problems++;
+        }
+    }
+    return problems;
+}
+
 json_t *fs_notify_config_json(const struct fs_config *cfg)
 {
     json_t *chans = json_array();

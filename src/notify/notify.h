@@ -148,6 +148,12 @@ int fs_notify_metrics_doc_markdown(struct fs_buf *b);
 
 /* Check notify.* (channel names unique, known types, known events, each kind's check()).
  * report as in struct fs_channel_kind. Returns the number of problems. */
+/* Report every key of conf that is neither one every channel has (name, type, events,
+ * timeout_ms) nor in known (NULL-terminated): "unknown key (TYPE takes a, b, c)". Returns the
+ * number reported. */
+int fs_notify_unknown_keys(const json_t *conf, const char *type, const char *const *known,
+                           void (*report)(void *arg, const char *key, const char *msg), void *arg);
+
 /* {"channels": [...]} from the configuration's notify.channels (new reference; NULL: out of
  * memory). */
 struct fs_config;

@@ -121,17 +121,8 @@ static int pd_check(const json_t *conf, void (*report)(void *arg, const char *ke
     json_t *src = json_object_get(conf, "source");
     if (src && (!json_is_string(src) || !*json_string_value(src)))
         report(arg, "source", "expected text"), n++;
-    const char *known[] = {"name", "type", "events", "routing_key", "url", "source", "timeout_ms"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)conf, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < FS_ARRAY_LEN(known) && !ok; i++)
-            ok = strcmp(known[i], k) == 0;
-        if (!ok)
-            report(arg, k, "unknown key (pagerduty: routing_key, url, source, events)"), n++;
-    }
+    static const char *const known[] = {"routing_key", "url", "source", NULL};
+    n += fs_notify_unknown_keys(conf, "pagerduty", known, report, arg);
     return n;
 }
 

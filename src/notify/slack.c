@@ -698,22 +698,11 @@ static int slack_deliver(const json_t *conf, const struct fs_notice *n,
 static int slack_check(const json_t *conf,
                        void (*report)(void *arg, const char *key, const char *msg), void *arg)
 {
-    static const char *const known[] = {"name",        "type",           "events",
-                                        "webhook_url", "bot_token",      "channel",
-                                        "api_url",     "signing_secret", "users"};
+    static const char *const known[] = {"webhook_url",    "bot_token", "channel", "api_url",
+                                        "signing_secret", "users",     NULL};
     int problems = 0;
 #define BAD(key, msg) (report(arg, key, msg), problems++)
-    const char *key;
-    json_t *v;
-    json_object_foreach((json_t *)conf, key, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < FS_ARRAY_LEN(known) && !ok; i++)
-            ok = !strcmp(key, known[i]);
-        if (!ok)
-            BAD(key, "unknown key (slack: webhook_url or bot_token + channel, signing_secret, "
-                     "users, api_url)");
-    }
+    problems += fs_notify_unknown_keys(conf, "slack", known, report, arg);
     json_t *hook = json_object_get(conf, "webhook_url"), *tok = json_object_get(conf, "bot_token");
     if (!hook == !tok)
         BAD("webhook_url", "set exactly one of webhook_url (an incoming webhook) or bot_token");
@@ -735,6 +724,8 @@ static int slack_check(const json_t *conf,
     json_t *users = json_object_get(conf, "users");
     if (users && !json_is_object(users))
         BAD("users", "expected a map of Slack user id to a name of auth.tokens");
+    const char *key;
+    json_t *v;
     json_object_foreach(users, key, v) if (!json_is_string(v) || !*json_string_value(v))
     {
         char path[120];

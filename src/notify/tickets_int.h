@@ -29,8 +29,6 @@ void fs_tickets_fail(struct fs_notify_result *res, bool permanent, const char *f
     __attribute__((format(printf, 3, 4)));
 /* {env: FORESTALL_NAME} or {file: PATH}, as the configuration writes a secret. */
 bool fs_tickets_secret_ref_ok(const json_t *v);
-/* Keys every channel has (name, type, events, ...), checked by the outbox, not by a kind. */
-bool fs_tickets_common_key(const char *k);
 
 /* ---- the notice as text (email.c) ------------------------------------------------- */
 

@@ -121,17 +121,8 @@ static int webhook_check(const json_t *conf,
                     n++;
         }
     }
-    const char *known[] = {"name", "type", "events", "url", "secret", "headers", "timeout_ms"};
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)conf, k, v)
-    {
-        bool ok = false;
-        for (size_t i = 0; i < FS_ARRAY_LEN(known) && !ok; i++)
-            ok = strcmp(known[i], k) == 0;
-        if (!ok)
-            report(arg, k, "unknown key (webhook: url, secret, headers, events)"), n++;
-    }
+    static const char *const known[] = {"url", "secret", "headers", NULL};
+    n += fs_notify_unknown_keys(conf, "webhook", known, report, arg);
     return n;
 }
 
