@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "core/config.h"
+#include "core/curl.h"
 #include "core/hash.h"
 #include "core/json.h"
 #include "core/redact.h"
@@ -1047,14 +1048,6 @@ bool fs_llm_url_is_loopback(const char *url)
     return lo;
 }
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 struct reply {
     long status;
     struct fs_buf body;
@@ -1335,9 +1328,8 @@ static int complete_http(struct fs_llm *m, const struct fs_llm_request *rq, int 
                           "%s: the request is %zu bytes, more than the %u MiB allowed", pname, len,
                           FS_LLM_MAX_REQUEST >> 20);
 
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return fs_err_set(err, FS_E_SYSTEM, NULL, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    if (fs_curl_init(err) < 0)
+        return -FS_E_SYSTEM;
     int retries = m->cfg.max_retries < 0 ? 2 : m->cfg.max_retries;
     int64_t base = m->cfg.backoff_base_ms > 0 ? m->cfg.backoff_base_ms : 500;
     int64_t max = m->cfg.backoff_max_ms > 0 ? m->cfg.backoff_max_ms : 8000;

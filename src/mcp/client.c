@@ -21,6 +21,7 @@
 
 #include <curl/curl.h>
 
+#include "core/curl.h"
 #include "core/log.h"
 #include "core/proc.h"
 #include "core/redact.h"
@@ -787,14 +788,6 @@ static int stdio_start(struct fs_mcp_client *c, struct fs_err *err)
 
 /* ---- Streamable HTTP ---------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 struct http_ctx {
     struct fs_mcp_client *c;
     CURL *h;
@@ -1055,9 +1048,8 @@ static int http_once(struct fs_mcp_client *c, struct http_ctx *x, const char *me
 static int http_post(struct fs_mcp_client *c, const json_t *msg, bool init,
                      struct fs_mcp_slot *slot, int64_t deadline_ns, struct fs_err *err)
 {
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return fs_err_set(err, FS_E_SYSTEM, NULL, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    if (fs_curl_init(err) < 0)
+        return -FS_E_SYSTEM;
     size_t len;
     char *body = fs_jsonrpc_encode(msg, &len);
     if (!body)
@@ -1194,9 +1186,10 @@ static void listen_on_session(struct fs_mcp_client *c, int64_t deadline_ns)
 static void http_delete_session(struct fs_mcp_client *c)
 {
     char session_used[FS_MCP_MAX_SESSION_ID + 1];
-    pthread_once(&curl_once, curl_init);
+    struct fs_err ierr;
+    bool ready = fs_curl_init(&ierr) == 0;
     struct curl_slist *hdr = http_headers(c, false, false, NULL, session_used);
-    CURL *h = hdr && session_used[0] && curl_init_rc == CURLE_OK ? curl_easy_init() : NULL;
+    CURL *h = hdr && session_used[0] && ready ? curl_easy_init() : NULL;
     if (h) {
         curl_easy_setopt(h, CURLOPT_URL, c->url);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");

@@ -6,7 +6,6 @@
 #include "core/common.h"
 
 #include <ctype.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 #include <curl/curl.h>
 
 #include "core/buf.h"
+#include "core/curl.h"
 #include "core/redact.h"
 #include "core/time.h"
 #include "notify/notify.h"
@@ -542,23 +542,6 @@ int fs_email_build(const json_t *conf, const struct fs_notice *n, int64_t now_ms
 
 /* ---- SMTP -------------------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-int fs_tickets_curl_init(struct fs_err *err)
-{
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return fs_err_set(err, FS_E_SYSTEM, NULL, "cannot initialise libcurl: %s",
-                          curl_easy_strerror(curl_init_rc));
-    return 0;
-}
-
 int fs_tickets_timeout_ms(const json_t *conf, int64_t dflt, int64_t *out)
 {
     const json_t *t = json_object_get(conf, "timeout_ms");
@@ -609,7 +592,7 @@ static int email_deliver(const json_t *conf, const struct fs_notice *n,
                          struct fs_notify_result *res, struct fs_err *err)
 {
     memset(res, 0, sizeof(*res));
-    int rc = fs_tickets_curl_init(err);
+    int rc = fs_curl_init(err);
     if (rc < 0) {
         fs_tickets_fail(res, false, "%s", err ? err->msg : "cannot initialise libcurl");
         return rc;

@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "core/buf.h"
+#include "core/curl.h"
 #include "core/redact.h"
 #include "notify/notify.h"
 #include "notify/tickets_int.h"
@@ -380,7 +381,7 @@ static int jira_deliver(const json_t *conf, const struct fs_notice *n, struct fs
                         struct fs_err *err)
 {
     memset(res, 0, sizeof(*res));
-    int rc = fs_tickets_curl_init(err);
+    int rc = fs_curl_init(err);
     if (rc < 0) {
         fs_tickets_fail(res, false, "%s", err ? err->msg : "cannot initialise libcurl");
         return rc;

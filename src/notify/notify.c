@@ -7,12 +7,12 @@
 #include <ctype.h>
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "core/buf.h"
 #include "core/config.h"
+#include "core/curl.h"
 #include "core/redact.h"
 #include "notify/notify.h"
 
@@ -114,14 +114,6 @@ int64_t fs_notify_backoff_ms(int attempts, int64_t initial_ms, int64_t max_ms, d
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 {
     struct fs_buf *b = arg;
@@ -149,9 +141,8 @@ int fs_notify_http_post(const char *url, const char *content_type, const char *b
     *status = 0;
     if (resp)
         *resp = NULL;
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return fs_err_set(err, FS_E_SYSTEM, NULL, "libcurl could not be initialised");
+    if (fs_curl_init(err) < 0)
+        return -FS_E_SYSTEM;
     CURL *h = curl_easy_init();
     struct curl_slist *hdr = NULL;
     char ct[200];

@@ -20,8 +20,6 @@ extern const struct fs_channel_kind fs_channel_jira;
 
 /* ---- shared helpers (email.c) ------------------------------------------------------------- */
 
-/* curl_global_init once per process. */
-int fs_tickets_curl_init(struct fs_err *err);
 /* The channel's "timeout_ms" (100..600000; dflt when absent); -FS_E_CONFIG if bad. */
 int fs_tickets_timeout_ms(const json_t *conf, int64_t dflt, int64_t *out);
 /* res->error = the formatted message, sanitized, one line; res->permanent = permanent. */

@@ -9,13 +9,13 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include <curl/curl.h>
 
 #include "core/buf.h"
+#include "core/curl.h"
 #include "core/proc.h"
 #include "core/config.h"
 #include "core/time.h"
@@ -687,14 +687,6 @@ static int h_listening_ports(void *cl, const json_t *args, const struct fs_tool_
 
 /* ---- certificates: a PEM file, or what a TLS endpoint presents -------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 /* host for a URL or a CURLOPT_CONNECT_TO entry: an IPv6 literal in brackets. */
 static void url_host(char *dst, size_t size, const char *host)
 {
@@ -709,9 +701,9 @@ static int endpoint_pem(const char *host, int64_t port, const char *server_name,
                         const struct fs_tool_ctx *ctx, struct fs_buf *pem, char *why,
                         size_t why_size)
 {
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK) {
-        snprintf(why, why_size, "libcurl could not be initialised");
+    struct fs_err ierr;
+    if (fs_curl_init(&ierr) < 0) {
+        snprintf(why, why_size, "%s", ierr.msg);
         return 1;
     }
     char h[300], sni[300], url[700], connect_to[700];

@@ -6,13 +6,13 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <strings.h>
 
 #include <curl/curl.h>
 
+#include "core/curl.h"
 #include "core/time.h"
 #include "tools/obs_int.h"
 #include "tools/registry.h"
@@ -108,14 +108,6 @@ int fs_obs_form_add(struct fs_buf *b, const char *key, const char *value)
 
 /* ---- HTTP --------------------------------------------------------------------------------- */
 
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void curl_init(void)
-{
-    curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
 struct sink {
     struct fs_buf *b;
     bool too_large;
@@ -168,9 +160,8 @@ int fs_obs_http(const struct fs_obs_req *req, struct fs_obs_reply *out, struct f
     if (!req->base || !origin(req->base, want, sizeof(want)))
         return fs_err_set(err, FS_E_INVALID, NULL, "%s is not an http:// or https:// URL",
                           req->base ? req->base : "(null)");
-    pthread_once(&curl_once, curl_init);
-    if (curl_init_rc != CURLE_OK)
-        return fs_err_set(err, FS_E_SYSTEM, NULL, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+    if (fs_curl_init(err) < 0)
+        return -FS_E_SYSTEM;
 
     struct fs_buf url = FS_BUF_INIT(0);
     size_t blen = strlen(req->base);
