@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "core/buf.h"
 #include "core/curl.h"
@@ -325,21 +326,15 @@ bool fs_email_addr_ok(const char *s)
     return true;
 }
 
-static const char B64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
+/* n bytes as base64 (OpenSSL's encoder), appended to out. */
 static int base64(struct fs_buf *out, const unsigned char *p, size_t n)
 {
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        if (i + 1 < n)
-            v |= (uint32_t)p[i + 1] << 8;
-        if (i + 2 < n)
-            v |= p[i + 2];
-        char q[4] = {B64[(v >> 18) & 63], B64[(v >> 12) & 63], i + 1 < n ? B64[(v >> 6) & 63] : '=',
-                     i + 2 < n ? B64[v & 63] : '='};
-        rc = fs_buf_append(out, q, 4);
-    }
+    unsigned char *enc = malloc(4 * ((n + 2) / 3) + 1);
+    if (!enc)
+        return -FS_E_NOMEM;
+    int len = EVP_EncodeBlock(enc, p, (int)n);
+    int rc = fs_buf_append(out, enc, (size_t)len);
+    free(enc);
     return rc;
 }
 

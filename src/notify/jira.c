@@ -11,15 +11,14 @@
 #include <stdlib.h>
 
 #include <curl/curl.h>
+#include <openssl/evp.h>
 
 #include "core/buf.h"
-#include "core/curl.h"
 #include "core/redact.h"
 #include "notify/notify.h"
 #include "notify/tickets_int.h"
 #include "version.h"
 
-#define MAX_RESPONSE (1024u * 1024)
 #define DEFAULT_TIMEOUT_MS 10000
 #define MAX_DESCRIPTION (30u * 1024) /* Jira keeps at most 32767 characters */
 
@@ -351,21 +350,6 @@ int fs_jira_map_response(long status, const char *body, size_t len, bool create,
 
 /* ---- delivery ---------------------------------------------------------------------------- */
 
-struct sink {
-    struct fs_buf *b;
-    bool too_large;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
-{
-    struct sink *s = arg;
-    if (fs_buf_append(s->b, ptr, size * n) < 0) {
-        s->too_large = true;
-        return 0;
-    }
-    return size * n;
-}
-
 /* A header-safe token: printable ASCII without spaces. */
 static bool token_ok(const char *s)
 {
@@ -381,11 +365,7 @@ static int jira_deliver(const json_t *conf, const struct fs_notice *n, struct fs
                         struct fs_err *err)
 {
     memset(res, 0, sizeof(*res));
-    int rc = fs_curl_init(err);
-    if (rc < 0) {
-        fs_tickets_fail(res, false, "%s", err ? err->msg : "cannot initialise libcurl");
-        return rc;
-    }
+    int rc = 0;
     const char *base = str_at(conf, "url"), *auth = str_at(conf, "auth");
     const char *email = str_at(conf, "email"), *token = str_at(conf, "token");
     bool bearer = auth && !strcmp(auth, "bearer");
@@ -410,73 +390,57 @@ static int jira_deliver(const json_t *conf, const struct fs_notice *n, struct fs
     size_t blen = strlen(base);
     while (blen > 0 && base[blen - 1] == '/')
         blen--;
-    struct fs_buf url = FS_BUF_INIT(4096), resp = FS_BUF_INIT(MAX_RESPONSE);
+    struct fs_buf url = FS_BUF_INIT(4096);
     if (body && (create ? fs_buf_printf(&url, "%.*s/rest/api/%d/issue", (int)blen, base, ver)
                         : fs_buf_printf(&url, "%.*s/rest/api/%d/issue/%s/comment", (int)blen, base,
                                         ver, n->ref)) < 0) {
         free(body);
         body = NULL;
     }
-    struct curl_slist *h = NULL, *h2;
-    if (body && (h2 = curl_slist_append(h, "Content-Type: application/json")))
-        h = h2;
-    if (body && h && (h2 = curl_slist_append(h, "Accept: application/json")))
-        h = h2;
-    CURL *c = body && h && h->next ? curl_easy_init() : NULL;
-    if (!c) {
+    /* the credential as a header of its own: Bearer PAT, or Basic base64(email:token) */
+    struct fs_buf auth_h = FS_BUF_INIT(8192);
+    if (body && bearer) {
+        fs_buf_printf(&auth_h, "Authorization: Bearer %s", token);
+    } else if (body) {
+        struct fs_buf cred = FS_BUF_INIT(4096);
+        fs_buf_printf(&cred, "%s:%s", email, token);
+        unsigned char *b64 = cred.data ? malloc(4 * ((cred.len + 2) / 3) + 1) : NULL;
+        if (b64) {
+            EVP_EncodeBlock(b64, (const unsigned char *)cred.data, (int)cred.len);
+            fs_buf_printf(&auth_h, "Authorization: Basic %s", (const char *)b64);
+            explicit_bzero(b64, strlen((const char *)b64));
+        }
+        free(b64);
+        if (cred.data)
+            explicit_bzero(cred.data, cred.len);
+        fs_buf_release(&cred);
+    }
+    if (!body || !auth_h.data) {
         free(body);
-        curl_slist_free_all(h);
+        fs_buf_release(&auth_h);
         fs_buf_release(&url);
         fs_tickets_fail(res, false, "jira: out of memory");
         return rc < 0 ? rc : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     }
-    char ua[64], ebuf[CURL_ERROR_SIZE] = "";
-    snprintf(ua, sizeof(ua), "forestall/%s", FS_VERSION);
-    struct sink sk = {&resp, false};
-    curl_easy_setopt(c, CURLOPT_URL, fs_buf_str(&url));
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)FS_MIN(timeout, 10000));
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_USERAGENT, ua);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sk);
-    curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
-    if (bearer) {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BEARER);
-        curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, token);
-    } else {
-        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(c, CURLOPT_USERNAME, email);
-        curl_easy_setopt(c, CURLOPT_PASSWORD, token);
-    }
-    CURLcode cc = curl_easy_perform(c);
+    const char *headers[] = {"Accept: application/json", fs_buf_str(&auth_h), NULL};
     long status = 0;
-    if (cc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
+    char *resp = NULL;
+    struct fs_err herr = {0};
+    rc = fs_notify_http_post(fs_buf_str(&url), "application/json", body, headers, (long)timeout,
+                             &status, &resp, &herr);
+    explicit_bzero(auth_h.data, auth_h.len);
+    fs_buf_release(&auth_h);
     free(body);
     fs_buf_release(&url);
-    if (cc == CURLE_OK)
-        rc = fs_jira_map_response(status, fs_buf_str(&resp), resp.len, create, n->ref, res, err);
-    fs_buf_release(&resp);
-    if (cc == CURLE_OK)
-        return rc;
-    const char *why = sk.too_large ? "the answer is larger than 1 MiB"
-                      : ebuf[0]    ? ebuf
-                                   : curl_easy_strerror(cc);
-    fs_tickets_fail(res, false, "jira: %s", why);
-    return fs_err_set(err,
-                      cc == CURLE_OPERATION_TIMEDOUT ? FS_E_TIMEOUT
-                      : sk.too_large                 ? FS_E_PROTOCOL
-                                                     : FS_E_CONNECT,
-                      NULL, "%s", res->error);
+    if (rc == 0)
+        rc = fs_jira_map_response(status, resp ? resp : "", resp ? strlen(resp) : 0, create, n->ref,
+                                  res, err);
+    else
+        fs_tickets_fail(res, false, "jira: %s", herr.msg);
+    free(resp);
+    if (rc < 0 && err && !err->msg[0])
+        fs_err_set(err, herr.code ? herr.code : FS_E_CONNECT, NULL, "%s", res->error);
+    return rc;
 }
 
 /* ---- configuration ----------------------------------------------------------------------- */
