@@ -496,6 +496,15 @@ static int read_secret_file(struct loader *L, const char *path, const char *file
     return *out ? 0 : -FS_E_NOMEM;
 }
 
+/* A secret reference's variable: FORESTALL_ then A-Z, 0-9 and _, at most 128 bytes. */
+static bool env_ref_name_ok(const char *name)
+{
+    bool ok = name && strncmp(name, "FORESTALL_", 10) == 0 && name[10] && strlen(name) <= 128;
+    for (const char *c = name; ok && *c; c++)
+        ok = isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_';
+    return ok;
+}
+
 static int apply_secret(struct loader *L, const struct fs_config_key *k, json_t *v,
                         struct fs_secret *s)
 {
@@ -510,11 +519,10 @@ static int apply_secret(struct loader *L, const struct fs_config_key *k, json_t 
     char source[300];
     if (env) {
         const char *name = json_string_value(env);
-        if (!name || strncmp(name, "FORESTALL_", 10) != 0 || !name[10])
-            return problem(L, k->path, "env: expected a variable name starting with FORESTALL_");
-        for (const char *c = name; *c; c++)
-            if (!isupper((unsigned char)*c) && !isdigit((unsigned char)*c) && *c != '_')
-                return problem(L, k->path, "env: %s is not a valid variable name", name);
+        if (!env_ref_name_ok(name))
+            return problem(L, k->path,
+                           "env: expected a variable name of A-Z, 0-9 and _ starting with "
+                           "FORESTALL_");
         const char *val = getenv(name);
         if (!val || !*val)
             return problem(L, k->path, "environment variable %s is not set", name);
@@ -686,7 +694,9 @@ static void mcp_problem(struct mcp_check *c, const char *base, const char *key, 
     c->report(c->arg, path, msg);
 }
 
-bool fs_config_mcp_name_ok(const char *s)
+/* A name of a registered thing (an MCP server, a notification channel): 1-63 characters of
+ * a-z, 0-9, _ and -, starting with a letter or digit. */
+static bool slug_ok(const char *s)
 {
     size_t n = s ? strlen(s) : 0;
     if (n == 0 || n > 63 || !(islower((unsigned char)s[0]) || isdigit((unsigned char)s[0])))
@@ -695,7 +705,12 @@ bool fs_config_mcp_name_ok(const char *s)
         if (!(islower((unsigned char)s[i]) || isdigit((unsigned char)s[i]) || s[i] == '_' ||
               s[i] == '-'))
             return false;
-    return strcmp(s, "forestall") != 0; /* the gateway's own entry in mcp.json */
+    return true;
+}
+
+bool fs_config_mcp_name_ok(const char *s)
+{
+    return slug_ok(s) && strcmp(s, "forestall") != 0; /* the gateway's own entry in mcp.json */
 }
 
 /* Remote tool names (MCP 2025-11-25 guidance): 1-128 of A-Z a-z 0-9 _ - . */
@@ -823,10 +838,7 @@ static json_t *mcp_ref(struct mcp_check *c, const char *path, const json_t *v, b
     json_t *out = NULL;
     if (env) {
         const char *name = json_string_value(env);
-        bool ok = name && strncmp(name, "FORESTALL_", 10) == 0 && name[10] && strlen(name) <= 128;
-        for (const char *ch = name; ok && *ch; ch++)
-            ok = isupper((unsigned char)*ch) || isdigit((unsigned char)*ch) || *ch == '_';
-        if (!ok)
+        if (!env_ref_name_ok(name))
             mcp_problem(c, path, "env",
                         "expected a variable name of A-Z, 0-9 and _ starting with FORESTALL_");
         else
@@ -1160,18 +1172,25 @@ static void mcp_config_report(void *arg, const char *path, const char *msg)
     fs_diag_put(&L->d, L->doc->name, fs_diag_line(L->doc, path, false), path, msg);
 }
 
-/* mcp.servers: [{name, ...}], each checked by fs_config_mcp_server_check; kept as canonical
- * JSON text. */
-static int apply_mcp_servers(struct loader *L, const struct fs_config_key *k, json_t *v,
-                             struct fs_strlist *out)
+/* A list of named definitions (mcp.servers, notify.channels): one() checks an item and gives
+ * its canonical definition (NULL after reporting its problems) or fails (<0); a name listed
+ * twice is a problem; each definition is kept as canonical JSON text. */
+static int apply_named_list(struct loader *L, const struct fs_config_key *k, json_t *v,
+                            const char *shape,
+                            int (*one)(struct loader *L, const char *path, json_t *item,
+                                       json_t **def),
+                            struct fs_strlist *out)
 {
     if (!json_is_array(v))
-        return problem(L, k->path, "expected a list of servers {name, command | url, ...}, got %s",
-                       fs_json_type_name(v));
+        return problem(L, k->path, "expected a list of %s, got %s", shape, fs_json_type_name(v));
     struct fs_strlist l = {fs_calloc(json_array_size(v) + 1, sizeof(char *)), 0};
-    if (!l.items)
+    json_t *names = json_object();
+    if (!l.items || !names) {
+        free(l.items);
+        json_decref(names);
         return -FS_E_NOMEM;
-    int before = L->d.problems;
+    }
+    int before = L->d.problems, rc = 0;
     size_t i;
     json_t *item;
     json_array_foreach(v, i, item)
@@ -1179,38 +1198,48 @@ static int apply_mcp_servers(struct loader *L, const struct fs_config_key *k, js
         char p[300];
         fs_jpath_index(p, sizeof(p), k->path, i);
         json_t *def = NULL;
-        int rc = fs_config_mcp_server_check(item, p, L->basedir, mcp_config_report, L, &def);
-        if (rc < 0) {
-            strlist_clear(&l);
-            return rc;
-        }
+        if ((rc = one(L, p, item, &def)) < 0)
+            break;
         if (!def)
             continue;
         const char *name = json_string_value(json_object_get(def, "name"));
-        for (size_t j = 0; j < i; j++) {
-            const char *other = json_string_value(json_object_get(json_array_get(v, j), "name"));
-            if (fs_streq(other, name)) {
-                char np[340];
-                fs_jpath_key(np, sizeof(np), p, "name");
-                problem(L, np, "%s is listed twice", name);
-                break;
-            }
+        if (name && json_object_get(names, name)) {
+            char np[340];
+            fs_jpath_key(np, sizeof(np), p, "name");
+            problem(L, np, "%s is listed twice", name);
+        } else if (name) {
+            json_object_set_new(names, name, json_true());
         }
         char *text = fs_json_canonical(def);
         json_decref(def);
         if (!text) {
-            strlist_clear(&l);
-            return -FS_E_NOMEM;
+            rc = -FS_E_NOMEM;
+            break;
         }
         l.items[l.n++] = text;
     }
-    if (L->d.problems > before) {
+    json_decref(names);
+    if (rc == 0 && L->d.problems > before)
+        rc = -FS_E_CONFIG;
+    if (rc < 0) {
         strlist_clear(&l);
-        return -FS_E_CONFIG;
+        return rc;
     }
     strlist_clear(out);
     *out = l;
     return 0;
+}
+
+/* mcp.servers: each item checked by fs_config_mcp_server_check. */
+static int one_mcp_server(struct loader *L, const char *path, json_t *item, json_t **def)
+{
+    return fs_config_mcp_server_check(item, path, L->basedir, mcp_config_report, L, def);
+}
+
+static int apply_mcp_servers(struct loader *L, const struct fs_config_key *k, json_t *v,
+                             struct fs_strlist *out)
+{
+    return apply_named_list(L, k, v, "servers {name, command | url, ...}", one_mcp_server, out);
 }
 
 /* notify.channels: the shape every channel shares (name, type, events); a secret reference
@@ -1243,10 +1272,7 @@ static json_t *channel_refs(struct loader *L, const char *path, json_t *v)
                 return NULL;
             }
             if (env) {
-                bool ok = strncmp(name, "FORESTALL_", 10) == 0 && name[10];
-                for (const char *c = name; ok && *c; c++)
-                    ok = isupper((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_';
-                if (!ok) {
+                if (!env_ref_name_ok(name)) {
                     problem(L, path, "env: expected a variable name of A-Z, 0-9 and _ starting "
                                      "with FORESTALL_");
                     return NULL;
@@ -1294,76 +1320,52 @@ static json_t *channel_refs(struct loader *L, const char *path, json_t *v)
     return json_deep_copy(v);
 }
 
+/* One channel of notify.channels: name, type and events checked, secret references kept. */
+static int one_channel(struct loader *L, const char *p, json_t *item, json_t **def)
+{
+    char kp[340];
+    if (!json_is_object(item)) {
+        problem(L, p, "expected a mapping {name, type, events, ...}, got %s",
+                fs_json_type_name(item));
+        return 0;
+    }
+    int before = L->d.problems;
+    fs_jpath_key(kp, sizeof(kp), p, "name");
+    if (!slug_ok(json_string_value(json_object_get(item, "name"))))
+        problem(L, kp, "expected a name of 1-63 characters a-z, 0-9, _ and -");
+    const char *type = json_string_value(json_object_get(item, "type"));
+    fs_jpath_key(kp, sizeof(kp), p, "type");
+    if (!type || !in_choices(FS_CONFIG_NOTIFY_TYPES, type))
+        problem(L, kp, "expected one of %s", FS_CONFIG_NOTIFY_TYPES);
+    json_t *ev = json_object_get(item, "events");
+    fs_jpath_key(kp, sizeof(kp), p, "events");
+    if (ev && !json_is_array(ev)) {
+        problem(L, kp, "expected a list of events (%s)", FS_CONFIG_NOTIFY_EVENTS);
+    } else if (ev) {
+        size_t j;
+        json_t *e;
+        json_array_foreach(ev, j, e)
+        {
+            if (!json_is_string(e) || !in_choices(FS_CONFIG_NOTIFY_EVENTS, json_string_value(e))) {
+                char ep[360];
+                fs_jpath_index(ep, sizeof(ep), kp, j);
+                problem(L, ep, "expected one of %s", FS_CONFIG_NOTIFY_EVENTS);
+            }
+        }
+    }
+    json_t *d = channel_refs(L, p, item);
+    if (d && L->d.problems > before) {
+        json_decref(d);
+        d = NULL;
+    }
+    *def = d;
+    return 0;
+}
+
 static int apply_channels(struct loader *L, const struct fs_config_key *k, json_t *v,
                           struct fs_strlist *out)
 {
-    if (!json_is_array(v))
-        return problem(L, k->path, "expected a list of channels {name, type, events, ...}, got %s",
-                       fs_json_type_name(v));
-    struct fs_strlist l = {fs_calloc(json_array_size(v) + 1, sizeof(char *)), 0};
-    if (!l.items)
-        return -FS_E_NOMEM;
-    int before = L->d.problems;
-    size_t i;
-    json_t *item;
-    json_array_foreach(v, i, item)
-    {
-        char p[300], kp[340];
-        fs_jpath_index(p, sizeof(p), k->path, i);
-        if (!json_is_object(item)) {
-            problem(L, p, "expected a mapping {name, type, events, ...}, got %s",
-                    fs_json_type_name(item));
-            continue;
-        }
-        const char *name = json_string_value(json_object_get(item, "name"));
-        bool name_ok = name && *name && strlen(name) <= 63 && isalnum((unsigned char)*name);
-        for (const char *c = name; name_ok && *c; c++)
-            name_ok = islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '_' ||
-                      *c == '-';
-        fs_jpath_key(kp, sizeof(kp), p, "name");
-        if (!name_ok)
-            problem(L, kp, "expected a name of 1-63 characters a-z, 0-9, _ and -");
-        for (size_t j = 0; name_ok && j < i; j++)
-            if (fs_streq(name, json_string_value(json_object_get(json_array_get(v, j), "name"))))
-                problem(L, kp, "%s is listed twice", name);
-        const char *type = json_string_value(json_object_get(item, "type"));
-        fs_jpath_key(kp, sizeof(kp), p, "type");
-        if (!type || !in_choices(FS_CONFIG_NOTIFY_TYPES, type))
-            problem(L, kp, "expected one of %s", FS_CONFIG_NOTIFY_TYPES);
-        json_t *ev = json_object_get(item, "events");
-        fs_jpath_key(kp, sizeof(kp), p, "events");
-        if (ev && !json_is_array(ev)) {
-            problem(L, kp, "expected a list of events (%s)", FS_CONFIG_NOTIFY_EVENTS);
-        } else if (ev) {
-            size_t j;
-            json_t *e;
-            json_array_foreach(ev, j, e)
-            {
-                if (!json_is_string(e) || !in_choices(FS_CONFIG_NOTIFY_EVENTS, json_string_value(e))) {
-                    char ep[360];
-                    fs_jpath_index(ep, sizeof(ep), kp, j);
-                    problem(L, ep, "expected one of %s", FS_CONFIG_NOTIFY_EVENTS);
-                }
-            }
-        }
-        json_t *def = channel_refs(L, p, item);
-        if (!def)
-            continue;
-        char *text = fs_json_canonical(def);
-        json_decref(def);
-        if (!text) {
-            strlist_clear(&l);
-            return -FS_E_NOMEM;
-        }
-        l.items[l.n++] = text;
-    }
-    if (L->d.problems > before) {
-        strlist_clear(&l);
-        return -FS_E_CONFIG;
-    }
-    strlist_clear(out);
-    *out = l;
-    return 0;
+    return apply_named_list(L, k, v, "channels {name, type, events, ...}", one_channel, out);
 }
 
 static int apply_key(struct loader *L, const struct fs_config_key *k, json_t *v)

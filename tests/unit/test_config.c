@@ -99,6 +99,15 @@ static void test_problems_name_file_line_key(void **state)
     expect_problem("log:\n  level: loud\n", "bad.yaml:2: log.level: expected one of", NULL);
     expect_problem("incidents:\n  group_by: [a, \"\"]\n", "incidents.group_by[1]", NULL);
     expect_problem("incidents:\n  group_by: [a, a]\n", "listed twice", NULL);
+    /* named definitions: a name given twice, in either list */
+    expect_problem("mcp:\n  servers:\n    - {name: s1, command: /bin/true}\n"
+                   "    - {name: s1, command: /bin/false}\n",
+                   "mcp.servers[1].name: s1 is listed twice", NULL);
+    expect_problem("notify:\n  channels:\n    - {name: a, type: webhook, url: \"http://x\"}\n"
+                   "    - {name: a, type: webhook, url: \"http://y\"}\n",
+                   "notify.channels[1].name: a is listed twice", NULL);
+    expect_problem("notify:\n  channels:\n    - {name: Ops, type: webhook, url: \"http://x\"}\n",
+                   "notify.channels[0].name: expected a name", NULL);
     expect_problem("server:\n  listen: nowhere\n", "bad.yaml:2: server.listen: expected HOST:PORT",
                    NULL);
     expect_problem("reconcile:\n  alertmanager_url: ftp://x\n", "reconcile.alertmanager_url", NULL);
