@@ -93,6 +93,15 @@ int fs_cli_load_rules(const struct fs_config *cfg, struct fs_rules **out, struct
  * (what to do instead). */
 int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, int *fd,
                          struct fs_err *err);
+/* For commands that work on the store themselves (investigate, mcp serve): the configuration's
+ * MCP servers loaded into the registry table, and a hub whose trusted, approved read-only tools
+ * join reg (servers opened in parallel; one that cannot be reached is logged, its tools absent). */
+struct fs_writer;
+struct fs_config;
+struct fs_registry;
+struct fs_mcp_hub;
+int fs_cli_open_hub(const struct fs_writer *w, const struct fs_config *cfg, struct fs_registry *reg,
+                    struct fs_mcp_hub **hub, struct fs_err *err);
 
 /* An API timestamp for a table column: "2026-11-21T10:43:25.506Z" -> "2026-11-21 10:43:25". */
 void fs_cli_short_time(const char *rfc, char *out, size_t size);

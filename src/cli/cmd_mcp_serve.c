@@ -95,11 +95,7 @@ int fs_cmd_mcp_serve(int argc, char **argv)
     }
     struct fs_writer w;
     fs_store_direct_writer(store, &w);
-    /* remote tools: every enabled server opened at once (in parallel, within its connect
-     * timeout); one that cannot be reached is logged and its tools are absent */
-    struct fs_mcp_hub_opts ho = {.w = &w, .tools = reg};
-    if (fs_mcp_registry_load_config(&w, cfg, fs_now_ms(), NULL, &err) < 0 ||
-        fs_mcp_hub_new(&ho, &hub, &err) < 0 || fs_mcp_hub_refresh(hub, NULL, &err) < 0) {
+    if (fs_cli_open_hub(&w, cfg, reg, &hub, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "mcp: %s", err.msg);
         goto out;
     }

@@ -1,6 +1,7 @@
 /* runtime: what the commands that run forestall itself (serve, executor, investigate) share —
  * the configuration with its command-line overrides, the safety rules it names, each with
- * every problem collected into one message, and the data directory with its owner's lock. */
+ * every problem collected into one message, the data directory with its owner's lock, and the
+ * registered MCP servers' hub. */
 #include "core/common.h"
 
 #include <errno.h>
@@ -13,6 +14,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "mcp/hub.h"
+#include "mcp/registry.h"
 #include "core/config.h"
 #include "core/time.h"
 #include "safety/service.h"
@@ -92,5 +95,15 @@ int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, in
         /* the pid is for people looking at the file; the lock is what counts */
     }
     *fd_out = fd;
+    return 0;
+}
+
+int fs_cli_open_hub(const struct fs_writer *w, const struct fs_config *cfg, struct fs_registry *reg,
+                    struct fs_mcp_hub **hub, struct fs_err *err)
+{
+    struct fs_mcp_hub_opts ho = {.w = w, .tools = reg};
+    if (fs_mcp_registry_load_config(w, cfg, fs_now_ms(), NULL, err) < 0 ||
+        fs_mcp_hub_new(&ho, hub, err) < 0 || fs_mcp_hub_refresh(*hub, NULL, err) < 0)
+        return -1;
     return 0;
 }
