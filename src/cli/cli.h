@@ -93,6 +93,10 @@ int fs_cli_load_rules(const struct fs_config *cfg, struct fs_rules **out, struct
  * (what to do instead). */
 int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, int *fd,
                          struct fs_err *err);
+/* The configured store (store.driver, the store's path, its busy timeout), opened. */
+struct fs_store;
+struct fs_config;
+int fs_cli_open_store(const struct fs_config *cfg, struct fs_store **store, struct fs_err *err);
 /* For commands that work on the store themselves (investigate, mcp serve): the configuration's
  * MCP servers loaded into the registry table, and a hub whose trusted, approved read-only tools
  * join reg (servers opened in parallel; one that cannot be reached is logged, its tools absent). */

@@ -306,7 +306,6 @@ int fs_cmd_investigate(int argc, char **argv)
     struct fs_llm *model = NULL;
     struct fs_llm_planner planner;
     json_t *usage = NULL;
-    char *dbpath = NULL;
     int lockfd = -1;
     code = FS_EXIT_FAILURE;
     fs_log_setup(FS_LOG_WARN, FS_LOG_LOGFMT);
@@ -331,14 +330,8 @@ int fs_cmd_investigate(int argc, char **argv)
     snprintf(held, sizeof(held),
              "a forestall daemon runs on it; send it the alert instead (forestall alert send %s)",
              o.file);
-    if (fs_cli_lock_data_dir(cfg->data_dir, "forestall.lock", held, &lockfd, &err) < 0) {
-        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
-        goto out;
-    }
-    dbpath = fs_config_store_path(cfg);
-    struct fs_store_options so = {
-        .driver = cfg->store.driver, .path = dbpath, .busy_timeout_ms = cfg->store.busy_timeout_ms};
-    if (!dbpath || fs_store_open(&so, &store, &err) < 0) {
+    if (fs_cli_lock_data_dir(cfg->data_dir, "forestall.lock", held, &lockfd, &err) < 0 ||
+        fs_cli_open_store(cfg, &store, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
@@ -436,7 +429,7 @@ int fs_cmd_investigate(int argc, char **argv)
         fs_store_close(store);
         store = NULL;
         run_executor(&o, out.proposal_id);
-        if (fs_store_open(&so, &store, &err) < 0) {
+        if (fs_cli_open_store(cfg, &store, &err) < 0) {
             fs_investigation_outcome_release(&out);
             fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
             goto out;
@@ -481,7 +474,6 @@ out:
     fs_config_release(cfg);
     fs_buf_release(&input);
     fs_buf_release(&diag);
-    free(dbpath);
     if (lockfd >= 0)
         close(lockfd);
     return code;

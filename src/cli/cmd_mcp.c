@@ -246,20 +246,10 @@ static int ctx_open(const struct mopts *o, struct mctx *m)
     struct fs_err err;
     if (fs_cli_load_config(o->config, NULL, o->data_dir, &m->cfg, &err) < 0)
         return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
-    char *path = fs_config_store_path(m->cfg);
-    if (!path)
-        return fs_cli_fail(FS_EXIT_FAILURE, "out of memory");
-    if (mkdir(m->cfg->data_dir, 0700) < 0 && errno != EEXIST) {
-        int e = errno;
-        free(path);
-        return fs_cli_fail(FS_EXIT_FAILURE, "cannot create %s: %s", m->cfg->data_dir, strerror(e));
-    }
-    struct fs_store_options so = {.driver = m->cfg->store.driver,
-                                  .path = path,
-                                  .busy_timeout_ms = m->cfg->store.busy_timeout_ms};
-    int rc = fs_store_open(&so, &m->store, &err);
-    free(path);
-    if (rc < 0)
+    if (mkdir(m->cfg->data_dir, 0700) < 0 && errno != EEXIST)
+        return fs_cli_fail(FS_EXIT_FAILURE, "cannot create %s: %s", m->cfg->data_dir,
+                           strerror(errno));
+    if (fs_cli_open_store(m->cfg, &m->store, &err) < 0)
         return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
     fs_store_direct_writer(m->store, &m->w);
     if (fs_mcp_registry_load_config(&m->w, m->cfg, fs_now_ms(), NULL, &err) < 0)

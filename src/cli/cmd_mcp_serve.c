@@ -69,7 +69,7 @@ int fs_cmd_mcp_serve(int argc, char **argv)
     struct fs_store *store = NULL;
     struct fs_mcp_server *srv = NULL;
     struct fs_mcp_hub *hub = NULL;
-    char *dbpath = NULL, *line = NULL;
+    char *line = NULL;
     int lockfd = -1, code = FS_EXIT_FAILURE;
     if (fs_cli_load_config(config, NULL, data_dir, &cfg, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
@@ -82,14 +82,8 @@ int fs_cmd_mcp_serve(int argc, char **argv)
     }
     if (fs_cli_lock_data_dir(cfg->data_dir, "forestall.lock",
                              "a forestall daemon runs on it; use its /mcp endpoint instead",
-                             &lockfd, &err) < 0) {
-        fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
-        goto out;
-    }
-    dbpath = fs_config_store_path(cfg);
-    struct fs_store_options so = {
-        .driver = cfg->store.driver, .path = dbpath, .busy_timeout_ms = cfg->store.busy_timeout_ms};
-    if (!dbpath || fs_store_open(&so, &store, &err) < 0) {
+                             &lockfd, &err) < 0 ||
+        fs_cli_open_store(cfg, &store, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
@@ -156,7 +150,6 @@ out:
     fs_registry_free(reg);
     fs_rules_release(rules);
     fs_config_free(cfg);
-    free(dbpath);
     if (lockfd >= 0)
         close(lockfd);
     return code;

@@ -135,14 +135,7 @@ static int env_open(const struct ropts *o, bool run, struct env *e)
             return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         close(fd);
     }
-    char *dbpath = fs_config_store_path(e->cfg);
-    struct fs_store_options so = {.driver = e->cfg->store.driver,
-                                  .path = dbpath,
-                                  .busy_timeout_ms = e->cfg->store.busy_timeout_ms};
-    int rc =
-        dbpath ? fs_store_open(&so, &e->store, &err) : fs_err_set(&err, FS_E_NOMEM, NULL, NULL);
-    free(dbpath);
-    if (rc < 0)
+    if (fs_cli_open_store(e->cfg, &e->store, &err) < 0)
         return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
     fs_store_direct_writer(e->store, &e->w);
     return FS_EXIT_OK;

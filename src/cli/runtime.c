@@ -16,6 +16,7 @@
 #include "cli/cli.h"
 #include "mcp/hub.h"
 #include "mcp/registry.h"
+#include "store/store.h"
 #include "core/config.h"
 #include "core/time.h"
 #include "safety/service.h"
@@ -106,4 +107,14 @@ int fs_cli_open_hub(const struct fs_writer *w, const struct fs_config *cfg, stru
         fs_mcp_hub_new(&ho, hub, err) < 0 || fs_mcp_hub_refresh(*hub, NULL, err) < 0)
         return -1;
     return 0;
+}
+
+int fs_cli_open_store(const struct fs_config *cfg, struct fs_store **store, struct fs_err *err)
+{
+    char *path = fs_config_store_path(cfg);
+    struct fs_store_options so = {
+        .driver = cfg->store.driver, .path = path, .busy_timeout_ms = cfg->store.busy_timeout_ms};
+    int rc = path ? fs_store_open(&so, store, err) : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    free(path);
+    return rc;
 }
