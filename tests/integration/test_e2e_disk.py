@@ -6,9 +6,10 @@ the threshold, writes the post-mortem → the alert resolves."""
 import json
 import os
 import time
+import urllib.parse
 
 from lib import (NodeExporter, Prometheus, Tmpfs, check, fill_journal, free_port, http_request,
-                 wait_for)
+                 journal_name, wait_for)
 
 AM_PATH = "/api/v1/alerts/alertmanager"
 
@@ -39,8 +40,8 @@ def test_e2e_real_peers_tmpfs_fills_remediated_and_alert_resolves(ctx):
 
 def run(ctx, fs):
     journal = os.path.join(fs.path, "journal")
-    fill_journal(journal, 7, 4 * 1024 * 1024)  # 28 MiB of archived journal on 32 MiB
-    check(fs.usage_pct() > 80, f"the tmpfs is only {fs.usage_pct():.0f}% full")
+    fill_journal(journal, 3, 4 * 1024 * 1024)  # 12 MiB of archived journal on 32 MiB: healthy
+    check(fs.usage_pct() < 80, f"the tmpfs starts {fs.usage_pct():.0f}% full")
     ne = NodeExporter(ctx)
     # Alertmanager needs the daemon's URL and the daemon Prometheus's: pick the port first
     port = free_port()
@@ -53,6 +54,22 @@ tools:
 executor:
   max_verify_wait: 3s
 """).start(port=port)
+
+    # Prometheus watches the healthy filesystem first: a few samples under the threshold
+    sel = f'node_filesystem_avail_bytes{{mountpoint="{fs.path}"}}'
+    def samples():
+        q = urllib.parse.urlencode({"query": f"count_over_time({sel}[1m])"})
+        st, _, body = http_request(f"{prom.url}/api/v1/query?{q}")
+        res = json.loads(body)["data"]["result"] if st == 200 else []
+        return res and float(res[0]["value"][1]) >= 3
+    wait_for(samples, 30, interval=0.5, what="Prometheus to scrape the healthy filesystem")
+    check(d.incidents() == [], f"an incident before the disk filled: {d.incidents()}")
+    # then the journal grows, one file a second, past the 80% warning threshold
+    for i in range(4, 8):
+        with open(os.path.join(journal, journal_name(i)), "wb") as f:
+            f.write(os.urandom(4 * 1024 * 1024))
+        time.sleep(1)
+    check(fs.usage_pct() > 80, f"the tmpfs is only {fs.usage_pct():.0f}% full")
 
     # the alert arrives, the incident is investigated, remediated, verified
     def handled():
@@ -71,7 +88,8 @@ executor:
     check(st == 200, f"trace: {st}")
     trace = json.loads(body)
     tools = [o["tool"] for o in trace["observations"]]
-    for t in ("host.fs_usage", "host.dir_sizes", "host.journal_disk_usage"):
+    for t in ("host.fs_usage", "host.dir_sizes", "host.journal_disk_usage",
+              "prometheus.forecast"):
         check(t in tools, f"{t} not called: {tools}")
     props = trace["proposals"]
     check(len(props) == 1 and props[0]["action"] == "journal_vacuum", f"proposals: {props}")
@@ -87,6 +105,9 @@ executor:
     check(st == 200, f"postmortem: {st}")
     md = body.decode()
     check("journal_bloat" in md and "journal_vacuum" in md, md[:3000])
+    # the forecast came from the real Prometheus, over the growth it watched
+    fc = [o for o in trace["observations"] if o["tool"] == "prometheus.forecast"]
+    check(fc and "95%" in json.dumps(fc[0]), f"forecast observation: {json.dumps(fc)[:1500]}")
 
     # the alert resolves: Prometheus stops firing, Alertmanager sends the resolve
     def resolved():
