@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/diag.h"
 #include "core/json.h"
@@ -589,47 +590,248 @@ static void load_certs(struct ld *l, struct fs_sim_host *h, const json_t *v, con
     }
 }
 
+/* ---- logs and the kernel's OOM kills ----------------------------------------------------- */
+
+/* The log at path on h, made empty when it is not there yet; NULL when out of memory. */
+static struct fs_sim_log *log_at(struct ld *l, struct fs_sim_host *h, const char *path)
+{
+    for (size_t k = 0; k < h->nlogs; k++)
+        if (!strcmp(h->logs[k].path, path))
+            return &h->logs[k];
+    void *p = grow(l, h->logs, h->nlogs, &h->caplogs, sizeof(*h->logs));
+    if (!p)
+        return NULL;
+    h->logs = p;
+    struct fs_sim_log *g = &h->logs[h->nlogs];
+    if (!(g->path = dup_or_flag(l, path)))
+        return NULL;
+    h->nlogs++;
+    return g;
+}
+
+/* Append one formatted line to g. */
+static void log_add(struct ld *l, struct fs_sim_log *g, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void log_add(struct ld *l, struct fs_sim_log *g, const char *fmt, ...)
+{
+    void *p = grow(l, g->lines, g->n, &g->cap, sizeof(*g->lines));
+    if (!p)
+        return;
+    g->lines = p;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *line = n >= 0 ? fs_malloc((size_t)n + 1) : NULL;
+    if (!line) {
+        l->nomem = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(line, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    g->lines[g->n++] = line;
+}
+
+/* What rsyslog writes before a message in its file format (Debian's default), in UTC:
+ * "2026-11-21T10:12:03.123456+00:00 web-1 ". */
+static void syslog_stamp(char *out, size_t size, int64_t t_ms, const char *host)
+{
+    if (t_ms < 0) /* an age from before 1970: the epoch will do */
+        t_ms = 0;
+    time_t t = (time_t)(t_ms / 1000);
+    struct tm tm = {0};
+    char d[32] = "1970-01-01T00:00:00";
+    if (gmtime_r(&t, &tm))
+        strftime(d, sizeof(d), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(out, size, "%s.%06d+00:00 %s ", d, (int)(t_ms % 1000) * 1000, host);
+}
+
+/* logs: path → [line, ...]; a line is text as tail prints it, or {ago, text}: text logged that
+ * long ago, after the timestamp and host name rsyslog writes. */
 static void load_logs(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *kp)
 {
+    static const char *const lkeys[] = {"ago", "text", NULL};
     if (!json_is_object(v)) {
         bad(l, kp, "must be a mapping of log file path → list of lines");
-    } else if (!(h->logs = calloc(json_object_size(v) + 1, sizeof(*h->logs)))) {
-        l->nomem = true;
-    } else {
-        const char *path;
-        json_t *lines;
-        json_object_foreach((json_t *)v, path, lines)
+        return;
+    }
+    const char *path;
+    json_t *lines;
+    json_object_foreach((json_t *)v, path, lines)
+    {
+        char lp[1100];
+        fs_jpath_key(lp, sizeof(lp), kp, path);
+        if (!abs_path(l, path, lp))
+            continue;
+        if (!json_is_array(lines)) {
+            bad(l, lp, "must be a list of lines (text, or {ago, text})");
+            continue;
+        }
+        struct fs_sim_log *g = log_at(l, h, path);
+        if (!g)
+            return;
+        size_t k;
+        json_t *line;
+        json_array_foreach(lines, k, line)
         {
-            char lp[1100];
-            fs_jpath_key(lp, sizeof(lp), kp, path);
-            if (!abs_path(l, path, lp))
-                continue;
-            if (!json_is_array(lines)) {
-                bad(l, lp, "must be a list of lines");
+            char ep[1120];
+            snprintf(ep, sizeof(ep), "%s[%zu]", lp, k);
+            if (json_is_string(line)) {
+                log_add(l, g, "%s", json_string_value(line));
                 continue;
             }
-            struct fs_sim_log *g = &h->logs[h->nlogs++];
-            g->path = dup_or_flag(l, path);
-            g->lines = calloc(json_array_size(lines) + 1, sizeof(char *));
-            if (!g->lines) {
-                l->nomem = true;
-                break;
+            if (!json_is_object(line)) {
+                bad(l, ep, "must be a string or {ago, text}");
+                continue;
             }
-            uint64_t bytes = 0;
-            size_t k;
-            json_t *line;
-            json_array_foreach(lines, k, line)
-            {
-                if (!json_is_string(line)) {
-                    bad(l, lp, "line %zu is not a string", k + 1);
-                    continue;
-                }
-                g->lines[g->n++] = dup_or_flag(l, json_string_value(line));
-                bytes += json_string_length(line) + 1;
+            if (!check_keys(l, line, ep, lkeys))
+                continue;
+            int64_t ago = 0;
+            if (!get_dur(l, line, "ago", ep, &ago) && !json_object_get(line, "ago")) {
+                char ap[1140];
+                keypath(ap, sizeof(ap), ep, "ago");
+                bad(l, ap, "required");
             }
-            add_file(l, h, path, bytes, l->now - 5000);
+            const char *text = get_str(l, line, "text", ep, true);
+            if (!text)
+                continue;
+            char stamp[400];
+            syslog_stamp(stamp, sizeof(stamp), l->now - ago, h->name);
+            log_add(l, g, "%s%s", stamp, text);
         }
     }
+}
+
+struct oom_kill {
+    int64_t t_ms, pid, uid;
+    uint64_t rss, limit; /* limit 0: the host ran out of memory, not a cgroup */
+    const char *process, *log;
+    char cgroup[300];
+};
+
+static int oom_by_time(const void *a, const void *b)
+{
+    const struct oom_kill *x = a, *y = b;
+    return x->t_ms < y->t_ms ? -1 : x->t_ms > y->t_ms;
+}
+
+/* The lines a Linux 6.1 kernel logs for one OOM kill, as rsyslog writes them to kern.log: who
+ * invoked the killer, the cgroup's usage and limit (a memory cgroup's kill) or Mem-Info (the
+ * host's), the task table, the oom-kill summary and the "Killed process" line. */
+static void oom_emit(struct ld *l, struct fs_sim_host *h, const struct oom_kill *k)
+{
+    struct fs_sim_log *g = log_at(l, h, k->log);
+    if (!g)
+        return;
+    char pre[600];
+    syslog_stamp(pre, sizeof(pre), k->t_ms, h->name);
+    /* the kernel's own clock: seconds since a boot 40 days before the scenario */
+    int64_t up = k->t_ms - (l->now - 40 * DAY_MS);
+    char kp[700];
+    snprintf(kp, sizeof(kp), "%skernel: [%6" PRId64 ".%06d]", pre, up / 1000,
+             (int)(up % 1000) * 1000);
+    uint64_t rss_kb = k->rss / 1024, vm_kb = rss_kb * 2 + 65536, file_kb = rss_kb / 50;
+    uint64_t pgt_kb = rss_kb / 500 + 4;
+    bool memcg = k->limit > 0;
+    log_add(l, g,
+            "%s %s invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), "
+            "order=0, oom_score_adj=0",
+            kp, k->process);
+    log_add(l, g,
+            "%s CPU: 1 PID: %" PRId64 " Comm: %s Not tainted 6.1.0-28-amd64 #1 Debian 6.1.119-1",
+            kp, k->pid, k->process);
+    if (memcg)
+        log_add(l, g, "%s memory: usage %" PRIu64 "kB, limit %" PRIu64 "kB, failcnt 1873", kp,
+                k->limit / 1024, k->limit / 1024);
+    else
+        log_add(l, g, "%s Mem-Info:", kp);
+    log_add(l, g, "%s Tasks state (memory values in pages):", kp);
+    log_add(l, g,
+            "%s [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj "
+            "name",
+            kp);
+    log_add(l, g,
+            "%s [%7" PRId64 "] %5" PRId64 " %5" PRId64 " %8" PRIu64 " %8" PRIu64 " %14" PRIu64
+            "        0             0 %s",
+            kp, k->pid, k->uid, k->pid, vm_kb / 4, (rss_kb + file_kb) / 4, pgt_kb * 1024,
+            k->process);
+    if (memcg)
+        log_add(l, g,
+                "%s oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "oom_memcg=%s,task_memcg=%s,task=%s,pid=%" PRId64 ",uid=%" PRId64,
+                kp, k->cgroup, k->cgroup, k->process, k->pid, k->uid);
+    else
+        log_add(l, g,
+                "%s oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,"
+                "global_oom,task_memcg=%s,task=%s,pid=%" PRId64 ",uid=%" PRId64,
+                kp, k->cgroup, k->process, k->pid, k->uid);
+    log_add(l, g,
+            "%s %s: Killed process %" PRId64 " (%s) total-vm:%" PRIu64 "kB, anon-rss:%" PRIu64
+            "kB, file-rss:%" PRIu64 "kB, shmem-rss:0kB, UID:%" PRId64 " pgtables:%" PRIu64
+            "kB oom_score_adj:0",
+            kp, memcg ? "Memory cgroup out of memory" : "Out of memory", k->pid, k->process, vm_kb,
+            rss_kb, file_kb, k->uid, pgt_kb);
+}
+
+/* oom_kills: [{ago, process, pid, uid, rss, service | cgroup, limit, log}] → the kernel's lines
+ * for each kill in its log (kern.log by default), after the lines `logs` gives it, oldest
+ * first. Only the log says so: the processes are what `processes` lists. */
+static void load_ooms(struct ld *l, struct fs_sim_host *h, const json_t *arr, const char *base)
+{
+    static const char *const keys[] = {"ago",     "process", "pid",   "uid", "rss",
+                                       "service", "cgroup",  "limit", "log", NULL};
+    struct oom_kill *ks = list_begin(l, arr, base, "OOM kills", sizeof(*ks));
+    if (!ks)
+        return;
+    size_t n = 0;
+    char p[512];
+    json_t *o;
+    for (size_t i = 0; list_next(l, arr, &i, base, keys, p, sizeof(p), &o);) {
+        struct oom_kill *k = &ks[n];
+        char kp[520];
+        int64_t ago = 10 * 60000;
+        get_dur(l, o, "ago", p, &ago);
+        k->t_ms = l->now - ago;
+        if (ago > 40 * DAY_MS) {
+            keypath(kp, sizeof(kp), p, "ago");
+            bad(l, kp, "at most 40d (the simulated host booted 40 days ago)");
+        }
+        k->process = get_str(l, o, "process", p, true);
+        keypath(kp, sizeof(kp), p, "process");
+        if (k->process && (!*k->process || strlen(k->process) > 15 || strpbrk(k->process, "\n\r")))
+            bad(l, kp, "must be a command name of 1 to 15 characters (the kernel's comm)");
+        k->pid = 30000 + (int64_t)n;
+        get_int(l, o, "pid", p, 1, 4194304, &k->pid);
+        k->uid = 0;
+        get_int(l, o, "uid", p, 0, 4294967294LL, &k->uid);
+        k->rss = 1ULL << 30;
+        get_size(l, o, "rss", p, &k->rss);
+        get_size(l, o, "limit", p, &k->limit);
+        const char *svc = get_str(l, o, "service", p, false);
+        const char *cg = get_str(l, o, "cgroup", p, false);
+        keypath(kp, sizeof(kp), p, "cgroup");
+        if (svc && cg)
+            bad(l, p, "give service (its cgroup is /system.slice/UNIT) or cgroup, not both");
+        else if (cg && abs_path(l, cg, kp))
+            snprintf(k->cgroup, sizeof(k->cgroup), "%s", cg);
+        else if (svc)
+            snprintf(k->cgroup, sizeof(k->cgroup), "/system.slice/%s", svc);
+        else
+            snprintf(k->cgroup, sizeof(k->cgroup), "/");
+        k->log = get_str(l, o, "log", p, false);
+        keypath(kp, sizeof(kp), p, "log");
+        if (k->log && !abs_path(l, k->log, kp))
+            continue;
+        if (!k->log)
+            k->log = "/var/log/kern.log";
+        if (k->process)
+            n++;
+    }
+    qsort(ks, n, sizeof(*ks), oom_by_time);
+    for (size_t i = 0; i < n && !l->nomem; i++)
+        oom_emit(l, h, &ks[i]);
+    free(ks);
 }
 
 static void load_ports(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *kp)
@@ -661,16 +863,17 @@ static const struct {
 } host_sections[] = {
     {"directories", load_dirs}, {"files", load_files},       {"journal", load_journal},
     {"processes", load_procs},  {"services", load_services}, {"certificates", load_certs},
-    {"logs", load_logs},        {"ports", load_ports},
+    {"logs", load_logs},        {"oom_kills", load_ooms},    {"ports", load_ports},
 };
 
 static void load_host(struct ld *l, struct fs_sim_host *h, const char *name, const json_t *o,
                       const char *p)
 {
     static const char *const keys[] = {
-        "cores",   "load",      "memory",         "filesystems",    "directories", "files",
-        "journal", "processes", "services",       "certificates",   "logs",        "ports",
-        "env",     "owner",     "resource_class", "classification", "aliases",     NULL};
+        "cores",          "load",           "memory",    "filesystems", "directories",
+        "files",          "journal",        "processes", "services",    "certificates",
+        "logs",           "oom_kills",      "ports",     "env",         "owner",
+        "resource_class", "classification", "aliases",   NULL};
     static const char *const mem_keys[] = {"total",  "available",  "free",      "buffers",
                                            "cached", "swap_total", "swap_used", NULL};
     h->name = dup_or_flag(l, name);
@@ -744,6 +947,13 @@ static void load_host(struct ld *l, struct fs_sim_host *h, const char *name, con
             keypath(kp, sizeof(kp), p, host_sections[k].key);
             host_sections[k].load(l, h, v, kp);
         }
+    /* each log is a file of what its lines add up to */
+    for (size_t k = 0; k < h->nlogs && !l->nomem; k++) {
+        uint64_t bytes = 0;
+        for (size_t j = 0; j < h->logs[k].n; j++)
+            bytes += strlen(h->logs[k].lines[j]) + 1;
+        add_file(l, h, h->logs[k].path, bytes, l->now - 5000);
+    }
     /* what the files add up to on each filesystem must fit in what it uses */
     for (size_t k = 0; k < h->nfs; k++) {
         uint64_t sum = 0;

@@ -1,9 +1,10 @@
 /* The simulated world of one scenario (docs/scenarios.md): hosts with filesystems, files,
- * processes, services, journals, certificates and logs; metric series and log streams; and the
- * knowledge graph. Loaded from a scenario's `world:` section; changed only by the effects of
- * the programs the executor runs (sim.c); read by the simulated programs and servers that
- * answer the tools. All times are absolute milliseconds on the wall clock, fixed from the
- * scenario's own clock (now_ms) when loaded: "age: 3d" is now_ms - 3 days.
+ * processes, services, journals, certificates and logs (the kernel's OOM kills among them);
+ * metric series and log streams; and the knowledge graph. Loaded from a scenario's `world:`
+ * section; changed only by the effects of the programs the executor runs (sim.c); read by the
+ * simulated programs and servers that answer the tools. All times are absolute milliseconds on the
+ * wall clock, fixed from the scenario's own clock (now_ms) when loaded: "age: 3d" is now_ms - 3
+ * days.
  *
  * One mutex guards the whole world: the simulator's hooks may be called from any thread. */
 #ifndef FS_EVAL_WORLD_H
@@ -76,8 +77,8 @@ struct fs_sim_cert {
 
 struct fs_sim_log {
     char *path;
-    char **lines;
-    size_t n;
+    char **lines; /* as tail prints them: {ago, text} lines and OOM kills with their prefix */
+    size_t n, cap;
 };
 
 struct fs_sim_port {
@@ -104,7 +105,7 @@ struct fs_sim_host {
     struct fs_sim_cert *certs;
     size_t ncerts;
     struct fs_sim_log *logs;
-    size_t nlogs;
+    size_t nlogs, caplogs;
     struct fs_sim_port *ports;
     size_t nports;
     char *journal_dir; /* where the journal files are, NULL = no journal */

@@ -3,6 +3,8 @@
  * production parsers; and the catalog's actions change the world as the real programs would. */
 #include "unit.h"
 
+#include <time.h>
+
 #include "core/diag.h"
 #include "core/time.h"
 #include "core/yaml.h"
@@ -86,10 +88,10 @@ static int teardown(void **state)
     return tools_teardown(state);
 }
 
-/* Call a tool on web-1 of the world; the structured result (new reference). */
-static json_t *call(const char *tool, const char *args)
+/* Call a tool on web-1 of the world behind s; the structured result (new reference). */
+static json_t *call_on(struct fs_sim *s, const char *tool, const char *args)
 {
-    struct fs_tool_ctx ctx = {.target = FS_TOOL_SIM, .sim = &sim, .sim_host = "web-1:9100"};
+    struct fs_tool_ctx ctx = {.target = FS_TOOL_SIM, .sim = s, .sim_host = "web-1:9100"};
     struct fs_tool_result res = {0};
     struct fs_err err = {0};
     json_t *a = J(args);
@@ -99,9 +101,15 @@ static json_t *call(const char *tool, const char *args)
         fail_msg("%s: %s", tool, err.msg);
     if (res.is_error)
         fail_msg("%s failed: %s", tool, res.text);
-    json_t *s = json_incref(res.structured);
+    json_t *out = json_incref(res.structured);
     fs_tool_result_release(&res);
-    return s;
+    return out;
+}
+
+/* Call a tool on web-1 of the shared world. */
+static json_t *call(const char *tool, const char *args)
+{
+    return call_on(&sim, tool, args);
 }
 
 /* Run a program on web-1 as the executor would; its exit code, stdout into out (may be NULL). */
@@ -314,6 +322,99 @@ static void test_logs_and_unknowns(void **state)
     fs_child_release(&d);
 }
 
+/* The kernel's OOM kills land in kern.log as a 6.1 kernel writes them (through rsyslog), oldest
+ * first after the log's own lines; {ago, text} lines get rsyslog's stamp and the host name. */
+static void test_kernel_log(void **state)
+{
+    (void)state;
+    const char *text =
+        "hosts:\n"
+        "  web-1:\n"
+        "    logs:\n"
+        "      /var/log/kern.log:\n"
+        "        - {ago: 2d, text: \"kernel: [    2.1] EXT4-fs (vda1): mounted\"}\n"
+        "        - \"plain line\"\n"
+        "    oom_kills:\n"
+        "      - {ago: 5m, process: app, pid: 4242, uid: 1000, rss: 2GiB, limit: 3GiB,\n"
+        "         service: app.service}\n"
+        "      - {ago: 1h, process: java, pid: 777, rss: 8GiB}\n";
+    struct fs_world *w = NULL;
+    struct fs_buf diag = FS_BUF_INIT(0);
+    int64_t before = fs_now_ms();
+    if (load(text, &w, &diag) < 0)
+        fail_msg("world: %s", fs_buf_str(&diag));
+    fs_buf_release(&diag);
+    struct fs_sim s;
+    fs_world_sim(w, &s);
+
+    json_t *r = call_on(&s, "host.log_lines", "{\"path\":\"/var/log/kern.log\"}");
+    const char *first = json_string_value(jget(r, "lines[0]"));
+    /* "2026-11-19T10:12:03.123456+00:00 web-1 kernel: ..." two days before the world's now */
+    struct tm tm = {0};
+    const char *rest = strptime(first, "%Y-%m-%dT%H:%M:%S", &tm);
+    assert_non_null(rest);
+    int64_t t = (int64_t)timegm(&tm) * 1000;
+    assert_true(t >= before - 2 * 86400000LL - 1000 && t <= fs_now_ms() - 2 * 86400000LL);
+    assert_non_null(strstr(rest, "+00:00 web-1 kernel: [    2.1] EXT4-fs (vda1): mounted"));
+    assert_string_equal(json_string_value(jget(r, "lines[1]")), "plain line");
+    json_decref(r);
+
+    /* the victims, oldest first: java (the host ran out), then app (its cgroup's limit) */
+    r = call_on(&s, "host.log_lines",
+                "{\"path\":\"/var/log/kern.log\",\"filter\":\"Killed process\"}");
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 2);
+    assert_non_null(strstr(json_string_value(jget(r, "lines[0]")),
+                           " web-1 kernel: [3452400.000000] Out of memory: Killed process 777 "
+                           "(java) total-vm:16842752kB, anon-rss:8388608kB, file-rss:167772kB, "
+                           "shmem-rss:0kB, UID:0 pgtables:16781kB oom_score_adj:0"));
+    assert_non_null(strstr(json_string_value(jget(r, "lines[1]")),
+                           "Memory cgroup out of memory: Killed process 4242 (app) "));
+    json_decref(r);
+    r = call_on(&s, "host.log_lines", "{\"path\":\"/var/log/kern.log\",\"filter\":\"oom-kill:\"}");
+    assert_non_null(strstr(json_string_value(jget(r, "lines[0]")),
+                           "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,"
+                           "mems_allowed=0,global_oom,task_memcg=/,task=java,pid=777,uid=0"));
+    assert_non_null(strstr(json_string_value(jget(r, "lines[1]")),
+                           "constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                           "oom_memcg=/system.slice/app.service,task_memcg=/system.slice/"
+                           "app.service,task=app,pid=4242,uid=1000"));
+    json_decref(r);
+    r = call_on(&s, "host.log_lines",
+                "{\"path\":\"/var/log/kern.log\",\"filter\":\"memory: usage\"}");
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 1);
+    assert_non_null(strstr(json_string_value(jget(r, "lines[0]")),
+                           "kernel: [3455700.000000] memory: usage 3145728kB, limit 3145728kB"));
+    json_decref(r);
+    /* the log is a file of what its lines add up to */
+    r = call_on(&s, "host.file_stat", "{\"path\":\"/var/log/kern.log\"}");
+    assert_true(json_integer_value(json_object_get(r, "size")) > 2000);
+    json_decref(r);
+    fs_world_free(w);
+
+    /* what the loader refuses */
+    diag = (struct fs_buf)FS_BUF_INIT(0);
+    const char *bad = "hosts:\n"
+                      "  h:\n"
+                      "    logs:\n"
+                      "      /var/log/kern.log: [{text: no age}, 7]\n"
+                      "    oom_kills:\n"
+                      "      - {process: a-name-far-too-long, service: a.service, cgroup: /x}\n"
+                      "      - {ago: 50d, process: x, color: red}\n"
+                      "      - {ago: 50d, process: x}\n";
+    assert_int_equal(load(bad, &w, &diag), -FS_E_INVALID);
+    const char *d = fs_buf_str(&diag);
+    assert_non_null(strstr(d, "world.hosts.h.logs[\"/var/log/kern.log\"][0].ago: required"));
+    assert_non_null(
+        strstr(d, "world.hosts.h.logs[\"/var/log/kern.log\"][1]: must be a string or {ago, text}"));
+    assert_non_null(
+        strstr(d, "oom_kills[0].process: must be a command name of 1 to 15 characters"));
+    assert_non_null(
+        strstr(d, "oom_kills[0]: give service (its cgroup is /system.slice/UNIT) or cgroup"));
+    assert_non_null(strstr(d, "oom_kills[1].color: unknown key"));
+    assert_non_null(strstr(d, "oom_kills[2].ago: at most 40d"));
+    fs_buf_release(&diag);
+}
+
 static void test_loader_errors(void **state)
 {
     (void)state;
@@ -350,7 +451,8 @@ int main(void)
         cmocka_unit_test(test_df_and_du),         cmocka_unit_test(test_find_ages_and_tmp_cleanup),
         cmocka_unit_test(test_journal_vacuum),    cmocka_unit_test(test_services_and_memory),
         cmocka_unit_test(test_kill_and_load),     cmocka_unit_test(test_certificates),
-        cmocka_unit_test(test_logs_and_unknowns), cmocka_unit_test(test_loader_errors),
+        cmocka_unit_test(test_logs_and_unknowns), cmocka_unit_test(test_kernel_log),
+        cmocka_unit_test(test_loader_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
