@@ -13,6 +13,8 @@
 #define FS_FAULT_POINTS(X)                                                                         \
     X(ALLOC, "alloc", "every fs_malloc/fs_calloc/fs_realloc")                                      \
     X(FSYNC, "store.fsync", "the store's fsync/fdatasync of the database or WAL")                  \
+    X(CKPT_FSYNC, "store.checkpoint_fsync",                                                        \
+      "the fsync of the database file after a WAL checkpoint copied pages into it")                \
     X(FULL, "store.full", "a store write fails with ENOSPC (disk full)")                           \
     X(BUSY, "store.busy", "a store transaction cannot take the write lock")                        \
     /* executor crash points (docs/executor.md): SIGKILL itself right after the transition */      \
@@ -23,7 +25,14 @@
     X(EXEC_RESULT, "exec.result", "executor: the result step is committed")                        \
     X(EXEC_VERIFYING, "exec.verifying", "executor: the incident's move to verifying is committed") \
     X(EXEC_VERIFIED, "exec.verified", "executor: the verified step is committed")                  \
-    X(EXEC_ROLLBACK, "exec.rollback", "executor: the rollback_started step is committed")
+    X(EXEC_ROLLBACK, "exec.rollback", "executor: the rollback_started step is committed")          \
+    X(EXEC_ROLLBACK_CHILD, "exec.rollback_child",                                                  \
+      "executor: 200 ms after the rollback's program started")                                     \
+    X(EXEC_ROLLED_BACK, "exec.rolled_back", "executor: the rolled_back step is committed")         \
+    X(EXEC_ESCALATED, "exec.escalated",                                                            \
+      "executor: the escalated step (with rollback_skipped, when frozen) is committed")            \
+    X(EXEC_CONCLUDED, "exec.concluded",                                                            \
+      "executor: the outcome and incident state are committed, before the finished hook")
 
 enum fs_fault_point {
 #define FS_FAULT_ENUM(e, name, doc) FS_FAULT_##e,

@@ -168,7 +168,7 @@ static void enter_failstop(struct fs_ingest *ig, const struct fs_err *err)
 {
     if (!atomic_exchange(&ig->failed, true)) {
         atomic_store(&fs_metrics.failstop, 1);
-        FS_LOG_ERROR("a durable commit failed; no longer acknowledging anything (fail-stop)",
+        FS_LOG_ERROR("a durable write failed; no longer acknowledging anything (fail-stop)",
                      "error", err->msg);
     }
 }

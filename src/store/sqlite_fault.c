@@ -12,6 +12,7 @@
 struct fault_file {
     sqlite3_file base; /* must be first */
     sqlite3_file *real;
+    bool checkpointer; /* the checkpointer's database file: store.checkpoint_fsync applies */
 };
 
 static sqlite3_vfs fault_vfs;
@@ -41,6 +42,8 @@ static int f_truncate(sqlite3_file *f, sqlite3_int64 size)
 static int f_sync(sqlite3_file *f, int flags)
 {
     if (fs_fault_check(FS_FAULT_FSYNC))
+        return SQLITE_IOERR_FSYNC;
+    if (((struct fault_file *)f)->checkpointer && fs_fault_check(FS_FAULT_CKPT_FSYNC))
         return SQLITE_IOERR_FSYNC;
     return REAL(f)->pMethods->xSync(REAL(f), flags);
 }
@@ -102,6 +105,7 @@ static int f_open(sqlite3_vfs *vfs, const char *name, sqlite3_file *file, int fl
     sqlite3_vfs *real = vfs->pAppData;
     struct fault_file *ff = (struct fault_file *)file;
     ff->real = (sqlite3_file *)(ff + 1);
+    ff->checkpointer = false;
     int rc = real->xOpen(real, name, ff->real, flags, outflags);
     if (rc == SQLITE_OK && ff->real->pMethods) {
         /* present the same method version as the real file, so WAL (v2) and mmap (v3) work */
@@ -172,6 +176,17 @@ static int v_time64(sqlite3_vfs *v, sqlite3_int64 *out)
 {
     sqlite3_vfs *r = v->pAppData;
     return r->xCurrentTimeInt64(r, out);
+}
+
+/* That connection never writes a transaction: it syncs the database file only after a
+ * checkpoint copied WAL frames into it, so the N-th hit of store.checkpoint_fsync is the N-th
+ * checkpoint that did work, and the error travels through SQLite's own checkpoint code. */
+void fs_sqlite_fault_mark_checkpointer(sqlite3 *db)
+{
+    sqlite3_file *f = NULL;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_FILE_POINTER, &f) == SQLITE_OK && f &&
+        f->pMethods == &fault_io)
+        ((struct fault_file *)f)->checkpointer = true;
 }
 
 const char *fs_sqlite_fault_vfs(void)

@@ -8,7 +8,10 @@
  *
  * Durability: fs_store_commit returns 0 only once the transaction is on stable storage. A
  * failure to make it durable (fsync error) returns -FS_E_FAILSTOP: the caller must stop
- * acknowledging anything. Transient trouble is -FS_E_BUSY or -FS_E_DISK_FULL. */
+ * acknowledging anything. The same holds for a backend's own background I/O (SQLite's WAL
+ * checkpoints): once it failed, every later fs_store_begin/commit returns -FS_E_FAILSTOP (a
+ * commit that was running meanwhile too, although it is on disk). Transient trouble is
+ * -FS_E_BUSY or -FS_E_DISK_FULL. */
 #ifndef FS_STORE_H
 #define FS_STORE_H
 

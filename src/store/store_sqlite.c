@@ -1,6 +1,7 @@
 /* store_sqlite: the SQLite backend of store.h. One write connection (WAL, synchronous=FULL,
  * BEGIN IMMEDIATE) used only by the writer thread, a small pool of read-only connections for
- * API reads, and a checkpointer thread so WAL checkpoints never sit on the commit path.
+ * API reads, and a checkpointer thread so WAL checkpoints never sit on the commit path (a
+ * checkpoint that fails its I/O puts the whole store into fail-stop, like a failed commit).
  * Versioned migrations are the embedded src/store/sql/sqlite/NNNN_*.sql files.
  * Owns SQL for SQLite only; no business rules (those are in incidents/ and safety/). */
 #include "core/common.h"
@@ -9,6 +10,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,6 +18,7 @@
 
 #include "core/embed.h"
 #include "core/fault.h"
+#include "core/log.h"
 #include "core/time.h"
 #include "store/sqlite_int.h"
 #include "store/store_int.h"
@@ -144,6 +147,14 @@ struct sq_store {
     pthread_mutex_t ckpt_lock;
     pthread_cond_t ckpt_cond;
     bool ckpt_stop;
+
+    /* Fail-stop: set once, by a commit or a WAL checkpoint that could not be made durable.
+     * From then on no transaction begins or commits and nothing is checkpointed (not even on
+     * close), so the next start recovers from what really is on disk. failed_msg is written
+     * once, before failed is set. */
+    atomic_bool failed;
+    char failed_msg[sizeof(((struct fs_err *)0)->msg)];
+    pthread_mutex_t failed_lock;
 };
 
 static const struct fs_store_ops sq_ops;
@@ -192,6 +203,25 @@ static int exec_simple(struct sq_store *s, enum sq_stmt id, bool committing, str
     if (rc != SQLITE_DONE)
         return sq_err(s->db, rc, committing, err, sq_sql[id]);
     return 0;
+}
+
+/* Enter fail-stop (the first reason is kept). */
+static void mark_failed(struct sq_store *s, const char *msg)
+{
+    pthread_mutex_lock(&s->failed_lock);
+    if (!atomic_load(&s->failed)) {
+        fs_strlcpy(s->failed_msg, msg, sizeof(s->failed_msg));
+        atomic_store(&s->failed, true);
+    }
+    pthread_mutex_unlock(&s->failed_lock);
+}
+
+/* 0, or -FS_E_FAILSTOP with the reason when the store has entered fail-stop. */
+static int check_failed(struct sq_store *s, struct fs_err *err)
+{
+    if (!atomic_load(&s->failed))
+        return 0;
+    return fs_err_set(err, FS_E_FAILSTOP, NULL, "%s", s->failed_msg);
 }
 
 /* ---- opening ----------------------------------------------------------------------------- */
@@ -335,34 +365,77 @@ static int migrate(struct sq_store *s, struct fs_err *err)
     return 0;
 }
 
+/* ---- the checkpointer -------------------------------------------------------------------- */
+
+/* A checkpoint that could not copy the WAL into the database file durably. BUSY and LOCKED
+ * (a reader or the writer is in the way) are routine; a full disk or a failed allocation
+ * leaves the WAL as it was and the next checkpoint copies the same frames again. Anything else
+ * (an I/O error, above all a failed fsync, or corruption) leaves the database file in a state
+ * nobody knows. */
+static bool ckpt_failed(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_NOMEM:
+    case SQLITE_INTERRUPT: return false;
+    default: return true;
+    }
+}
+
+static bool ckpt_run(struct sq_store *s, sqlite3 *db, int mode, int *logpages, int *done)
+{
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, logpages, done);
+    if (!ckpt_failed(rc))
+        return true;
+    char msg[sizeof(s->failed_msg)];
+    snprintf(msg, sizeof(msg),
+             "sqlite: WAL checkpoint: %s (code %d); the database file may not hold what was "
+             "committed",
+             sqlite3_errmsg(db), rc);
+    mark_failed(s, msg);
+    return false;
+}
+
 static void *checkpointer(void *arg)
 {
     pthread_setname_np(pthread_self(), "fs-checkpoint");
     struct sq_store *s = arg;
     sqlite3 *db = NULL;
     struct fs_err err;
-    if (open_conn(s, false, &db, &err) < 0)
+    if (open_conn(s, false, &db, &err) < 0) {
+        /* nothing is lost (the WAL holds every commit) but it grows until the next start */
+        FS_LOG_ERROR("the WAL checkpointer cannot open the database; the WAL grows until restart",
+                     "error", err.msg);
         return NULL;
+    }
     sqlite3_busy_timeout(db, 1000);
     pragma(db, "PRAGMA synchronous=FULL", NULL, &err);
     pragma(db, "PRAGMA wal_autocheckpoint=0", NULL, &err);
+    if (s->vfs) /* the fault VFS: store.checkpoint_fsync fails this file's fsync */
+        fs_sqlite_fault_mark_checkpointer(db);
     pthread_mutex_lock(&s->ckpt_lock);
-    while (!s->ckpt_stop) {
+    while (!s->ckpt_stop && !atomic_load(&s->failed)) {
         struct timespec ts = fs_deadline_in(CLOCK_REALTIME, 500);
         pthread_cond_timedwait(&s->ckpt_cond, &s->ckpt_lock, &ts);
-        if (s->ckpt_stop)
+        if (s->ckpt_stop || atomic_load(&s->failed))
             break;
         pthread_mutex_unlock(&s->ckpt_lock);
         int logpages = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &logpages, &done);
         /* When everything was copied back, restart the WAL from its beginning so it does not
          * keep growing under constant load. */
-        if (logpages > 4096 && done == logpages)
-            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+        if (ckpt_run(s, db, SQLITE_CHECKPOINT_PASSIVE, &logpages, &done) && logpages > 4096 &&
+            done == logpages)
+            ckpt_run(s, db, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
         pthread_mutex_lock(&s->ckpt_lock);
     }
     pthread_mutex_unlock(&s->ckpt_lock);
-    sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (!atomic_load(&s->failed))
+        ckpt_run(s, db, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (atomic_load(&s->failed))
+        sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     sqlite3_close(db);
     return NULL;
 }
@@ -381,11 +454,16 @@ static void sq_close(struct fs_store *base)
         sqlite3_finalize(s->stmts[i]);
     for (int i = 0; i < READERS; i++)
         sqlite3_close(s->readers[i].db);
+    /* the last connection to close checkpoints the WAL into the database file: not after a
+     * fail-stop, whose point is that nothing more is written */
+    if (s->db && atomic_load(&s->failed))
+        sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     sqlite3_close(s->db);
     pthread_mutex_destroy(&s->rlock);
     pthread_cond_destroy(&s->rcond);
     pthread_mutex_destroy(&s->ckpt_lock);
     pthread_cond_destroy(&s->ckpt_cond);
+    pthread_mutex_destroy(&s->failed_lock);
     free(s->path);
     free(s);
 }
@@ -401,6 +479,7 @@ int fs_store_sqlite_open(const struct fs_store_options *opt, struct fs_store **o
     pthread_cond_init(&s->rcond, NULL);
     pthread_mutex_init(&s->ckpt_lock, NULL);
     pthread_cond_init(&s->ckpt_cond, NULL);
+    pthread_mutex_init(&s->failed_lock, NULL);
     int rc = 0;
     if (!(s->path = fs_strdup(opt->path))) {
         rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
@@ -448,9 +527,12 @@ static int sq_schema_version(struct fs_store *base)
 static int sq_begin(struct fs_store *base, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
+    int rc = check_failed(s, err);
+    if (rc < 0)
+        return rc;
     if (fs_fault_check(FS_FAULT_BUSY))
         return fs_err_set(err, FS_E_BUSY, NULL, "sqlite: database is locked (injected)");
-    int rc = exec_simple(s, SQ_BEGIN, false, err);
+    rc = exec_simple(s, SQ_BEGIN, false, err);
     if (rc == 0)
         s->in_tx = true;
     return rc;
@@ -469,9 +551,19 @@ static void sq_rollback(struct fs_store *base)
 static int sq_commit(struct fs_store *base, struct fs_err *err)
 {
     struct sq_store *s = SQ(base);
-    int rc = exec_simple(s, SQ_COMMIT, true, err);
-    if (rc < 0)
+    struct fs_err e;
+    int rc = check_failed(s, &e);
+    if (rc == 0 && (rc = exec_simple(s, SQ_COMMIT, true, &e)) == -FS_E_FAILSTOP)
+        mark_failed(s, e.msg);
+    /* The checkpointer may have failed while this commit ran: it is on disk, but nothing is
+     * acknowledged once the store has stopped (the sender retries; duplicates are harmless). */
+    if (rc == 0)
+        rc = check_failed(s, &e);
+    if (rc < 0) {
         sq_rollback(base);
+        if (err)
+            *err = e;
+    }
     s->in_tx = false;
     return rc;
 }
@@ -2715,8 +2807,7 @@ static int sq_notify_cursor_get(struct fs_store *base, int64_t *seq, struct fs_e
     return 1;
 }
 
-static int sq_notify_cursor_set(struct fs_store *base, int64_t seq, int64_t now,
-                                struct fs_err *err)
+static int sq_notify_cursor_set(struct fs_store *base, int64_t seq, int64_t now, struct fs_err *err)
 {
     return writer_exec(SQ(base),
                        "INSERT INTO notify_cursor(id,seq,updated_at) VALUES(1,?1,?2) "
@@ -2799,8 +2890,8 @@ static int sq_notification_by_ref(struct fs_store *base, const char *channel, co
     return 0;
 }
 
-static int sq_deliveries_list(struct fs_store *base, int64_t incident_id, int limit,
-                              json_t **out, struct fs_err *err)
+static int sq_deliveries_list(struct fs_store *base, int64_t incident_id, int limit, json_t **out,
+                              struct fs_err *err)
 {
     return read_array(SQ(base),
                       "SELECT id,channel,event,incident_id,proposal_id,status,attempts,next_at,"

@@ -96,6 +96,25 @@ static void test_fsync_failure_is_failstop(void **state)
     fs_store_close(s);
 }
 
+/* The checkpointer's fsync fails: the store stops accepting transactions (fail-stop) even though
+ * every commit itself went well, because the database file's state is no longer known. */
+static void test_checkpoint_fsync_failure_is_failstop(void **state)
+{
+    struct fs_store *s = open_store();
+    struct fs_err err;
+    assert_int_equal(fs_fault_arm("store.checkpoint_fsync@1"), 0);
+    int rc = 0;
+    for (int i = 0; i < 100 && rc == 0; i++) { /* the checkpointer runs every 500 ms */
+        rc = insert_row(s, "{\"before the checkpoint\":true}", &err);
+        usleep(50 * 1000);
+    }
+    assert_int_equal(rc, -FS_E_FAILSTOP);
+    assert_non_null(strstr(err.msg, "WAL checkpoint"));
+    assert_int_equal(insert_row(s, "{}", &err), -FS_E_FAILSTOP); /* and it stays stopped */
+    assert_int_equal(fs_fault_arm(NULL), 0);
+    fs_store_close(s);
+}
+
 static void test_disk_full_and_busy_are_transient(void **state)
 {
     struct fs_store *s = open_store();
@@ -177,6 +196,7 @@ int main(void)
         cmocka_unit_test(test_migrations_and_reopen),
         cmocka_unit_test(test_refuses_newer_schema),
         cmocka_unit_test(test_fsync_failure_is_failstop),
+        cmocka_unit_test(test_checkpoint_fsync_failure_is_failstop),
         cmocka_unit_test(test_disk_full_and_busy_are_transient),
         cmocka_unit_test(test_dead_letter_keeps_raw_bytes),
         cmocka_unit_test(test_prune_keeps_unapplied),
