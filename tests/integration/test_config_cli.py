@@ -211,3 +211,64 @@ def test_alert_send_autodetects_sources_and_json_views(ctx):
     r = d.cli("status", "-o", "json")
     check(r.returncode == 0 and json.loads(r.stdout).get("ready") is True, r.stdout)
     d.stop()
+
+
+def documented_exit_codes():
+    """meaning -> exit code, from the "Exit codes" table of docs/cli.md."""
+    import re
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "docs", "cli.md")) as f:
+        text = f.read()
+    check("## Exit codes" in text, "docs/cli.md has no 'Exit codes' section")
+    table = text.split("## Exit codes", 1)[1]
+    return {m: int(c) for c, m in re.findall(r"^\| (\d+) \| (.+?) \|$", table, re.M)}
+
+
+def test_alert_send_source_flag(ctx):
+    codes = documented_exit_codes()
+    rejected = next((c for m, c in codes.items() if "HTTP 4xx" in m), None)
+    usage = next((c for m, c in codes.items() if "invalid command line" in m), None)
+    check(rejected == 4 and usage == 2, f"docs/cli.md exit codes: {codes}")
+    d = ctx.daemon().start()
+    alert = {"status": "firing", "annotations": {}, "startsAt": "2026-11-21T10:00:00Z",
+             "endsAt": "0001-01-01T00:00:00Z"}
+    am = write(ctx, "am.json", json.dumps(am_webhook([am_alert(
+        {"alertname": "SourceFlag", "instance": "src-am"})])))
+    # no version and no orgId: detection would take this for Alertmanager's; the flag decides
+    grafana = write(ctx, "grafana.json", json.dumps({
+        "receiver": "r", "status": "firing",
+        "alerts": [dict(alert, labels={"alertname": "SourceFlag", "instance": "src-grafana"})]}))
+    event = write(ctx, "event.json", json.dumps({"type": "source.flag", "severity": "warning",
+                                                 "labels": {"instance": "src-event"}}))
+    for source, path in (("alertmanager", am), ("grafana", grafana), ("event", event)):
+        r = d.cli("alert", "send", "--source", source, path)
+        check(r.returncode == 0 and r.stdout.startswith("HTTP 200\n")
+              and json.loads(r.stdout.split("\n", 1)[1])["alerts"] == 1,
+              f"--source {source}: exit {r.returncode} {r.stdout!r} {r.stderr!r}")
+    got = {ep["labels"]["instance"]: ep["source"] for inc in d.incidents()
+           for ep in inc["episodes"]}
+    check(got == {"src-am": "alertmanager", "src-grafana": "grafana", "src-event": "event"},
+          f"--source did not pick the route: episodes {got}")
+
+    # a body the named route does not take: 400, printed, the documented exit code, and the
+    # body kept as a dead letter of that route
+    mismatched = (("alertmanager", event, "alerts"), ("grafana", am, "version"),
+                  ("event", am, "receiver"))
+    for source, path, where in mismatched:
+        r = d.cli("alert", "send", "--source", source, path)
+        check(r.returncode == rejected, f"--source {source} {os.path.basename(path)}: exit "
+              f"{r.returncode}, want {rejected}: {r.stdout!r} {r.stderr!r}")
+        check(r.stdout.startswith("HTTP 400\n"), f"--source {source}: {r.stdout!r}")
+        e = json.loads(r.stdout.split("\n", 1)[1])["error"]
+        check(e["code"] == "invalid_payload" and e["path"] == where,
+              f"--source {source} {os.path.basename(path)}: {e}")
+    st, dls = d.get("/api/v1/dead-letters?limit=0")
+    check(st == 200 and [dl["source"] for dl in reversed(dls)] == [s for s, _, _ in mismatched],
+          f"dead letters: {st} {dls}")
+
+    # an unknown source is a usage error; nothing is sent
+    r = d.cli("alert", "send", "--source", "prometheus", am)
+    check(r.returncode == usage and "--source" in r.stderr and "HTTP" not in r.stdout,
+          f"--source prometheus: exit {r.returncode} {r.stdout!r} {r.stderr!r}")
+    st, dls2 = d.get("/api/v1/dead-letters?limit=0")
+    check(len(dls2) == len(dls) and len(d.incidents()) == 3, "an unknown --source sent something")
+    d.stop()

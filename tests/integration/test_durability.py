@@ -1,5 +1,6 @@
-"""Durability: a 2xx means the alert is on disk. SIGKILL storms, a failed fsync (fail-stop,
-exit 6), a full disk (transient 503) and a busy store (transient 503)."""
+"""Durability: a 2xx means the alert is on disk. SIGKILL storms, a failed fsync of a commit or
+of a WAL checkpoint (fail-stop, exit 6), a full disk (transient 503), a busy store (transient
+503), and concurrent requests sharing commits (group commit)."""
 import http.client
 import json
 import random
@@ -303,3 +304,124 @@ def _metric_value(d, name):
     m = re.search("^" + re.escape(name) + r" (\S+)$", data.decode(), re.M)
     check(m is not None, f"{name} not in /metrics")
     return float(m.group(1))
+
+
+def test_checkpoint_fsync_failure_fails_stop(ctx):
+    # The checkpointer's fsync of the database file fails after its 2nd checkpoint that copied
+    # pages (the fault point store.checkpoint_fsync counts only those), i.e. while requests are
+    # being acknowledged; every commit is fine. The daemon must stop acknowledging all the same.
+    d = _start_with_fault(ctx, "store.checkpoint_fsync@2x1")
+    c = _Conn(d.port, timeout=10)
+    acked, after = [], []
+    failed_at, metric = None, None
+    deadline = time.monotonic() + 4
+    i = 0
+    while time.monotonic() < deadline and d.proc.poll() is None:
+        fp = f"c5{i:014x}"
+        i += 1
+        st, data = _post_one(c, fp)
+        if failed_at is None:
+            if st is not None and 200 <= st < 300:
+                acked.append(fp)
+                time.sleep(0.005)
+                continue
+            check(st == 503 and _error_code(data) == "store_failed",
+                  f"first failure after {len(acked)} acks: {st} {data!r}")
+            failed_at = time.monotonic()
+            try:
+                st, _, text = d.get("/metrics", raw=True)
+                if st == 200:  # else already draining, on its way to exit 6
+                    metric = re.search(r"^forestall_store_failstop (\S+)$", text.decode(), re.M)
+                    check(metric and float(metric.group(1)) == 1,
+                          f"forestall_store_failstop after the fail-stop: {metric}")
+            except OSError:
+                pass
+            continue
+        after.append(st if st is None else (st, _error_code(data)))
+        check(st is None or st == 503, f"acknowledged after the fail-stop: {st} {data!r}")
+        time.sleep(0.005)
+    c.close()
+    print(f"    checkpoint fsync fault: {len(acked)} acked, then {len(after)} refused "
+          f"({sorted(set(map(str, after)))}), /metrics seen: {metric is not None}")
+    check(failed_at is not None, f"the daemon kept acknowledging ({len(acked)} posts) after "
+          f"the injected checkpoint fsync failure")
+    check(len(acked) > 0, "nothing was acknowledged before the injected failure")
+    try:
+        rc = d.proc.wait(5)
+    except Exception:  # noqa: BLE001
+        raise AssertionError("the daemon did not exit by itself within 5s of the fail-stop")
+    d.check_sanitizers()
+    err = d.stderr()
+    check(rc == 6, f"fail-stop exit code {rc}, expected 6:\n{err[-2000:]}")
+    check(re.search(r"fail-stop.*WAL checkpoint", err),
+          f"the fail-stop log line does not say that the checkpoint failed:\n{err[-2000:]}")
+    d.env.pop("FORESTALL_FAULT")
+    d.start()
+    d.stop()
+    eps, unapplied = _db_fingerprints(d)
+    missing = [fp for fp in acked if fp not in eps]
+    check(not missing, f"acknowledged before the fail-stop but lost: {missing[:10]}")
+    check(all(eps[fp] == 1 for fp in acked), "an acknowledged alert has more than one episode")
+    check(unapplied == 0, f"{unapplied} unapplied inbox rows after the restart")
+    check_store_invariants(d)
+
+
+def test_group_commit_shares_commits(ctx):
+    d = ctx.daemon().start()
+    threads, per_thread = 32, 30
+
+    def batch_metrics():
+        st, _, text = d.get("/metrics", raw=True)
+        check(st == 200, f"/metrics: {st}")
+        text = text.decode()
+        vals = {}
+        for suffix in ("sum", "count"):
+            m = re.search(rf"^forestall_store_commit_batch_size_{suffix} (\S+)$", text, re.M)
+            check(m is not None, f"forestall_store_commit_batch_size_{suffix} not in /metrics")
+            vals[suffix] = float(m.group(1))
+        return vals
+
+    before = batch_metrics()
+    lock = threading.Lock()
+    acked, others = [], []
+    start = threading.Barrier(threads)
+
+    def sender(t):
+        c = _Conn(d.port, timeout=10)
+        start.wait()
+        for n in range(per_thread):
+            fp = f"9c{t:02x}{n:012x}"
+            st, data = _post_one(c, fp)
+            with lock:
+                if st is not None and 200 <= st < 300:
+                    acked.append(fp)
+                else:
+                    others.append((fp, st, data if st is None else data[:200]))
+        c.close()
+
+    t0 = time.monotonic()
+    workers = [threading.Thread(target=sender, args=(t,), daemon=True) for t in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(30)
+    took = time.monotonic() - t0
+    check(not any(w.is_alive() for w in workers), "senders did not finish within 30s")
+    after = batch_metrics()
+    requests = after["sum"] - before["sum"]
+    commits = after["count"] - before["count"]
+    print(f"    group commit: {threads}x{per_thread} posts in {took:.2f}s, {len(acked)} acked, "
+          f"{requests:.0f} requests in {commits:.0f} commits "
+          f"(mean {requests / max(commits, 1):.1f} per commit)")
+    check(not others, f"{len(others)} posts not acknowledged: {others[:5]}")
+    check(requests >= threads * per_thread, f"commit_batch_size_sum grew by {requests}, "
+          f"fewer than the {threads * per_thread} requests sent")
+    check(commits > 0 and requests / commits > 1,
+          f"no group commit: {requests:.0f} requests took {commits:.0f} commits")
+    d.stop()
+    eps, unapplied = _db_fingerprints(d)
+    missing = [fp for fp in acked if eps.get(fp) != 1]
+    check(not missing, f"{len(missing)} acknowledged alerts are not exactly one episode in the "
+          f"store: {missing[:5]}")
+    check(unapplied == 0, f"{unapplied} unapplied inbox rows")
+    check_store_invariants(d)

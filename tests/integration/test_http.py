@@ -1,6 +1,6 @@
-"""The HTTP surface: probes, /metrics, the error envelope and its documented codes, bearer
-authentication (token from the environment and from a file), /api/v1/status and query
-validation on the read endpoints."""
+"""The HTTP surface: probes, /metrics (ingest latency, deduplication, rejections by code), the
+error envelope and its documented codes, bearer authentication (token from the environment and
+from a file), /api/v1/status and query validation on the read endpoints."""
 import json
 import os
 import re
@@ -303,4 +303,80 @@ def test_bearer_token_from_file_and_reload(ctx):
     m = scrape(d)
     check(metric_value(m, "forestall_config_reloads_total", result="ok") == 1,
           "config_reloads_total{result=ok} != 1")
+    d.stop()
+
+
+def _histogram(m, name):
+    """(buckets [(le float, value)], _count, _sum) of a histogram in a parsed scrape."""
+    buckets = [(float("inf") if l["le"] == "+Inf" else float(l["le"]), v)
+               for n, l, v in m["samples"] if n == name + "_bucket"]
+    return buckets, metric_value(m, name + "_count"), metric_value(m, name + "_sum")
+
+
+def test_metrics_ingest_latency_dedup_and_rejections(ctx):
+    d = ctx.daemon().start()
+    am = "/api/v1/alerts/alertmanager"
+    hist = "forestall_ingest_duration_seconds"
+    m0 = scrape(d)
+    check(m0["types"].get(hist) == "histogram", f"# TYPE {hist}: {m0['types'].get(hist)!r}")
+    _, count0, sum0 = _histogram(m0, hist)
+    check(count0 is not None and sum0 is not None, f"{hist}_count/_sum missing")
+
+    # the latency histogram counts every acknowledged post, in cumulative buckets
+    posts = 7
+    for i in range(posts):
+        st, body = d.post(am, am_webhook([am_alert({"alertname": "Lat", "instance": f"l-{i}"})]))
+        check(st == 200, f"post {i}: {st} {body}")
+    m1 = scrape(d)
+    buckets, count1, sum1 = _histogram(m1, hist)
+    check(count1 == count0 + posts, f"{hist}_count grew by {count1 - count0}, want {posts}")
+    check(sum1 > sum0, f"{hist}_sum did not grow: {sum0} -> {sum1}")
+    les = [le for le, _ in buckets]
+    check(len(buckets) >= 3 and les == sorted(les) and len(set(les)) == len(les)
+          and les[-1] == float("inf"), f"{hist} bucket bounds: {les}")
+    vals = [v for _, v in buckets]
+    check(vals == sorted(vals), f"{hist} buckets are not cumulative: {buckets}")
+    check(vals[-1] == count1, f"{hist} +Inf bucket {vals[-1]} != _count {count1}")
+    before = dict(_histogram(m0, hist)[0])
+    check(all(v >= before.get(le, 0) for le, v in buckets), f"a {hist} bucket went down")
+
+    # the same notification twice: the second is counted as deduplicated, alert by alert
+    def dedup(m):
+        return metric_value(m, "forestall_alerts_deduplicated_total", source="alertmanager")
+
+    def received(m):
+        return metric_value(m, "forestall_alerts_received_total", source="alertmanager")
+    note = am_webhook([am_alert({"alertname": "Twice", "instance": "t-1"}),
+                       am_alert({"alertname": "Twice", "instance": "t-2"})])
+    st, first = d.post(am, note)
+    check(st == 200 and first["deduplicated"] == 0 and first["changed"] == 2, f"{st} {first}")
+    m2 = scrape(d)
+    check(dedup(m2) == dedup(m1), f"a first notification counted as deduplicated: {dedup(m2)}")
+    st, second = d.post(am, note)
+    check(st == 200 and second["deduplicated"] == 2 and second["changed"] == 0, f"{st} {second}")
+    m3 = scrape(d)
+    check(dedup(m3) == dedup(m2) + 2, f"alerts_deduplicated_total {dedup(m2)} -> {dedup(m3)}, "
+          "want +2 for the repeated notification of 2 alerts")
+    check(received(m3) == received(m1) + 4, f"alerts_received_total {received(m1)} -> "
+          f"{received(m3)}, want +4")
+
+    # a 400 is counted under its machine code (and as a 400 response)
+    def rejected(m, code):
+        return metric_value(m, "forestall_requests_rejected_total", code=code) or 0
+
+    def responses(m, code):
+        return metric_value(m, "forestall_http_responses_total", code=code) or 0
+    st, body = d.post(am, "{")
+    check(st == 400 and body["error"]["code"] == "invalid_json", f"{st} {body}")
+    st, body = d.post(am, '{"alerts":"nope"}')
+    check(st == 400 and body["error"]["code"] == "invalid_payload", f"{st} {body}")
+    m4 = scrape(d)
+    for code in ("invalid_json", "invalid_payload"):
+        check(rejected(m4, code) == rejected(m3, code) + 1,
+              f"requests_rejected_total{{code={code}}} {rejected(m3, code)} -> "
+              f"{rejected(m4, code)}, want +1")
+    check(responses(m4, "400") == responses(m3, "400") + 2,
+          f"http_responses_total{{code=400}} {responses(m3, '400')} -> {responses(m4, '400')}")
+    check(rejected(m4, "store_busy") == 0 and rejected(m4, "too_large") == 0,
+          "rejections counted under codes that were not sent")
     d.stop()

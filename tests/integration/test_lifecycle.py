@@ -1,6 +1,6 @@
-"""Process lifecycle: SIGTERM drains in-flight requests and exits 0, SIGHUP reloads the config
-(or keeps the old one when the new file is invalid), one daemon per data directory, and state
-survives a restart."""
+"""Process lifecycle: SIGTERM drains in-flight requests (/readyz answering 503 shutting_down
+meanwhile) and exits 0, SIGHUP reloads the config (or keeps the old one when the new file is
+invalid), one daemon per data directory, and state survives a restart."""
 import http.client
 import json
 import re
@@ -257,4 +257,41 @@ def test_restart_keeps_open_incidents_and_resolve_works(ctx):
     check(len(incs) == 1 and incs[0]["status"] == "resolved"
           and incs[0]["episodes"][0]["status"] == "resolved"
           and incs[0]["episodes"][0]["endsAt"].startswith("2026-11-21T10:30:00"), incs)
+    d.stop()
+
+
+def test_readyz_is_503_shutting_down_while_draining(ctx):
+    d = ctx.daemon(config="server:\n  drain_timeout: 5s\n").start()
+    st, body = d.get("/readyz")
+    check(st == 200 and body == {"status": "ready"}, f"/readyz before SIGTERM: {st} {body}")
+    # a request in flight holds the drain open until we finish it
+    fp = "5d00000000000001"
+    held = _SlowPost(d.port, json.dumps(am_webhook([_fp_alert(fp)])))
+    time.sleep(0.1)
+    d.send(signal.SIGTERM)
+
+    def not_ready():
+        st, hd, data = lib.http_request(d.url + "/readyz", timeout=5)
+        return (st, hd, data) if st != 200 else None
+    st, hd, data = wait_for(not_ready, 3, interval=0.02, what="/readyz to turn 503 after SIGTERM")
+    check(d.proc.poll() is None, "the daemon exited instead of draining the held request")
+    check(st == 503, f"/readyz while draining: {st} {data!r}")
+    e = json.loads(data)["error"]
+    check(e["code"] == "shutting_down" and e["path"] is None and "shut" in e["message"],
+          f"/readyz while draining: {e}")
+    check("retry-after" in hd, f"/readyz 503 without Retry-After: {hd}")
+    # still draining: the answer stays the same until the held request is done
+    st2, _, data2 = lib.http_request(d.url + "/readyz", timeout=5)
+    check(st2 == 503 and _error_code(data2) == "shutting_down", f"second /readyz: {st2} {data2!r}")
+    st, data = held.finish()
+    check(st == 200, f"the held request was not drained: {st} {data!r}")
+    try:
+        rc = d.proc.wait(5)
+    except subprocess.TimeoutExpired:
+        raise AssertionError("the daemon did not exit after the held request finished")
+    check(rc == 0, f"exit code after the drain: {rc}\n{d.stderr()[-2000:]}")
+    d.start()
+    check(fp in _stored_fps(d), "the drained request was acknowledged but is not stored")
+    st, _ = d.get("/readyz")
+    check(st == 200, f"/readyz after the restart: {st}")
     d.stop()

@@ -1,7 +1,7 @@
 """Hostile payloads on the intake: each gets the right status, code and a message naming the
 JSON path; valid alerts sent in between are all kept; the daemon stays ready; and every
 rejected body is in the dead-letter table (400s with their body, the oversized 413s with how
-much was sent)."""
+much was sent). The same table runs on each intake route, in that route's own body shape."""
 import http.client
 import json
 import signal
@@ -11,6 +11,8 @@ from lib import (am_alert, am_webhook, check, metric_value, raw_http_request, sc
 
 AM = "/api/v1/alerts/alertmanager"
 GRAFANA = "/api/v1/alerts/grafana"
+EVENTS = "/api/v1/events"
+SOURCE = {AM: "alertmanager", GRAFANA: "grafana", EVENTS: "event"}
 TEN_MB = 10 * 1024 * 1024
 T0 = "2026-11-21T10:00:00Z"
 
@@ -22,8 +24,8 @@ def alert_json(labels, **kw):
     return a
 
 
-def body_of(alerts):
-    return json.dumps({"version": "4", "status": "firing", "receiver": "r", "alerts": alerts})
+def body_of(alerts, version="4"):
+    return json.dumps({"version": version, "status": "firing", "receiver": "r", "alerts": alerts})
 
 
 def _case(name, body, status, code, path, msg, route=AM, mode="plain"):
@@ -33,65 +35,173 @@ def _case(name, body, status, code, path, msg, route=AM, mode="plain"):
             "msg": msg, "route": route, "mode": mode}
 
 
-def hostile_cases():
-    ok = {"alertname": "Inner", "instance": "inner-1"}
-    deep = 10000
-    return [
-        _case("truncated JSON", '{"alerts":[{"status":"firing","labels":{"alertname":"T"', 400,
-              "invalid_json", None, "end"),
-        _case("alerts as string", '{"alerts":"DiskFull"}', 400, "invalid_payload", "alerts",
-              "alerts: expected array, got string"),
-        _case("labels as array", body_of([alert_json(["alertname", "X"])]), 400,
-              "invalid_payload", "alerts[0].labels",
-              "alerts[0].labels: expected object, got array"),
-        # the bad alert is the second: the first (valid) one must not be half-applied
-        _case("label value as number",
-              body_of([alert_json(ok), alert_json({"alertname": "N", "severity": 3})]), 400,
-              "invalid_payload", "alerts[1].labels.severity",
-              "alerts[1].labels.severity: expected string, got number"),
-        _case("label name needing quotes", body_of([alert_json({"alertname": "Q", "bad-name": 7})]),
-              400, "invalid_payload", 'alerts[0].labels["bad-name"]',
-              "expected string, got number"),
-        _case("no alerts", '{"version":"4","status":"firing","receiver":"r"}', 400,
-              "invalid_payload", "alerts", "alerts: required field is missing"),
-        _case("no status", body_of([{k: v for k, v in alert_json(ok).items() if k != "status"}]),
-              400, "invalid_payload", "alerts[0].status", "alerts[0].status: required"),
-        _case("no labels", body_of([{k: v for k, v in alert_json(ok).items() if k != "labels"}]),
-              400, "invalid_payload", "alerts[0].labels", "alerts[0].labels: required"),
-        _case("no startsAt",
-              body_of([{k: v for k, v in alert_json(ok).items() if k != "startsAt"}]), 400,
-              "invalid_payload", "alerts[0].startsAt", "alerts[0].startsAt: required"),
-        _case("bad startsAt", body_of([alert_json(ok, startsAt="21/11/2026 10:00")]), 400,
-              "invalid_payload", "alerts[0].startsAt", "RFC 3339"),
-        _case("bad status word", body_of([alert_json(ok, status="pending")]), 400,
-              "invalid_payload", "alerts[0].status", '"pending"'),
-        _case("10 MB with Content-Length", b'{"alerts":[' + b" " * TEN_MB + b"]}", 413,
-              "too_large", None, "max_body", mode="content-length"),
-        _case("10 MB chunked", b'{"alerts":[' + b" " * TEN_MB + b"]}", 413, "too_large", None,
-              "max_body", mode="chunked"),
-        _case("10,000-deep nesting", '{"alerts":' + "[" * deep + "]" * deep + "}", 400, "too_deep",
-              None, "32"),
-        _case("invalid UTF-8",
-              b'{"alerts":[{"status":"firing","labels":{"alertname":"\xc3\x28\xff"}'
-              b',"startsAt":"2026-11-21T10:00:00Z"}]}', 400, "invalid_utf8", None, "UTF-8"),
-        _case("nesting of 33", json.dumps(am_webhook([am_alert(ok)]))[:-1] + ', "x": '
-              + "[" * 32 + "]" * 32 + "}", 400, "too_deep", None, "32"),
-        _case("\\u0000 in a string", body_of([alert_json({"alertname": "A\u0000B"})]), 400,
-              "invalid_json", None, "NUL"),
-        _case("empty body", b"", 400, "invalid_json", None, "empty"),
-        _case("array at top level", "[" + json.dumps(alert_json(ok)) + "]", 400, "invalid_payload",
-              None, "expected object, got array"),
-        _case("duplicate key", '{"alerts":[],"alerts":[]}', 400, "invalid_json", None, "duplicate"),
-        _case("trailing garbage", '{"alerts":[]} {"alerts":[]}', 400, "invalid_json", None, ""),
-        _case("too many alerts",
-              body_of([alert_json({"alertname": "M", "n": str(i)}) for i in range(1001)]), 400,
-              "too_many_alerts", "alerts", "1001"),
+def hostile_cases(route=AM):
+    """The table for one intake route: for Alertmanager and Grafana (the same alert shape, in
+    version "4" and "1" bodies) the webhook cases, for events the event cases."""
+    if route == EVENTS:
+        return event_cases()
+    if route == GRAFANA:
+        return webhook_cases(GRAFANA, "1") + [
+            _case("values entry as string", body_of([alert_json(
+                {"alertname": "V"}, values={"A": "high"})], "1"), 400, "invalid_payload",
+                "alerts[0].values.A", "alerts[0].values.A: expected number or null, got string",
+                route=GRAFANA),
+            _case("orgId as string", '{"version":"1","orgId":"one","alerts":[]}', 400,
+                  "invalid_payload", "orgId", "orgId: expected integer, got string",
+                  route=GRAFANA),
+            _case("Alertmanager version 4 on the Grafana route",
+                  json.dumps(am_webhook([am_alert({"alertname": "W"})])), 400, "invalid_payload",
+                  "version", "Alertmanager", route=GRAFANA),
+        ]
+    return webhook_cases(AM, "4") + [
         _case("Grafana version 1 on the Alertmanager route",
-              json.dumps({"version": "1", "orgId": 1, "alerts": [alert_json(ok)]}), 400,
+              json.dumps({"version": "1", "orgId": 1, "alerts": [alert_json(
+                  {"alertname": "Inner", "instance": "inner-1"})]}), 400,
               "invalid_payload", "version", "/api/v1/alerts/grafana"),
         _case("Alertmanager version 4 on the Grafana route",
-              json.dumps(am_webhook([am_alert(ok)])), 400, "invalid_payload", "version",
-              "Alertmanager", route=GRAFANA),
+              json.dumps(am_webhook([am_alert({"alertname": "Inner", "instance": "inner-1"})])),
+              400, "invalid_payload", "version", "Alertmanager", route=GRAFANA),
+    ]
+
+
+def webhook_cases(route, version):
+    """Alertmanager-shaped bodies (Grafana's differ only in version "1" and a few extras)."""
+    ok = {"alertname": "Inner", "instance": "inner-1"}
+    deep = 10000
+
+    def body(alerts):
+        return body_of(alerts, version)
+
+    def case(*a, **kw):
+        return _case(*a, route=route, **kw)
+    valid = json.dumps(dict(json.loads(body_of([am_alert(ok)], version)), orgId=1)
+                       if version == "1" else am_webhook([am_alert(ok)]))
+    return [
+        case("truncated JSON", '{"alerts":[{"status":"firing","labels":{"alertname":"T"', 400,
+             "invalid_json", None, "end"),
+        case("alerts as string", '{"alerts":"DiskFull"}', 400, "invalid_payload", "alerts",
+             "alerts: expected array, got string"),
+        case("labels as array", body([alert_json(["alertname", "X"])]), 400,
+             "invalid_payload", "alerts[0].labels",
+             "alerts[0].labels: expected object, got array"),
+        # the bad alert is the second: the first (valid) one must not be half-applied
+        case("label value as number",
+             body([alert_json(ok), alert_json({"alertname": "N", "severity": 3})]), 400,
+             "invalid_payload", "alerts[1].labels.severity",
+             "alerts[1].labels.severity: expected string, got number"),
+        case("label name needing quotes", body([alert_json({"alertname": "Q", "bad-name": 7})]),
+             400, "invalid_payload", 'alerts[0].labels["bad-name"]',
+             "expected string, got number"),
+        case("no alerts", '{"version":"%s","status":"firing","receiver":"r"}' % version, 400,
+             "invalid_payload", "alerts", "alerts: required field is missing"),
+        case("no status", body([{k: v for k, v in alert_json(ok).items() if k != "status"}]),
+             400, "invalid_payload", "alerts[0].status", "alerts[0].status: required"),
+        case("no labels", body([{k: v for k, v in alert_json(ok).items() if k != "labels"}]),
+             400, "invalid_payload", "alerts[0].labels", "alerts[0].labels: required"),
+        case("no startsAt",
+             body([{k: v for k, v in alert_json(ok).items() if k != "startsAt"}]), 400,
+             "invalid_payload", "alerts[0].startsAt", "alerts[0].startsAt: required"),
+        case("bad startsAt", body([alert_json(ok, startsAt="21/11/2026 10:00")]), 400,
+             "invalid_payload", "alerts[0].startsAt", "RFC 3339"),
+        case("bad status word", body([alert_json(ok, status="pending")]), 400,
+             "invalid_payload", "alerts[0].status", '"pending"'),
+        case("10 MB with Content-Length", b'{"alerts":[' + b" " * TEN_MB + b"]}", 413,
+             "too_large", None, "max_body", mode="content-length"),
+        case("10 MB chunked", b'{"alerts":[' + b" " * TEN_MB + b"]}", 413, "too_large", None,
+             "max_body", mode="chunked"),
+        case("10,000-deep nesting", '{"alerts":' + "[" * deep + "]" * deep + "}", 400, "too_deep",
+             None, "32"),
+        case("invalid UTF-8",
+             b'{"alerts":[{"status":"firing","labels":{"alertname":"\xc3\x28\xff"}'
+             b',"startsAt":"2026-11-21T10:00:00Z"}]}', 400, "invalid_utf8", None, "UTF-8"),
+        case("nesting of 33", valid[:-1] + ', "x": '
+             + "[" * 32 + "]" * 32 + "}", 400, "too_deep", None, "32"),
+        case("\\u0000 in a string", body([alert_json({"alertname": "A\u0000B"})]), 400,
+             "invalid_json", None, "NUL"),
+        case("empty body", b"", 400, "invalid_json", None, "empty"),
+        case("array at top level", "[" + json.dumps(alert_json(ok)) + "]", 400, "invalid_payload",
+             None, "expected object, got array"),
+        case("duplicate key", '{"alerts":[],"alerts":[]}', 400, "invalid_json", None, "duplicate"),
+        case("trailing garbage", '{"alerts":[]} {"alerts":[]}', 400, "invalid_json", None, ""),
+        case("too many alerts",
+             body([alert_json({"alertname": "M", "n": str(i)}) for i in range(1001)]), 400,
+             "too_many_alerts", "alerts", "1001"),
+    ]
+
+
+def event_cases():
+    """The same kinds of hostile body for /api/v1/events (docs/events.md)."""
+    deep = 10000
+    ok = {"type": "custom.inner", "labels": {"instance": "inner-1"}}
+
+    def case(*a, **kw):
+        return _case(*a, route=EVENTS, **kw)
+
+    def ev(**kw):
+        e = {"type": "custom.hostile"}
+        e.update(kw)
+        return json.dumps(e)
+    return [
+        case("truncated JSON", '{"type":"provider.unhealthy","data":{"provider":"op', 400,
+             "invalid_json", None, "end"),
+        case("type as number", '{"type":3}', 400, "invalid_payload", "type",
+             "type: expected string, got number"),
+        case("labels as array", ev(labels=["instance", "x"]), 400, "invalid_payload", "labels",
+             "labels: expected object, got array"),
+        # the bad event is the second of a batch: the first (valid) one must not be applied
+        case("label value as number",
+             json.dumps({"events": [ok, {"type": "custom.hostile", "labels": {"team": 3}}]}),
+             400, "invalid_payload", "events[1].labels.team",
+             "events[1].labels.team: expected string, got number"),
+        case("label name needing quotes", ev(labels={"bad-name": "x"}), 400, "invalid_payload",
+             'labels["bad-name"]', "a label name must match"),
+        case("data as string", '{"type":"provider.unhealthy","data":"openai"}', 400,
+             "invalid_payload", "data", "data: expected object, got string"),
+        case("severity as number", json.dumps({"events": [ok, {"type": "custom.hostile",
+                                                               "severity": 3}]}),
+             400, "invalid_payload", "events[1].severity",
+             "events[1].severity: expected string, got number"),
+        case("events as string", '{"events":"DiskFull"}', 400, "invalid_payload", "events",
+             "events: expected array, got string"),
+        case("no type", '{"data":{"provider":"openai"}}', 400, "invalid_payload", "type",
+             "type: required field is missing"),
+        case("no type in a batch", json.dumps({"events": [ok, {"data": {}}]}), 400,
+             "invalid_payload", "events[1].type", "events[1].type: required field is missing"),
+        case("no data for a known type", '{"type":"provider.unhealthy"}', 400,
+             "invalid_payload", "data", "data: required field is missing"),
+        case("no data.provider", '{"type":"provider.unhealthy","data":{}}', 400,
+             "invalid_payload", "data.provider", "data.provider: required field is missing"),
+        case("bad occurred_at", ev(occurred_at="21/11/2026 10:00"), 400, "invalid_payload",
+             "occurred_at", "RFC 3339"),
+        case("bad status word", ev(status="pending"), 400, "invalid_payload", "status",
+             '"pending"'),
+        case("misspelt field", ev(occured_at=T0), 400, "invalid_payload", "occured_at",
+             "occured_at: unknown field"),
+        case("10 MB with Content-Length", b'{"events":[' + b" " * TEN_MB + b"]}", 413,
+             "too_large", None, "max_body", mode="content-length"),
+        case("10 MB chunked", b'{"events":[' + b" " * TEN_MB + b"]}", 413, "too_large", None,
+             "max_body", mode="chunked"),
+        case("10,000-deep nesting", '{"data":' + "[" * deep + "]" * deep + "}", 400,
+             "too_deep", None, "32"),
+        case("invalid UTF-8", b'{"type":"custom.hostile","labels":{"a":"\xc3\x28\xff"}}', 400,
+             "invalid_utf8", None, "UTF-8"),
+        case("nesting of 33", '{"type":"custom.hostile","data":' + "[" * 32 + "]" * 32 + "}",
+             400, "too_deep", None, "32"),
+        case("\\u0000 in a string", ev(labels={"a": "A\u0000B"}), 400, "invalid_json", None,
+             "NUL"),
+        case("empty body", b"", 400, "invalid_json", None, "empty"),
+        case("array at top level", "[" + json.dumps(ok) + "]", 400, "invalid_payload", None,
+             "expected object, got array"),
+        case("duplicate key", '{"type":"custom.hostile","type":"custom.hostile"}', 400,
+             "invalid_json", None, "duplicate"),
+        case("trailing garbage", ev() + " " + ev(), 400, "invalid_json", None, ""),
+        case("too many events",
+             json.dumps({"events": [{"type": "custom.hostile", "id": f"e{i}"}
+                                    for i in range(1001)]}), 400,
+             "too_many_alerts", "events", "1001"),
+        case("Alertmanager webhook on the events route", body_of([alert_json(
+            {"alertname": "Inner"})]), 400, "invalid_payload", "version",
+            "version: unknown field"),
     ]
 
 
@@ -152,14 +262,29 @@ def check_rejection(case, st, body):
               f"{what}: message should start with the path: {e['message']!r}")
 
 
-def test_hostile_payloads_interleaved_with_valid(ctx):
+def valid_post(route, i):
+    """A minimal valid body of the route's own format, and the labels of the one episode it
+    makes."""
+    labels = {"alertname": "Valid", "instance": f"valid-{i}", "severity": "warning"}
+    if route == GRAFANA:
+        return {"version": "1", "orgId": 1, "status": "firing", "receiver": "r",
+                "alerts": [alert_json(labels)]}, labels
+    if route == EVENTS:
+        return ({"type": "payload.valid", "severity": "warning",
+                 "labels": {"instance": labels["instance"]}},
+                dict(labels, alertname="payload.valid"))
+    return am_webhook([am_alert(labels)]), labels
+
+
+def hostile_run(ctx, route):
+    """Every case of the route's table, each between valid posts to the same route."""
     d = ctx.daemon().start()
-    cases = hostile_cases()
-    tricky = tricky_valid()
+    cases = hostile_cases(route)
+    tricky = tricky_valid() if route == AM else []
     valid = []
     for i, case in enumerate(cases + [None]):
-        labels = {"alertname": "Valid", "instance": f"valid-{i}", "severity": "warning"}
-        st, body = d.post(AM, am_webhook([am_alert(labels)]))
+        body, labels = valid_post(route, i)
+        st, body = d.post(route, body)
         check(st == 200 and body["status"] == "stored" and body["changed"] == 1,
               f"valid alert after case {i - 1}: {st} {body}")
         valid.append(labels)
@@ -195,8 +320,7 @@ def test_hostile_payloads_interleaved_with_valid(ctx):
         what = case["name"]
         check(dl["code"] == case["code"] and dl["httpStatus"] == case["status"]
               and dl["path"] == case["path"], f"{what}: dead letter {dl}")
-        check(dl["source"] == ("grafana" if case["route"] == GRAFANA else "alertmanager"),
-              f"{what}: dead letter source {dl['source']}")
+        check(dl["source"] == SOURCE[case["route"]], f"{what}: dead letter source {dl['source']}")
         check(dl["message"] and dl["receivedAt"] and dl["remote"], f"{what}: {dl}")
         if case["status"] == 413:
             check(dl["bodyTotal"] >= TEN_MB, f"{what}: bodyTotal {dl['bodyTotal']} < 10 MB")
@@ -230,6 +354,18 @@ def test_hostile_payloads_interleaved_with_valid(ctx):
         db.close()
     check(len(rows) == 1 and bytes(rows[0][0]) == utf8_case["body"],
           f"stored invalid-UTF-8 dead letter {rows!r}")
+
+
+def test_hostile_payloads_interleaved_with_valid(ctx):
+    hostile_run(ctx, AM)
+
+
+def test_hostile_payloads_grafana_route(ctx):
+    hostile_run(ctx, GRAFANA)
+
+
+def test_hostile_payloads_events_route(ctx):
+    hostile_run(ctx, EVENTS)
 
 
 def test_grafana_route_rejects_alertmanager_version(ctx):
