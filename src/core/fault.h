@@ -17,6 +17,8 @@
       "the fsync of the database file after a WAL checkpoint copied pages into it")                \
     X(FULL, "store.full", "a store write fails with ENOSPC (disk full)")                           \
     X(BUSY, "store.busy", "a store transaction cannot take the write lock")                        \
+    X(INTAKE_BUSY, "intake.busy",                                                                  \
+      "a group commit holding intake requests cannot take the write lock (counts only those)")     \
     /* executor crash points (docs/executor.md): SIGKILL itself right after the transition */      \
     X(EXEC_PREFLIGHT, "exec.preflight", "executor: the preconditions passed (nothing recorded)")   \
     X(EXEC_INTENT, "exec.intent", "executor: the intent is committed")                             \

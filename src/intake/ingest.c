@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/fault.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "intake/ingest.h"
@@ -181,16 +182,21 @@ static void process_batch(struct fs_ingest *ig, struct fs_ingest_job *list, int 
     struct fs_incidents_params params;
     fs_incidents_params_from_config(cfg, &params);
     params.cache = ig->cache;
-    bool calls = false;
+    bool calls = false, intake = false;
     for (struct fs_ingest_job *j = list; j; j = j->next) {
         j->apply_failed = false;
         calls |= j->kind == FS_INGEST_CALL;
+        intake |= j->kind == FS_INGEST_ALERTS || j->kind == FS_INGEST_DEAD_LETTER;
     }
     int rc;
     for (;;) {
         struct fs_ingest_job *bad = NULL;
-        rc = atomic_load(&ig->failed) ? fs_err_set(&err, FS_E_FAILSTOP, NULL, NULL)
-                                      : fs_store_begin(ig->store, &err);
+        if (atomic_load(&ig->failed))
+            rc = fs_err_set(&err, FS_E_FAILSTOP, NULL, NULL);
+        else if (intake && fs_fault_check(FS_FAULT_INTAKE_BUSY))
+            rc = fs_err_set(&err, FS_E_BUSY, NULL, "sqlite: database is locked (injected)");
+        else
+            rc = fs_store_begin(ig->store, &err);
         if (rc < 0)
             break;
         for (struct fs_ingest_job *j = list; j; j = j->next) {
