@@ -3,11 +3,13 @@
  * remote tool through the MCP hub), result, verification, rollback or escalation, and the
  * bookkeeping (execution outcome, incident state, finished hook). Each transition is committed
  * through the caller's writer before the next begins, and nothing runs before its intent is
- * durable. Decides nothing the gate or the catalog did not: what runs is the catalog template for
+ * durable; a rollback is a new action and, like one, never starts while the kill switch is on.
+ * Decides nothing the gate or the catalog did not: what runs is the catalog template for
  * the proposal's action, params and target. */
 #include "core/common.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -416,12 +418,30 @@ static json_t *result_audit(const json_t *res)
 
 /* Run argv with a clean environment, cwd "/", the action timeout and the output cap (or, when
  * argv is an mcp request object, call the remote tool). *detail (new) is the result step's
- * detail; *ok = it exited 0; *spawned = it started at all. */
-static int run_argv(struct fs_exec_run *r, const json_t *argv, json_t **detail, bool *ok,
-                    bool *spawned, char *summary, size_t summary_size, struct fs_err *err)
+ * detail; *ok = it exited 0; *spawned = it started at all. child_fault is the crash point that
+ * fires while the program runs (the action's or the rollback's). */
+static int run_argv(struct fs_exec_run *r, const json_t *argv, enum fs_fault_point child_fault,
+                    json_t **detail, bool *ok, bool *spawned, char *summary, size_t summary_size,
+                    struct fs_err *err)
 {
-    static const char *const env[] = {"PATH=" FS_CHILD_DEFAULT_PATH, "LANG=C.UTF-8", NULL};
     const struct fs_config *cfg = r->x->cfg;
+    /* kubectl finds its cache and credential plugins through HOME (and its kubeconfig through
+     * KUBECONFIG when tools.kubeconfig names none), as the kubernetes.* tools do; without HOME it
+     * writes its cache below the working directory "/". Nothing else is passed on. */
+    char home[PATH_MAX + 8], kcfg[PATH_MAX + 16];
+    const char *env[5] = {"PATH=" FS_CHILD_DEFAULT_PATH, "LANG=C.UTF-8"};
+    size_t ne = 2;
+    const char *h = getenv("HOME"), *k = getenv("KUBECONFIG");
+    if (r->kind == FS_TARGET_KUBECTL && h && *h && strlen(h) < PATH_MAX) {
+        snprintf(home, sizeof(home), "HOME=%s", h);
+        env[ne++] = home;
+    }
+    if (r->kind == FS_TARGET_KUBECTL && !(cfg->tools.kubeconfig && *cfg->tools.kubeconfig) && k &&
+        *k && strlen(k) < PATH_MAX) {
+        snprintf(kcfg, sizeof(kcfg), "KUBECONFIG=%s", k);
+        env[ne++] = kcfg;
+    }
+    env[ne] = NULL;
     *detail = NULL;
     *ok = *spawned = false;
     if (json_is_object(argv))
@@ -443,7 +463,7 @@ static int run_argv(struct fs_exec_run *r, const json_t *argv, json_t **detail, 
         .max_stdout = max,
         .max_stderr = max,
     };
-    if (fs_fault_check(FS_FAULT_EXEC_CHILD)) {
+    if (fs_fault_check(child_fault)) {
         pthread_t t;
         if (pthread_create(&t, NULL, child_killer, NULL) == 0)
             pthread_detach(t);
@@ -506,6 +526,7 @@ int fs_exec_conclude(struct fs_exec_run *r, const char *outcome, const char *rea
         report(r, FS_EXEC_INTERRUPTED, NULL, err.msg);
         return rc;
     }
+    crash_point(FS_FAULT_EXEC_CONCLUDED);
     fs_exec_say(r, "%s; %s inc-%" PRId64, outcome, good ? "resolved" : "escalated", r->incident_id);
     report(r, FS_EXEC_DONE, outcome, reason);
     if (r->x->finished)
@@ -525,6 +546,7 @@ int fs_exec_escalate(struct fs_exec_run *r, const char *reason, const char *outc
         report(r, FS_EXEC_INTERRUPTED, NULL, "the store failed");
         return rc;
     }
+    crash_point(FS_FAULT_EXEC_ESCALATED);
     fs_exec_say(r, "escalated → %s", reason);
     return fs_exec_conclude(r, outcome, reason);
 }
@@ -655,7 +677,8 @@ int fs_exec_start_and_run(struct fs_exec_run *r, bool resumed)
     json_t *res = NULL;
     bool ok = false, spawned = false;
     char summary[600];
-    if ((rc = run_argv(r, r->argv, &res, &ok, &spawned, summary, sizeof(summary), &err)) < 0)
+    if ((rc = run_argv(r, r->argv, FS_FAULT_EXEC_CHILD, &res, &ok, &spawned, summary,
+                       sizeof(summary), &err)) < 0)
         return rc;
     if (resumed)
         json_object_set_new(res, "resumed", json_true());
@@ -741,6 +764,79 @@ static json_t *rollback_params(const struct fs_action *rb, const json_t *params)
     return p;
 }
 
+/* The start of a rollback, decided and recorded in one transaction so that a freeze cannot slip
+ * in between: the kill switch off → step rollback_started (audited), and the rollback may run;
+ * on → nothing runs ("once frozen, no new action starts"): step rollback_skipped and the
+ * terminal step escalated, each audited, with a summary saying what a person should run. */
+struct rb_begin {
+    struct fs_exec_run *r;
+    const json_t *started; /* rollback_started's detail */
+    const json_t *argv;    /* what the rollback would run */
+    const char *rb_action, *shown, *reason;
+    bool resumed;
+    /* out */
+    bool frozen;
+    const char *outcome;
+    char why[2048];
+};
+
+static int rb_begin_tx(struct fs_store *s, void *arg, struct fs_err *err)
+{
+    struct rb_begin *b = arg;
+    b->frozen = false;
+    char *fz = NULL;
+    int rc = fs_store_control_get(s, "freeze", &fz, err);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        struct rec c = {.r = b->r,
+                        .step = FS_STEP_ROLLBACK_STARTED,
+                        .detail = b->started,
+                        .phase = "rollback_started",
+                        .audit = b->started,
+                        .to = -1};
+        return rec_tx(s, &c, err);
+    }
+    json_t *f = fz ? json_loads(fz, 0, NULL) : NULL;
+    free(fz);
+    b->frozen = true;
+    /* a rollback that had started before a crash may have done part of its work */
+    b->outcome = b->resumed ? "unknown" : "failed";
+    const char *by = json_string_value(json_object_get(f, "by"));
+    const char *fwhy = json_string_value(json_object_get(f, "reason"));
+    snprintf(b->why, sizeof(b->why),
+             "%s; its rollback %s was not run because the kill switch is on (%s, by %s): once "
+             "frozen, no new action starts. A person should check the target and, if the failed "
+             "action must be undone, run by hand: %.700s",
+             b->reason, b->rb_action, fwhy ? fwhy : "no reason given", by ? by : "?", b->shown);
+    fs_utf8_cut(b->why);
+    json_t *skip =
+        json_pack("{s:s,s:O,s:s,s:s,s:b,s:{s:s?,s:s?,s:O?}}", "action", b->rb_action, "argv",
+                  b->argv, "reason", b->reason, "skipped", "the kill switch is on", "resumed",
+                  b->resumed, "freeze", "by", by, "reason", fwhy, "at", json_object_get(f, "at"));
+    json_t *esc = json_pack("{s:s,s:s,s:s}", "reason", b->why, "outcome", b->outcome, "rollback",
+                            "skipped_frozen");
+    json_decref(f);
+    struct rec c1 = {.r = b->r,
+                     .step = FS_STEP_ROLLBACK_SKIPPED,
+                     .detail = skip,
+                     .phase = "rollback_skipped",
+                     .audit = skip,
+                     .to = -1};
+    struct rec c2 = {.r = b->r,
+                     .step = FS_STEP_ESCALATED,
+                     .detail = esc,
+                     .phase = "escalated",
+                     .audit = esc,
+                     .to = -1};
+    rc = skip && esc ? rec_tx(s, &c1, err) : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    if (rc == 0)
+        rc = rec_tx(s, &c2, err);
+    json_decref(skip);
+    json_decref(esc);
+    return rc;
+}
+
 int fs_exec_rollback(struct fs_exec_run *r, const char *reason, const char *rb_action,
                      const json_t *rb_argv, bool resumed)
 {
@@ -784,17 +880,26 @@ int fs_exec_rollback(struct fs_exec_run *r, const char *reason, const char *rb_a
     char *shown = fs_exec_argv_display(argv);
     json_t *d = json_pack("{s:s,s:O,s:s,s:b}", "action", rb_action, "argv", argv, "reason", reason,
                           "resumed", resumed);
-    struct rec c = {.step = FS_STEP_ROLLBACK_STARTED,
-                    .detail = d,
-                    .phase = "rollback_started",
-                    .audit = d,
-                    .to = -1};
-    int rc = d && shown ? record(r, &c, &err) : -FS_E_NOMEM;
+    struct rb_begin b = {.r = r,
+                         .started = d,
+                         .argv = argv,
+                         .rb_action = rb_action,
+                         .shown = shown,
+                         .reason = reason,
+                         .resumed = resumed};
+    int rc = d && shown ? fs_writer_run(r->x->w, rb_begin_tx, &b, &err) : -FS_E_NOMEM;
     json_decref(d);
-    if (rc < 0) {
+    if (rc < 0 || b.frozen) {
         free(shown);
         json_decref(argv);
+    }
+    if (rc < 0)
         return rc;
+    if (b.frozen) {
+        crash_point(FS_FAULT_EXEC_ESCALATED);
+        fs_exec_say(r, "rollback_skipped → the kill switch is on; %s was not run", rb_action);
+        fs_exec_say(r, "escalated → %s", b.why);
+        return fs_exec_conclude(r, b.outcome, b.why);
     }
     crash_point(FS_FAULT_EXEC_ROLLBACK);
     fs_exec_say(r, "rollback_started → running %s (%s)", shown, rb_action);
@@ -803,7 +908,8 @@ int fs_exec_rollback(struct fs_exec_run *r, const char *reason, const char *rb_a
     json_t *res = NULL;
     bool ok = false, spawned = false;
     char summary[600];
-    rc = run_argv(r, argv, &res, &ok, &spawned, summary, sizeof(summary), &err);
+    rc = run_argv(r, argv, FS_FAULT_EXEC_ROLLBACK_CHILD, &res, &ok, &spawned, summary,
+                  sizeof(summary), &err);
     json_decref(argv);
     if (rc < 0)
         return rc;
@@ -821,6 +927,7 @@ int fs_exec_rollback(struct fs_exec_run *r, const char *reason, const char *rb_a
     json_decref(a);
     if (rc < 0)
         return rc;
+    crash_point(FS_FAULT_EXEC_ROLLED_BACK);
     fs_exec_say(r, "rolled_back → %s", summary);
     snprintf(why, sizeof(why), "%s; %s %s", reason,
              ok ? "rolled back with" : "the rollback failed too:", ok ? rb_action : summary);
@@ -870,6 +977,7 @@ int fs_exec_rollback_probe_decides(struct fs_exec_run *r, const char *reason, co
     json_decref(a);
     if (rc < 0)
         return rc;
+    crash_point(FS_FAULT_EXEC_ROLLED_BACK);
     return fs_exec_conclude(r, "rolled_back", why);
 }
 

@@ -39,6 +39,7 @@ json_t *fs_probe_outcome_json(const struct fs_probe_outcome *o);
 #define FS_STEP_VERIFIED "verified"
 #define FS_STEP_ROLLBACK_STARTED "rollback_started"
 #define FS_STEP_ROLLED_BACK "rolled_back"
+#define FS_STEP_ROLLBACK_SKIPPED "rollback_skipped" /* frozen: committed with "escalated" */
 #define FS_STEP_ESCALATED "escalated"
 #define FS_STEP_REFUSED "refused"
 

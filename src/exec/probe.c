@@ -1,8 +1,10 @@
 /* probe: the executor's read-only checks — an action's preconditions right before it runs and
- * its verify probe afterwards. A probe is the read-only tool "host.<probe>" called through the
- * registry with arguments rendered from the proposal's params and target; its `expect` is an
- * expression over the tool's structured result plus {param, target}. A probe that cannot run
- * (unknown tool, unreachable host, bad arguments) counts as failed, never as passed. */
+ * its verify probe afterwards. A probe is the read-only tool "host.<probe>" (or, for the few
+ * probes of the derived table below, another read-only tool whose result is reshaped) called
+ * through the registry with arguments rendered from the proposal's params and target; its
+ * `expect` is an expression over the tool's structured result plus {param, target}. A probe
+ * that cannot run (unknown tool, unreachable host, bad arguments) counts as failed, never as
+ * passed. */
 #include "core/common.h"
 
 #include <stdarg.h>
@@ -52,6 +54,68 @@ static int failed(struct fs_probe_outcome *o, const char *fmt, ...)
     return 0;
 }
 
+/* ---- derived probes: a catalog probe answered by another read-only tool ------------------ */
+
+/* k8s_deployment_status {namespace, deployment} → kubernetes.get {kind: deployments, namespace,
+ * name}. */
+static json_t *k8s_deploy_args(const json_t *a)
+{
+    return json_pack("{s:s,s:O?,s:O?}", "kind", "deployments", "namespace",
+                     json_object_get(a, "namespace"), "name", json_object_get(a, "deployment"));
+}
+
+/* The deployment's row as {exists, name, namespace, replicas, ready_replicas, updated_replicas,
+ * available_replicas, unavailable_replicas, generation, observed_generation, conditions}; a
+ * deployment the API server does not know is {exists: false} (not a probe that cannot run). */
+static json_t *k8s_deploy_shape(const struct fs_tool_result *res)
+{
+    if (res->is_error)
+        return res->text && strstr(res->text, "(NotFound)") ? json_pack("{s:b}", "exists", 0)
+                                                            : NULL;
+    json_t *row = json_array_get(json_object_get(res->structured, "items"), 0);
+    if (!json_is_object(row))
+        return json_pack("{s:b}", "exists", 0);
+    static const char *const keys[][2] = {
+        {"name", "name"},
+        {"replicas", "desired"},
+        {"ready_replicas", "ready"},
+        {"updated_replicas", "updated"},
+        {"available_replicas", "available"},
+        {"unavailable_replicas", "unavailable"},
+        {"generation", "generation"},
+        {"observed_generation", "observed_generation"},
+        {"conditions", "conditions"},
+    };
+    json_t *o = json_pack("{s:b,s:O?}", "exists", 1, "namespace",
+                          json_object_get(res->structured, "namespace"));
+    for (size_t i = 0; o && i < FS_ARRAY_LEN(keys); i++) {
+        json_t *v = json_object_get(row, keys[i][1]);
+        if (v && json_object_set(o, keys[i][0], v) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    return o;
+}
+
+static const struct derived_probe {
+    const char *probe; /* the catalog's name */
+    const char *tool;  /* the tool that answers it */
+    json_t *(*args)(const json_t *rendered);
+    /* the probe's result (new) from the tool's; NULL = the tool's failure stands */
+    json_t *(*shape)(const struct fs_tool_result *res);
+} derived[] = {
+    {"k8s_deployment_status", "kubernetes.get", k8s_deploy_args, k8s_deploy_shape},
+};
+
+static const struct derived_probe *derived_find(const char *name)
+{
+    for (size_t i = 0; i < FS_ARRAY_LEN(derived); i++)
+        if (strcmp(derived[i].probe, name) == 0)
+            return &derived[i];
+    return NULL;
+}
+
 int fs_exec_probe(const struct fs_exec_env *x, const json_t *probe, const json_t *params,
                   const json_t *target, const char *host, struct fs_probe_outcome *o,
                   struct fs_err *err)
@@ -62,7 +126,11 @@ int fs_exec_probe(const struct fs_exec_env *x, const json_t *probe, const json_t
     json_t *targs = json_object_get(probe, "args");
     if (!name || !expect)
         return failed(o, "the probe has no name or no expect");
-    snprintf(o->tool, sizeof(o->tool), "host.%s", name);
+    const struct derived_probe *dp = derived_find(name);
+    if (dp)
+        snprintf(o->tool, sizeof(o->tool), "%s", dp->tool);
+    else
+        snprintf(o->tool, sizeof(o->tool), "host.%s", name);
     snprintf(o->expect, sizeof(o->expect), "%s", expect);
 
     json_t *scope = args_scope(params, target);
@@ -76,6 +144,12 @@ int fs_exec_probe(const struct fs_exec_env *x, const json_t *probe, const json_t
         return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     if (rc < 0)
         return failed(o, "%s: its arguments do not render: %s", o->tool, perr.msg);
+    if (dp) {
+        json_t *targs2 = dp->args(args);
+        json_decref(args);
+        if (!(args = targs2))
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
 
     struct fs_tool_ctx ctx;
     const char **roots = NULL;
@@ -98,6 +172,12 @@ int fs_exec_probe(const struct fs_exec_env *x, const json_t *probe, const json_t
     if (rc < 0)
         return failed(o, "%s could not run: %s", o->tool, perr.msg);
     o->ran = true;
+    json_t *shaped = dp ? dp->shape(&res) : NULL;
+    if (shaped) {
+        res.is_error = false;
+        json_decref(res.structured);
+        res.structured = shaped;
+    }
     if (res.is_error) {
         failed(o, "%s reports an error: %.300s", o->tool, res.text ? res.text : "");
         fs_tool_result_release(&res);

@@ -21,7 +21,15 @@ static const char *const docs[] = {
 
 #define B(s) (1u << FS_ISTATE_##s)
 
-/* allowed[from] = the states it may move to. Ending states may go back to investigating. */
+/* allowed[from] = the states it may move to. Ending states may go back to investigating.
+ *
+ * escalated → executing is "a person approves after the escalation": the incident was handed to
+ * a person, who then approved a proposal for it — their own (`forestall propose`, the console,
+ * an agent's through the gateway) or one that was still waiting for approval when another
+ * ended the incident in escalation — and the executor runs it. Nothing was investigated in
+ * between, so the move does not pass through investigating and proposed (the executor's
+ * shortest legal path, exec.c incident_move). A proposal made for the escalated incident that
+ * the gate lets run on its own takes the same move. tests/unit/test_state.c pins the table. */
 static const unsigned allowed[FS_ISTATE__COUNT] = {
     [FS_ISTATE_NEW] = B(INVESTIGATING) | B(ESCALATED) | B(NO_ACTION),
     [FS_ISTATE_INVESTIGATING] = B(PROPOSED) | B(ESCALATED) | B(NO_ACTION) | B(INVESTIGATING),
@@ -106,6 +114,25 @@ int fs_incident_transition(struct fs_store *s, int64_t id, enum fs_incident_stat
     return rc;
 }
 
+/* Moves that are not plain progress along the diagram, with why they exist (the generated page
+ * lists them under the table). */
+static const char *const notes[][3] = {
+    {"`investigating`", "investigating",
+     "a crash or a failed commit left the investigation unfinished: the dispatcher investigates "
+     "again (investigations only read)"},
+    {"`proposed`", "executing",
+     "the gate decided `execute`: the executor runs it, no person asked"},
+    {"`escalated`", "executing",
+     "a person approves after the escalation: the incident was handed to a person, who approved "
+     "a proposal for it (their own — `forestall propose`, the console, an agent's — or one still "
+     "waiting for approval when another ended the incident in escalation); the executor runs it. "
+     "Nothing was investigated in between, so the move does not pass through `investigating`. "
+     "A proposal made for the escalated incident that the gate lets run on its own (`execute`) "
+     "takes the same move"},
+    {"`resolved`, `escalated`, `no_action`, `shadowed`, `blocked`", "investigating",
+     "the incident reopened (a new firing episode) or was handed back: it is investigated again"},
+};
+
 int fs_incident_states_doc_markdown(struct fs_buf *b)
 {
     int rc = fs_buf_puts(b, "| state | meaning | may move to |\n|---|---|---|\n");
@@ -120,5 +147,8 @@ int fs_incident_states_doc_markdown(struct fs_buf *b)
         }
         rc |= fs_buf_puts(b, " |\n");
     }
+    rc |= fs_buf_puts(b, "\nMoves that need a word:\n\n| from | to | why |\n|---|---|---|\n");
+    for (size_t i = 0; i < FS_ARRAY_LEN(notes) && rc == 0; i++)
+        rc |= fs_buf_printf(b, "| %s | `%s` | %s |\n", notes[i][0], notes[i][1], notes[i][2]);
     return rc;
 }

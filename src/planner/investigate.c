@@ -842,6 +842,9 @@ int fs_investigate(const struct fs_investigation_opts *o, int64_t incident_id,
             .trace = trace_fwd,
             .arg = &x,
         };
+        /* every tool call gets min(tools.timeout, what is left of dispatch.timeout): a slow
+         * call is cut at the deadline, not tools.timeout after it */
+        ctx.deadline_ms = env.deadline_ms;
         if (o->runner)
             rc = runner_investigation(o, &x, scope, out, &made, err);
         else if (llm)

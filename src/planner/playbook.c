@@ -21,6 +21,9 @@
 
 #define EMBED_PREFIX "etc/playbooks/"
 #define MAX_TRACE_TEXT 240
+#define DEFAULT_MAX_STEPS 40
+/* a call that failed this close to the deadline was cut by it (ctx.deadline_ms) */
+#define DEADLINE_SLACK_MS 50
 
 enum step_kind { STEP_CALL, STEP_SET, STEP_PROPOSE, STEP_ESCALATE, STEP_RESOLVE };
 
@@ -846,6 +849,29 @@ static char *first_line(const char *text, char *buf, size_t size)
     return buf;
 }
 
+/* End the run in an escalation that says which budget ran out: what is "step" or "time";
+ * during (may be NULL) the call the deadline cut. */
+static void budget_end(struct run *r, const char *what, const char *during)
+{
+    char why[600], budget[120];
+    if (strcmp(what, "step") == 0)
+        snprintf(budget, sizeof(budget), "step budget (dispatch.max_steps: %d tool calls)",
+                 r->env->max_steps > 0 ? r->env->max_steps : DEFAULT_MAX_STEPS);
+    else
+        snprintf(budget, sizeof(budget), "time budget (dispatch.timeout)");
+    snprintf(why, sizeof(why),
+             "the %s ran out before the playbook reached a decision%s%s%s; a person should look "
+             "(evidence so far is in the trace)",
+             budget, during ? " (" : "", during ? during : "",
+             during ? " was cut at the deadline)" : "");
+    fs_utf8_cut(why);
+    free(r->out->summary);
+    free(r->out->root_cause);
+    r->out->outcome = FS_PLAN_ESCALATE;
+    r->out->summary = fs_strdup(why);
+    r->out->root_cause = fs_strdup("budget_exhausted");
+}
+
 static int do_call(struct run *r, const struct step *s, bool *stop, struct fs_err *err)
 {
     json_t *args = NULL;
@@ -905,7 +931,13 @@ static int do_call(struct run *r, const struct step *s, bool *stop, struct fs_er
             r->out->forecast = json_incref(earliest);
         }
     }
-    if (!ok && !s->optional) {
+    if (!ok && r->env->deadline_ms && fs_now_ms() + DEADLINE_SLACK_MS >= r->env->deadline_ms) {
+        /* the registry cut the call at the investigation's deadline (ctx.deadline_ms): that
+         * is the time budget running out, whatever the step's `optional` says */
+        snprintf(line, sizeof(line), "%s (%s)", s->tool, obs);
+        budget_end(r, "time", line);
+        *stop = true;
+    } else if (!ok && !s->optional) {
         char why[600];
         snprintf(why, sizeof(why), "%s failed (%s), so the playbook cannot go on: %s", s->tool, obs,
                  first_line(res.text, fl, sizeof(fl)));
@@ -987,18 +1019,6 @@ static int do_end(struct run *r, const struct step *s, struct fs_err *err)
     return o->proposal ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
 }
 
-static void budget_end(struct run *r, const char *what)
-{
-    char why[300];
-    snprintf(why, sizeof(why),
-             "the %s budget ran out before the playbook reached a decision; a person should "
-             "look (evidence so far is in the trace)",
-             what);
-    r->out->outcome = FS_PLAN_ESCALATE;
-    r->out->summary = fs_strdup(why);
-    r->out->root_cause = fs_strdup("budget_exhausted");
-}
-
 int fs_playbook_run(const struct fs_playbooks *p, const char *name, const json_t *scope,
                     const struct fs_plan_env *env, struct fs_plan_result *out, struct fs_err *err)
 {
@@ -1057,7 +1077,7 @@ int fs_playbook_run(const struct fs_playbooks *p, const char *name, const json_t
     json_object_set_new(r.scope, "target", target);
     if ((rc = apply_setters(&r, pb->vars, pb->nvars, err)) < 0)
         goto out;
-    int max_steps = env->max_steps > 0 ? env->max_steps : 40;
+    int max_steps = env->max_steps > 0 ? env->max_steps : DEFAULT_MAX_STEPS;
     bool stop = false;
     for (size_t i = 0; i < pb->nsteps && !stop; i++) {
         const struct step *s = &pb->steps[i];
@@ -1079,12 +1099,12 @@ int fs_playbook_run(const struct fs_playbooks *p, const char *name, const json_t
         switch (s->kind) {
         case STEP_CALL:
             if (out->steps >= max_steps) {
-                budget_end(&r, "step");
+                budget_end(&r, "step", NULL);
                 stop = true;
                 break;
             }
             if (env->deadline_ms && fs_now_ms() >= env->deadline_ms) {
-                budget_end(&r, "time");
+                budget_end(&r, "time", NULL);
                 stop = true;
                 break;
             }

@@ -491,6 +491,16 @@ int fs_tools_call(const struct fs_registry *r, const char *name, const json_t *a
     struct fs_tool_ctx c = ctx ? *ctx : (struct fs_tool_ctx){0};
     if (c.timeout_ms == 0)
         c.timeout_ms = FS_TOOL_DEFAULT_TIMEOUT_MS;
+    if (c.deadline_ms > 0) {
+        /* the caller's budget bounds the call: min(timeout, what is left of it) */
+        int64_t left = c.deadline_ms - fs_now_ms();
+        if (left <= 0) {
+            int rc = fs_tool_fail(out, "%s was not run: the caller's time budget ran out", t->name);
+            return rc < 0 ? fs_err_set(err, FS_E_NOMEM, NULL, NULL) : 0;
+        }
+        if (left < c.timeout_ms)
+            c.timeout_ms = left;
+    }
     if (c.max_output == 0)
         c.max_output = FS_TOOL_DEFAULT_MAX_OUTPUT;
     int rc = ctx_check(&c, err);

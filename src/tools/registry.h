@@ -52,6 +52,10 @@ struct fs_tool_ctx {
     const char *sim_host;
     int64_t timeout_ms;       /* whole call; 0 = FS_TOOL_DEFAULT_TIMEOUT_MS */
     size_t max_output;        /* bytes of result text; 0 = FS_TOOL_DEFAULT_MAX_OUTPUT */
+    /* Wall clock (fs_now_ms) by which the caller's budget ends (an investigation's
+     * dispatch.timeout); 0 = none. A call gets min(timeout_ms, what is left); past it the call
+     * does not run and reports an error (is_error). */
+    int64_t deadline_ms;
     /* Directories host.log_lines may read below; NULL = {"/var/log"}. NULL-terminated list of
      * absolute, normalised paths. Tests point it at a temporary directory; production leaves
      * it NULL or sets it from the configuration. */

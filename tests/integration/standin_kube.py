@@ -15,13 +15,28 @@ commands, over plain HTTP on 127.0.0.1:
   GET .../RESOURCE (cluster-scoped or all namespaces)
   GET .../namespaces/NS/RESOURCE/NAME            one object
   GET /api/v1/namespaces/NS/pods/NAME/log        text/plain; container, tailLines, previous
+  PATCH .../namespaces/NS/deployments/NAME       a strategic-merge or JSON merge patch (what
+                                                 `kubectl rollout restart` sends)
+  GET, PATCH, PUT .../deployments/NAME/scale     the Scale subresource (autoscaling/v1), what
+                                                 `kubectl scale` reads and patches
   anything else                                  404 with a Status object (kind Status, reason
                                                  NotFound), as the API server answers
 
+The writes change the stored objects, and the stand-in plays the deployment controller in the
+simplest way: a change of spec.replicas or of the pod template bumps metadata.generation and
+completes the rollout at once (every replica updated, ready and available; condition Available
+True) — except for a deployment annotated forestall.test/stuck: "true", whose pods never
+become available (its rollout never completes), so that a verification can fail.
+
 Run as a program: standin_kube.py PORTFILE LOGFILE — binds an ephemeral port, writes it to
-PORTFILE, and appends one JSON line per request ({method, path, query}) to LOGFILE so a test
-can see exactly what kubectl asked. The objects are fixed, with times relative to start-up.
-Standard library only.
+PORTFILE, and appends one JSON line per request ({method, path, query}, plus for a write its
+content_type and body) to LOGFILE so a test can see exactly what kubectl asked. The objects are
+fixed, with times relative to start-up. Standard library only.
+
+Imported, it also offers kubeconfig(port) (a kubeconfig pointing at the stand-in) and
+write_kubectl_shim(path, real, log): an executable that appends its argv and environment as one
+JSON line to log and then runs the real kubectl with them, so a test can see the exact argv (and
+environment) forestall ran kubectl with.
 """
 import datetime
 import json
@@ -145,6 +160,16 @@ def make_objects():
                         "message": "ReplicaSet \"api-5f6\" has successfully progressed.",
                         "lastUpdateTime": ts(80000), "lastTransitionTime": ts(86400)}]},
     }]
+    deployments.append({
+        "apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": dict(meta("legacy", "default", 86400, {"app": "legacy"}), generation=1,
+                         annotations={"forestall.test/stuck": "true"}),
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "legacy"}},
+                 "template": {"metadata": {"labels": {"app": "legacy"}},
+                              "spec": {"containers": [{"name": "legacy", "image": "legacy:1"}]}}},
+        "status": {"observedGeneration": 1, "replicas": 1, "updatedReplicas": 1,
+                   "readyReplicas": 0, "availableReplicas": 0, "unavailableReplicas": 1},
+    })
     replicasets = [{
         "apiVersion": "apps/v1", "kind": "ReplicaSet",
         "metadata": dict(meta("web-7d4b9c8f6", "shop", 86000, web_labels,
@@ -255,12 +280,16 @@ RESOURCES = {
            ("namespaces", "Namespace", False, ["ns"]), ("secrets", "Secret", True, None)],
     "apps/v1": [("deployments", "Deployment", True, ["deploy"]),
                 ("deployments/status", "Deployment", True, None),
-                ("deployments/scale", "Scale", True, None),
+                ("deployments/scale", "Scale", True, None),  # autoscaling/v1 (SUBRESOURCES)
                 ("replicasets", "ReplicaSet", True, ["rs"]),
                 ("statefulsets", "StatefulSet", True, ["sts"]),
                 ("daemonsets", "DaemonSet", True, ["ds"])],
     "batch/v1": [("jobs", "Job", True, None), ("cronjobs", "CronJob", True, ["cj"])],
 }
+
+
+# subresources whose kind lives in another group, and the verbs they take (the rest: get)
+SUBRESOURCES = {"deployments/scale": ("autoscaling", "v1", ["get", "patch", "update"])}
 
 
 def resource_list(gv):
@@ -270,6 +299,8 @@ def resource_list(gv):
         r = {"name": name, "singularName": "" if sub else kind.lower(),
              "namespaced": namespaced, "kind": kind,
              "verbs": ["get"] if sub else VERBS}
+        if name in SUBRESOURCES:
+            r["group"], r["version"], r["verbs"] = SUBRESOURCES[name]
         if short:
             r["shortNames"] = short
         if name in ("pods", "deployments", "services", "replicasets", "statefulsets",
@@ -338,6 +369,94 @@ def match_fields(sel, obj):
     return True
 
 
+def merge_patch(target, patch):
+    """RFC 7386 JSON merge patch; for the maps kubectl patches here (metadata, spec.replicas,
+    spec.template.metadata.annotations) a strategic merge patch means the same."""
+    if not isinstance(patch, dict):
+        return patch
+    out = dict(target) if isinstance(target, dict) else {}
+    for k, v in patch.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = merge_patch(out.get(k), v)
+    return out
+
+
+def reconcile(dep, before):
+    """The deployment controller, at once: a new spec is a new generation, rolled out."""
+    spec_changed = (dep["spec"].get("replicas") != before["spec"].get("replicas") or
+                    dep["spec"].get("template") != before["spec"].get("template"))
+    md = dep["metadata"]
+    md["resourceVersion"] = str(int(md.get("resourceVersion", "1000")) + 1)
+    if not spec_changed:
+        return dep
+    md["generation"] = md.get("generation", 1) + 1
+    n = dep["spec"].get("replicas", 1)
+    stuck = (md.get("annotations") or {}).get("forestall.test/stuck") == "true"
+    ready = 0 if stuck else n
+    dep["status"] = {"observedGeneration": md["generation"], "replicas": n,
+                     "updatedReplicas": n, "readyReplicas": ready, "availableReplicas": ready,
+                     "unavailableReplicas": n - ready,
+                     "conditions": [{"type": "Available",
+                                     "status": "False" if stuck else "True",
+                                     "reason": "MinimumReplicasUnavailable" if stuck
+                                     else "MinimumReplicasAvailable",
+                                     "lastUpdateTime": ts(0), "lastTransitionTime": ts(0)},
+                                    {"type": "Progressing", "status": "True",
+                                     "reason": "ReplicaSetUpdated" if stuck
+                                     else "NewReplicaSetAvailable",
+                                     "lastUpdateTime": ts(0), "lastTransitionTime": ts(0)}]}
+    return dep
+
+
+def scale_of(dep):
+    md = dep["metadata"]
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {"name": md["name"], "namespace": md["namespace"], "uid": md["uid"],
+                         "resourceVersion": md["resourceVersion"],
+                         "creationTimestamp": md["creationTimestamp"]},
+            "spec": {"replicas": dep["spec"].get("replicas", 1)},
+            "status": {"replicas": dep["status"].get("replicas", 0),
+                       "selector": ",".join(f"{k}={v}" for k, v in
+                                            dep["spec"]["selector"]["matchLabels"].items())}}
+
+
+def kubeconfig(port):
+    return f"""apiVersion: v1
+kind: Config
+clusters:
+- name: standin
+  cluster:
+    server: http://127.0.0.1:{port}
+contexts:
+- name: standin
+  context:
+    cluster: standin
+    user: tester
+current-context: standin
+users:
+- name: tester
+  user: {{}}
+"""
+
+
+def write_kubectl_shim(path, real, log):
+    """An executable at path that appends {"argv": [its arguments], "env": {its environment}}
+    as one JSON line to log, then becomes the real kubectl with the same arguments."""
+    import os
+    with open(path, "w") as f:
+        f.write(f"""#!{sys.executable}
+# kubectl shim for forestall's tests (written by standin_kube.py): one JSON line with argv and
+# environment to {log}, then the real {real} with the same argv and environment
+import json, os, sys
+with open({log!r}, "a") as f:
+    f.write(json.dumps({{"argv": sys.argv[1:], "env": dict(os.environ)}}) + "\\n")
+os.execv({real!r}, [{real!r}] + sys.argv[1:])
+""")
+    os.chmod(path, 0o755)
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     objs = None
@@ -370,13 +489,74 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.status(404, "NotFound", "the server could not find the requested resource")
 
-    def do_GET(self):
+    def parse(self, body=None):
+        """(path, query, parts), the request logged."""
         u = urllib.parse.urlsplit(self.path)
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
+        entry = {"method": self.command, "path": u.path, "query": q}
+        if body is not None:
+            entry["content_type"] = self.headers.get("Content-Type", "")
+            entry["body"] = body
         with self.lock, open(self.log_path, "a") as f:
-            f.write(json.dumps({"method": "GET", "path": u.path, "query": q}) + "\n")
+            f.write(json.dumps(entry) + "\n")
         parts = [urllib.parse.unquote(p) for p in u.path.strip("/").split("/")] if u.path != "/" \
             else []
+        return u.path, q, parts
+
+    def deployment_path(self, parts):
+        """(namespace, name, subresource or None) of .../apps/v1/namespaces/NS/deployments/NAME
+        [/scale], or None."""
+        if (len(parts) in (7, 8) and parts[:3] == ["apis", "apps", "v1"] and
+                parts[3] == "namespaces" and parts[5] == "deployments"):
+            return parts[4], parts[6], parts[7] if len(parts) == 8 else None
+        return None
+
+    def do_PATCH(self):
+        self.write()
+
+    def do_PUT(self):
+        self.write()
+
+    def write(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        try:
+            body = json.loads(raw or b"null")
+        except ValueError:
+            body = raw.decode(errors="replace")
+        _, _, parts = self.parse(body)
+        where = self.deployment_path(parts)
+        if not where or where[2] not in (None, "scale") or not isinstance(body, dict):
+            return self.not_found()
+        ns, name, sub = where
+        with self.lock:
+            dep = self.objs[("apps/v1", "deployments")].get(ns, {}).get(name)
+            if dep is None:
+                return self.not_found("deployments.apps", name)
+            before = json.loads(json.dumps(dep))
+            if sub == "scale":
+                replicas = (body.get("spec") or {}).get("replicas")
+                if not isinstance(replicas, int) or replicas < 0:
+                    return self.status(422, "Invalid", "spec.replicas: Invalid value")
+                dep["spec"]["replicas"] = replicas
+            elif self.command == "PATCH":
+                dep = merge_patch(dep, body)
+            else:
+                dep = body
+            dep = reconcile(dep, before)
+            self.objs[("apps/v1", "deployments")][ns][name] = dep
+            out = scale_of(dep) if sub == "scale" else dep
+        self.send(200, out)
+
+    def do_GET(self):
+        path, q, parts = self.parse()
+        where = self.deployment_path(parts)
+        if where and where[2] == "scale":
+            dep = self.objs[("apps/v1", "deployments")].get(where[0], {}).get(where[1])
+            if dep is None:
+                return self.not_found("deployments.apps", where[1])
+            return self.send(200, scale_of(dep))
+        u = urllib.parse.urlsplit(self.path)
         if u.path == "/version":
             return self.send(200, {"major": "1", "minor": "32", "gitVersion": "v1.32.4",
                                    "gitCommit": "0", "gitTreeState": "clean",

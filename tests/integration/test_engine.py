@@ -2,9 +2,13 @@
 /var/log) with alerts posted straight to the webhook: the kill switch starts nothing, shadow
 mode records but never executes, an approval given later resumes the remediation, hostile tool
 output is capped and never changes what runs, and `forestall investigate` runs the whole loop
-without a daemon, printing the trace live."""
+without a daemon, printing the trace live. And the dispatch budgets: dispatch.max_steps and
+dispatch.timeout end an investigation in an escalation that names the budget (a hanging tool
+call is cut at the deadline, not after tools.timeout), and dispatch.workers 1 investigates one
+incident at a time."""
 import json
 import os
+import sqlite3
 import subprocess
 import time
 
@@ -254,3 +258,128 @@ def test_kpis_from_what_the_store_recorded(ctx, fs):
     m = scrape(d)
     check(metric_value(m, "forestall_kpi_handled_without_human_ratio") == 0.5, m)
     check(metric_value(m, "forestall_kpi_false_remediation_ratio") == 0, m)
+
+
+# ---- dispatch budgets: dispatch.max_steps, dispatch.timeout, dispatch.workers ------------------
+
+def budget_daemon(ctx, extra, playbook, tool_timeout="10s"):
+    """A daemon with dispatch on, the executor off, a test playbook in dispatch.playbooks and a
+    FIFO nobody writes to below a log root (host.log_lines on it blocks until it is killed)."""
+    pb = os.path.join(ctx.dir, "playbooks")
+    logs = os.path.join(ctx.dir, "logs")
+    os.makedirs(pb)
+    os.makedirs(logs)
+    fifo = os.path.join(logs, "stuck.log")
+    os.mkfifo(fifo)
+    with open(os.path.join(pb, "t.yaml"), "w") as f:
+        f.write(playbook.replace("FIFO", fifo))
+    data = os.path.join(ctx.dir, "data")
+    d = ctx.daemon(config=f"""data_dir: {data}
+executor: {{enabled: false}}
+tools: {{log_roots: [{logs}], timeout: {tool_timeout}}}
+dispatch:
+  playbooks: {pb}
+{extra}""", data_dir=data).start()
+    return d, data
+
+
+def budget_alert(d, name, port=9100):
+    st, body = d.post(AM_PATH, am_webhook([am_alert({"alertname": name,
+                                                     "instance": f"127.0.0.1:{port}",
+                                                     "severity": "warning"},
+                                                    starts_at=utc_rfc3339())]))
+    check(st == 200, body)
+
+
+def investigations(data):
+    db = sqlite3.connect(os.path.join(data, "forestall.db"), timeout=30)
+    db.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in db.execute(
+            "SELECT i.*, (SELECT json_extract(labels, '$.alertname') FROM incidents "
+            "WHERE id = i.incident_id) AS alertname FROM investigations i ORDER BY id")]
+    finally:
+        db.close()
+
+
+def test_step_budget_escalates_saying_so(ctx):
+    d, data = budget_daemon(ctx, "  max_steps: 2\n", """name: t_steps
+title: Three calls, then an ending
+priority: 1000
+match:
+  - alertname: 'StepBudget'
+steps:
+  - {id: a, call: host.load, args: {}}
+  - {id: b, call: host.load, args: {}}
+  - {id: c, call: host.load, args: {}}
+  - escalate: {summary: "all three calls ran", root_cause: test}
+""")
+    budget_alert(d, "StepBudget")
+    inc = wait_for(handled(d), 10, what="the incident to be handled")
+    check(inc["state"] == "escalated", inc["state"])
+    t = trace_of(d, inc["id"])
+    check(len(t["observations"]) == 2, f"{len(t['observations'])} calls, budget 2")
+    inv = investigations(data)
+    check(len(inv) == 1 and inv[0]["steps"] == 2 and inv[0]["root_cause"] == "budget_exhausted",
+          inv)
+    check("step budget (dispatch.max_steps: 2 tool calls) ran out" in inv[0]["summary"],
+          inv[0]["summary"])
+
+
+def test_time_budget_cuts_a_slow_call_at_the_deadline(ctx):
+    # tools.timeout is 10 s; dispatch.timeout 1 s: the call gets what is left of the second
+    d, data = budget_daemon(ctx, "  timeout: 1s\n", """name: t_slow
+title: A call that never answers
+priority: 1000
+match:
+  - alertname: 'TimeBudget'
+steps:
+  - {id: fast, call: host.load, args: {}}
+  - {id: tail, call: host.log_lines, args: {path: "FIFO", lines: 5}}
+  - resolve: {summary: "never reached", root_cause: test}
+""")
+    t0 = time.monotonic()
+    budget_alert(d, "TimeBudget")
+    inc = wait_for(handled(d), 8, what="the incident to be handled")
+    took = time.monotonic() - t0
+    check(inc["state"] == "escalated", inc["state"])
+    check(took < 3.0, f"escalated after {took:.1f} s: the call was not cut at the deadline")
+    inv = investigations(data)[0]
+    ms = inv["finished_at"] - inv["started_at"]
+    check(900 <= ms < 2000, f"the investigation took {ms} ms with a 1 s budget")
+    check(inv["root_cause"] == "budget_exhausted" and
+          "time budget (dispatch.timeout) ran out" in inv["summary"] and
+          "host.log_lines" in inv["summary"] and "cut at the deadline" in inv["summary"],
+          inv["summary"])
+    obs = trace_of(d, inc["id"])["observations"]
+    check([o["tool"] for o in obs] == ["host.load", "host.log_lines"], obs)
+    slow = obs[1]
+    check(slow["durationMs"] < 1200 and "did not finish within" in (slow["output"] or ""),
+          slow)
+
+
+def test_one_worker_investigates_one_incident_at_a_time(ctx):
+    # each investigation waits 300 ms on a call (tools.timeout; the step is optional) and ends
+    # no_action: with dispatch.workers 1 the three never overlap, and all three finish
+    d, data = budget_daemon(ctx, "  workers: 1\n", """name: t_wait
+title: A slow optional call
+priority: 1000
+match:
+  - alertname: 'Slow.*'
+steps:
+  - {id: tail, call: host.log_lines, optional: true, args: {path: "FIFO", lines: 5}}
+  - resolve: {summary: "waited", root_cause: test}
+""", tool_timeout="300ms")
+    for i, name in enumerate(("SlowOne", "SlowTwo", "SlowThree")):
+        budget_alert(d, name, port=9101 + i)  # three incidents, not one correlated
+    wait_for(lambda: len([i for i in d.incidents() if i.get("state") == "no_action"]) == 3, 10,
+             what="three investigations to finish")
+    inv = investigations(data)
+    check(len(inv) == 3 and all(i["status"] == "no_action" and i["finished_at"] for i in inv),
+          inv)
+    check(sorted(i["alertname"] for i in inv) == ["SlowOne", "SlowThree", "SlowTwo"], inv)
+    spans = sorted((i["started_at"], i["finished_at"]) for i in inv)
+    for (s1, f1), (s2, f2) in zip(spans, spans[1:]):
+        check(f1 <= s2, f"investigations overlap: {spans}")
+    for s, f in spans:
+        check(f - s >= 250, f"an investigation took {f - s} ms, less than its 300 ms call")

@@ -1,10 +1,12 @@
 """The executor (docs/executor.md) against a real daemon and store: an approved proposal runs
 once, is verified and resolves its incident; a failed verification rolls back and escalates; a
-failing program escalates; the kill switch holds everything; nothing runs without its approval
-or with a tampered proposal; hostile output stays data; and at every crash point (SIGKILL by
-FORESTALL_FAULT) a restarted executor neither runs a non-idempotent action twice nor leaves an
-execution open. The action is tests/tools/fs-test-action, which appends one line per run to a
-log file, so "how often did it run" is a line count."""
+failing program escalates; the kill switch holds everything, and a freeze that lands while an
+action runs keeps its rollback from starting (skipped, escalated with the command to run);
+nothing runs without its approval or with a tampered proposal; hostile output stays data; and at
+every crash point (SIGKILL by FORESTALL_FAULT) a restarted executor neither runs a
+non-idempotent action or rollback twice nor leaves an execution open. The action is
+tests/tools/fs-test-action, which appends one line per run to a log file, so "how often did it
+run" is a line count."""
 import json
 import os
 import signal
@@ -29,6 +31,7 @@ def _catalog(tool, work):
       marker: {{type: path, description: marker, under: [{work}]}}
       code: {{type: integer, description: code, min: 0, max: 255, default: 0}}
       sleep_ms: {{type: integer, description: sleep_ms, min: 0, max: 60000, default: 0}}
+      undo_sleep_ms: {{type: integer, description: undo_sleep_ms, min: 0, max: 60000, default: 0}}
     targets:
       local: {{argv: [{tool}, "{{log}}", --touch, "{{touch}}", --exit, "{{code}}", --sleep-ms,
                      "{{sleep_ms}}"]}}
@@ -59,6 +62,10 @@ actions:
       - {{probe: file_stat, args: {{path: "{{marker}}"}}, expect: "!exists"}}
       - {{probe: file_stat, args: {{path: "{{log}}"}}, expect: "exists && type == 'file'"}}
     rollback: null
+  - name: t_rb_abs
+    description: Test action with an idempotent rollback.
+    idempotent: "no"
+{common}    rollback: t_undo_abs
   - name: t_undo
     description: Undo a test action.
     category: log_cleanup
@@ -68,8 +75,22 @@ actions:
     idempotent: "no"
     params:
       log: {{type: path, description: log, under: [{work}]}}
+      undo_sleep_ms: {{type: integer, description: undo_sleep_ms, min: 0, max: 60000, default: 0}}
     targets:
-      local: {{argv: [{tool}, "{{log}}", undo]}}
+      local: {{argv: [{tool}, "{{log}}", --sleep-ms, "{{undo_sleep_ms}}", undo]}}
+    rollback: null
+  - name: t_undo_abs
+    description: Undo a test action, idempotently.
+    category: log_cleanup
+    tier: 1
+    baseline_risk: 5
+    reversible: true
+    idempotent: absolute
+    params:
+      log: {{type: path, description: log, under: [{work}]}}
+      undo_sleep_ms: {{type: integer, description: undo_sleep_ms, min: 0, max: 60000, default: 0}}
+    targets:
+      local: {{argv: [{tool}, "{{log}}", --sleep-ms, "{{undo_sleep_ms}}", undo]}}
     rollback: null
   - name: t_loud
     description: Test action with hostile output.
@@ -312,6 +333,97 @@ def test_kill_switch_holds_everything_until_unfrozen(ctx):
           env.lines("k.log"))
 
 
+def _executor_bg(env, name, fault=None):
+    """`executor --once` in the background, its output in a file; (process, output reader)."""
+    e = {k: v for k, v in os.environ.items() if k != "FORESTALL_FAULT"}
+    if fault:
+        e["FORESTALL_FAULT"] = fault
+    path = os.path.join(env.ctx.dir, name)
+    out = open(path, "w")
+    p = subprocess.Popen([lib.BIN, "executor", "--once", "-c", env.cfg, "--data-dir",
+                          env.data_dir], stdin=subprocess.DEVNULL, stdout=out,
+                         stderr=subprocess.STDOUT, env=e)
+    env.ctx.track(p)
+
+    def text():
+        with open(path) as f:
+            return f.read()
+    return p, text
+
+
+def test_freeze_while_the_action_runs_skips_its_rollback(ctx):
+    # "once frozen, no new action starts": the kill switch goes on while the action runs; its
+    # verification fails; the rollback is a new action, so it is not run — recorded, audited,
+    # escalated with the command a person should run
+    env = Env(ctx)
+    prop = env.propose("t_rb", **_params(env, "fz.log", touch="made", marker="never",
+                                         sleep_ms=1500))
+    p, out = _executor_bg(env, "fz.out")
+    wait_for(lambda: ": started" in out(), 10, what="the action to start")
+    r = env.d.cli("freeze", "--as", "dave", "--reason", "incident bridge: hands off")
+    check(r.returncode == 0, r.stdout + r.stderr)
+    check(p.wait(30) == 0, out())
+    check("rollback_skipped → the kill switch is on; t_undo was not run" in out(), out())
+    lines = env.lines("fz.log")
+    check(len(lines) == 1 and not lines[0].endswith("undo"), f"ran: {lines}")
+    e = env.execution(prop)
+    check(env.steps(e) == ["intent", "started", "result", "rollback_skipped", "escalated"],
+          env.steps(e))
+    check(e["outcome"] == "failed", e)
+    skip = env.step_detail(e, "rollback_skipped")[0]
+    check(skip["action"] == "t_undo" and skip["argv"][-1] == "undo" and
+          skip["freeze"]["by"] == "dave" and "verification failed" in skip["reason"], skip)
+    why = env.step_detail(e, "escalated")[0]["reason"]
+    for want in ("verification failed", "its rollback t_undo was not run because the kill "
+                 "switch is on", "incident bridge: hands off", "by dave", "run by hand: " +
+                 env.tool, env.path("fz.log") + " --sleep-ms 0 undo"):
+        check(want in why, f"the escalation does not say {want!r}: {why}")
+    check(json.loads(e["result"])["reason"] == why, e["result"])
+    phases = [a["data"].get("phase") for a in env.audit(type="execution")]
+    check(phases == ["intent", "result", "rollback_skipped", "escalated"], phases)
+    audited = [a for a in env.audit(type="execution")
+               if a["data"].get("phase") == "rollback_skipped"][0]["data"]
+    check(audited["action"] == "t_undo" and audited["freeze"]["reason"] ==
+          "incident bridge: hands off", audited)
+    check(env.incident_state() == "escalated", env.incident_state())
+    st, inc = env.d.get(f"/api/v1/incidents/{env.inc}")
+    moves = [json.loads(t["detail"]) if isinstance(t.get("detail"), str) else t.get("detail")
+             for t in inc.get("timeline", []) if t.get("kind") == "state"]
+    check(any("was not run because the kill switch is on" in (m or {}).get("reason", "")
+              for m in moves), moves)
+    # unfreezing does not bring the skipped rollback back: the execution is over
+    r = env.d.cli("unfreeze", "--as", "root", "--reason", "done")
+    check(r.returncode == 0, r.stdout + r.stderr)
+    env.run_ok()
+    check(len(env.lines("fz.log")) == 1 and len(env.steps(env.execution(prop))) == 5,
+          env.lines("fz.log"))
+
+    # the same with the executor killed right after that commit (exec.escalated): the restart
+    # only does the bookkeeping, and the rollback still never runs, frozen or not
+    prop2 = env.propose("t_rb", **_params(env, "fz2.log", touch="made2", marker="never",
+                                          sleep_ms=1500))
+    p, out = _executor_bg(env, "fz2.out", fault="exec.escalated@1")
+    wait_for(lambda: ": started" in out(), 10, what="the action to start")
+    r = env.d.cli("freeze", "--as", "dave", "--reason", "again")
+    check(r.returncode == 0, r.stdout + r.stderr)
+    check(p.wait(30) == -signal.SIGKILL, out())
+    e2 = env.execution(prop2)
+    check(env.steps(e2)[-2:] == ["rollback_skipped", "escalated"] and e2["outcome"] == "running",
+          (env.steps(e2), e2["outcome"]))
+    r = env.run_ok()
+    check("resume → finish" in r.stdout, r.stdout)
+    e2 = env.execution(prop2)
+    check(e2["outcome"] == "failed" and len(env.steps(e2)) == 5, (env.steps(e2), e2))
+    check("was not run because the kill switch is on" in json.loads(e2["result"])["reason"],
+          e2["result"])
+    check(env.incident_state() == "escalated", env.incident_state())
+    r = env.d.cli("unfreeze", "--as", "root", "--reason", "done")
+    env.run_ok()
+    check(env.lines("fz2.log") == [env.lines("fz2.log")[0]] and
+          not env.lines("fz2.log")[0].endswith("undo"), env.lines("fz2.log"))
+    env.audit_verify()
+
+
 def test_nothing_runs_without_its_approval(ctx):
     env = Env(ctx)
     prop = env.propose("t_appr", expect_decision="needs_approval", **_params(env, "p.log"))
@@ -457,23 +569,35 @@ def test_sigterm_finishes_the_running_step_and_resume_completes_it(ctx):
 
 # ---- crash points ------------------------------------------------------------------------------
 
-# fault point → (action, params overrides, what the log must hold, outcomes allowed after resume)
+# Every transition of the executor (docs/executor.md, "Fault points for tests") and the row that
+# kills it there: fault point → (action, params overrides, how often the action and its rollback
+# may have run in all, outcomes allowed after resume). A verification that fails needs
+# marker "never"; a program that fails, code 3.
 CRASHES = [
-    ("exec.preflight", "t_no", {}, 1, {"succeeded"}),
-    ("exec.intent", "t_no", {}, 1, {"succeeded"}),
-    ("exec.started", "t_no", {}, 0, {"unknown"}),     # not idempotent, never ran: probe says no
-    ("exec.started", "t_abs", {}, 1, {"succeeded"}),  # idempotent: run again
-    ("exec.child", "t_no", {"sleep_ms": 1500}, 1, {"succeeded"}),  # probe: it took effect
-    ("exec.result", "t_no", {}, 1, {"succeeded"}),
-    ("exec.verifying", "t_no", {}, 1, {"succeeded"}),
-    ("exec.verified", "t_no", {}, 1, {"succeeded"}),
-    ("exec.rollback", "t_rb", {"marker": "never"}, 1, {"unknown"}),
+    ("exec.preflight", "t_no", {}, 1, 0, {"succeeded"}),
+    ("exec.intent", "t_no", {}, 1, 0, {"succeeded"}),
+    ("exec.started", "t_no", {}, 0, 0, {"unknown"}),     # not idempotent, never ran: probe says no
+    ("exec.started", "t_abs", {}, 1, 0, {"succeeded"}),  # idempotent: run again
+    ("exec.child", "t_no", {"sleep_ms": 1500}, 1, 0, {"succeeded"}),  # probe: it took effect
+    ("exec.result", "t_no", {}, 1, 0, {"succeeded"}),
+    ("exec.verifying", "t_no", {}, 1, 0, {"succeeded"}),
+    ("exec.verified", "t_no", {}, 1, 0, {"succeeded"}),
+    ("exec.escalated", "t_no", {"code": 3}, 1, 0, {"failed"}),  # no rollback: escalated
+    ("exec.rollback", "t_rb", {"marker": "never"}, 1, 0, {"unknown"}),
+    # the rollback's program killed with the executor: not idempotent, no probe → escalated,
+    # never run again; idempotent → run again
+    ("exec.rollback_child", "t_rb", {"marker": "never", "undo_sleep_ms": 1500}, 1, 1,
+     {"unknown"}),
+    ("exec.rollback_child", "t_rb_abs", {"marker": "never", "undo_sleep_ms": 1500}, 1, 2,
+     {"rolled_back"}),
+    ("exec.rolled_back", "t_rb", {"marker": "never"}, 1, 1, {"rolled_back"}),
+    ("exec.concluded", "t_no", {}, 1, 0, {"succeeded"}),  # only the finished hook was left
 ]
 
 
 def test_crash_points_never_run_an_action_twice(ctx):
     env = Env(ctx)
-    for i, (fault, action, over, want_lines, outcomes) in enumerate(CRASHES):
+    for i, (fault, action, over, want_lines, want_undo, outcomes) in enumerate(CRASHES):
         log = f"c{i}.log"
         params = _params(env, log)
         for k, v in over.items():
@@ -491,18 +615,37 @@ def test_crash_points_never_run_an_action_twice(ctx):
         if fault == "exec.child":
             # the orphaned program finishes on its own; wait for it before the restart
             wait_for(lambda: len(env.lines(log)) == 1, 10, what="the orphaned action")
+        if fault == "exec.rollback_child":
+            wait_for(lambda: any(x.endswith("undo") for x in env.lines(log)), 10,
+                     what="the orphaned rollback")
         r = env.executor()
         check(r.returncode == 0, f"{fault}: resume exit {r.returncode}\n{r.stdout}\n{r.stderr}")
-        if fault != "exec.preflight":
+        if fault not in ("exec.preflight", "exec.concluded"):
             check("resume →" in r.stdout, f"{fault}: {r.stdout}")
         e = env.execution(prop)
         steps = env.steps(e)
         actions = [x for x in env.lines(log) if not x.endswith("undo")]
+        undos = [x for x in env.lines(log) if x.endswith("undo")]
+        # no action runs twice: the non-idempotent ones exactly as often as the table says
         check(len(actions) == want_lines,
               f"{fault} {action}: ran {len(actions)} times, expected {want_lines}: {steps}")
-        check(not [x for x in env.lines(log) if x.endswith("undo")],
-              f"{fault}: a non-idempotent rollback ran after the crash")
+        check(len(undos) == want_undo,
+              f"{fault} {action}: the rollback ran {len(undos)} times, expected {want_undo}: "
+              f"{steps}")
+        # none runs without its intent record, committed and audited before it started
+        if actions or undos:
+            check("intent" in steps and steps.index("intent") == 0, f"{fault}: {steps}")
+            intents = [a for a in env.audit(type="execution")
+                       if a["data"].get("phase") == "intent" and
+                       a["data"].get("proposal") == prop]
+            check(len(intents) == 1, f"{fault}: intent audit records {intents}")
+        if undos:
+            check("rollback_started" in steps, f"{fault}: the rollback ran unrecorded: {steps}")
         check(e["outcome"] in outcomes, f"{fault} {action}: outcome {e['outcome']}: {steps}")
+        # the incident ends verified (resolved) or escalated
+        want_state = "resolved" if e["outcome"] == "succeeded" else "escalated"
+        check(env.incident_state() == want_state,
+              f"{fault}: incident {env.incident_state()}, expected {want_state}")
         check(steps[0] == "intent" and steps[-1] in ("verified", "escalated", "rolled_back"),
               f"{fault}: {steps}")
         check(steps.index("intent") < steps.index("started") if "started" in steps else True,

@@ -1,12 +1,15 @@
 /* The executor's pure parts: the resume decision table (every combination of steps and
- * idempotency) and the argv a target gets (local, ssh, kubectl, refusals). */
+ * idempotency), the argv a target gets (local, ssh, kubectl, refusals), and the derived probe
+ * k8s_deployment_status (kubernetes.get reshaped) over a replayed tool registry. */
 #include "unit.h"
 
 #include <jansson.h>
 
 #include "core/config.h"
 #include "exec/exec.h"
+#include "exec/exec_int.h"
 #include "safety/catalog.h"
+#include "tools/registry.h"
 
 /* ---- the resume table ----------------------------------------------------------------------- */
 
@@ -265,12 +268,109 @@ static void test_unsupported_targets(void **state)
     assert_null(plan.argv);
 }
 
+/* ---- the derived probe k8s_deployment_status ------------------------------------------------ */
+
+static json_t *probe_args_seen; /* what the replayed kubernetes.get was called with */
+
+/* kubernetes.get as kubectl would answer it: web exists (3 wanted, 2 available), gone does not
+ * (NotFound), slow timed out. */
+static int kube_get(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                    struct fs_tool_result *out, struct fs_err *err)
+{
+    (void)cl;
+    (void)ctx;
+    json_decref(probe_args_seen);
+    probe_args_seen = json_deep_copy(args);
+    const char *name = json_string_value(json_object_get(args, "name"));
+    if (fs_streq(name, "gone"))
+        return fs_tool_fail(out, "kubectl exited with status 1: Error from server (NotFound): "
+                                 "deployments.apps \"gone\" not found");
+    if (fs_streq(name, "slow"))
+        return fs_tool_fail(out, "kubectl did not finish within 10000 ms and was stopped");
+    out->structured =
+        json_pack("{s:s,s:i,s:s,s:[{s:s,s:i,s:i,s:i,s:i,s:i}]}", "kind", "deployments", "count", 1,
+                  "namespace", "shop", "items", "name", name, "desired", 3, "ready", 2, "updated",
+                  3, "available", 2, "unavailable", 1);
+    return out->structured ? 0 : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+}
+
+static void *no_closure(void *arg, const char *name)
+{
+    (void)arg;
+    (void)name;
+    return NULL;
+}
+
+static void test_k8s_deployment_probe(void **state)
+{
+    struct fixture *f = *state;
+    struct fs_registry *reg = NULL;
+    struct fs_err err;
+    assert_int_equal(fs_registry_new_replayed(kube_get, no_closure, NULL, &reg, &err), 0);
+    struct fs_exec_env x = {.cfg = f->cfg, .tools = reg};
+    static const struct {
+        const char *deployment, *expect;
+        bool ran, ok;
+        const char *why;
+    } cases[] = {
+        {"web", "exists", true, true, NULL},
+        {"web", "available_replicas == param.replicas", true, false, "is false"},
+        {"web", "updated_replicas == replicas && ready_replicas == 2 && unavailable_replicas == 1",
+         true, true, NULL},
+        /* a deployment the cluster does not have is {exists: false}, not a probe that failed */
+        {"gone", "!exists", true, true, NULL},
+        {"gone", "exists", true, false, "is false"},
+        /* anything else kubectl reports stays a failure, whatever the expect says */
+        {"slow", "!exists", true, false, "reports an error"},
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(cases); i++) {
+        json_t *probe = json_pack("{s:s,s:{s:s,s:s},s:s}", "probe", "k8s_deployment_status", "args",
+                                  "namespace", "{namespace}", "deployment", "{deployment}",
+                                  "expect", cases[i].expect);
+        json_t *params = json_pack("{s:s,s:s,s:i}", "namespace", "shop", "deployment",
+                                   cases[i].deployment, "replicas", 3);
+        json_t *target = json_pack("{s:s}", "namespace", "shop");
+        struct fs_probe_outcome o;
+        assert_int_equal(fs_exec_probe(&x, probe, params, target, NULL, &o, &err), 0);
+        if (o.ok != cases[i].ok || o.ran != cases[i].ran)
+            fail_msg("%s \"%s\": ok %d ran %d (%s)", cases[i].deployment, cases[i].expect, o.ok,
+                     o.ran, o.why);
+        if (cases[i].why && !strstr(o.why, cases[i].why))
+            fail_msg("%s \"%s\": why \"%s\" lacks \"%s\"", cases[i].deployment, cases[i].expect,
+                     o.why, cases[i].why);
+        assert_string_equal(o.tool, "kubernetes.get");
+        /* the tool was asked for exactly that deployment */
+        char *seen = json_dumps(probe_args_seen, JSON_COMPACT | JSON_SORT_KEYS);
+        char want[200];
+        snprintf(want, sizeof(want),
+                 "{\"kind\":\"deployments\",\"name\":\"%s\",\"namespace\":\"shop\"}",
+                 cases[i].deployment);
+        assert_string_equal(seen, want);
+        free(seen);
+        if (fs_streq(cases[i].deployment, "web")) {
+            assert_true(json_is_true(json_object_get(o.observed, "exists")));
+            assert_int_equal(json_integer_value(json_object_get(o.observed, "replicas")), 3);
+            assert_int_equal(json_integer_value(json_object_get(o.observed, "available_replicas")),
+                             2);
+            assert_string_equal(json_string_value(json_object_get(o.observed, "namespace")),
+                                "shop");
+        }
+        fs_probe_outcome_release(&o);
+        json_decref(probe);
+        json_decref(params);
+        json_decref(target);
+    }
+    json_decref(probe_args_seen);
+    probe_args_seen = NULL;
+    fs_registry_free(reg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resume_table),        cmocka_unit_test(test_local_target),
         cmocka_unit_test(test_ssh_target),          cmocka_unit_test(test_kubectl_target),
-        cmocka_unit_test(test_unsupported_targets),
+        cmocka_unit_test(test_unsupported_targets), cmocka_unit_test(test_k8s_deployment_probe),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
