@@ -1,6 +1,6 @@
 /* auditbench: what the audit hash chain costs, against a baseline measured in the same run.
  *
- *   auditbench [--records N] [--single-records M] [--repeat R] [--dir DIR] [--keep]
+ *   auditbench [--records N] [--single-records M] [--repeat R] [--dir DIR] [--keep] [--quick]
  *
  * In a fresh temp dir (under $BENCH_TMPDIR or $TMPDIR or /tmp): appends N records with
  * fs_audit_append to a real store (SQLite, WAL, synchronous=FULL) in transactions of 100, and
@@ -12,6 +12,9 @@
  * databases; every run is printed and the best of each is kept for the summary lines:
  *
  *   audit append (100/tx): 85000 records/s; baseline raw insert 120000/s; ratio 0.71
+ *
+ * --quick is a smoke run, not a measurement: 2,000 records (100/tx), 200 (1/tx), one run each
+ * (options given after it still apply).
  *
  * Exit status: 0 when the measurements ran, 2 on usage or setup errors. */
 #include "core/common.h"
@@ -278,7 +281,7 @@ static double raw_scan(const char *path, int64_t n)
 static void usage(void)
 {
     fprintf(stderr, "usage: auditbench [--records N] [--single-records M] [--repeat R] "
-                    "[--dir DIR] [--keep]\n");
+                    "[--dir DIR] [--keep] [--quick]\n");
     exit(2);
 }
 
@@ -291,18 +294,26 @@ static void summary(const char *what, const char *base, double best, double best
 int main(int argc, char **argv)
 {
     struct opts o = {.records = 50000, .single_records = -1, .repeat = 3};
-    static const struct option longopts[] = {
-        {"records", required_argument, NULL, 'n'}, {"single-records", required_argument, NULL, 'm'},
-        {"repeat", required_argument, NULL, 'r'},  {"dir", required_argument, NULL, 'd'},
-        {"keep", no_argument, NULL, 'k'},          {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {{"records", required_argument, NULL, 'n'},
+                                             {"single-records", required_argument, NULL, 'm'},
+                                             {"repeat", required_argument, NULL, 'r'},
+                                             {"dir", required_argument, NULL, 'd'},
+                                             {"keep", no_argument, NULL, 'k'},
+                                             {"quick", no_argument, NULL, 'q'},
+                                             {NULL, 0, NULL, 0}};
     int c;
-    while ((c = getopt_long(argc, argv, "n:m:r:d:k", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "n:m:r:d:kq", longopts, NULL)) != -1) {
         switch (c) {
         case 'n': o.records = strtoll(optarg, NULL, 10); break;
         case 'm': o.single_records = strtoll(optarg, NULL, 10); break;
         case 'r': o.repeat = atoi(optarg); break;
         case 'd': o.dir = optarg; break;
         case 'k': o.keep = true; break;
+        case 'q': /* a smoke run: fewer records, one run */
+            o.records = 2000;
+            o.single_records = 200;
+            o.repeat = 1;
+            break;
         default: usage();
         }
     }

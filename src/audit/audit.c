@@ -25,6 +25,7 @@
 #define ACTOR_MAX 256            /* bytes */
 #define CHECKPOINT_LINE_MAX 1024 /* a valid line is about 190 bytes */
 #define EXPORT_FLUSH 65536
+#define STALE_SLACK_MS 10000 /* housekeeping runs about once a second; commits take a moment */
 /* Domain separation: a checkpoint MAC can never be mistaken for a MAC over anything else made
  * with the same key. */
 #define CHECKPOINT_MAC_DOMAIN "forestall audit checkpoint v1\n"
@@ -513,6 +514,7 @@ static int verify_row(const struct fs_audit_row *r, void *arg)
     fs_strlcpy(v->prev.hash, r->hash, sizeof(v->prev.hash));
     v->have_prev = true;
     rep->head_seq = r->seq;
+    rep->head_ts = r->ts;
     return 0;
 }
 
@@ -521,6 +523,8 @@ static int read_checkpoints(const char *file, const void *key, size_t keylen, st
                             struct fs_err *err)
 {
     FILE *f = fopen(file, "re");
+    if (!f && errno == ENOENT)
+        return 0; /* no checkpoint at all: fs_audit_verify says what that means */
     if (!f)
         return fs_err_set(err, FS_E_IO, NULL, "audit checkpoints %s: %s", file, strerror(errno));
     char *line = NULL;
@@ -593,9 +597,33 @@ int fs_audit_verify(struct fs_store *s, const char *checkpoint_file, const void 
                 " records are missing at the tail (truncated)",
                 rep->head_seq, want, want - rep->head_seq);
     }
+    /* Records and not one checkpoint: the daemon writes one at start, after commits and at
+     * stop, so a chain it kept always has one; without it a cut tail looks like a sound chain. */
+    if (checkpoint_file && v.ncps == 0 && rep->records > 0)
+        cp_fail(&v, 0,
+                "no checkpoint found at %s: truncation of the tail cannot be ruled out (%" PRId64
+                " records, none anchored)",
+                checkpoint_file, rep->records);
     rep->checkpoints = (int64_t)v.ncps;
     rep->checkpoint_seq = v.ncps ? v.cps[v.ncps - 1].seq : 0;
+    rep->checkpoint_ts = v.ncps ? v.cps[v.ncps - 1].ts : 0;
     rep->unanchored = rep->head_seq > rep->checkpoint_seq ? rep->head_seq - rep->checkpoint_seq : 0;
+    /* Records after the last checkpoint are normal for a moment (the daemon anchors what others
+     * append within FS_AUDIT_CHECKPOINT_EVERY_MS); much later ones were written while no daemon
+     * ran, or the checkpoints stopped: worth saying, not a failure. */
+    if (v.ncps && rep->unanchored > 0 &&
+        rep->head_ts - rep->checkpoint_ts > FS_AUDIT_CHECKPOINT_EVERY_MS + STALE_SLACK_MS) {
+        char a[40], b[40];
+        snprintf(rep->note, sizeof(rep->note),
+                 "the newest checkpoint (seq %" PRId64 ", %s) is %" PRId64
+                 " s older than the last record (seq %" PRId64 ", %s), more than the daemon's "
+                 "checkpoint interval (%d s) explains: %" PRId64
+                 " records were written while no daemon ran, or checkpoints stopped",
+                 rep->checkpoint_seq, fs_time_format(rep->checkpoint_ts, a, sizeof(a)),
+                 (rep->head_ts - rep->checkpoint_ts) / 1000, rep->head_seq,
+                 fs_time_format(rep->head_ts, b, sizeof(b)), FS_AUDIT_CHECKPOINT_EVERY_MS / 1000,
+                 rep->unanchored);
+    }
     if (!v.chain_bad && v.cp_problem[0]) {
         rep->bad_seq = v.cp_bad_seq;
         snprintf(rep->problem, sizeof(rep->problem), "%s", v.cp_problem);
@@ -607,6 +635,34 @@ out:
 }
 
 /* ---- export ------------------------------------------------------------------------------ */
+
+int fs_audit_types_check(const char *list, struct fs_err *err)
+{
+    for (const char *p = list ? list : ""; *p;) {
+        p += strspn(p, " \t");
+        size_t n = strcspn(p, ",");
+        size_t len = n;
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        bool known = len == 0; /* an empty item ("a,,b", "a,") selects nothing more */
+        for (int t = 0; t < FS_AUDIT__COUNT && !known; t++)
+            known = len == strlen(type_names[t]) && strncmp(p, type_names[t], len) == 0;
+        if (!known) {
+            char names[400] = "";
+            for (int t = 0; t < FS_AUDIT__COUNT; t++)
+                snprintf(names + strlen(names), sizeof(names) - strlen(names), "%s%s",
+                         t ? ", " : "", type_names[t]);
+            return fs_err_set(err, FS_E_INVALID, NULL,
+                              "unknown record type \"%.*s\"; expected one or more of "
+                              "(comma-separated): %s",
+                              (int)FS_MIN(len, (size_t)64), p, names);
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
 
 int fs_audit_format_parse(const char *s, enum fs_audit_format *out)
 {

@@ -43,7 +43,11 @@
       "references, never values)")                                                                 \
     X(MCP_TOOL, "mcp_tool",                                                                        \
       "a remote tool's definition was pinned (first seen), changed (disabled until approved) or "  \
-      "approved, with its SHA-256")
+      "approved, with its SHA-256")                                                                \
+    X(POLICY, "policy",                                                                            \
+      "the policy in force changed (reload on SIGHUP, or a start with another file): old and new " \
+      "version and hash, the keys that changed, and the global `mode` and `modes` list when "      \
+      "they changed")
 
 enum fs_audit_type {
 #define FS_AUDIT_ENUM(e, name, doc) FS_AUDIT_##e,
@@ -70,7 +74,10 @@ bool fs_audit_check(const struct fs_audit_row *prev, const struct fs_audit_row *
                     size_t whysize);
 
 /* Checkpoints: one JSON line per checkpoint, {"seq","hash","ts","mac"}, mac = HMAC-SHA256 with
- * the checkpoint key, appended and fsync'd. */
+ * the checkpoint key, appended and fsync'd. The daemon writes one at start, after each commit
+ * that may have added records, at least every FS_AUDIT_CHECKPOINT_EVERY_MS (anchoring what other
+ * processes appended), and at stop. */
+#define FS_AUDIT_CHECKPOINT_EVERY_MS 60000
 struct fs_audit_checkpointer;
 int fs_audit_checkpointer_open(const char *file, const void *key, size_t keylen,
                                struct fs_audit_checkpointer **out, struct fs_err *err);
@@ -88,14 +95,25 @@ struct fs_audit_report {
     int64_t checkpoints;    /* valid checkpoints read */
     int64_t checkpoint_seq; /* seq of the last valid checkpoint (0 = none) */
     int64_t unanchored;     /* records after the last checkpoint */
+    int64_t checkpoint_ts;  /* ts of the last valid checkpoint (0 = none) */
+    int64_t head_ts;        /* last record's ts */
+    char note[512]; /* informational, empty when none: records after the last checkpoint that
+                       are older than the checkpoint interval explains */
 };
 
 /* Walk the whole chain and, when checkpoint_file is not NULL, check every checkpoint's MAC and
  * that the chain still holds the record each one names (catches rewrites, deletions and tail
- * truncation). Returns 0 when the verification ran (rep->ok says whether the chain is sound),
- * <0 when it could not run (store unreadable, checkpoint file unreadable). */
+ * truncation). A chain with records and no valid checkpoint (the file missing or empty) is not
+ * ok: "no checkpoint found at FILE: truncation of the tail cannot be ruled out". Returns 0 when
+ * the verification ran (rep->ok says whether the chain is sound), <0 when it could not run
+ * (store unreadable, checkpoint file unreadable, no key). */
 int fs_audit_verify(struct fs_store *s, const char *checkpoint_file, const void *key, size_t keylen,
                     struct fs_audit_report *rep, struct fs_err *err);
+
+/* A comma-separated list of record type names (blanks around names ignored), as a filter
+ * takes it: 0 when every name is a record type; -FS_E_INVALID otherwise, err naming the first
+ * unknown one and listing the valid types. */
+int fs_audit_types_check(const char *list, struct fs_err *err);
 
 enum fs_audit_format { FS_AUDIT_CSV, FS_AUDIT_JSONL, FS_AUDIT_JSON };
 int fs_audit_format_parse(const char *s, enum fs_audit_format *out);

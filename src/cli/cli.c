@@ -112,11 +112,14 @@ const struct fs_command fs_commands[] = {
      "List the actions of the catalog in force (built-in plus the operator file).", ""},
     {"catalog check", fs_cmd_catalog_check, "FILE",
      "Validate an operator catalog file merged over the built-in one.", ""},
-    {"audit verify", fs_cmd_audit_verify, "[-c CONFIG] [-o text|json]",
+    {"audit verify", fs_cmd_audit_verify, "[-c CONFIG] [--no-checkpoint] [-o text|json]",
      "Verify the audit hash chain in the store and its signed checkpoints; names the first bad "
      "record.",
+     "  --no-checkpoint  verify the chain alone, without the checkpoint file\n"
      "Reads the store directly (works while the daemon runs or is stopped). Exits 1 when the\n"
-     "chain is broken, a checkpoint is forged, or records after a checkpoint are missing."},
+     "chain is broken, a checkpoint is forged, or records after a checkpoint are missing, and\n"
+     "when a data directory the daemon kept has records but no checkpoint (file missing or\n"
+     "emptied: truncation of the tail cannot be ruled out) unless --no-checkpoint is given."},
     {"audit export", fs_cmd_audit_export,
      "[-c CONFIG] [--format csv|jsonl] [--since T] [--type T,...] [--actor NAME] "
      "[--output FILE]",

@@ -46,13 +46,14 @@ enum {
     S_ACTOR,
     S_OUTPUT,
     S_VERBOSE,
+    S_NO_CHECKPOINT,
 };
 #define S_BIT(o) (1u << ((o)-S_URL))
 
 struct sopts {
     const char *url, *as, *reason, *comment, *policy, *catalog, *config, *status, *incident, *limit,
         *service, *env, *format, *since, *type, *actor, *output;
-    bool force, verbose;
+    bool force, verbose, no_checkpoint;
     bool json; /* -o json */
     int argi;
 };
@@ -79,6 +80,7 @@ static int parse(int argc, char **argv, const char *cmd, unsigned allowed, bool 
                                          {"actor", required_argument, NULL, S_ACTOR},
                                          {"output", required_argument, NULL, S_OUTPUT},
                                          {"verbose", no_argument, NULL, S_VERBOSE},
+                                         {"no-checkpoint", no_argument, NULL, S_NO_CHECKPOINT},
                                          {NULL, 0, NULL, 0}};
     memset(s, 0, sizeof(*s));
     int o;
@@ -121,6 +123,7 @@ static int parse(int argc, char **argv, const char *cmd, unsigned allowed, bool 
         case S_ACTOR: s->actor = optarg; break;
         case S_OUTPUT: s->output = optarg; break;
         case S_VERBOSE: s->verbose = true; break;
+        case S_NO_CHECKPOINT: s->no_checkpoint = true; break;
         default: break;
         }
     }
@@ -167,9 +170,14 @@ int fs_cmd_gate_explain(int argc, char **argv)
     struct fs_proposal p;
     rc = fs_proposal_parse(fs_buf_str(&in), in.len, &p, &err);
     fs_buf_release(&in);
-    if (rc < 0)
-        return fs_cli_fail(FS_EXIT_FAILURE, "%s: %s%s%s", argv[s.argi], err.path,
-                           *err.path ? ": " : "", err.msg);
+    if (rc < 0) {
+        /* the message starts with the path of the problem ("target.host: expected string")
+         * when there is one (docs/proposals.md, "Errors"): say it once */
+        size_t pl = strlen(err.path);
+        bool named = pl == 0 || (strncmp(err.msg, err.path, pl) == 0 && err.msg[pl] == ':');
+        return fs_cli_fail(FS_EXIT_FAILURE, "%s: %s%s%s", argv[s.argi], named ? "" : err.path,
+                           named ? "" : ": ", err.msg);
+    }
     struct fs_rules *rules = NULL;
     if ((rc = load_rules(&s, &rules)) != FS_EXIT_OK) {
         fs_proposal_release(&p);
@@ -523,7 +531,13 @@ int fs_cmd_reject(int argc, char **argv)
 
 static void print_frozen(const json_t *r)
 {
-    if (json_is_true(json_object_get(r, "frozen")))
+    if (json_is_true(json_object_get(r, "alreadyFrozen")))
+        printf("already frozen by %s since %s: %s — that freeze stays in force; yours is recorded "
+               "in the audit trail\n",
+               json_string_value(json_object_get(r, "by")),
+               json_string_value(json_object_get(r, "at")),
+               json_string_value(json_object_get(r, "reason")));
+    else if (json_is_true(json_object_get(r, "frozen")))
         printf("frozen by %s: %s — no new action will start until `forestall unfreeze`\n",
                json_string_value(json_object_get(r, "by")),
                json_string_value(json_object_get(r, "reason")));
@@ -710,10 +724,24 @@ static int open_store(const struct sopts *s, struct fs_config **cfg, struct fs_s
     return FS_EXIT_OK;
 }
 
+/* Whether a daemon ever served this data directory: it creates the checkpoint file and, unless
+ * audit.checkpoint_key is set, the key file data_dir/audit.key at its first start. */
+static bool daemon_served(const struct fs_config *cfg, bool have_ck)
+{
+    if (have_ck || cfg->audit.checkpoint_key.value)
+        return true;
+    char *kp = fs_config_data_path(cfg, "audit.key");
+    struct stat st;
+    bool served = !kp || stat(kp, &st) == 0 || errno != ENOENT;
+    free(kp);
+    return served;
+}
+
 int fs_cmd_audit_verify(int argc, char **argv)
 {
     struct sopts s;
-    int rc = parse(argc, argv, "audit verify", S_BIT(S_CONFIG), true, 0, &s);
+    int rc =
+        parse(argc, argv, "audit verify", S_BIT(S_CONFIG) | S_BIT(S_NO_CHECKPOINT), true, 0, &s);
     if (rc != FS_EXIT_OK)
         return rc;
     struct fs_config *cfg = NULL;
@@ -728,10 +756,15 @@ int fs_cmd_audit_verify(int argc, char **argv)
     char *ck = fs_config_data_path(cfg, cfg->audit.checkpoint_file);
     struct stat st;
     bool have_ck = ck && stat(ck, &st) == 0;
+    /* Without --no-checkpoint the checkpoints are checked whenever a daemon kept this store (a
+     * missing or empty file then fails: the tail may have been cut). A data directory no daemon
+     * ever served (only `investigate --data-dir`, `mcp add`, ... wrote to it) has never had a
+     * checkpoint: the chain is verified alone and the report says what that cannot show. */
+    bool check_ck = !s.no_checkpoint && ck && daemon_served(cfg, have_ck);
     struct fs_audit_report rep;
-    rc = have_ck ? fs_cli_audit_key(cfg, false, key, sizeof(key), &keylen, &err) : 0;
+    rc = check_ck ? fs_cli_audit_key(cfg, false, key, sizeof(key), &keylen, &err) : 0;
     if (rc == 0)
-        rc = fs_audit_verify(store, have_ck ? ck : NULL, key, keylen, &rep, &err);
+        rc = fs_audit_verify(store, check_ck ? ck : NULL, key, keylen, &rep, &err);
     explicit_bzero(key, sizeof(key));
     fs_store_close(store);
     fs_config_free(cfg);
@@ -739,21 +772,53 @@ int fs_cmd_audit_verify(int argc, char **argv)
         free(ck);
         return fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
     }
+    /* sound chain, records, nothing anchors them: not verified, rather than broken */
+    bool unanchored = !rep.ok && rep.bad_seq == 0 && rep.checkpoints == 0 &&
+                      strncmp(rep.problem, "no checkpoint found", 19) == 0;
+    char unchecked[600] = "";
+    if (!check_ck && rep.records > 0 && s.no_checkpoint)
+        snprintf(unchecked, sizeof(unchecked),
+                 "checkpoints not checked (--no-checkpoint): truncation of the tail cannot be "
+                 "ruled out");
+    else if (!check_ck && rep.records > 0)
+        snprintf(unchecked, sizeof(unchecked),
+                 "no checkpoint at %s and no audit.key: no daemon has served this data "
+                 "directory, so nothing anchors the chain and truncation of the tail cannot be "
+                 "ruled out",
+                 ck ? ck : "?");
     if (s.json) {
-        json_t *o = json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:s?}", "ok", rep.ok, "records",
-                              (json_int_t)rep.records, "headSeq", (json_int_t)rep.head_seq,
-                              "badSeq", (json_int_t)rep.bad_seq, "problem", rep.problem,
-                              "checkpoints", (json_int_t)rep.checkpoints, "checkpointSeq",
-                              (json_int_t)rep.checkpoint_seq, "unanchored",
-                              (json_int_t)rep.unanchored, "checkpointFile", have_ck ? ck : NULL);
+        json_t *o =
+            json_pack("{s:b,s:I,s:I,s:I,s:s,s:I,s:I,s:I,s:s?,s:b,s:s?,s:s?}", "ok", rep.ok,
+                      "records", (json_int_t)rep.records, "headSeq", (json_int_t)rep.head_seq,
+                      "badSeq", (json_int_t)rep.bad_seq, "problem", rep.problem, "checkpoints",
+                      (json_int_t)rep.checkpoints, "checkpointSeq", (json_int_t)rep.checkpoint_seq,
+                      "unanchored", (json_int_t)rep.unanchored, "checkpointFile",
+                      check_ck ? ck : NULL, "checkpointsChecked", check_ck, "note",
+                      rep.note[0]    ? rep.note
+                      : unchecked[0] ? unchecked
+                                     : NULL,
+                      "noCheckpoint", unanchored ? ck : NULL);
         fs_cli_print_json(o);
         json_decref(o);
+    } else if (rep.ok && !check_ck) {
+        printf("audit chain OK: %lld records, head seq %lld; checkpoints not checked\n",
+               (long long)rep.records, (long long)rep.head_seq);
+        if (unchecked[0])
+            printf("note: %s\n", unchecked);
     } else if (rep.ok) {
         printf("audit chain OK: %lld records, head seq %lld; %lld checkpoints (last at seq %lld, "
-               "%lld records after it)%s\n",
+               "%lld records after it)\n",
                (long long)rep.records, (long long)rep.head_seq, (long long)rep.checkpoints,
-               (long long)rep.checkpoint_seq, (long long)rep.unanchored,
-               have_ck ? "" : "; no checkpoint file: truncation cannot be detected");
+               (long long)rep.checkpoint_seq, (long long)rep.unanchored);
+        if (rep.note[0])
+            printf("note: %s\n", rep.note);
+    } else if (unanchored) {
+        printf("audit chain NOT VERIFIED: %s\n", rep.problem);
+        printf("the chain itself is sound (%lld records, head seq %lld), but a daemon kept this "
+               "store and writes a checkpoint at start, after commits and at stop: a missing or "
+               "emptied checkpoint file is suspicious; `--no-checkpoint` verifies the chain "
+               "alone\n",
+               (long long)rep.records, (long long)rep.head_seq);
     } else {
         printf("audit chain BROKEN: %s\n", rep.problem);
         if (rep.bad_seq)
@@ -780,6 +845,9 @@ int fs_cmd_audit_export(int argc, char **argv)
     enum fs_audit_format fmt = FS_AUDIT_JSONL;
     if (s.format && (fs_audit_format_parse(s.format, &fmt) < 0 || fmt == FS_AUDIT_JSON))
         return fs_cli_fail(FS_EXIT_USAGE, "--format: expected csv or jsonl");
+    struct fs_err terr;
+    if (s.type && fs_audit_types_check(s.type, &terr) < 0)
+        return fs_cli_fail(FS_EXIT_USAGE, "--type: %s", terr.msg);
     struct fs_audit_filter f = {.since_ms = FS_TIME_UNSET, .types = s.type, .actor = s.actor};
     if (s.since && fs_time_parse_rfc3339(s.since, (size_t)-1, &f.since_ms) < 0) {
         int64_t ago;

@@ -57,12 +57,22 @@ static void apply_logging(const struct fs_config *cfg)
 }
 
 /* Writer-thread hooks: expire proposals whose approval window closed, and checkpoint the
- * audit chain after commits that may have extended it. */
+ * audit chain after commits that may have extended it — and at least every
+ * FS_AUDIT_CHECKPOINT_EVERY_MS, so that records other processes append (the executor, commands
+ * run without the daemon) are anchored too: reporting a change makes the writer run
+ * after_commit, which writes a checkpoint only when the head moved. */
 static int hook_housekeep(struct fs_store *s, int64_t now, void *arg, struct fs_err *err)
 {
+    static int64_t last_checkpoint; /* writer thread only */
     int n = 0;
     int rc = fs_safety_expire(s, now, &n, err);
-    return rc < 0 ? rc : n;
+    if (rc < 0)
+        return rc;
+    if (now - last_checkpoint >= FS_AUDIT_CHECKPOINT_EVERY_MS) {
+        last_checkpoint = now;
+        n++;
+    }
+    return n;
 }
 
 /* The investigation pool and the executor (serve_engine.c), set once they run. */
@@ -77,8 +87,39 @@ static void hook_after_commit(struct fs_store *s, void *arg)
     fs_engine_kick(__atomic_load_n(&engine, __ATOMIC_ACQUIRE));
 }
 
-/* SIGHUP: re-read the file; keep running on the old config if the new one is invalid. */
-static void reload(const struct overrides *ov)
+struct policy_job {
+    const struct fs_policy *policy;
+    const char *actor;
+    bool recorded;
+};
+
+static int policy_tx(struct fs_store *s, void *arg, struct fs_err *err)
+{
+    struct policy_job *j = arg;
+    return fs_safety_policy_sync(s, j->policy, j->actor, fs_now_ms(), &j->recorded, err);
+}
+
+/* A policy that is not the one the audit trail last recorded is a `policy` record (the modes
+ * it sets are mode changes too), written like every other record: by the ingest writer once it
+ * runs, in a transaction of its own before (ig NULL, at startup, as the MCP registry is). */
+static int record_policy(struct fs_ingest *ig, struct fs_store *s, const struct fs_policy *p,
+                         const char *actor, struct fs_err *err)
+{
+    struct fs_writer w;
+    if (ig)
+        fs_ingest_writer(ig, s, &w);
+    else
+        fs_store_direct_writer(s, &w);
+    struct policy_job j = {.policy = p, .actor = actor};
+    int rc = fs_writer_run(&w, policy_tx, &j, err);
+    if (rc == 0 && j.recorded)
+        FS_LOG_INFO("policy change audited", "actor", actor, "policy", p->version);
+    return rc;
+}
+
+/* SIGHUP: re-read the file; keep running on the old config if the new one is invalid, or if the
+ * policy change it makes cannot be audited. */
+static void reload(const struct overrides *ov, struct fs_ingest *ig, struct fs_store *store)
 {
     struct fs_config *next = NULL, *cur = fs_config_acquire();
     struct fs_err err;
@@ -112,6 +153,15 @@ static void reload(const struct overrides *ov)
         fs_counter_add(&fs_metrics.config_reloads[1], 1);
         FS_LOG_ERROR("policy or catalog invalid; keeping the running config, policy and catalog",
                      "error", err.msg);
+        fs_config_free(next);
+        return;
+    }
+    if (record_policy(ig, store, rules->policy, "system:sighup", &err) < 0) {
+        fs_counter_add(&fs_metrics.config_reloads[1], 1);
+        FS_LOG_ERROR("cannot audit the policy change; keeping the running config, policy and "
+                     "catalog",
+                     "error", err.msg);
+        fs_rules_release(rules);
         fs_config_free(next);
         return;
     }
@@ -210,11 +260,18 @@ int fs_cmd_serve(int argc, char **argv)
         goto out;
     }
     fs_rules_install(rules);
+    if (record_policy(NULL, store, rules->policy, "system:start", &err) < 0) {
+        fs_cli_fail(FS_EXIT_FAILURE, "cannot audit the policy in force: %s", err.msg);
+        goto out;
+    }
     if (fs_cli_audit_key(cfg, true, key, sizeof(key), &keylen, &err) < 0 ||
         fs_audit_checkpointer_open(ckpath, key, keylen, &ckpt, &err) < 0) {
         fs_cli_fail(FS_EXIT_FAILURE, "%s", err.msg);
         goto out;
     }
+    /* anchor what is already there (records written while no daemon ran) before anything else */
+    if (fs_audit_checkpoint(ckpt, store, fs_now_ms(), &err) < 0)
+        FS_LOG_ERROR("cannot write an audit checkpoint", "error", err.msg);
     struct fs_ingest_options io = {.max_batch = (int)cfg->store.group_commit_max,
                                    .max_pending = (int)cfg->server.max_pending,
                                    .hooks = {hook_housekeep, hook_after_commit, ckpt}};
@@ -272,7 +329,7 @@ int fs_cmd_serve(int argc, char **argv)
         struct timespec ts = {0, 200 * 1000000L};
         int sig = sigtimedwait(&sigs, NULL, &ts);
         if (sig == SIGHUP) {
-            reload(&ov);
+            reload(&ov, ingest, store);
             continue;
         }
         if (sig == SIGTERM || sig == SIGINT) {
@@ -304,6 +361,10 @@ out:
     fs_ingest_stop(ingest);
     fs_server_stop(srv);
     fs_ingest_free(ingest);
+    /* the last checkpoint anchors everything written up to the stop */
+    if (ckpt && store && code != FS_EXIT_FAILSTOP &&
+        fs_audit_checkpoint(ckpt, store, fs_now_ms(), &err) < 0)
+        FS_LOG_ERROR("cannot write an audit checkpoint", "error", err.msg);
     fs_audit_checkpointer_free(ckpt);
     fs_store_close(store);
     fs_rules_install(NULL);

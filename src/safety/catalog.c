@@ -819,6 +819,218 @@ static void check_program(struct loader *L, enum fs_target_kind kind, const char
         problem(L, path, "expected a program name (letters, digits, ._+-) or an absolute path");
 }
 
+/* ---- no shells ------------------------------------------------------------------------------ */
+
+/* An argv is forestall's promise that a parameter fills exactly one argument of a known program.
+ * A shell, or an interpreter given its code inline, turns an argument back into a command line
+ * (`sh -c "{s}"`, `python3 -c ...`), and a wrapper (env, timeout, sudo, ...) can hide either one
+ * behind an innocent argv[0]. The catalog refuses all three, at load time, naming the element. */
+
+static const char *const shells[] = {"sh",   "bash", "dash", "zsh",   "ksh",     "mksh", "csh",
+                                     "tcsh", "fish", "ash",  "rbash", "busybox", "yash", NULL};
+static const char *const awks[] = {"awk", "gawk", "mawk", "nawk", NULL};
+/* Programs that run their arguments as another program (find: -exec). */
+static const char *const wrappers[] = {
+    "env",     "xargs",  "nice",    "timeout", "sudo", "su",      "nohup", "setsid",
+    "stdbuf",  "doas",   "runuser", "ionice",  "chrt", "taskset", "flock", "unshare",
+    "nsenter", "chroot", "setpriv", "time",    "find", NULL};
+
+struct interpreter {
+    const char *stem;
+    const char *inline_short;       /* short options whose value is code: -c, -e, ... */
+    const char *const *inline_long; /* long ones: --eval, ... */
+    const char *valued_short;       /* short options that take the next argument as a value */
+    const char *stop_short;         /* options after which the rest belongs to a module: -m */
+};
+static const char *const node_long[] = {"--eval", "--print", NULL};
+static const char *const php_long[] = {"--run", NULL};
+static const struct interpreter interpreters[] = {
+    {"python", "c", NULL, "WX", "m"},     {"pypy", "c", NULL, "WX", "m"},
+    {"perl", "eE", NULL, "", ""},         {"ruby", "e", NULL, "IrC", ""},
+    {"node", "ep", node_long, "r", ""},   {"nodejs", "ep", node_long, "r", ""},
+    {"lua", "e", NULL, "l", ""},          {"luajit", "e", NULL, "l", ""},
+    {"php", "rBRE", php_long, "cdz", ""},
+};
+
+/* name is stem, or stem followed by a version made of digits and dots (python3.11, lua5.4). */
+static bool versioned_name(const char *name, const char *stem)
+{
+    size_t n = strlen(stem);
+    if (strncmp(name, stem, n) != 0)
+        return false;
+    for (const char *c = name + n; *c; c++)
+        if (!isdigit((unsigned char)*c) && *c != '.')
+            return false;
+    return true;
+}
+
+static bool in_names(const char *name, const char *const *names)
+{
+    for (; *names; names++)
+        if (versioned_name(name, *names))
+            return true;
+    return false;
+}
+
+static const struct interpreter *interpreter_of(const char *name)
+{
+    for (size_t i = 0; i < FS_ARRAY_LEN(interpreters); i++)
+        if (versioned_name(name, interpreters[i].stem))
+            return &interpreters[i];
+    return NULL;
+}
+
+static const char *base_name(const char *s)
+{
+    const char *b = strrchr(s, '/');
+    return b ? b + 1 : s;
+}
+
+/* A program whose argv this check looks into: a shell, an interpreter, awk or a wrapper. */
+static bool watched(const char *s)
+{
+    const char *b = base_name(s);
+    return in_names(b, shells) || in_names(b, awks) || in_names(b, wrappers) ||
+           interpreter_of(b) != NULL;
+}
+
+static const char *arg_at(const json_t *argv, size_t i)
+{
+    return json_string_value(json_array_get(argv, i));
+}
+
+/* The index of the first argument after i that gives an interpreter code inline, or 0. */
+static size_t interpreter_inline(const struct interpreter *in, const json_t *argv, size_t i)
+{
+    size_t n = json_array_size(argv);
+    for (size_t j = i + 1; j < n; j++) {
+        const char *a = arg_at(argv, j);
+        if (!a || a[0] != '-' || a[1] == '\0')
+            return 0; /* the script (or "-", stdin): what follows is its own arguments */
+        if (strcmp(a, "--") == 0)
+            return 0;
+        if (a[1] == '-') {
+            size_t eq = strcspn(a, "=");
+            for (const char *const *l = in->inline_long; l && *l; l++)
+                if (strlen(*l) == eq && strncmp(a, *l, eq) == 0)
+                    return j;
+            continue;
+        }
+        for (const char *c = a + 1; *c; c++) {
+            if (strchr(in->inline_short, *c))
+                return j;
+            if (strchr(in->stop_short, *c))
+                return 0;
+            if (strchr(in->valued_short, *c)) {
+                if (c[1] == '\0')
+                    j++; /* the value is the next argument */
+                break;   /* or the rest of this one */
+            }
+        }
+    }
+    return 0;
+}
+
+/* awk runs its first operand as a program unless the program comes from a file (-f). The index
+ * of the argument that is program text (or gives it with -e/--source), or 0. */
+static size_t awk_inline(const json_t *argv, size_t i)
+{
+    size_t n = json_array_size(argv);
+    for (size_t j = i + 1; j < n; j++) {
+        const char *a = arg_at(argv, j);
+        if (!a)
+            return 0;
+        if (strcmp(a, "--") == 0)
+            return j + 1 < n ? j + 1 : 0;
+        if (a[0] != '-' || a[1] == '\0')
+            return j; /* the first operand is the program */
+        if (strcmp(a, "-f") == 0 || strncmp(a, "--file", 6) == 0 || (a[1] == 'f' && a[2] != '\0'))
+            return 0;
+        if (strcmp(a, "-e") == 0 || strncmp(a, "--source", 8) == 0 || (a[1] == 'e' && a[2] != '\0'))
+            return j;
+        if ((strcmp(a, "-v") == 0 || strcmp(a, "-F") == 0) && j + 1 < n)
+            j++;
+    }
+    return 0;
+}
+
+/* Options of a wrapper that make it run a shell itself. */
+static bool wrapper_shell_option(const char *w, const char *a)
+{
+    static const struct {
+        const char *wrapper, *const opts[5];
+    } table[] = {
+        {"env", {"-S", "--split-string", NULL}},
+        {"sudo", {"-s", "--shell", "-i", "--login", NULL}},
+        {"doas", {"-s", NULL}},
+        {"su", {"-c", "--command", "--session-command", "-s", NULL}},
+        {"runuser", {"-c", "--command", "--session-command", NULL}},
+        {"flock", {"-c", "--command", NULL}},
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(table); i++) {
+        if (strcmp(table[i].wrapper, w) != 0)
+            continue;
+        for (const char *const *o = table[i].opts; *o; o++) {
+            size_t n = strlen(*o);
+            if ((*o)[1] == '-' ? strncmp(a, *o, n) == 0 && (a[n] == '\0' || a[n] == '=')
+                               /* a short option anywhere in a cluster: -Es, -iu */
+                               : a[0] == '-' && a[1] != '-' && strchr(a + 1, (*o)[1]))
+                return true;
+        }
+    }
+    return false;
+}
+
+static void check_runs(struct loader *L, const json_t *argv, size_t i, const char *kpath)
+{
+    char epath[512];
+    const char *prog = arg_at(argv, i);
+    if (!prog)
+        return;
+    const char *b = base_name(prog);
+    const struct interpreter *in = interpreter_of(b);
+    size_t j;
+    if (in_names(b, shells)) {
+        fs_jpath_index(epath, sizeof(epath), kpath, i);
+        problem(L, epath,
+                "%s is a shell: an action runs one program with fixed arguments, never a shell "
+                "that reads a command line (name the program itself; no sh -c)",
+                b);
+    } else if (in && (j = interpreter_inline(in, argv, i)) > 0) {
+        fs_jpath_index(epath, sizeof(epath), kpath, j);
+        problem(L, epath,
+                "%s %s runs code given inline: put the code in a script installed on the host and "
+                "name that script as the program",
+                b, arg_at(argv, j));
+    } else if (in_names(b, awks) && (j = awk_inline(argv, i)) > 0) {
+        fs_jpath_index(epath, sizeof(epath), kpath, j);
+        problem(L, epath,
+                "%s with a program text runs code given inline: keep the program in a file "
+                "installed on the host (-f FILE)",
+                b);
+    } else if (in_names(b, wrappers)) {
+        for (j = i + 1; j < json_array_size(argv); j++) {
+            const char *a = arg_at(argv, j);
+            if (a && wrapper_shell_option(b, a)) {
+                fs_jpath_index(epath, sizeof(epath), kpath, j);
+                problem(L, epath, "%s %s runs a shell: name the program itself", b, a);
+                return;
+            }
+            /* the program it runs: somewhere after its options; look at every one it could be */
+            if (a && !strchr(a, '{') && watched(a)) {
+                int before = L->d.problems;
+                check_runs(L, argv, j, kpath);
+                if (L->d.problems != before)
+                    return;
+            }
+        }
+        if (strcmp(b, "su") == 0) {
+            fs_jpath_index(epath, sizeof(epath), kpath, i);
+            problem(L, epath, "su runs a shell: name the program itself");
+        }
+    }
+}
+
 static const char *const argv_keys[] = {"argv", NULL};
 static const char *const http_keys[] = {"method", "path", "body", NULL};
 static const char *const mcp_keys[] = {"server", "tool", "arguments", NULL};
@@ -857,6 +1069,7 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
         }
         size_t i;
         json_t *el;
+        int argv_problems = L->d.problems;
         json_array_foreach(argv, i, el)
         {
             char epath[512];
@@ -868,6 +1081,8 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
                     check_program(L, kind, json_string_value(el), epath);
             }
         }
+        if (kind != FS_TARGET_KUBECTL && L->d.problems == argv_problems)
+            check_runs(L, argv, 0, kpath);
         break;
     }
     case FS_TARGET_HTTP: {
@@ -2360,7 +2575,14 @@ int fs_catalog_doc_markdown(const struct fs_catalog *c, struct fs_buf *b)
                "or below one of their roots on a `/` boundary.\n\n"
                "An operator file (`--catalog FILE`, or the configuration's `safety.catalog`) "
                "has the same shape as etc/catalog.yaml: an "
-               "action with an existing name replaces it, `remove: [name]` drops one.\n\n");
+               "action with an existing name replaces it, `remove: [name]` drops one. No "
+               "catalog may run a shell: a local or ssh argv whose program is a shell (sh, "
+               "bash, dash, zsh, ksh, mksh, csh, tcsh, fish, ash, busybox), an interpreter "
+               "given code inline (`python3 -c`, `perl -e`, `ruby -e`, `node --eval`, "
+               "`lua -e`, `php -r`, awk with a program text instead of `-f FILE`), or a "
+               "wrapper (env, xargs, nice, timeout, sudo, su, nohup, setsid, stdbuf, find "
+               "-exec, ...) that runs either is refused at load time, naming file, line and "
+               "argv element (docs/decisions/0003).\n\n");
     md_printf(m, "Catalog version `%s`, %zu actions.\n\n", c->version, c->n);
     md_puts(m, "| action | category | tier | baseline risk | reversible | idempotent | "
                "targets |\n|---|---|---|---|---|---|---|\n");

@@ -787,6 +787,7 @@ static int finish(struct loader *L, json_t *merged)
     if (!(p->version = fs_malloc(n)))
         return nomem(L);
     snprintf(p->version, n, "%s+%.12s", p->declared, hex);
+    fs_strlcpy(p->hash, hex, sizeof(p->hash));
     p->doc = json_incref(merged);
     return 0;
 }

@@ -53,6 +53,7 @@ struct fs_policy_pattern {
 
 struct fs_policy {
     char *version;     /* "<declared version>+<first 12 hex of SHA-256 of canonical policy>" */
+    char hash[65];     /* the whole hex SHA-256 of the canonical merged policy */
     char *declared;    /* the file's `version` as text */
     char *source;      /* "(embedded)" or the operator file */
     int threshold;     /* rule 11: score > threshold → needs_approval */

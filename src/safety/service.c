@@ -983,23 +983,43 @@ int fs_safety_freeze(struct fs_store *s, struct fs_safety_request *q, struct fs_
     int rc = fs_store_control_get(s, "freeze", &old, err);
     if (rc < 0)
         return rc;
+    bool already = rc == 1;
+    json_t *v = already && old ? json_loads(old, 0, NULL) : NULL;
     free(old);
-    json_t *v =
-        json_pack("{s:s,s:s,s:o}", "reason", q->reason, "by", q->who->name, "at", timej(q->now));
-    char *text = v ? fs_json_canonical(v) : NULL;
-    if (!text) {
-        json_decref(v);
-        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    if (already) {
+        /* The first freeze stays in force as it was (its reason, who, since when): a second
+         * one must not rewrite why everything stopped. It is recorded, with its own reason. */
+        if (!json_is_object(v)) {
+            json_decref(v);
+            v = json_object();
+        }
+        json_t *d =
+            json_pack("{s:s,s:b,s:O}", "reason", q->reason, "already_frozen", 1, "frozen_by",
+                      json_object_get(v, "by") ? json_object_get(v, "by") : json_null());
+        if (d && json_object_get(v, "at"))
+            json_object_set(d, "frozen_since", json_object_get(v, "at"));
+        rc = audit(s, q->now, FS_AUDIT_FREEZE, q->who->name, d, err);
+    } else {
+        v = json_pack("{s:s,s:s,s:o}", "reason", q->reason, "by", q->who->name, "at",
+                      timej(q->now));
+        char *text = v ? fs_json_canonical(v) : NULL;
+        if (!text) {
+            json_decref(v);
+            return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+        }
+        rc = fs_store_control_put(s, "freeze", text, q->who->name, q->now, err);
+        free(text);
+        if (rc == 0)
+            rc = audit(s, q->now, FS_AUDIT_FREEZE, q->who->name,
+                       json_pack("{s:s,s:b}", "reason", q->reason, "already_frozen", 0), err);
     }
-    rc = fs_store_control_put(s, "freeze", text, q->who->name, q->now, err);
-    free(text);
-    if (rc == 0)
-        rc = audit(s, q->now, FS_AUDIT_FREEZE, q->who->name,
-                   json_pack("{s:s,s:b}", "reason", q->reason, "already_frozen", rc == 1), err);
-    if (rc == 0) {
+    if (rc == 0 && v) {
         json_object_set_new(v, "frozen", json_true());
+        json_object_set_new(v, "alreadyFrozen", json_boolean(already));
         q->result = v;
         v = NULL;
+    } else if (rc == 0) {
+        rc = fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     }
     json_decref(v);
     return rc;
@@ -1084,6 +1104,116 @@ int fs_safety_set_mode(struct fs_store *s, struct fs_safety_request *q, struct f
                               v ? json_object_get(v, "mode") : json_null(), "previous",
                               was ? json_object_get(was, "mode") : json_null());
     json_decref(v);
+    json_decref(was);
+    return rc;
+}
+
+/* ---- the policy in force -------------------------------------------------------------------- */
+
+/* What the store keeps of the policy in force (control "policy"): enough to say what changed. */
+static json_t *policy_note(const struct fs_policy *p)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:O}", "version", p->version, "declared", p->declared,
+                     "hash", p->hash, "source", p->source, "doc", p->doc ? p->doc : json_null());
+}
+
+static json_t *policy_ident(const json_t *note)
+{
+    json_t *o = json_object();
+    static const char *const keys[] = {"version", "hash", "source"};
+    for (size_t i = 0; o && i < FS_ARRAY_LEN(keys); i++) {
+        json_t *v = json_object_get(note, keys[i]);
+        json_object_set_new(o, keys[i], v ? json_incref(v) : json_null());
+    }
+    return o;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* The top-level keys whose values differ between two policy documents, sorted. */
+static json_t *changed_keys(const json_t *a, const json_t *b)
+{
+    const char *names[256];
+    size_t n = 0;
+    const json_t *docs[2] = {a, b};
+    for (int d = 0; d < 2; d++) {
+        const char *k;
+        json_t *v;
+        json_object_foreach((json_t *)docs[d], k, v)
+        {
+            json_t *other = json_object_get(docs[1 - d], k);
+            if (other && json_equal(v, other))
+                continue;
+            bool seen = false;
+            for (size_t i = 0; i < n && !seen; i++)
+                seen = strcmp(names[i], k) == 0;
+            if (!seen && n < FS_ARRAY_LEN(names))
+                names[n++] = k;
+        }
+    }
+    qsort(names, n, sizeof(names[0]), cmp_str);
+    json_t *out = json_array();
+    for (size_t i = 0; out && i < n; i++)
+        json_array_append_new(out, json_string(names[i]));
+    return out;
+}
+
+/* {"from": X, "to": Y} of one key of the two documents, or NULL when it did not change. */
+static json_t *key_change(const json_t *was_doc, const json_t *doc, const char *key)
+{
+    json_t *a = json_object_get(was_doc, key), *b = json_object_get(doc, key);
+    if ((!a && !b) || (a && b && json_equal(a, b)))
+        return NULL;
+    return json_pack("{s:O,s:O}", "from", a ? a : json_null(), "to", b ? b : json_null());
+}
+
+int fs_safety_policy_sync(struct fs_store *s, const struct fs_policy *p, const char *actor,
+                          int64_t now, bool *recorded, struct fs_err *err)
+{
+    if (recorded)
+        *recorded = false;
+    char *old = NULL;
+    int rc = fs_store_control_get(s, "policy", &old, err);
+    if (rc < 0)
+        return rc;
+    bool had = rc == 1;
+    json_t *was = old ? json_loads(old, 0, NULL) : NULL;
+    free(old);
+    if (had && fs_streq(json_string_value(json_object_get(was, "hash")), p->hash) &&
+        fs_streq(json_string_value(json_object_get(was, "version")), p->version)) {
+        json_decref(was);
+        return 0; /* the policy the trail last recorded is the one in force */
+    }
+    json_t *note = policy_note(p);
+    char *text = note ? fs_json_canonical(note) : NULL;
+    if (!text) {
+        json_decref(note);
+        json_decref(was);
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    }
+    rc = fs_store_control_put(s, "policy", text, actor, now, err);
+    free(text);
+    /* The first policy a store sees is no change; every later one is a record. */
+    if (rc == 0 && had) {
+        const json_t *was_doc = json_object_get(was, "doc");
+        json_t *d = json_pack("{s:o,s:o,s:o}", "from", policy_ident(was), "to", policy_ident(note),
+                              "changed", changed_keys(was_doc, p->doc));
+        json_t *m = key_change(was_doc, p->doc, "mode");
+        json_t *ms = key_change(was_doc, p->doc, "modes");
+        if (d && m)
+            json_object_set(d, "mode", m);
+        if (d && ms)
+            json_object_set(d, "modes", ms);
+        json_decref(m);
+        json_decref(ms);
+        rc = audit(s, now, FS_AUDIT_POLICY, actor, d, err);
+        if (rc == 0 && recorded)
+            *recorded = true;
+    }
+    json_decref(note);
     json_decref(was);
     return rc;
 }

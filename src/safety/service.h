@@ -78,6 +78,15 @@ int fs_safety_observe(struct fs_store *s, struct fs_safety_request *q, struct fs
  * execution as running and audits the intent. result: {"execution": id, "proposal": "prop-N"}. */
 int fs_safety_begin_execution(struct fs_store *s, struct fs_safety_request *q, struct fs_err *err);
 
+/* The policy in force against the one the store last recorded (control "policy"): when its
+ * version or hash differs, append a `policy` audit record — old and new version, hash and
+ * source, the top-level keys that changed, and {"from","to"} of the global `mode` and of the
+ * `modes` list when they changed — and remember p, in the caller's transaction. The first
+ * policy a store sees is remembered without a record. actor: "system:sighup", "system:start".
+ * *recorded (may be NULL): whether a record was appended. */
+int fs_safety_policy_sync(struct fs_store *s, const struct fs_policy *p, const char *actor,
+                          int64_t now, bool *recorded, struct fs_err *err);
+
 /* Housekeeping: expire pending proposals whose approval window closed. *n = how many. */
 int fs_safety_expire(struct fs_store *s, int64_t now, int *n, struct fs_err *err);
 

@@ -179,6 +179,92 @@ def test_critical_incident_needs_force_override(ctx):
     check(any(r["data"].get("code") == "force_override_required" for r in recs), recs)
 
 
+def test_cli_force_override(ctx):
+    """`forestall approve ID --as NAME [--force-override]` against a needs_force_override
+    proposal: a plain approve is refused (exit 4, force_override_required), the override by an
+    overrider-role token goes through and is audited as an override."""
+    d = ctx.daemon(config=_config(), env=_env()).start()
+    inc = _incident(d, severity="critical", who=_as("root"))
+    obs = _observe(d, inc, _as("planner"))
+    p = _propose(d, inc, obs, _as("planner"), action="journal_vacuum", params={"max_size": "1G"})
+    check(p["decision"] == "needs_force_override", p["gate"])
+    pid = p["id"]
+    r = d.cli("approve", pid, "--as", "alice", env={"FORESTALL_TOKEN": TOKENS["alice"][1]})
+    check(r.returncode == 4 and "force_override_required" in r.stderr and
+          "FORCE_OVERRIDE" in r.stderr, r.stdout + r.stderr)
+    # an approver may not override even when asking for it
+    r = d.cli("approve", pid, "--as", "alice", "--force-override",
+              env={"FORESTALL_TOKEN": TOKENS["alice"][1]})
+    check(r.returncode == 4 and "forbidden" in r.stderr, r.stdout + r.stderr)
+    st, shown = d.get(f"/api/v1/proposals/{pid}", headers=_as("vera"))
+    check(shown["status"] == "pending", shown)
+    r = d.cli("approve", pid, "--as", "bob", "--force-override", "--comment", "disk full in 5 min",
+              "-o", "json", env={"FORESTALL_TOKEN": TOKENS["bob"][1]})
+    check(r.returncode == 0, r.stdout + r.stderr)
+    out = json.loads(r.stdout)
+    check(out["kind"] == "force_override" and out["approvedBy"] == "bob" and
+          out["status"] == "approved", out)
+    overrides = _audit(d, _as("vera"), type="override")
+    check(len(overrides) == 1 and overrides[0]["actor"] == "bob", overrides)
+    check(overrides[0]["data"]["action_hash"] == p["actionHash"], overrides[0])
+    refusals = _audit(d, _as("vera"), type="refusal")
+    check([(x["actor"], x["data"]["code"]) for x in refusals] ==
+          [("alice", "force_override_required"), ("alice", "forbidden")], refusals)
+    check(_audit(d, _as("vera"), type="approval") == [], "an override is not a plain approval")
+
+
+def test_policy_change_by_sighup_is_audited(ctx):
+    """Modes set in the policy file change with it: a reload (SIGHUP) or a start with another
+    policy is a `policy` audit record with the old and new version, hash, mode and modes."""
+    pol = os.path.join(ctx.dir, "policy.yaml")
+    with open(pol, "w") as f:
+        f.write("version: 3\nmode: autonomous\n")
+    d = ctx.daemon(config=_config(f"safety:\n  policy: {pol}\n"), env=_env()).start()
+    v1 = d.get("/api/v1/controls", headers=_as("vera"))[1]["policy"]["version"]
+    check(v1.startswith("3+"), v1)
+    check(_audit(d, _as("vera"), type="policy") == [], "a first start is no change")
+    with open(pol, "w") as f:
+        f.write("version: 4\nmode: supervised\nmodes:\n"
+                "  - match: {service: billing, env: production}\n    mode: shadow\n")
+    d.send(signal.SIGHUP)
+    wait_for(lambda: d.get("/api/v1/controls", headers=_as("vera"))[1]["policy"]["version"]
+             .startswith("4+"), 10, what="policy reload")
+    recs = _audit(d, _as("vera"), type="policy")
+    check(len(recs) == 1, recs)
+    rec = recs[0]
+    v2 = d.get("/api/v1/controls", headers=_as("vera"))[1]["policy"]["version"]
+    check(rec["actor"] == "system:sighup", rec)
+    data = rec["data"]
+    check(data["from"]["version"] == v1 and data["to"]["version"] == v2, data)
+    check(len(data["from"]["hash"]) == 64 and data["from"]["hash"].startswith(v1.split("+")[1]),
+          data)
+    check(data["to"]["hash"].startswith(v2.split("+")[1]), data)
+    check(data["mode"] == {"from": "autonomous", "to": "supervised"}, data)
+    check(data["modes"]["from"] == [] and len(data["modes"]["to"]) == 1 and
+          data["modes"]["to"][0]["mode"] == "shadow", data)
+    check({"mode", "modes", "version"} <= set(data["changed"]), data)
+    # the new modes are in force: monitoring in production is supervised now
+    inc = _incident(d, who=_as("root"))
+    obs = _observe(d, inc, _as("planner"))
+    p = _propose(d, inc, obs, _as("planner"), action="journal_vacuum", params={"max_size": "1G"})
+    check(p["decision"] == "needs_approval" and p["gate"]["rule"] == 12, p["gate"])
+    # the same file again: nothing changed, nothing recorded
+    d.send(signal.SIGHUP)
+    d.stop()
+    # a start with another policy is a change too
+    with open(pol, "w") as f:
+        f.write("version: 5\nmode: supervised\nmodes:\n"
+                "  - match: {service: billing, env: production}\n    mode: shadow\n"
+                "threshold: 30\n")
+    d.start()
+    recs = _audit(d, _as("vera"), type="policy")
+    check([r["actor"] for r in recs] == ["system:sighup", "system:start"], recs)
+    check("mode" not in recs[1]["data"] and "modes" not in recs[1]["data"] and
+          recs[1]["data"]["changed"] == ["threshold", "version"], recs[1])
+    st, v = d.get("/api/v1/audit/verify", headers=_as("vera"))
+    check(st == 200 and v["ok"], v)
+
+
 def test_pending_survive_restart_expire_and_policy_change_makes_stale(ctx):
     pol = os.path.join(ctx.dir, "policy.yaml")
     with open(pol, "w") as f:
@@ -221,6 +307,13 @@ def test_kill_switch_persists_blocks_and_is_audited(ctx):
     r = d.cli("freeze", "--reason", "database migration in progress",
               env={"FORESTALL_TOKEN": TOKENS["alice"][1]})
     check(r.returncode == 0 and "frozen by alice" in r.stdout, r.stdout + r.stderr)
+    # a second freeze keeps the first one (why everything stopped) and is recorded itself
+    r = d.cli("freeze", "--reason", "disk alarm on db-2", env={"FORESTALL_TOKEN": TOKENS["bob"][1]})
+    check(r.returncode == 0 and "already frozen by alice" in r.stdout and
+          "database migration in progress" in r.stdout, r.stdout + r.stderr)
+    r = d.cli("mode", "show", "-o", "json", env={"FORESTALL_TOKEN": TOKENS["vera"][1]})
+    f = json.loads(r.stdout)["freeze"]
+    check(f["by"] == "alice" and f["reason"] == "database migration in progress", f)
     d.stop()
     d.start()
     p = _propose(d, inc, obs, _as("planner"), action="journal_vacuum", params={"max_size": "1G"})
@@ -236,8 +329,12 @@ def test_kill_switch_persists_blocks_and_is_audited(ctx):
     p = _propose(d, inc, obs, _as("planner"), action="journal_vacuum", params={"max_size": "1G"})
     check(p["decision"] == "execute", p["gate"])
     recs = _audit(d, _as("vera"), type="freeze,unfreeze")
-    check([(x["type"], x["actor"]) for x in recs] == [("freeze", "alice"), ("unfreeze", "root")],
-          recs)
+    check([(x["type"], x["actor"]) for x in recs] ==
+          [("freeze", "alice"), ("freeze", "bob"), ("unfreeze", "root")], recs)
+    check([x["data"]["already_frozen"] for x in recs[:2]] == [False, True], recs)
+    check(recs[1]["data"]["reason"] == "disk alarm on db-2" and
+          recs[1]["data"]["frozen_by"] == "alice", recs[1])
+    check(recs[2]["data"]["was"]["by"] == "alice", recs[2])
 
 
 def test_runtime_mode_overrides_policy_and_is_audited(ctx):
@@ -322,6 +419,14 @@ def test_audit_verify_export_and_tampering_cli(ctx):
     rows = list(csv.reader(io.StringIO(r.stdout)))
     check(len(rows) == 2 and json.loads(rows[1][4])["reason"] ==
           'audit test, with a comma, and "quotes"', rows)
+    # an unknown record type is a usage error, not an empty export
+    for bad in ("bogus", "freeze,bogus", "freezes"):
+        r = d.cli("audit", "export", "-c", cfg, "--type", bad)
+        check(r.returncode == 2 and r.stdout == "", (bad, r.stdout, r.stderr))
+        check(f'unknown record type "{bad.split(",")[-1]}"' in r.stderr and
+              "freeze, unfreeze" in r.stderr and "policy" in r.stderr, r.stderr)
+    r = d.cli("audit", "export", "-c", cfg, "--type", "freeze, unfreeze", "--format", "jsonl")
+    check(r.returncode == 0 and len(r.stdout.splitlines()) == 1, r.stdout + r.stderr)
     r = d.cli("audit", "export", "-c", cfg, "--format", "jsonl")
     recs = [json.loads(x) for x in r.stdout.splitlines()]
     check([x["seq"] for x in recs] == list(range(1, len(recs) + 1)), recs)
@@ -349,6 +454,24 @@ def test_audit_verify_export_and_tampering_cli(ctx):
     r = d.cli("audit", "verify", "-c", cfg, "-o", "json")
     v = json.loads(r.stdout)
     check(r.returncode == 1 and not v["ok"] and "2" in v["problem"], v)
+    # ... so whoever cuts the tail removes the checkpoints too: with records and no checkpoint
+    # the chain is not verified (the daemon writes one at start, after commits and at stop)
+    ck = os.path.join(d.data_dir, "audit-checkpoints.jsonl")
+    for how in ("deleted", "emptied"):
+        if how == "deleted":
+            os.unlink(ck)
+        else:
+            open(ck, "w").close()
+        r = d.cli("audit", "verify", "-c", cfg)
+        check(r.returncode == 1 and "audit chain OK" not in r.stdout and
+              f"no checkpoint found at {ck}: truncation of the tail cannot be ruled out"
+              in r.stdout, (how, r.stdout, r.stderr))
+        v = json.loads(d.cli("audit", "verify", "-c", cfg, "-o", "json").stdout)
+        check(not v["ok"] and v["noCheckpoint"] == ck and v["badSeq"] == 0, v)
+    # the operator may accept a chain without checkpoints, and is told what that cannot show
+    r = d.cli("audit", "verify", "-c", cfg, "--no-checkpoint")
+    check(r.returncode == 0 and "audit chain OK" in r.stdout and
+          "truncation of the tail cannot be ruled out" in r.stdout, r.stdout + r.stderr)
 
 
 def _local(*args, input=None):
@@ -374,6 +497,13 @@ def test_gate_explain_and_policy_test_cli(ctx):
     check(r.returncode == 0 and json.loads(r.stdout)["decision"] == "blocked", r.stdout + r.stderr)
     r = _local("gate", "explain", "-", input="{not json")
     check(r.returncode == 1 and r.stderr.startswith("forestall: "), r.stderr)
+    # the path of the problem once, as docs/proposals.md shows it
+    r = _local("gate", "explain", "-", input='{"action": "journal_vacuum"}')
+    check(r.returncode == 1 and
+          r.stderr == "forestall: -: target: required field is missing\n", r.stderr)
+    r = _local("gate", "explain", "-", input='{"action": "journal_vacuum", "target": {"host": 7}}')
+    check(r.returncode == 1 and
+          r.stderr == "forestall: -: target.host: expected string, got number\n", r.stderr)
     bad = os.path.join(ctx.dir, "bad.yaml")
     with open(bad, "w") as f:
         f.write("version: 2\nthreshold: 40\nlevels:\n  medium: 30\n  hihg: 60\n")

@@ -400,6 +400,153 @@ static void test_frozen_stops_every_start(void **state)
     assert_int_equal(count_audit("unfreeze"), 1);
 }
 
+/* The data of the audit records of one type, in order, as a JSON array. */
+static json_t *audit_data(const char *type)
+{
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT actor, data FROM audit_log WHERE type=? ORDER BY seq", -1,
+                           &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(st, 1, type, -1, SQLITE_STATIC);
+    json_t *out = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *d = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+        assert_non_null(d);
+        json_object_set_new(d, "_actor", json_string((const char *)sqlite3_column_text(st, 0)));
+        json_array_append_new(out, d);
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return out;
+}
+
+static const char *str_at(const json_t *o, const char *k)
+{
+    return json_string_value(json_object_get(o, k));
+}
+
+static void test_second_freeze_keeps_the_first(void **state)
+{
+    struct fs_safety_request q = {
+        .who = &alice, .rules = rules, .now = now + 1, .reason = "database migration"};
+    assert_int_equal(run(fs_safety_freeze, &q), 0);
+    assert_false(json_is_true(json_object_get(q.result, "alreadyFrozen")));
+    fs_safety_request_reset(&q);
+    q = (struct fs_safety_request){
+        .who = &bob, .rules = rules, .now = now + 2, .reason = "disk alarm on db-2"};
+    assert_int_equal(run(fs_safety_freeze, &q), 0);
+    /* the answer is the freeze in force: the first one */
+    assert_true(json_is_true(json_object_get(q.result, "alreadyFrozen")));
+    assert_true(json_is_true(json_object_get(q.result, "frozen")));
+    assert_string_equal(str_at(q.result, "reason"), "database migration");
+    assert_string_equal(str_at(q.result, "by"), "alice");
+    fs_safety_request_reset(&q);
+
+    /* the stored freeze is still the first one */
+    json_t *c = NULL;
+    struct fs_err err;
+    assert_int_equal(fs_safety_controls(store, rules, &c, &err), 0);
+    json_t *f = json_object_get(c, "freeze");
+    assert_true(json_is_true(json_object_get(c, "frozen")));
+    assert_string_equal(str_at(f, "reason"), "database migration");
+    assert_string_equal(str_at(f, "by"), "alice");
+    char at[40];
+    fs_time_format(now + 1, at, sizeof(at));
+    assert_string_equal(str_at(f, "at"), at);
+    json_decref(c);
+
+    /* both are records: the second one says it found the switch already on, and its reason */
+    json_t *recs = audit_data("freeze");
+    assert_int_equal(json_array_size(recs), 2);
+    json_t *r0 = json_array_get(recs, 0), *r1 = json_array_get(recs, 1);
+    assert_true(json_is_false(json_object_get(r0, "already_frozen")));
+    assert_string_equal(str_at(r0, "reason"), "database migration");
+    assert_string_equal(str_at(r0, "_actor"), "alice");
+    assert_true(json_is_true(json_object_get(r1, "already_frozen")));
+    assert_string_equal(str_at(r1, "reason"), "disk alarm on db-2");
+    assert_string_equal(str_at(r1, "_actor"), "bob");
+    assert_string_equal(str_at(r1, "frozen_by"), "alice");
+    assert_string_equal(str_at(r1, "frozen_since"), at);
+    json_decref(recs);
+
+    /* unfreezing records what was in force: the first freeze */
+    assert_int_equal(decide(fs_safety_unfreeze, &root, 0, false, "done", now + 3, NULL), 0);
+    recs = audit_data("unfreeze");
+    assert_string_equal(str_at(json_object_get(json_array_get(recs, 0), "was"), "by"), "alice");
+    json_decref(recs);
+}
+
+static bool policy_sync(const struct fs_rules *r, const char *actor)
+{
+    struct fs_err err;
+    bool recorded = true;
+    assert_int_equal(fs_store_begin(store, &err), 0);
+    if (fs_safety_policy_sync(store, r->policy, actor, now, &recorded, &err) < 0)
+        fail_msg("policy sync: %s", err.msg);
+    assert_int_equal(fs_store_commit(store, &err), 0);
+    return recorded;
+}
+
+static void test_policy_change_is_audited(void **state)
+{
+    /* the first policy a store sees is no change; the same one again neither */
+    assert_false(policy_sync(rules, "system:start"));
+    assert_false(policy_sync(rules, "system:sighup"));
+    assert_int_equal(count_audit("policy"), 0);
+
+    struct fs_rules *next = load_rules("version: 2\nmode: supervised\nmodes:\n"
+                                       "  - match: {service: billing, env: production}\n"
+                                       "    mode: shadow\nthreshold: 35\n");
+    assert_true(policy_sync(next, "system:sighup"));
+    assert_false(policy_sync(next, "system:sighup"));
+    json_t *recs = audit_data("policy");
+    assert_int_equal(json_array_size(recs), 1);
+    json_t *d = json_array_get(recs, 0);
+    assert_string_equal(str_at(d, "_actor"), "system:sighup");
+    json_t *from = json_object_get(d, "from"), *to = json_object_get(d, "to");
+    assert_string_equal(str_at(from, "version"), rules->policy->version);
+    assert_string_equal(str_at(from, "hash"), rules->policy->hash);
+    assert_string_equal(str_at(to, "version"), next->policy->version);
+    assert_string_equal(str_at(to, "hash"), next->policy->hash);
+    assert_int_equal(strlen(str_at(to, "hash")), 64);
+    assert_int_equal(strncmp(str_at(to, "version"), "2+", 2), 0);
+    json_t *mode = json_object_get(d, "mode");
+    assert_string_equal(str_at(mode, "from"), "autonomous");
+    assert_string_equal(str_at(mode, "to"), "supervised");
+    json_t *modes = json_object_get(d, "modes");
+    assert_int_equal(json_array_size(json_object_get(modes, "from")), 0);
+    assert_int_equal(json_array_size(json_object_get(modes, "to")), 1);
+    assert_string_equal(str_at(json_array_get(json_object_get(modes, "to"), 0), "mode"), "shadow");
+    char *changed = json_dumps(json_object_get(d, "changed"), JSON_COMPACT);
+    assert_string_equal(changed, "[\"mode\",\"modes\",\"threshold\",\"version\"]");
+    free(changed);
+    json_decref(recs);
+
+    /* a change that leaves the modes alone says so by leaving them out */
+    struct fs_rules *third = load_rules("version: 2\nmode: supervised\nmodes:\n"
+                                        "  - match: {service: billing, env: production}\n"
+                                        "    mode: shadow\nthreshold: 50\n");
+    assert_true(policy_sync(third, "system:start"));
+    recs = audit_data("policy");
+    d = json_array_get(recs, 1);
+    assert_null(json_object_get(d, "mode"));
+    assert_null(json_object_get(d, "modes"));
+    changed = json_dumps(json_object_get(d, "changed"), JSON_COMPACT);
+    assert_string_equal(changed, "[\"threshold\"]");
+    free(changed);
+    json_decref(recs);
+    fs_rules_release(next);
+    fs_rules_release(third);
+
+    struct fs_audit_report rep;
+    struct fs_err err;
+    assert_int_equal(fs_audit_verify(store, NULL, NULL, 0, &rep, &err), 0);
+    assert_true(rep.ok);
+}
+
 static void test_role_table_matches_config(void **state)
 {
     char roles[200] = "";
@@ -442,6 +589,8 @@ int main(void)
         T(test_critical_needs_force_override),
         T(test_approval_cannot_be_replayed_on_another_proposal),
         T(test_frozen_stops_every_start),
+        T(test_second_freeze_keeps_the_first),
+        T(test_policy_change_is_audited),
         T(test_role_table_matches_config),
         T(test_audit_chain_stays_sound),
     };

@@ -713,10 +713,86 @@ static void test_checkpoints(void **state)
     assert_int_equal(rep.checkpoint_seq, 25);
     assert_int_equal(rep.unanchored, 0);
 
-    /* no checkpoint file, or no key: verification cannot run */
-    assert_true(fs_audit_verify(s, "/nonexistent/checkpoints", key, strlen(key), &rep, &err) < 0);
+    /* no key: verification cannot run; an unreadable checkpoint file neither */
     assert_true(fs_audit_verify(s, ckfile, NULL, 0, &rep, &err) < 0);
+    assert_true(fs_audit_verify(s, dir, key, strlen(key), &rep, &err) < 0); /* a directory */
     free(orig);
+    fs_store_close(s);
+}
+
+/* A tail cut together with the checkpoints (file deleted or emptied) must not pass as a sound
+ * chain: records and no checkpoint is "not verified", naming the file. */
+static void test_missing_or_emptied_checkpoints(void **state)
+{
+    struct fs_store *s = open_store();
+    build_chain(s, 100);
+    struct fs_audit_checkpointer *cp = cp_open(key);
+    checkpoint(cp, s, record_ts(99) + 1);
+    fs_audit_checkpointer_free(cp);
+    struct fs_audit_report rep = verify(s, ckfile, key);
+    assert_true(rep.ok);
+    assert_int_equal(rep.checkpoint_ts, record_ts(99) + 1);
+    assert_int_equal(rep.head_ts, record_ts(99));
+    assert_string_equal(rep.note, "");
+
+    sqlite3 *db = raw_open_writable();
+    raw_exec(db, "DELETE FROM audit_log WHERE seq>95");
+    sqlite3_close(db);
+    char want[400];
+    snprintf(want, sizeof(want),
+             "no checkpoint found at %s: truncation of the tail cannot be ruled out", ckfile);
+
+    /* the checkpoint file deleted */
+    assert_int_equal(unlink(ckfile), 0);
+    rep = verify(s, ckfile, key);
+    assert_false(rep.ok);
+    assert_int_equal(rep.bad_seq, 0);
+    assert_int_equal(rep.records, 95);
+    assert_int_equal(rep.checkpoints, 0);
+    assert_int_equal(strncmp(rep.problem, want, strlen(want)), 0);
+
+    /* emptied */
+    spew(ckfile, "");
+    rep = verify(s, ckfile, key);
+    assert_false(rep.ok);
+    assert_int_equal(strncmp(rep.problem, want, strlen(want)), 0);
+
+    /* the caller that asks for no checkpoint check gets the chain alone */
+    rep = verify(s, NULL, NULL);
+    assert_true(rep.ok);
+    assert_int_equal(rep.records, 95);
+
+    /* no records: nothing to anchor, a missing file is what a fresh install has */
+    db = raw_open_writable();
+    raw_exec(db, "DELETE FROM audit_log");
+    sqlite3_close(db);
+    unlink(ckfile);
+    rep = verify(s, ckfile, key);
+    assert_true(rep.ok);
+    assert_int_equal(rep.records, 0);
+    fs_store_close(s);
+}
+
+/* Records after the last checkpoint are normal for a while; much later ones get a note. */
+static void test_stale_checkpoint_is_noted(void **state)
+{
+    struct fs_store *s = open_store();
+    build_chain(s, 10);
+    struct fs_audit_checkpointer *cp = cp_open(key);
+    checkpoint(cp, s, record_ts(9) + 5);
+    fs_audit_checkpointer_free(cp);
+    build_chain_from(s, 10, 50); /* up to 40 s later: within the interval and its slack */
+    struct fs_audit_report rep = verify(s, ckfile, key);
+    assert_true(rep.ok);
+    assert_int_equal(rep.unanchored, 40);
+    assert_string_equal(rep.note, "");
+    build_chain_from(s, 50, 100); /* 90 s after the checkpoint */
+    rep = verify(s, ckfile, key);
+    assert_true(rep.ok); /* informational, not a failure */
+    assert_int_equal(rep.unanchored, 90);
+    assert_non_null(strstr(rep.note, "the newest checkpoint (seq 10, "));
+    assert_non_null(strstr(rep.note, "is 89 s older than the last record (seq 100, "));
+    assert_non_null(strstr(rep.note, "90 records were written while no daemon ran"));
     fs_store_close(s);
 }
 
@@ -1118,6 +1194,8 @@ int main(void)
         cmocka_unit_test_setup(test_tail_truncation_needs_checkpoints, setup),
         cmocka_unit_test_setup(test_consistent_rewrite_needs_checkpoints, setup),
         cmocka_unit_test_setup(test_checkpoints, setup),
+        cmocka_unit_test_setup(test_missing_or_emptied_checkpoints, setup),
+        cmocka_unit_test_setup(test_stale_checkpoint_is_noted, setup),
         cmocka_unit_test_setup(test_empty_chain, setup),
         cmocka_unit_test_setup(test_append_rules, setup),
         cmocka_unit_test_setup(test_export_csv, setup),
