@@ -633,6 +633,80 @@ static void log_add(struct ld *l, struct fs_sim_log *g, const char *fmt, ...)
     g->lines[g->n++] = line;
 }
 
+/* journalctl -p's names, most severe first: a priority is its index. */
+static const char *const prio_names[] = {"emerg",   "alert",  "crit", "err",
+                                         "warning", "notice", "info", "debug"};
+#define PRIO_NOTICE 5
+#define PRIO_INFO 6
+
+/* One entry for h's journal (ident: identn bytes, or NULL). */
+static void jentry_add(struct ld *l, struct fs_sim_host *h, int64_t t_ms, const char *ident,
+                       size_t identn, int64_t pid, const char *unit, int prio, bool kernel,
+                       const char *message)
+{
+    void *p = grow(l, h->jentries, h->njentries, &h->capjentries, sizeof(*h->jentries));
+    if (!p)
+        return;
+    h->jentries = p;
+    struct fs_sim_jentry *e = &h->jentries[h->njentries];
+    e->t_ms = t_ms;
+    e->ident = ident ? fs_strndup(ident, identn) : NULL;
+    e->unit = dup_or_flag(l, unit);
+    e->message = dup_or_flag(l, message);
+    if ((ident && !e->ident) || !e->message) {
+        l->nomem = true;
+        free(e->ident);
+        free(e->unit);
+        free(e->message);
+        return;
+    }
+    e->pid = pid;
+    e->priority = prio;
+    e->kernel = kernel;
+    e->seq = h->njentries++;
+}
+
+/* A syslog line's text after the host name, as a journal entry: "IDENT[PID]: MESSAGE",
+ * "IDENT: MESSAGE", or a MESSAGE without an identifier. The kernel's lines ("kernel: [ 2.1]
+ * ...") lose the kernel's clock, which the journal keeps in a field of its own. */
+static void journal_text(struct ld *l, struct fs_sim_host *h, int64_t t_ms, const char *unit,
+                         int prio, const char *text)
+{
+    size_t n = strcspn(text, " :");
+    const char *ident = NULL, *msg = text;
+    size_t identn = 0;
+    int64_t pid = 0;
+    if (n > 0 && text[n] == ':' && (text[n + 1] == ' ' || !text[n + 1])) {
+        ident = text;
+        identn = n;
+        msg = text + n + (text[n + 1] ? 2 : 1);
+        const char *lb = memchr(text, '[', n);
+        if (lb && lb > text && text[n - 1] == ']') {
+            char *end = NULL;
+            long long v = strtoll(lb + 1, &end, 10);
+            if (end == text + n - 1 && v > 0) {
+                pid = v;
+                identn = (size_t)(lb - text);
+            }
+        }
+    }
+    bool kernel = ident && identn == 6 && !memcmp(ident, "kernel", 6);
+    if (kernel && msg[0] == '[' && strchr(msg, ']')) {
+        msg = strchr(msg, ']') + 1;
+        while (*msg == ' ')
+            msg++;
+    }
+    jentry_add(l, h, t_ms, ident, identn, pid, unit, prio, kernel, msg);
+}
+
+static int jentry_by_time(const void *a, const void *b)
+{
+    const struct fs_sim_jentry *x = a, *y = b;
+    if (x->t_ms != y->t_ms)
+        return x->t_ms < y->t_ms ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
 /* What rsyslog writes before a message in its file format (Debian's default), in UTC:
  * "2026-11-21T10:12:03.123456+00:00 web-1 ". */
 static void syslog_stamp(char *out, size_t size, int64_t t_ms, const char *host)
@@ -647,11 +721,13 @@ static void syslog_stamp(char *out, size_t size, int64_t t_ms, const char *host)
     snprintf(out, size, "%s.%06d+00:00 %s ", d, (int)(t_ms % 1000) * 1000, host);
 }
 
-/* logs: path → [line, ...]; a line is text as tail prints it, or {ago, text}: text logged that
- * long ago, after the timestamp and host name rsyslog writes. */
+/* logs: path → [line, ...]; a line is text as tail prints it, or {ago, text, unit, priority}:
+ * text logged that long ago, after the timestamp and host name rsyslog writes, and an entry of
+ * the journal too (unit and priority are the journal's fields). The path "journal" is the
+ * journal alone: entries no file holds. */
 static void load_logs(struct ld *l, struct fs_sim_host *h, const json_t *v, const char *kp)
 {
-    static const char *const lkeys[] = {"ago", "text", NULL};
+    static const char *const lkeys[] = {"ago", "text", "unit", "priority", NULL};
     if (!json_is_object(v)) {
         bad(l, kp, "must be a mapping of log file path → list of lines");
         return;
@@ -662,14 +738,15 @@ static void load_logs(struct ld *l, struct fs_sim_host *h, const json_t *v, cons
     {
         char lp[1100];
         fs_jpath_key(lp, sizeof(lp), kp, path);
-        if (!abs_path(l, path, lp))
+        bool journal_only = !strcmp(path, "journal");
+        if (!journal_only && !abs_path(l, path, lp))
             continue;
         if (!json_is_array(lines)) {
             bad(l, lp, "must be a list of lines (text, or {ago, text})");
             continue;
         }
-        struct fs_sim_log *g = log_at(l, h, path);
-        if (!g)
+        struct fs_sim_log *g = journal_only ? NULL : log_at(l, h, path);
+        if (!journal_only && !g)
             return;
         size_t k;
         json_t *line;
@@ -677,8 +754,12 @@ static void load_logs(struct ld *l, struct fs_sim_host *h, const json_t *v, cons
         {
             char ep[1120];
             snprintf(ep, sizeof(ep), "%s[%zu]", lp, k);
-            if (json_is_string(line)) {
+            if (json_is_string(line) && !journal_only) {
                 log_add(l, g, "%s", json_string_value(line));
+                continue;
+            }
+            if (journal_only && !json_is_object(line)) {
+                bad(l, ep, "must be {ago, text}: a journal entry has a time");
                 continue;
             }
             if (!json_is_object(line)) {
@@ -694,11 +775,29 @@ static void load_logs(struct ld *l, struct fs_sim_host *h, const json_t *v, cons
                 bad(l, ap, "required");
             }
             const char *text = get_str(l, line, "text", ep, true);
+            const char *unit = get_str(l, line, "unit", ep, false);
+            const char *prio = get_str(l, line, "priority", ep, false);
+            int pr = PRIO_INFO;
+            if (prio) {
+                for (pr = 0; pr < (int)FS_ARRAY_LEN(prio_names); pr++)
+                    if (!strcmp(prio_names[pr], prio))
+                        break;
+                if (pr == (int)FS_ARRAY_LEN(prio_names)) {
+                    char pp[1140];
+                    keypath(pp, sizeof(pp), ep, "priority");
+                    bad(l, pp,
+                        "must be one of emerg, alert, crit, err, warning, notice, info, "
+                        "debug");
+                    continue;
+                }
+            }
             if (!text)
                 continue;
             char stamp[400];
             syslog_stamp(stamp, sizeof(stamp), l->now - ago, h->name);
-            log_add(l, g, "%s%s", stamp, text);
+            if (g)
+                log_add(l, g, "%s%s", stamp, text);
+            journal_text(l, h, l->now - ago, unit, pr, text);
         }
     }
 }
@@ -716,67 +815,97 @@ static int oom_by_time(const void *a, const void *b)
     return x->t_ms < y->t_ms ? -1 : x->t_ms > y->t_ms;
 }
 
-/* The lines a Linux 6.1 kernel logs for one OOM kill, as rsyslog writes them to kern.log: who
- * invoked the killer, the cgroup's usage and limit (a memory cgroup's kill) or Mem-Info (the
- * host's), the task table, the oom-kill summary and the "Killed process" line. */
+/* One line of an OOM report: in the log file g (after the stamp and the kernel's clock, kp) when
+ * there is one, and as the kernel's entry in the journal. */
+static void oom_line(struct ld *l, struct fs_sim_host *h, struct fs_sim_log *g, const char *kp,
+                     int64_t t_ms, int prio, const char *fmt, ...)
+    __attribute__((format(printf, 7, 8)));
+static void oom_line(struct ld *l, struct fs_sim_host *h, struct fs_sim_log *g, const char *kp,
+                     int64_t t_ms, int prio, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (g)
+        log_add(l, g, "%s %s", kp, msg);
+    jentry_add(l, h, t_ms, "kernel", 6, 0, NULL, prio, true, msg);
+}
+
+/* The lines a Linux 6.1 kernel logs for one OOM kill, as rsyslog writes them to kern.log (and
+ * journald keeps them, without the kernel's clock): who invoked the killer, the cgroup's usage
+ * and limit (a memory cgroup's kill) or Mem-Info (the host's), the task table, the oom-kill
+ * summary and the "Killed process" line; then, for a unit's process, what systemd logs about
+ * the unit (journal only). */
 static void oom_emit(struct ld *l, struct fs_sim_host *h, const struct oom_kill *k)
 {
-    struct fs_sim_log *g = log_at(l, h, k->log);
-    if (!g)
+    struct fs_sim_log *g = NULL;
+    if (strcmp(k->log, "journal") && !(g = log_at(l, h, k->log)))
         return;
     char pre[600];
     syslog_stamp(pre, sizeof(pre), k->t_ms, h->name);
     /* the kernel's own clock: seconds since a boot 40 days before the scenario */
-    int64_t up = k->t_ms - (l->now - 40 * DAY_MS);
+    int64_t up = k->t_ms - (l->now - FS_SIM_UPTIME_MS);
     char kp[700];
     snprintf(kp, sizeof(kp), "%skernel: [%6" PRId64 ".%06d]", pre, up / 1000,
              (int)(up % 1000) * 1000);
     uint64_t rss_kb = k->rss / 1024, vm_kb = rss_kb * 2 + 65536, file_kb = rss_kb / 50;
     uint64_t pgt_kb = rss_kb / 500 + 4;
     bool memcg = k->limit > 0;
-    log_add(l, g,
-            "%s %s invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), "
-            "order=0, oom_score_adj=0",
-            kp, k->process);
-    log_add(l, g,
-            "%s CPU: 1 PID: %" PRId64 " Comm: %s Not tainted 6.1.0-28-amd64 #1 Debian 6.1.119-1",
-            kp, k->pid, k->process);
+    int64_t t = k->t_ms;
+    oom_line(l, h, g, kp, t, 4,
+             "%s invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), "
+             "order=0, oom_score_adj=0",
+             k->process);
+    oom_line(l, h, g, kp, t, 4,
+             "CPU: 1 PID: %" PRId64 " Comm: %s Not tainted 6.1.0-28-amd64 #1 Debian 6.1.119-1",
+             k->pid, k->process);
     if (memcg)
-        log_add(l, g, "%s memory: usage %" PRIu64 "kB, limit %" PRIu64 "kB, failcnt 1873", kp,
-                k->limit / 1024, k->limit / 1024);
+        oom_line(l, h, g, kp, t, PRIO_INFO,
+                 "memory: usage %" PRIu64 "kB, limit %" PRIu64 "kB, failcnt 1873", k->limit / 1024,
+                 k->limit / 1024);
     else
-        log_add(l, g, "%s Mem-Info:", kp);
-    log_add(l, g, "%s Tasks state (memory values in pages):", kp);
-    log_add(l, g,
-            "%s [  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj "
-            "name",
-            kp);
-    log_add(l, g,
-            "%s [%7" PRId64 "] %5" PRId64 " %5" PRId64 " %8" PRIu64 " %8" PRIu64 " %14" PRIu64
-            "        0             0 %s",
-            kp, k->pid, k->uid, k->pid, vm_kb / 4, (rss_kb + file_kb) / 4, pgt_kb * 1024,
-            k->process);
+        oom_line(l, h, g, kp, t, PRIO_INFO, "Mem-Info:");
+    oom_line(l, h, g, kp, t, PRIO_INFO, "Tasks state (memory values in pages):");
+    oom_line(l, h, g, kp, t, PRIO_INFO,
+             "[  pid  ]   uid  tgid total_vm      rss pgtables_bytes swapents oom_score_adj "
+             "name");
+    oom_line(l, h, g, kp, t, PRIO_INFO,
+             "[%7" PRId64 "] %5" PRId64 " %5" PRId64 " %8" PRIu64 " %8" PRIu64 " %14" PRIu64
+             "        0             0 %s",
+             k->pid, k->uid, k->pid, vm_kb / 4, (rss_kb + file_kb) / 4, pgt_kb * 1024, k->process);
     if (memcg)
-        log_add(l, g,
-                "%s oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
-                "oom_memcg=%s,task_memcg=%s,task=%s,pid=%" PRId64 ",uid=%" PRId64,
-                kp, k->cgroup, k->cgroup, k->process, k->pid, k->uid);
+        oom_line(l, h, g, kp, t, PRIO_INFO,
+                 "oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,"
+                 "oom_memcg=%s,task_memcg=%s,task=%s,pid=%" PRId64 ",uid=%" PRId64,
+                 k->cgroup, k->cgroup, k->process, k->pid, k->uid);
     else
-        log_add(l, g,
-                "%s oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,"
-                "global_oom,task_memcg=%s,task=%s,pid=%" PRId64 ",uid=%" PRId64,
-                kp, k->cgroup, k->process, k->pid, k->uid);
-    log_add(l, g,
-            "%s %s: Killed process %" PRId64 " (%s) total-vm:%" PRIu64 "kB, anon-rss:%" PRIu64
-            "kB, file-rss:%" PRIu64 "kB, shmem-rss:0kB, UID:%" PRId64 " pgtables:%" PRIu64
-            "kB oom_score_adj:0",
-            kp, memcg ? "Memory cgroup out of memory" : "Out of memory", k->pid, k->process, vm_kb,
-            rss_kb, file_kb, k->uid, pgt_kb);
+        oom_line(l, h, g, kp, t, PRIO_INFO,
+                 "oom-kill:constraint=CONSTRAINT_NONE,nodemask=(null),cpuset=/,mems_allowed=0,"
+                 "global_oom,task_memcg=%s,task=%s,pid=%" PRId64 ",uid=%" PRId64,
+                 k->cgroup, k->process, k->pid, k->uid);
+    oom_line(l, h, g, kp, t, 3,
+             "%s: Killed process %" PRId64 " (%s) total-vm:%" PRIu64 "kB, anon-rss:%" PRIu64
+             "kB, file-rss:%" PRIu64 "kB, shmem-rss:0kB, UID:%" PRId64 " pgtables:%" PRIu64
+             "kB oom_score_adj:0",
+             memcg ? "Memory cgroup out of memory" : "Out of memory", k->pid, k->process, vm_kb,
+             rss_kb, file_kb, k->uid, pgt_kb);
+    /* systemd notices the kill in the unit's cgroup: a line about the unit, from PID 1 */
+    static const char slice[] = "/system.slice/";
+    const char *unit = k->cgroup + sizeof(slice) - 1;
+    if (!strncmp(k->cgroup, slice, sizeof(slice) - 1) && !strchr(unit, '/') && *unit) {
+        char msg[400];
+        snprintf(msg, sizeof(msg), "%s: A process of this unit has been killed by the OOM killer.",
+                 unit);
+        jentry_add(l, h, t + 1, "systemd", 7, 1, unit, PRIO_NOTICE, false, msg);
+    }
 }
 
 /* oom_kills: [{ago, process, pid, uid, rss, service | cgroup, limit, log}] → the kernel's lines
- * for each kill in its log (kern.log by default), after the lines `logs` gives it, oldest
- * first. Only the log says so: the processes are what `processes` lists. */
+ * for each kill in its log (kern.log by default; "journal": in no file) and the journal, after
+ * the lines `logs` gives it, oldest first. Only the logs say so: the processes are what
+ * `processes` lists. */
 static void load_ooms(struct ld *l, struct fs_sim_host *h, const json_t *arr, const char *base)
 {
     static const char *const keys[] = {"ago",     "process", "pid",   "uid", "rss",
@@ -793,7 +922,7 @@ static void load_ooms(struct ld *l, struct fs_sim_host *h, const json_t *arr, co
         int64_t ago = 10 * 60000;
         get_dur(l, o, "ago", p, &ago);
         k->t_ms = l->now - ago;
-        if (ago > 40 * DAY_MS) {
+        if (ago > FS_SIM_UPTIME_MS) {
             keypath(kp, sizeof(kp), p, "ago");
             bad(l, kp, "at most 40d (the simulated host booted 40 days ago)");
         }
@@ -821,7 +950,7 @@ static void load_ooms(struct ld *l, struct fs_sim_host *h, const json_t *arr, co
             snprintf(k->cgroup, sizeof(k->cgroup), "/");
         k->log = get_str(l, o, "log", p, false);
         keypath(kp, sizeof(kp), p, "log");
-        if (k->log && !abs_path(l, k->log, kp))
+        if (k->log && strcmp(k->log, "journal") && !abs_path(l, k->log, kp))
             continue;
         if (!k->log)
             k->log = "/var/log/kern.log";
@@ -947,6 +1076,9 @@ static void load_host(struct ld *l, struct fs_sim_host *h, const char *name, con
             keypath(kp, sizeof(kp), p, host_sections[k].key);
             host_sections[k].load(l, h, v, kp);
         }
+    /* the journal in time order; lines of one time keep the order they were given in */
+    if (h->njentries)
+        qsort(h->jentries, h->njentries, sizeof(*h->jentries), jentry_by_time);
     /* each log is a file of what its lines add up to */
     for (size_t k = 0; k < h->nlogs && !l->nomem; k++) {
         uint64_t bytes = 0;
@@ -1213,6 +1345,12 @@ void fs_world_free(struct fs_world *w)
             free(h->logs[k].path);
         }
         free(h->logs);
+        for (size_t k = 0; k < h->njentries; k++) {
+            free(h->jentries[k].ident);
+            free(h->jentries[k].unit);
+            free(h->jentries[k].message);
+        }
+        free(h->jentries);
         for (size_t k = 0; k < h->nports; k++) {
             free(h->ports[k].proto);
             free(h->ports[k].address);

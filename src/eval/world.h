@@ -81,6 +81,20 @@ struct fs_sim_log {
     size_t n, cap;
 };
 
+/* One entry of a host's systemd journal, as journalctl prints it. Every {ago, text} log line is
+ * one (rsyslog writes what journald hands it), and so is each line of an OOM kill; the log
+ * "journal" holds entries that are in no file. */
+struct fs_sim_jentry {
+    int64_t t_ms;
+    char *ident;   /* SYSLOG_IDENTIFIER ("kernel", "systemd", "nginx"), or NULL for none */
+    int64_t pid;   /* 0 = none printed (the kernel's lines) */
+    char *unit;    /* the unit it belongs to or is about (journalctl -u), or NULL */
+    int priority;  /* 0 emerg .. 7 debug (journalctl -p) */
+    bool kernel;   /* the kernel's (journalctl -k) */
+    char *message; /* may hold "\n": journalctl indents the lines after the first */
+    size_t seq;    /* load order: entries of the same time keep it */
+};
+
 struct fs_sim_port {
     char *proto, *address;
     int64_t port;
@@ -108,8 +122,14 @@ struct fs_sim_host {
     size_t nlogs, caplogs;
     struct fs_sim_port *ports;
     size_t nports;
-    char *journal_dir; /* where the journal files are, NULL = no journal */
+    char *journal_dir;              /* where the journal files are, NULL = no journal */
+    struct fs_sim_jentry *jentries; /* the journal's entries, oldest first */
+    size_t njentries, capjentries;
 };
+
+/* The simulated hosts booted this long before the scenario's clock (journalctl -k shows the
+ * current boot; an OOM kill is at most this old). */
+#define FS_SIM_UPTIME_MS (40LL * 86400 * 1000)
 
 /* A metric series: the answer to every Prometheus query whose text contains `match`. */
 struct fs_sim_point {

@@ -64,6 +64,17 @@ int fs_hp_journal_files(const char *buf, size_t len, json_t **out, struct fs_err
  * FS_HP_MAX_LINE bytes. */
 int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, struct fs_err *err);
 
+/* `journalctl --no-pager -q -o short-iso` → {"lines":[{time, host, ident, pid, message}],
+ * lines_read, lines_matched, lines_cut}: one element per journal entry, in journalctl's order. time
+ * is the stamp as printed ("2026-11-21T10:12:03+0000"); ident is null when the entry has none, pid
+ * null when none is printed (the kernel's lines); the continuation lines of a multi-line
+ * message (indented under it) are joined to it with "\n". A line that is not in that format is
+ * {raw: LINE}. lines_read counts entries (journalctl's own "-- ... --" notes and blank lines are
+ * skipped); only entries with a line containing filter (a fixed string, byte for byte; NULL or
+ * "" = every entry) are kept; each message is cut at FS_HP_MAX_LINE bytes. */
+int fs_hp_journal_lines(const char *buf, size_t len, const char *filter, json_t **out,
+                        struct fs_err *err);
+
 /* `ss -H -ltnu` → {"sockets":[{proto, state, address, port, interface?}]}. A header line is
  * skipped; port is null for "*". */
 int fs_hp_ss(const char *buf, size_t len, json_t **out, struct fs_err *err);

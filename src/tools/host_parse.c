@@ -637,6 +637,23 @@ int fs_hp_journal_usage(const char *buf, size_t len, json_t **out, struct fs_err
 
 /* ---- log lines ---------------------------------------------------------------------------- */
 
+/* n bytes of s as a JSON string, cut at FS_HP_MAX_LINE bytes (on a UTF-8 boundary, so the kept
+ * part stays whole characters) with a marker saying how much went; *cut says whether it was.
+ * Reads at most FS_HP_MAX_LINE + 1 bytes of s. */
+static json_t *capped_string(const char *s, size_t n, bool *cut)
+{
+    *cut = n > FS_HP_MAX_LINE;
+    if (!*cut)
+        return fs_hp_string(s, n);
+    size_t k = FS_HP_MAX_LINE;
+    while (k > 0 && ((unsigned char)s[k] & 0xC0) == 0x80)
+        k--;
+    char tmp[FS_HP_MAX_LINE + 64];
+    memcpy(tmp, s, k);
+    int m = snprintf(tmp + k, sizeof(tmp) - k, " [... %zu bytes cut]", n - k);
+    return fs_hp_string(tmp, k + (size_t)m);
+}
+
 int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, struct fs_err *err)
 {
     *out = NULL;
@@ -652,23 +669,205 @@ int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, s
         if (fl && !memmem(line, n, filter, fl))
             continue;
         matched++;
-        json_t *s;
-        if (n > FS_HP_MAX_LINE) {
-            /* cut on a UTF-8 boundary so the kept part stays whole characters */
-            size_t k = FS_HP_MAX_LINE;
-            while (k > 0 && ((unsigned char)line[k] & 0xC0) == 0x80)
-                k--;
-            char tmp[FS_HP_MAX_LINE + 64];
-            memcpy(tmp, line, k);
-            int m = snprintf(tmp + k, sizeof(tmp) - k, " [... %zu bytes cut]", n - k);
-            s = fs_hp_string(tmp, k + (size_t)m);
-            cut++;
-        } else {
-            s = fs_hp_string(line, n);
-        }
+        bool was_cut;
+        json_t *s = capped_string(line, n, &was_cut);
+        cut += was_cut;
         if (!s || json_array_append_new(arr, s) < 0)
             return nomem(res, NULL, err);
     }
+    bool ok = true;
+    ok = put(res, "lines_read", json_integer(read), ok);
+    ok = put(res, "lines_matched", json_integer(matched), ok);
+    ok = put(res, "lines_cut", json_integer(cut), ok);
+    if (!ok)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
+/* ---- journalctl -o short-iso -------------------------------------------------------------- */
+
+static bool digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+/* Length of the ISO 8601 stamp short-iso prints at the start of s ("2026-11-21T10:12:03+0000";
+ * also a fraction, "+00:00" or "Z"), or 0. */
+static size_t iso_stamp(const char *s, size_t n)
+{
+    if (n < 20 || !digits(s, 4) || s[4] != '-' || !digits(s + 5, 2) || s[7] != '-' ||
+        !digits(s + 8, 2) || s[10] != 'T' || !digits(s + 11, 2) || s[13] != ':' ||
+        !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
+        return 0;
+    size_t i = 19;
+    if (i < n && s[i] == '.') {
+        size_t f = ++i;
+        while (i < n && i - f < 9 && s[i] >= '0' && s[i] <= '9')
+            i++;
+        if (i == f)
+            return 0;
+    }
+    if (i < n && s[i] == 'Z')
+        return i + 1;
+    if (i + 5 <= n && (s[i] == '+' || s[i] == '-') && digits(s + i + 1, 2)) {
+        if (digits(s + i + 3, 2))
+            return i + 5;
+        if (i + 6 <= n && s[i + 3] == ':' && digits(s + i + 4, 2))
+            return i + 6;
+    }
+    return 0;
+}
+
+/* One journal entry as it is read: its first line's fields, its message growing by the
+ * continuation lines journalctl indents below it. */
+struct jentry {
+    bool open;      /* an entry is being read */
+    bool match;     /* one of its lines holds the filter */
+    json_t *fields; /* {time, host, ident, pid} of a parsed line, NULL for a raw one */
+    size_t indent;  /* where the message starts on the first line: continuation indentation */
+    char text[FS_HP_MAX_LINE + 1]; /* the message (or the raw line), its first bytes */
+    size_t n; /* its whole length, of which text holds the first FS_HP_MAX_LINE + 1 */
+};
+
+static void jentry_add(struct jentry *e, const char *s, size_t n)
+{
+    if (e->n < sizeof(e->text))
+        memcpy(e->text + e->n, s, FS_MIN(n, sizeof(e->text) - e->n));
+    e->n += n;
+}
+
+/* The fields of a short-iso line: "TIME HOST IDENT[PID]: MESSAGE", "TIME HOST IDENT: MESSAGE"
+ * (the kernel's), or "TIME HOST MESSAGE" when the entry has no identifier. NULL when the line
+ * is not one (or out of memory: *nomem). *msg is where the message starts. */
+static json_t *jfields(const char *line, size_t n, size_t *msg, bool *oom)
+{
+    size_t t = iso_stamp(line, n);
+    if (!t || t >= n || line[t] != ' ')
+        return NULL;
+    size_t h = t + 1, he = h;
+    while (he < n && line[he] != ' ')
+        he++;
+    if (he == h || he >= n)
+        return NULL;
+    size_t r = he + 1, ie = r, is = n, ps = 0, pe = 0;
+    /* the identifier: no space before the first ": " (or a final ":") */
+    while (ie < n && line[ie] != ' ' && !(line[ie] == ':' && (ie + 1 == n || line[ie + 1] == ' ')))
+        ie++;
+    bool has_ident = ie < n && line[ie] == ':' && ie > r;
+    int64_t pid = -1;
+    if (has_ident) {
+        is = ie;
+        const char *lb = memchr(line + r, '[', ie - r);
+        if (lb && line[ie - 1] == ']' && lb > line + r) {
+            ps = (size_t)(lb - line) + 1;
+            pe = ie - 1;
+            if (parse_i64(line + ps, pe - ps, &pid))
+                is = ps - 1;
+            else
+                pid = -1;
+        }
+        *msg = ie + 1 < n ? ie + 2 : n;
+    } else {
+        *msg = r;
+    }
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "time", fs_hp_string(line, t), ok);
+    ok = put(o, "host", fs_hp_string(line + h, he - h), ok);
+    ok = put(o, "ident", has_ident ? fs_hp_string(line + r, is - r) : json_null(), ok);
+    ok = put(o, "pid", pid >= 0 ? json_integer(pid) : json_null(), ok);
+    if (!ok) {
+        json_decref(o);
+        *oom = true;
+        return NULL;
+    }
+    return o;
+}
+
+/* Append e to arr when it matched; close it. <0 when out of memory. */
+static int jentry_flush(struct jentry *e, json_t *arr, int64_t *matched, int64_t *cut)
+{
+    if (!e->open)
+        return 0;
+    e->open = false;
+    json_t *o = e->fields ? e->fields : json_object();
+    e->fields = NULL;
+    if (!o)
+        return -FS_E_NOMEM;
+    if (!e->match) {
+        json_decref(o);
+        return 0;
+    }
+    bool was_cut;
+    json_t *s = capped_string(e->text, e->n, &was_cut);
+    if (!s || json_object_set_new(o, json_object_size(o) ? "message" : "raw", s) < 0 ||
+        json_array_append_new(arr, o) < 0) {
+        json_decref(o);
+        return -FS_E_NOMEM;
+    }
+    (*matched)++;
+    *cut += was_cut;
+    return 0;
+}
+
+int fs_hp_journal_lines(const char *buf, size_t len, const char *filter, json_t **out,
+                        struct fs_err *err)
+{
+    *out = NULL;
+    size_t fl = filter ? strlen(filter) : 0;
+    json_t *res = json_object(), *arr = json_array();
+    if (!res || !arr || json_object_set_new(res, "lines", arr) < 0)
+        return nomem(res, res ? NULL : arr, err);
+    struct jentry *e = fs_calloc(1, sizeof(*e));
+    if (!e)
+        return nomem(res, NULL, err);
+    size_t pos = 0, n;
+    const char *line;
+    int64_t read = 0, matched = 0, cut = 0;
+    int rc = 0;
+    while (rc == 0 && next_rec(buf, len, &pos, '\n', &line, &n)) {
+        bool hit = !fl || memmem(line, n, filter, fl);
+        if (e->open && n > 0 && line[0] == ' ') {
+            /* a continuation of a multi-line message, indented under its first line */
+            size_t k = 0;
+            while (k < n && k < e->indent && line[k] == ' ')
+                k++;
+            jentry_add(e, "\n", 1);
+            jentry_add(e, line + k, n - k);
+            e->match = e->match || hit;
+            continue;
+        }
+        rc = jentry_flush(e, arr, &matched, &cut);
+        /* journalctl's own notes: "-- No entries --", "-- Boot 1f2e... --" */
+        if (rc < 0 || (n >= 6 && !memcmp(line, "-- ", 3) && !memcmp(line + n - 3, " --", 3)) ||
+            blank(line, n))
+            continue;
+        read++;
+        bool oom = false;
+        size_t msg = 0;
+        e->fields = jfields(line, n, &msg, &oom);
+        if (oom) {
+            rc = -FS_E_NOMEM;
+            break;
+        }
+        if (!e->fields)
+            msg = 0;
+        e->open = true;
+        e->match = hit;
+        e->indent = msg;
+        e->n = 0;
+        jentry_add(e, line + msg, n - msg);
+    }
+    if (rc == 0)
+        rc = jentry_flush(e, arr, &matched, &cut);
+    json_decref(e->fields);
+    free(e);
+    if (rc < 0)
+        return nomem(res, NULL, err);
     bool ok = true;
     ok = put(res, "lines_read", json_integer(read), ok);
     ok = put(res, "lines_matched", json_integer(matched), ok);
@@ -788,7 +987,8 @@ static json_t *name_json(const X509_NAME *nm)
     X509_NAME_print_ex(b, nm, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
     char *p;
     long n = BIO_get_mem_data(b, &p);
-    json_t *j = n > 0 ? fs_hp_string(p, (size_t)FS_MIN(n, 1024)) : json_string(""); /* empty: p is NULL */
+    json_t *j =
+        n > 0 ? fs_hp_string(p, (size_t)FS_MIN(n, 1024)) : json_string(""); /* empty: p is NULL */
     BIO_free(b);
     return j;
 }

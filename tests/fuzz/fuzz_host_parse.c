@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL;
     struct fs_err e = {0};
     int64_t cores;
-    switch (data[0] % 16) {
+    switch (data[0] % 17) {
     case 0: check(fs_hp_df(in, n, false, &out, &e), out, &e, "filesystems"); break;
     case 1: check(fs_hp_df(in, n, true, &out, &e), out, &e, "filesystems"); break;
     case 2: check(fs_hp_du(in, n, &out, &e), out, &e, "entries"); break;
@@ -63,6 +63,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case 14: check(fs_hp_process(in, n, &out, &e), out, &e, NULL); break;
     case 15: check(fs_hp_stat(in, n, &out, &e), out, &e, NULL); break;
+    case 16:
+        check(fs_hp_journal_lines(in, n, n > 2 ? "Killed" : NULL, &out, &e), out, &e, "lines");
+        break;
     }
     return 0;
 }

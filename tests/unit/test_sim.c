@@ -415,6 +415,123 @@ static void test_kernel_log(void **state)
     fs_buf_release(&diag);
 }
 
+/* The journal: every {ago, text} line of the logs and every line of an OOM kill is an entry
+ * (journal-only ones too), read through host.journal_lines in journalctl's short-iso format with
+ * its selectors: -k (the kernel's, without their clock), --unit (systemd's line about the unit
+ * whose process was killed), --priority, --since and -n. */
+static void test_journal(void **state)
+{
+    (void)state;
+    const char *text =
+        "hosts:\n"
+        "  web-1:\n"
+        "    logs:\n"
+        "      /var/log/syslog:\n"
+        "        - {ago: 3h, text: \"nginx[812]: upstream timed out\", unit: nginx.service,\n"
+        "           priority: err}\n"
+        "        - \"plain line, in no journal\"\n"
+        "      journal:\n"
+        "        - {ago: 2h, text: \"kernel: [ 7.5] EXT4-fs (vda1): re-mounted\"}\n"
+        "        - {ago: 1h, text: \"app[77]: first line\\nsecond line\", unit: app.service}\n"
+        "        - {ago: 50d, text: \"kernel: from an earlier boot\"}\n"
+        "    oom_kills:\n"
+        "      - {ago: 5m, process: app, pid: 4242, rss: 2GiB, service: app.service, log: "
+        "journal}\n";
+    struct fs_world *w = NULL;
+    struct fs_buf diag = FS_BUF_INIT(0);
+    if (load(text, &w, &diag) < 0)
+        fail_msg("world: %s", fs_buf_str(&diag));
+    fs_buf_release(&diag);
+    struct fs_sim s;
+    fs_world_sim(w, &s);
+
+    /* the kill is in the journal only: no kern.log was made for it */
+    json_t *r = call_on(&s, "host.file_stat", "{\"path\":\"/var/log/kern.log\"}");
+    assert_true(json_is_false(json_object_get(r, "exists")));
+    json_decref(r);
+
+    r = call_on(&s, "host.journal_lines", "{\"kernel\":true,\"filter\":\"Killed process\"}");
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 1);
+    assert_string_equal(json_string_value(jget(r, "lines[0].host")), "web-1");
+    assert_string_equal(json_string_value(jget(r, "lines[0].ident")), "kernel");
+    assert_true(json_is_null(jget(r, "lines[0].pid")));
+    assert_string_equal(json_string_value(jget(r, "lines[0].message")),
+                        "Out of memory: Killed process 4242 (app) total-vm:4259840kB, "
+                        "anon-rss:2097152kB, file-rss:41943kB, shmem-rss:0kB, UID:0 "
+                        "pgtables:4198kB oom_score_adj:0");
+    /* "2026-11-21T10:12:03+0000", five minutes before now */
+    struct tm tm = {0};
+    const char *rest =
+        strptime(json_string_value(jget(r, "lines[0].time")), "%Y-%m-%dT%H:%M:%S", &tm);
+    assert_non_null(rest);
+    assert_string_equal(rest, "+0000");
+    int64_t t = (int64_t)timegm(&tm) * 1000;
+    assert_true(t <= fs_now_ms() - 5 * 60000 && t >= fs_now_ms() - 5 * 60000 - 60000);
+    /* the kernel's lines of this boot: the mount and the eight of the kill, not the old one */
+    json_decref(r);
+    r = call_on(&s, "host.journal_lines", "{\"kernel\":true}");
+    assert_int_equal(json_integer_value(json_object_get(r, "lines_read")), 9);
+    assert_string_equal(json_string_value(jget(r, "lines[0].message")),
+                        "EXT4-fs (vda1): re-mounted");
+    assert_string_equal(
+        json_string_value(jget(r, "lines[1].message")),
+        "app invoked oom-killer: gfp_mask=0x140cca(GFP_HIGHUSER_MOVABLE|__GFP_COMP), "
+        "order=0, oom_score_adj=0");
+    json_decref(r);
+    r = call_on(&s, "host.journal_lines", "{\"kernel\":true,\"lines\":2}");
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 2);
+    assert_non_null(strstr(json_string_value(jget(r, "lines[1].message")), "Killed process 4242"));
+    json_decref(r);
+
+    /* one unit: its own line (two lines joined back) and systemd's about the kill */
+    r = call_on(&s, "host.journal_lines", "{\"unit\":\"app.service\"}");
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 2);
+    assert_string_equal(json_string_value(jget(r, "lines[0].ident")), "app");
+    assert_int_equal(json_integer_value(jget(r, "lines[0].pid")), 77);
+    assert_string_equal(json_string_value(jget(r, "lines[0].message")), "first line\nsecond line");
+    assert_string_equal(json_string_value(jget(r, "lines[1].ident")), "systemd");
+    assert_int_equal(json_integer_value(jget(r, "lines[1].pid")), 1);
+    assert_string_equal(json_string_value(jget(r, "lines[1].message")),
+                        "app.service: A process of this unit has been killed by the OOM killer.");
+    json_decref(r);
+
+    /* priority: err and worse is nginx's error and the kill; since: the last 90 minutes */
+    r = call_on(&s, "host.journal_lines", "{\"priority\":\"err\"}");
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 2);
+    assert_string_equal(json_string_value(jget(r, "lines[0].message")), "upstream timed out");
+    json_decref(r);
+    r = call_on(&s, "host.journal_lines", "{\"since\":\"90m\",\"filter\":\"line\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "lines_read")), 10);
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 1);
+    json_decref(r);
+    /* the whole journal: the plain line is in no entry */
+    r = call_on(&s, "host.journal_lines", "{\"lines\":1000,\"filter\":\"plain line\"}");
+    assert_int_equal(json_integer_value(json_object_get(r, "lines_read")), 13);
+    assert_int_equal(json_array_size(json_object_get(r, "lines")), 0);
+    json_decref(r);
+
+    /* what the simulated journalctl refuses, as the real one does */
+    const char *bad_p[] = {"journalctl", "-n", "5", "--priority=loud", NULL};
+    struct fs_child c = {.argv = bad_p};
+    struct fs_err err = {0};
+    assert_int_equal(s.run(&s, "web-1", &c, &err), 0);
+    assert_int_equal(c.exit_code, 1);
+    assert_non_null(strstr(c.err.data, "Unknown log level loud"));
+    fs_child_release(&c);
+    fs_world_free(w);
+
+    diag = (struct fs_buf)FS_BUF_INIT(0);
+    const char *bad = "hosts:\n"
+                      "  h:\n"
+                      "    logs:\n"
+                      "      journal: [\"no time\", {ago: 1m, text: x, priority: loud}]\n";
+    assert_int_equal(load(bad, &w, &diag), -FS_E_INVALID);
+    const char *d = fs_buf_str(&diag);
+    assert_non_null(strstr(d, "logs.journal[0]: must be {ago, text}"));
+    assert_non_null(strstr(d, "logs.journal[1].priority: must be one of emerg"));
+    fs_buf_release(&diag);
+}
+
 static void test_loader_errors(void **state)
 {
     (void)state;
@@ -452,7 +569,7 @@ int main(void)
         cmocka_unit_test(test_journal_vacuum),    cmocka_unit_test(test_services_and_memory),
         cmocka_unit_test(test_kill_and_load),     cmocka_unit_test(test_certificates),
         cmocka_unit_test(test_logs_and_unknowns), cmocka_unit_test(test_kernel_log),
-        cmocka_unit_test(test_loader_errors),
+        cmocka_unit_test(test_journal),           cmocka_unit_test(test_loader_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

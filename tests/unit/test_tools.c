@@ -245,6 +245,29 @@ static void test_argument_errors(void **state)
          "lines", "lines: must be at most 1000"},
         {"host.log_lines", "{\"path\":\"/var/log/syslog\",\"filter\":\"a\\nb\"}",
          -FS_E_INVALID_PAYLOAD, "filter", "filter: must match"},
+        {"host.journal_lines", "{\"kernel\":true,\"unit\":\"a.service\"}", -FS_E_INVALID_PAYLOAD,
+         "unit", "unit: give kernel or unit, not both"},
+        {"host.journal_lines", "{\"unit\":\"-a.service\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.journal_lines", "{\"unit\":\"nginx\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.journal_lines", "{\"unit\":\"ng*.service\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.journal_lines", "{\"unit\":\"a.service --grep=x\"}", -FS_E_INVALID_PAYLOAD, "unit",
+         "unit: must match"},
+        {"host.journal_lines", "{\"since\":\"1w\"}", -FS_E_INVALID_PAYLOAD, "since",
+         "since: must match"},
+        {"host.journal_lines", "{\"since\":\"-1h\"}", -FS_E_INVALID_PAYLOAD, "since",
+         "since: must match"},
+        {"host.journal_lines", "{\"since\":\"2024-01-01\"}", -FS_E_INVALID_PAYLOAD, "since",
+         "since: must match"},
+        {"host.journal_lines", "{\"priority\":\"loud\"}", -FS_E_INVALID_PAYLOAD, "priority",
+         "priority: must be one of"},
+        {"host.journal_lines", "{\"lines\":1001}", -FS_E_INVALID_PAYLOAD, "lines",
+         "lines: must be at most 1000"},
+        {"host.journal_lines", "{\"filter\":\"a\\nb\"}", -FS_E_INVALID_PAYLOAD, "filter",
+         "filter: must match"},
+        {"host.journal_lines", "{\"filter\":\"\"}", -FS_E_INVALID_PAYLOAD, "filter", "filter: "},
         {"host.fs_usage", "{\"mount\":\"-x\"}", -FS_E_INVALID_PAYLOAD, "mount", "mount: must"},
         {"host.cert_expiry", "{}", -FS_E_INVALID_PAYLOAD, "path", "path: required"},
         {"host.cert_expiry", "{\"path\":\"--version\"}", -FS_E_INVALID_PAYLOAD, "path",
@@ -285,7 +308,21 @@ static void test_doc_markdown(void **state)
 
 /* ---- parsers ------------------------------------------------------------------------------ */
 
-enum parser { P_DF, P_DFI, P_DU, P_FIND, P_PS, P_MEM, P_LOAD, P_SYSD, P_JOURNAL, P_LINES, P_SS };
+enum parser {
+    P_DF,
+    P_DFI,
+    P_DU,
+    P_FIND,
+    P_PS,
+    P_MEM,
+    P_LOAD,
+    P_SYSD,
+    P_JOURNAL,
+    P_LINES,
+    P_SS,
+    P_JLINES,   /* journalctl -o short-iso, no filter */
+    P_JLINES_F, /* the same, filter "Killed process" */
+};
 
 static int run_parser(enum parser p, const char *in, size_t len, json_t **out, struct fs_err *e)
 {
@@ -301,6 +338,8 @@ static int run_parser(enum parser p, const char *in, size_t len, json_t **out, s
     case P_JOURNAL: return fs_hp_journal_usage(in, len, out, e);
     case P_LINES: return fs_hp_lines(in, len, "err", out, e);
     case P_SS: return fs_hp_ss(in, len, out, e);
+    case P_JLINES: return fs_hp_journal_lines(in, len, NULL, out, e);
+    case P_JLINES_F: return fs_hp_journal_lines(in, len, "Killed process", out, e);
     }
     return -1;
 }
@@ -511,6 +550,77 @@ static const struct pcase pcases[] = {
      0,
      {{"sockets[0].proto", "null"}, {"sockets[0].port", "80"}, {"unparsed", "1"}}},
     {P_SS, "tcp LISTEN 0 1 1.2.3.4:70000 x\n", 0, 0, {{"sockets", "[]"}, {"unparsed", "1"}}},
+    /* journalctl --no-pager -q -o short-iso, captured on Debian 12 (systemd 252) */
+    {P_JLINES,
+     "2026-11-21T21:31:03+0000 vm kernel: EXT4-fs (vda): mounted filesystem r/w without "
+     "journal. Quota mode: none.\n"
+     "2026-11-21T21:31:03+0000 vm systemd-journald[30685]: Journal started\n"
+     "2026-11-21T21:32:16+0000 vm hostile[2790]: red and $(rm -rf /) ; --grep=.*\n",
+     0,
+     0,
+     {{"lines[0]",
+       "{\"time\":\"2026-11-21T21:31:03+0000\",\"host\":\"vm\",\"ident\":\"kernel\","
+       "\"pid\":null,\"message\":\"EXT4-fs (vda): mounted filesystem r/w without journal. Quota "
+       "mode: none.\"}"},
+      {"lines[1].ident", "\"systemd-journald\""},
+      {"lines[1].pid", "30685"},
+      {"lines[1].message", "\"Journal started\""},
+      {"lines[2].message", "\"red and $(rm -rf /) ; --grep=.*\""},
+      {"lines_read", "3"},
+      {"lines_matched", "3"},
+      {"lines_cut", "0"}}},
+    /* composed: a multi-line message (continuations indented under it), journalctl's notes,
+     * no identifier, a fraction and "+00:00", an empty message, and lines that are no entry */
+    {P_JLINES,
+     "-- Boot 1f2e3d4c5b6a --\n"
+     "2026-11-21T10:00:00+0000 web-1 app[77]: first\n"
+     "                                        second\n"
+     "                                          third, indented\n"
+     "2026-11-21T10:00:01.123456+00:00 web-1 a message: with a colon\n"
+     "2026-11-21T10:00:02Z web-1 cron[9]:\n"
+     "not a journal line\n"
+     "   indented after a raw line\n"
+     "2026-11-21T10:00:03+0000 web-1 odd[x1]: pid is not a number\n",
+     0,
+     0,
+     {{"lines[0].message", "\"first\\nsecond\\n  third, indented\""},
+      {"lines[1]",
+       "{\"time\":\"2026-11-21T10:00:01.123456+00:00\",\"host\":\"web-1\",\"ident\":null,"
+       "\"pid\":null,\"message\":\"a message: with a colon\"}"},
+      {"lines[2].ident", "\"cron\""},
+      {"lines[2].message", "\"\""},
+      {"lines[3]", "{\"raw\":\"not a journal line\\n   indented after a raw line\"}"},
+      {"lines[4].ident", "\"odd[x1]\""},
+      {"lines[4].pid", "null"},
+      {"lines_read", "5"}}},
+    {P_JLINES, "-- No entries --\n", 0, 0, {{"lines", "[]"}, {"lines_read", "0"}}},
+    {P_JLINES, "", 0, 0, {{"lines", "[]"}, {"lines_read", "0"}, {"lines_cut", "0"}}},
+    /* bad stamps are raw lines, not errors: month 1x, no zone, a zone without minutes */
+    {P_JLINES,
+     "2026-1x-21T10:00:00+0000 h a: b\n2026-11-21T10:00:00 h a: b\n2026-11-21T10:00:00+00 h a: "
+     "b\n2026-11-21T10:00:00+0000\n",
+     0,
+     0,
+     {{"lines[0].raw", "\"2026-1x-21T10:00:00+0000 h a: b\""},
+      {"lines[1].raw", "\"2026-11-21T10:00:00 h a: b\""},
+      {"lines[2].raw", "\"2026-11-21T10:00:00+00 h a: b\""},
+      {"lines[3].raw", "\"2026-11-21T10:00:00+0000\""}}},
+    /* the filter: a fixed string, matched in any line of an entry, the stamp and host too */
+    {P_JLINES_F,
+     "2026-11-21T11:46:02+0000 api-2 kernel: Out of memory: Killed process 41877 (report-gen) "
+     "total-vm:23134208kB, anon-rss:11534336kB\n"
+     "2026-11-21T11:46:02+0000 api-2 kernel: oom-kill:constraint=CONSTRAINT_NONE,pid=41877\n"
+     "2026-11-21T11:47:00+0000 api-2 app[5]: a report\n"
+     "                                       Killed process in the second line\n"
+     "2026-11-21T11:48:00+0000 api-2 app[5]: killed process (lower case)\n",
+     0,
+     0,
+     {{"lines[0].message",
+       "\"Out of memory: Killed process 41877 (report-gen) total-vm:23134208kB, "
+       "anon-rss:11534336kB\""},
+      {"lines[1].message", "\"a report\\nKilled process in the second line\""},
+      {"lines_read", "4"},
+      {"lines_matched", "2"}}},
 };
 
 static void test_parsers(void **state)
@@ -546,7 +656,7 @@ static void test_parser_garbage(void **state)
             x = x * 1103515245u + 12345u;
             junk[i] = round % 2 ? (char)(x >> 16) : " \t\n0123456789.:%/-[]\0"[(x >> 16) % 21];
         }
-        for (int p = P_DF; p <= P_SS; p++) {
+        for (int p = P_DF; p <= P_JLINES_F; p++) {
             json_t *out = NULL;
             struct fs_err e = {0};
             if (run_parser((enum parser)p, junk, sizeof(junk), &out, &e) == 0) {
@@ -834,6 +944,112 @@ static void test_systemd_tools_local(void **state)
     fs_tool_result_release(&r);
 }
 
+/* A stand-in for the target of host.journal_lines: records the argv it was handed and prints a
+ * fixed journal, as the simulator would (core/sim.h). */
+static json_t *seen_argv;
+static const char *journal_out;
+
+static int standin_journal_run(const struct fs_sim *s, const char *host, struct fs_child *c,
+                               struct fs_err *err)
+{
+    json_decref(seen_argv);
+    seen_argv = json_array();
+    for (size_t i = 0; c->argv[i]; i++)
+        json_array_append_new(seen_argv, json_string(c->argv[i]));
+    fs_buf_init(&c->out, 0);
+    fs_buf_init(&c->err, 0);
+    c->out.max = c->max_stdout;
+    c->err.max = c->max_stderr;
+    if (fs_buf_puts(&c->out, journal_out) < 0 || fs_buf_reserve(&c->err, 1) < 0)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    c->err.data[0] = '\0';
+    c->exit_code = 0;
+    return 0;
+}
+
+/* The argv of host.journal_lines: fixed words and one "--name=value" per typed selector, no
+ * shell; the filter never reaches it and a hostile filter is matched byte for byte. */
+static void test_journal_argv(void **state)
+{
+    struct fs_sim sim = {.run = standin_journal_run};
+    struct fs_tool_ctx ctx = {.target = FS_TOOL_SIM, .sim = &sim, .sim_host = "web-1"};
+    static const char hostile[] = "$(rm -rf /); --grep=.* `id` 'x' \\\"y\\\" | sh";
+    journal_out = "2026-11-21T10:00:00+0000 web-1 kernel: Out of memory: Killed process 1 (a)\n"
+                  "2026-11-21T10:00:01+0000 web-1 app[2]: $(rm -rf /); --grep=.* `id` 'x' "
+                  "\"y\" | sh\n"
+                  "2026-11-21T10:00:02+0000 web-1 app[2]: $(rm -rf /)\n";
+    struct fs_tool_result r = {0};
+    char args[512];
+    snprintf(args, sizeof(args),
+             "{\"kernel\":true,\"lines\":7,\"since\":\"2d\",\"priority\":\"warning\","
+             "\"filter\":\"%s\"}",
+             hostile);
+    call_good("host.journal_lines", args, &ctx, &r);
+    expect_at(seen_argv, "",
+              "[\"journalctl\",\"--no-pager\",\"-q\",\"-o\",\"short-iso\",\"-n\",\"7\",\"-k\","
+              "\"--priority=warning\",\"--since=-2d\"]",
+              "argv");
+    expect_at(r.structured, "lines_read", "3", "hostile filter");
+    expect_at(r.structured, "lines_matched", "1", "hostile filter");
+    expect_at(r.structured, "lines[0].pid", "2", "hostile filter");
+    expect_at(r.structured, "kernel", "true", "echo");
+    expect_at(r.structured, "since", "\"2d\"", "echo");
+    fs_tool_result_release(&r);
+
+    call_good("host.journal_lines", "{\"unit\":\"postgresql@15-main.service\"}", &ctx, &r);
+    expect_at(seen_argv, "",
+              "[\"journalctl\",\"--no-pager\",\"-q\",\"-o\",\"short-iso\",\"-n\",\"100\","
+              "\"--unit=postgresql@15-main.service\"]",
+              "argv");
+    expect_at(r.structured, "lines_matched", "3", "no filter");
+    expect_at(r.structured, "unit", "\"postgresql@15-main.service\"", "echo");
+    expect_at(r.structured, "priority", "null", "echo");
+    fs_tool_result_release(&r);
+    json_decref(seen_argv);
+    seen_argv = NULL;
+
+    /* a message longer than 4 KiB, in its first line and its continuations: cut with a marker,
+     * said in the result */
+    size_t big = 3 * FS_HP_MAX_LINE;
+    char *out = malloc(big + 200);
+    int n = snprintf(out, 200, "2026-11-21T10:00:00+0000 web-1 app[2]: ");
+    memset(out + n, 'x', FS_HP_MAX_LINE);
+    memcpy(out + n + FS_HP_MAX_LINE, "\n   ", 4);
+    memset(out + n + FS_HP_MAX_LINE + 4, 'y', FS_HP_MAX_LINE);
+    memcpy(out + n + 2 * FS_HP_MAX_LINE + 4, "\n", 2);
+    journal_out = out;
+    call_good("host.journal_lines", "{\"filter\":\"yyy\"}", &ctx, &r);
+    expect_at(r.structured, "lines_cut", "1", "cut");
+    assert_true(r.truncated);
+    const char *m = json_string_value(jget(r.structured, "lines[0].message"));
+    assert_non_null(m);
+    assert_non_null(strstr(m, " [... 4097 bytes cut]"));
+    assert_int_equal(strspn(m, "x"), FS_HP_MAX_LINE);
+    fs_tool_result_release(&r);
+    free(out);
+    json_decref(seen_argv);
+    seen_argv = NULL;
+}
+
+/* This machine's own journal through the real journalctl (often empty in a container): the tool
+ * runs, or says journalctl is missing. */
+static void test_journal_local(void **state)
+{
+    struct fs_tool_result r = {0};
+    call_ok("host.journal_lines", "{\"kernel\":true,\"lines\":5}", NULL, &r);
+    if (!have_program("journalctl")) {
+        assert_true(r.is_error);
+        assert_non_null(strstr(r.text, "journalctl"));
+    } else {
+        if (r.is_error)
+            fail_msg("journalctl: %s", r.text);
+        assert_true(json_is_array(json_object_get(r.structured, "lines")));
+        assert_true(json_integer_value(json_object_get(r.structured, "lines_read")) <= 5);
+        expect_at(r.structured, "kernel", "true", "local");
+    }
+    fs_tool_result_release(&r);
+}
+
 static void test_log_lines_local(void **state)
 {
     char logs[300], p[400], args[900];
@@ -1040,6 +1256,7 @@ int main(void)
         cmocka_unit_test(test_du_find_local),   cmocka_unit_test(test_proc_tools_local),
         cmocka_unit_test(test_ss_local),        cmocka_unit_test(test_systemd_tools_local),
         cmocka_unit_test(test_log_lines_local), cmocka_unit_test(test_hostile_output),
+        cmocka_unit_test(test_journal_argv),    cmocka_unit_test(test_journal_local),
         cmocka_unit_test(test_ssh_target),      cmocka_unit_test(test_stated_capacity),
     };
     return cmocka_run_group_tests(tests, setup, tools_teardown);
