@@ -97,6 +97,10 @@ int fs_cli_lock_data_dir(const char *dir, const char *name, const char *held, in
 struct fs_store;
 struct fs_config;
 int fs_cli_open_store(const struct fs_config *cfg, struct fs_store **store, struct fs_err *err);
+/* Close a store a command wrote to itself, after anchoring its audit chain with a checkpoint
+ * (audit.checkpoint_file, signed with the audit key, created if missing), as the daemon does at
+ * its stop; a failure to write it is reported on stderr. NULL is a no-op. */
+void fs_cli_close_store(const struct fs_config *cfg, struct fs_store *store);
 /* For commands that work on the store themselves (investigate, mcp serve): the configuration's
  * MCP servers loaded into the registry table, and a hub whose trusted, approved read-only tools
  * join reg (servers opened in parallel; one that cannot be reached is logged, its tools absent). */

@@ -426,7 +426,7 @@ int fs_cmd_investigate(int argc, char **argv)
     /* 3. execute (its own process), or say what waits */
     bool run_exec = out.proposal_id && strcmp(out.decision, "execute") == 0;
     if (run_exec && !o.no_execute) {
-        fs_store_close(store);
+        fs_cli_close_store(cfg, store);
         store = NULL;
         run_executor(&o, out.proposal_id);
         if (fs_cli_open_store(cfg, &store, &err) < 0) {
@@ -467,7 +467,7 @@ out:
     fs_llm_free(model);
     fs_alert_batch_release(&batch);
     fs_mcp_hub_free(hub); /* before the registry it registered tools in */
-    fs_store_close(store);
+    fs_cli_close_store(cfg, store);
     fs_playbooks_free(pbs);
     fs_registry_free(reg);
     fs_rules_release(rules);

@@ -259,7 +259,7 @@ static int ctx_open(const struct mopts *o, struct mctx *m)
 
 static void ctx_close(struct mctx *m)
 {
-    fs_store_close(m->store);
+    fs_cli_close_store(m->cfg, m->store);
     fs_config_free(m->cfg);
 }
 

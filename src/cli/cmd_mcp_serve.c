@@ -146,7 +146,7 @@ out:
     free(line);
     fs_mcp_server_free(srv);
     fs_mcp_hub_free(hub); /* before the registry it registered tools in */
-    fs_store_close(store);
+    fs_cli_close_store(cfg, store);
     fs_registry_free(reg);
     fs_rules_release(rules);
     fs_config_free(cfg);

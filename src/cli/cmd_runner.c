@@ -106,7 +106,7 @@ struct env {
 
 static void env_release(struct env *e)
 {
-    fs_store_close(e->store);
+    fs_cli_close_store(e->cfg, e->store);
     fs_registry_free(e->reg);
     fs_rules_release(e->rules);
     fs_config_free(e->cfg);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit/audit.h"
 #include "cli/cli.h"
 #include "mcp/hub.h"
 #include "mcp/registry.h"
@@ -117,4 +118,24 @@ int fs_cli_open_store(const struct fs_config *cfg, struct fs_store **store, stru
     int rc = path ? fs_store_open(&so, store, err) : fs_err_set(err, FS_E_NOMEM, NULL, NULL);
     free(path);
     return rc;
+}
+
+void fs_cli_close_store(const struct fs_config *cfg, struct fs_store *store)
+{
+    if (!store)
+        return;
+    unsigned char key[128];
+    size_t keylen = 0;
+    struct fs_audit_checkpointer *cp = NULL;
+    struct fs_err err;
+    char *path = fs_config_data_path(cfg, cfg->audit.checkpoint_file);
+    if (!path || fs_cli_audit_key(cfg, true, key, sizeof(key), &keylen, &err) < 0 ||
+        fs_audit_checkpointer_open(path, key, keylen, &cp, &err) < 0 ||
+        fs_audit_checkpoint(cp, store, fs_now_ms(), &err) < 0)
+        fprintf(stderr, "forestall: cannot write an audit checkpoint: %s\n",
+                path ? err.msg : "out of memory");
+    fs_audit_checkpointer_free(cp);
+    explicit_bzero(key, sizeof(key));
+    free(path);
+    fs_store_close(store);
 }
