@@ -118,7 +118,7 @@ const struct fs_command fs_commands[] = {
      "  --no-checkpoint  verify the chain alone, without the checkpoint file\n"
      "Reads the store directly (works while the daemon runs or is stopped). Exits 1 when the\n"
      "chain is broken, a checkpoint is forged, or records after a checkpoint are missing, and\n"
-     "when a data directory the daemon kept has records but no checkpoint (file missing or\n"
+     "when the store has records but no checkpoint (file missing or\n"
      "emptied: truncation of the tail cannot be ruled out) unless --no-checkpoint is given."},
     {"audit export", fs_cmd_audit_export,
      "[-c CONFIG] [--format csv|jsonl] [--since T] [--type T,...] [--actor NAME] "
