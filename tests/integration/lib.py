@@ -29,10 +29,29 @@ def check(cond, msg="check failed"):
         raise TestFailure(msg)
 
 
+# Set by run.py -j: this test's block of PORTS_PER_BLOCK ports, numbered from PORT_BASE, below
+# the ephemeral range (32768-) so that no client socket of another test can take one of them.
+PORT_BLOCK = None
+PORT_BASE, PORTS_PER_BLOCK = 10000, 80
+_next_port = 0
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    global _next_port
+    if PORT_BLOCK is None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    while _next_port < PORTS_PER_BLOCK:
+        port = PORT_BASE + PORT_BLOCK * PORTS_PER_BLOCK + _next_port
+        _next_port += 1
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    raise AssertionError(f"test block {PORT_BLOCK}: no free port left among {PORTS_PER_BLOCK}")
 
 
 def wait_for(pred, timeout=10.0, interval=0.05, what="condition"):

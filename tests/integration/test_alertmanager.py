@@ -8,6 +8,8 @@ import urllib.parse
 from lib import (NodeExporter, Prometheus, am_alert, am_fingerprint, am_webhook, check,
                  http_request, metric_value, scrape, utc_rfc3339, wait_for)
 
+SERIAL = True  # alone under -j: it times real Alertmanager and Prometheus intervals
+
 AM_PATH = "/api/v1/alerts/alertmanager"
 
 

@@ -16,6 +16,8 @@ import lib
 from lib import Tmpfs, check, fill_journal, http_request
 from test_engine import disk_alert, need_root
 
+SERIAL = True  # alone under -j: it drives a headless Chromium, which takes a core of its own
+
 TOKENS = {"alice": "console-approver-token-0001", "victor": "console-viewer-token-0002",
           "root": "console-admin-token-0003"}
 CONFIG = """executor: {max_verify_wait: 3s}

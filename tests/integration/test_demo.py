@@ -8,6 +8,8 @@ import subprocess
 import lib
 from lib import check
 
+SERIAL = True  # alone under -j: it mounts a tmpfs and runs the whole demo with real peers
+
 DEMO = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "demo")
 
 

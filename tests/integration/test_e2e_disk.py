@@ -11,6 +11,8 @@ import urllib.parse
 from lib import (NodeExporter, Prometheus, Tmpfs, check, fill_journal, free_port, http_request,
                  journal_name, wait_for)
 
+SERIAL = True  # alone under -j: it fills a tmpfs while real peers watch it on a 1 s scrape interval
+
 AM_PATH = "/api/v1/alerts/alertmanager"
 
 

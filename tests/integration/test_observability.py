@@ -11,6 +11,8 @@ import time
 import lib
 from lib import check
 
+SERIAL = True  # alone under -j: it reads time series a real Prometheus scrapes every second
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
