@@ -654,6 +654,20 @@ static json_t *capped_string(const char *s, size_t n, bool *cut)
     return fs_hp_string(tmp, k + (size_t)m);
 }
 
+/* The counts every log-lines result carries, then the result handed over. */
+static int finish_lines(json_t *res, int64_t read, int64_t matched, int64_t cut, json_t **out,
+                        struct fs_err *err)
+{
+    bool ok = true;
+    ok = put(res, "lines_read", json_integer(read), ok);
+    ok = put(res, "lines_matched", json_integer(matched), ok);
+    ok = put(res, "lines_cut", json_integer(cut), ok);
+    if (!ok)
+        return nomem(res, NULL, err);
+    *out = res;
+    return 0;
+}
+
 int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, struct fs_err *err)
 {
     *out = NULL;
@@ -675,14 +689,7 @@ int fs_hp_lines(const char *buf, size_t len, const char *filter, json_t **out, s
         if (!s || json_array_append_new(arr, s) < 0)
             return nomem(res, NULL, err);
     }
-    bool ok = true;
-    ok = put(res, "lines_read", json_integer(read), ok);
-    ok = put(res, "lines_matched", json_integer(matched), ok);
-    ok = put(res, "lines_cut", json_integer(cut), ok);
-    if (!ok)
-        return nomem(res, NULL, err);
-    *out = res;
-    return 0;
+    return finish_lines(res, read, matched, cut, out, err);
 }
 
 /* ---- journalctl -o short-iso -------------------------------------------------------------- */
@@ -868,14 +875,7 @@ int fs_hp_journal_lines(const char *buf, size_t len, const char *filter, json_t 
     free(e);
     if (rc < 0)
         return nomem(res, NULL, err);
-    bool ok = true;
-    ok = put(res, "lines_read", json_integer(read), ok);
-    ok = put(res, "lines_matched", json_integer(matched), ok);
-    ok = put(res, "lines_cut", json_integer(cut), ok);
-    if (!ok)
-        return nomem(res, NULL, err);
-    *out = res;
-    return 0;
+    return finish_lines(res, read, matched, cut, out, err);
 }
 
 /* ---- ss ----------------------------------------------------------------------------------- */

@@ -8,11 +8,13 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
 import urllib.parse
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 BIN = ""     # path to the forestall binary (set by run.py)
 TOOLS = ""   # directory of helper binaries built from tests/tools (set by run.py)
 
@@ -605,4 +607,31 @@ def fill_journal(dirpath, files, size):
         with open(os.path.join(dirpath, journal_name(i)), "wb") as f:
             f.write(os.urandom(size))
 
+
+KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+
+
+class KubeStandin:
+    """tests/integration/standin_kube.py (the Kubernetes API stand-in) started in dirpath, its
+    requests logged to dirpath/requests.log, and a kubeconfig (dirpath/kubeconfig) for it. The
+    tests run the real kubectl against it."""
+
+    def __init__(self, ctx, dirpath):
+        check(os.access(KUBECTL, os.X_OK),
+              f"{KUBECTL} is missing: these tests need the real kubectl (it is not a Debian "
+              "package; the test machines have it)")
+        import standin_kube
+        os.makedirs(dirpath)
+        portfile = os.path.join(dirpath, "port")
+        self.log = os.path.join(dirpath, "requests.log")
+        open(self.log, "w").close()
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.join(HERE, "standin_kube.py"), portfile, self.log],
+            stdout=subprocess.DEVNULL, stderr=open(os.path.join(dirpath, "stderr"), "w"))
+        ctx.track(self.proc)
+        self.port = int(wait_for(lambda: open(portfile).read() if os.path.exists(portfile)
+                                 else None, 10, what="the Kubernetes stand-in"))
+        self.kubeconfig = os.path.join(dirpath, "kubeconfig")
+        with open(self.kubeconfig, "w") as f:
+            f.write(standin_kube.kubeconfig(self.port))
 

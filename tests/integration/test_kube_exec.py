@@ -9,17 +9,13 @@ the rollout completes, escalated when it never does (k8s_rollout_restart and k8s
 rollback in the catalog), refused before anything runs when the deployment does not exist."""
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
-import sys
 
 import lib
 import standin_kube
-from lib import am_alert, am_webhook, check, wait_for
+from lib import KUBECTL, KubeStandin, am_alert, am_webhook, check
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
 AM = "/api/v1/alerts/alertmanager"
 
 
@@ -28,24 +24,10 @@ class Cluster:
     off: the test runs `forestall executor --once`) whose tools.kubectl is the shim."""
 
     def __init__(self, ctx):
-        check(os.access(KUBECTL, os.X_OK),
-              f"{KUBECTL} is missing: these tests need the real kubectl (it is not a Debian "
-              "package; the test machines have it)")
         self.ctx = ctx
         self.dir = os.path.join(ctx.dir, "kube")
-        os.makedirs(self.dir)
-        portfile = os.path.join(self.dir, "port")
-        self.api_log = os.path.join(self.dir, "requests.log")
-        open(self.api_log, "w").close()
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "standin_kube.py"), portfile, self.api_log],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
-        ctx.track(self.proc)
-        port = int(wait_for(lambda: open(portfile).read() if os.path.exists(portfile)
-                            else None, 10, what="the Kubernetes stand-in"))
-        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
-        with open(self.kubeconfig, "w") as f:
-            f.write(standin_kube.kubeconfig(port))
+        api = KubeStandin(ctx, self.dir)
+        self.proc, self.api_log, self.kubeconfig = api.proc, api.log, api.kubeconfig
         self.shim = os.path.join(self.dir, "kubectl")
         self.argv_log = os.path.join(self.dir, "kubectl.log")
         standin_kube.write_kubectl_shim(self.shim, KUBECTL, self.argv_log)

@@ -6,55 +6,22 @@ results (pods, deployments, events newest first, nodes, configmaps without value
 stand-in logs each request), and that hostile values are refused before kubectl runs."""
 import json
 import os
-import shutil
 import subprocess
-import sys
 import time
 
 import lib
-from lib import check, wait_for
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-KUBECTL = shutil.which("kubectl") or "/usr/bin/kubectl"
+from lib import KUBECTL, KubeStandin, check
 
 
 class Kube:
     """The stand-in, a kubeconfig pointing at it and a forestall config using both."""
 
     def __init__(self, ctx):
-        check(os.access(KUBECTL, os.X_OK),
-              f"{KUBECTL} is missing: these tests need the real kubectl (it is not a Debian "
-              "package; the test machines have it)")
         self.ctx = ctx
         self.dir = os.path.join(ctx.dir, "kube")
-        os.makedirs(self.dir)
-        portfile = os.path.join(self.dir, "port")
-        self.log = os.path.join(self.dir, "requests.log")
-        open(self.log, "w").close()
-        self.proc = subprocess.Popen(
-            [sys.executable, os.path.join(HERE, "standin_kube.py"), portfile, self.log],
-            stdout=subprocess.DEVNULL, stderr=open(os.path.join(self.dir, "stderr"), "w"))
-        ctx.track(self.proc)
-        self.port = int(wait_for(lambda: open(portfile).read() if os.path.exists(portfile)
-                                 else None, 10, what="the Kubernetes stand-in"))
-        self.kubeconfig = os.path.join(self.dir, "kubeconfig")
-        with open(self.kubeconfig, "w") as f:
-            f.write(f"""apiVersion: v1
-kind: Config
-clusters:
-- name: standin
-  cluster:
-    server: http://127.0.0.1:{self.port}
-contexts:
-- name: standin
-  context:
-    cluster: standin
-    user: tester
-current-context: standin
-users:
-- name: tester
-  user: {{}}
-""")
+        api = KubeStandin(ctx, self.dir)
+        self.proc, self.port, self.log = api.proc, api.port, api.log
+        self.kubeconfig = api.kubeconfig
         self.config = os.path.join(self.dir, "forestall.yaml")
         with open(self.config, "w") as f:
             f.write(f"tools:\n  kubectl: {KUBECTL}\n  kubeconfig: {self.kubeconfig}\n"
