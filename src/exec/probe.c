@@ -1,10 +1,10 @@
 /* probe: the executor's read-only checks — an action's preconditions right before it runs and
- * its verify probe afterwards. A probe is the read-only tool "host.<probe>" (or, for the few
- * probes of the derived table below, another read-only tool whose result is reshaped) called
- * through the registry with arguments rendered from the proposal's params and target; its
- * `expect` is an expression over the tool's structured result plus {param, target}. A probe
- * that cannot run (unknown tool, unreachable host, bad arguments) counts as failed, never as
- * passed. */
+ * its verify probe afterwards. A probe is the read-only tool the catalog's probe table names
+ * for it (fs_catalog_probe: "host.<probe>", or another tool whose arguments and result the
+ * derived table below reshapes), called through the registry with arguments rendered from the
+ * proposal's params and target; its `expect` is an expression over the tool's structured result
+ * plus {param, target}. A probe that cannot run (no tool answers it, unreachable host, bad
+ * arguments) counts as failed, never as passed. */
 #include "core/common.h"
 
 #include <stdarg.h>
@@ -98,14 +98,16 @@ static json_t *k8s_deploy_shape(const struct fs_tool_result *res)
     return o;
 }
 
+/* The catalog's probe table (fs_catalog_probe) names the tool that answers each probe; these
+ * are the probes whose tool is not host.<probe>, and how its arguments and result are
+ * reshaped. */
 static const struct derived_probe {
     const char *probe; /* the catalog's name */
-    const char *tool;  /* the tool that answers it */
     json_t *(*args)(const json_t *rendered);
     /* the probe's result (new) from the tool's; NULL = the tool's failure stands */
     json_t *(*shape)(const struct fs_tool_result *res);
 } derived[] = {
-    {"k8s_deployment_status", "kubernetes.get", k8s_deploy_args, k8s_deploy_shape},
+    {"k8s_deployment_status", k8s_deploy_args, k8s_deploy_shape},
 };
 
 static const struct derived_probe *derived_find(const char *name)
@@ -126,12 +128,12 @@ int fs_exec_probe(const struct fs_exec_env *x, const json_t *probe, const json_t
     json_t *targs = json_object_get(probe, "args");
     if (!name || !expect)
         return failed(o, "the probe has no name or no expect");
+    const struct fs_probe_def *pd = fs_catalog_probe(name);
     const struct derived_probe *dp = derived_find(name);
-    if (dp)
-        snprintf(o->tool, sizeof(o->tool), "%s", dp->tool);
-    else
-        snprintf(o->tool, sizeof(o->tool), "host.%s", name);
+    snprintf(o->tool, sizeof(o->tool), "%s", pd && pd->tool ? pd->tool : name);
     snprintf(o->expect, sizeof(o->expect), "%s", expect);
+    if (!pd || !pd->tool)
+        return failed(o, "no tool answers the probe %s", name);
 
     json_t *scope = args_scope(params, target);
     json_t *args = NULL;

@@ -406,6 +406,13 @@ void fs_api_audit(struct req *r)
     if (since && fs_time_parse_rfc3339(since, (size_t)-1, &f.since_ms) < 0)
         return fs_http_error(r, FS_E_INVALID, "since", "since: expected an RFC 3339 time");
     f.types = fs_http_query(r, "type");
+    struct fs_err terr;
+    if (f.types && fs_audit_types_check(f.types, &terr) < 0) {
+        /* a misspelt type would otherwise select nothing: an empty trail, not a mistake */
+        char msg[sizeof(terr.msg) + 8];
+        snprintf(msg, sizeof(msg), "type: %s", terr.msg);
+        return fs_http_error(r, FS_E_INVALID, "type", msg);
+    }
     f.actor = fs_http_query(r, "actor");
     const char *after = fs_http_query(r, "after");
     if (after) {

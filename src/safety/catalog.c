@@ -981,7 +981,302 @@ static bool wrapper_shell_option(const char *w, const char *a)
     return false;
 }
 
-static void check_runs(struct loader *L, const json_t *argv, size_t i, const char *kpath)
+/* ---- programs a param could choose -------------------------------------------------------- */
+
+/* The literal text of template s before its first placeholder, into buf; true when s has a
+ * placeholder. Only for templates check_tpl has accepted. */
+static bool tpl_prefix(const char *s, char *buf, size_t size)
+{
+    const char *cur = s;
+    struct piece pc;
+    size_t j = 0;
+    buf[0] = '\0';
+    while (next_piece(s, &cur, &pc) == P_LIT) {
+        size_t n = FS_MIN(pc.n, size - 1 - j);
+        memcpy(buf + j, pc.s, n);
+        j += n;
+        buf[j] = '\0';
+    }
+    return pc.kind == P_PH;
+}
+
+static bool has_placeholder(const char *s)
+{
+    char pre[MAX_TEMPLATE + 1];
+    return tpl_prefix(s, pre, sizeof(pre));
+}
+
+/* Every placeholder of s names an integer param: its value is digits (and a sign), which can
+ * neither name an option letter nor a program. */
+static bool int_placeholders(const struct fs_action *a, const char *s)
+{
+    const char *cur = s;
+    struct piece pc;
+    while (next_piece(s, &cur, &pc) != P_END) {
+        if (pc.kind == P_ERR)
+            return false;
+        if (pc.kind != P_PH)
+            continue;
+        const struct fs_param *p = param_find_n(a, pc.s, pc.n);
+        if (!p || p->type != FS_PARAM_INTEGER)
+            return false;
+    }
+    return true;
+}
+
+static bool literal_has(const char *s, char c)
+{
+    const char *cur = s;
+    struct piece pc;
+    while (next_piece(s, &cur, &pc) != P_END && pc.kind != P_ERR)
+        if (pc.kind == P_LIT && memchr(pc.s, c, pc.n))
+            return true;
+    return false;
+}
+
+/* How a wrapper reads its own arguments up to the program it runs. Its options end at its
+ * first operand (these programs stop there: `timeout 5 prog -s` gives -s to prog) or at "--".
+ * A wrapper missing from this table has no options with values and no operands. */
+struct wrapper {
+    const char *name;
+    const char *valued_short;       /* short options followed by a value: -u NAME or -uNAME */
+    const char *const *valued_long; /* long ones whose value may be the next argument */
+    int operands;                   /* operands before the program: timeout DURATION, ... */
+    bool assignments;               /* NAME=VALUE operands before the program (env, sudo) */
+    /* options whose value is the root directory the program is looked up below: the program's
+     * name means whatever file is there, so a param must not choose it */
+    const char *root_short;
+    const char *const *root_long;
+    bool root_operand; /* the first operand is that root (chroot NEWROOT) */
+};
+#define L(...) ((const char *const[]){__VA_ARGS__, NULL})
+static const struct wrapper wrapper_specs[] = {
+    {"env", "uC", L("unset", "chdir", "split-string"), 0, true, "", NULL, false},
+    {"sudo", "CDghpRrTtUu",
+     L("close-from", "chdir", "group", "host", "prompt", "chroot", "role", "type",
+       "command-timeout", "other-user", "user"),
+     0, true, "R", L("chroot"), false},
+    {"doas", "uC", NULL, 0, false, "", NULL, false},
+    {"runuser", "ugGsw", L("user", "group", "supp-group", "shell", "whitelist-environment"), 0,
+     false, "", NULL, false},
+    {"xargs", "adEILnPs",
+     L("arg-file", "delimiter", "max-args", "max-procs", "max-chars", "process-slot-var"), 0, false,
+     "", NULL, false},
+    {"nice", "n", L("adjustment"), 0, false, "", NULL, false},
+    {"timeout", "ks", L("kill-after", "signal"), 1, false, "", NULL, false},
+    {"stdbuf", "ioe", L("input", "output", "error"), 0, false, "", NULL, false},
+    {"ionice", "cnpPu", L("class", "classdata", "pid", "pgid", "uid"), 0, false, "", NULL, false},
+    {"chrt", "TPD", L("sched-runtime", "sched-period", "sched-deadline"), 1, false, "", NULL,
+     false},
+    {"taskset", "", NULL, 1, false, "", NULL, false},
+    {"flock", "wE", L("timeout", "wait", "conflict-exit-code"), 1, false, "", NULL, false},
+    {"unshare", "SGRw",
+     L("setuid", "setgid", "root", "wd", "map-user", "map-group", "map-users", "map-groups",
+       "propagation", "setgroups"),
+     0, false, "R", L("root"), false},
+    {"nsenter", "tSG", L("target", "setuid", "setgid"), 0, false, "r", L("root"), false},
+    {"chroot", "", L("userspec", "groups"), 1, false, "", NULL, true},
+    {"setpriv", "",
+     L("reuid", "regid", "ruid", "euid", "rgid", "egid", "groups", "inh-caps", "ambient-caps",
+       "bounding-set", "securebits", "pdeathsig", "selinux-label", "apparmor-profile",
+       "landlock-access", "landlock-rule"),
+     0, false, "", NULL, false},
+    {"time", "fo", L("format", "output"), 0, false, "", NULL, false},
+};
+#undef L
+
+static const struct wrapper *wrapper_of(const char *name)
+{
+    static const struct wrapper plain = {"", "", NULL, 0, false, "", NULL, false};
+    for (size_t i = 0; i < FS_ARRAY_LEN(wrapper_specs); i++)
+        if (versioned_name(name, wrapper_specs[i].name))
+            return &wrapper_specs[i];
+    return &plain;
+}
+
+static bool in_opt_list(const char *const *list, const char *s, size_t n)
+{
+    for (; list && *list; list++)
+        if (strlen(*list) == n && strncmp(*list, s, n) == 0)
+            return true;
+    return false;
+}
+
+/* One option element of wrapper w at argv[j] (literal text pre, placeholder or not): a param
+ * may fill an option's value, never its name, and never a root option's value. Returns how
+ * many elements the option uses (1, or 2 when its value is the next one). */
+static size_t wrapper_option(struct loader *L, const struct fs_action *a, const struct wrapper *w,
+                             const char *wname, const json_t *argv, size_t j, const char *pre,
+                             bool ph, const char *kpath)
+{
+    char epath[512];
+    const char *s = arg_at(argv, j), *next = arg_at(argv, j + 1);
+    fs_jpath_index(epath, sizeof(epath), kpath, j);
+    if (pre[1] == '-') {
+        const char *name = pre + 2, *eq = strchr(name, '=');
+        size_t n = eq ? (size_t)(eq - name) : strlen(name);
+        bool valued = !eq && !ph && in_opt_list(w->valued_long, name, n);
+        if (ph && !eq && !int_placeholders(a, s))
+            problem(L, epath,
+                    "a param must not choose an option of %s: write --option={param} so that it "
+                    "fills only the value",
+                    wname);
+        else if (in_opt_list(w->root_long, name, n) &&
+                 ((eq && ph) || (valued && next && has_placeholder(next)))) {
+            if (!eq)
+                fs_jpath_index(epath, sizeof(epath), kpath, j + 1);
+            problem(L, epath,
+                    "%s --%.*s: the root a program is found below must be fixed text, or a "
+                    "param would choose which program runs",
+                    wname, (int)n, name);
+        }
+        return valued ? 2 : 1;
+    }
+    for (const char *c = pre + 1; *c; c++) {
+        bool valued = strchr(w->valued_short, *c) != NULL;
+        bool attached = c[1] != '\0' || ph;
+        if (strchr(w->root_short, *c) &&
+            ((attached && ph) || (valued && !attached && next && has_placeholder(next)))) {
+            if (!attached)
+                fs_jpath_index(epath, sizeof(epath), kpath, j + 1);
+            problem(L, epath,
+                    "%s -%c: the root a program is found below must be fixed text, or a param "
+                    "would choose which program runs",
+                    wname, *c);
+            return 1;
+        }
+        if (valued)
+            return attached ? 1 : 2;
+    }
+    if (ph && !int_placeholders(a, s))
+        problem(L, epath,
+                "a param must not choose an option of %s: only an option's value may hold a "
+                "placeholder (-o {param})",
+                wname);
+    return 1;
+}
+
+/* The index of the program the wrapper at argv[i] runs, or the argv's size when it names none.
+ * Reports what would let a param choose that program short of naming it: an option whose name
+ * holds a placeholder, a root directory from a param, an environment variable a param names,
+ * or a PATH or LD_* variable a param fills. */
+static size_t wrapped_program(struct loader *L, const struct fs_action *a, const json_t *argv,
+                              size_t i, const char *kpath)
+{
+    const char *wname = base_name(arg_at(argv, i));
+    const struct wrapper *w = wrapper_of(wname);
+    size_t n = json_array_size(argv);
+    bool options = true;
+    int operands = 0;
+    char epath[512], pre[MAX_TEMPLATE + 1];
+    for (size_t j = i + 1; j < n;) {
+        const char *s = arg_at(argv, j);
+        if (!s)
+            return n;
+        bool ph = tpl_prefix(s, pre, sizeof(pre));
+        fs_jpath_index(epath, sizeof(epath), kpath, j);
+        if (options && strcmp(s, "--") == 0) {
+            options = false;
+            j++;
+            continue;
+        }
+        /* a value never starts an argument with "-" (fs_action_render), so an element that
+         * starts with a placeholder is an operand */
+        if (options && pre[0] == '-') {
+            j += wrapper_option(L, a, w, wname, argv, j, pre, ph, kpath);
+            continue;
+        }
+        options = false;
+        if (w->assignments && literal_has(s, '=')) {
+            const char *eq = strchr(pre, '=');
+            if (!eq || eq == pre)
+                problem(L, epath,
+                        "%s %s: a param must not name an environment variable (write "
+                        "NAME={param})",
+                        wname, s);
+            else if (ph && (strncmp(pre, "PATH=", 5) == 0 || strncmp(pre, "LD_", 3) == 0))
+                problem(L, epath,
+                        "%s %.*s: a param must not fill PATH or LD_* (it would choose which "
+                        "program or library runs)",
+                        wname, (int)(eq - pre), pre);
+            j++;
+            continue;
+        }
+        if (operands < w->operands) {
+            if (w->root_operand && operands == 0 && ph)
+                problem(L, epath,
+                        "%s: the root a program is found below must be fixed text, or a param "
+                        "would choose which program runs",
+                        wname);
+            operands++;
+            j++;
+            continue;
+        }
+        return j;
+    }
+    return n;
+}
+
+/* Programs that run a command line through a shell of their own or of another host. */
+static const char *const remote_shells[] = {"ssh", "slogin", "rsh", "watch", NULL};
+
+static void check_runs(struct loader *L, const struct fs_action *a, const json_t *argv, size_t i,
+                       const char *kpath, bool scan);
+
+/* argv[p] is the program a wrapper (or find -exec) runs: fixed text naming a program, which is
+ * then checked like any argv[0]. */
+static void check_wrapped(struct loader *L, const struct fs_action *a, const json_t *argv, size_t p,
+                          const char *wname, const char *kpath)
+{
+    char epath[512];
+    const char *s = arg_at(argv, p);
+    fs_jpath_index(epath, sizeof(epath), kpath, p);
+    if (has_placeholder(s)) {
+        problem(L, epath,
+                "%s runs this argument as its program: a param must never choose which program "
+                "runs (name it as fixed text)",
+                wname);
+        return;
+    }
+    int before = L->d.problems;
+    check_program(L, FS_TARGET_LOCAL, s, epath);
+    if (L->d.problems == before)
+        check_runs(L, a, argv, p, kpath, false);
+}
+
+/* find runs the program after -exec, -execdir, -ok and -okdir; a predicate a param could spell
+ * would be one of those. */
+static void check_find(struct loader *L, const struct fs_action *a, const json_t *argv, size_t i,
+                       const char *kpath)
+{
+    static const char *const execs[] = {"-exec", "-execdir", "-ok", "-okdir", NULL};
+    size_t n = json_array_size(argv);
+    char epath[512], pre[MAX_TEMPLATE + 1];
+    for (size_t j = i + 1; j < n; j++) {
+        const char *s = arg_at(argv, j);
+        if (!s)
+            return;
+        if (tpl_prefix(s, pre, sizeof(pre)) && pre[0] == '-' && !int_placeholders(a, s)) {
+            fs_jpath_index(epath, sizeof(epath), kpath, j);
+            problem(L, epath,
+                    "find %s: a param must not spell a find predicate (it could make it -exec); "
+                    "give the predicate's value as an argument of its own",
+                    s);
+        } else if (in_list(s, execs) && j + 1 < n) {
+            check_wrapped(L, a, argv, j + 1, "find", kpath);
+            /* the program's own arguments run to ";" or "+" */
+            for (j += 2;
+                 j < n && !fs_streq(arg_at(argv, j), ";") && !fs_streq(arg_at(argv, j), "+"); j++)
+                ;
+        }
+    }
+}
+
+/* What the program at argv[i] runs. scan (the outermost call only): also look at every later
+ * argument a wrapper's program could be; nested calls do not scan again, which would take
+ * exponential time on a chain of wrappers (nohup nohup nohup ...). */
+static void check_runs(struct loader *L, const struct fs_action *a, const json_t *argv, size_t i,
+                       const char *kpath, bool scan)
 {
     char epath[512];
     const char *prog = arg_at(argv, i);
@@ -989,12 +1284,21 @@ static void check_runs(struct loader *L, const json_t *argv, size_t i, const cha
         return;
     const char *b = base_name(prog);
     const struct interpreter *in = interpreter_of(b);
-    size_t j;
+    size_t j, n = json_array_size(argv);
+    fs_jpath_index(epath, sizeof(epath), kpath, i);
     if (in_names(b, shells)) {
-        fs_jpath_index(epath, sizeof(epath), kpath, i);
         problem(L, epath,
                 "%s is a shell: an action runs one program with fixed arguments, never a shell "
                 "that reads a command line (name the program itself; no sh -c)",
+                b);
+    } else if (versioned_name(b, "watch")) {
+        problem(L, epath,
+                "watch runs its command through sh -c: an action runs one program with fixed "
+                "arguments (name the program itself)");
+    } else if (in_names(b, remote_shells)) {
+        problem(L, epath,
+                "%s runs its command line through a shell on the far side: use an ssh target, "
+                "where forestall quotes every argument",
                 b);
     } else if (in && (j = interpreter_inline(in, argv, i)) > 0) {
         fs_jpath_index(epath, sizeof(epath), kpath, j);
@@ -1009,26 +1313,63 @@ static void check_runs(struct loader *L, const json_t *argv, size_t i, const cha
                 "installed on the host (-f FILE)",
                 b);
     } else if (in_names(b, wrappers)) {
-        for (j = i + 1; j < json_array_size(argv); j++) {
-            const char *a = arg_at(argv, j);
-            if (a && wrapper_shell_option(b, a)) {
+        for (j = i + 1; j < n; j++) {
+            const char *x = arg_at(argv, j);
+            if (x && wrapper_shell_option(b, x)) {
                 fs_jpath_index(epath, sizeof(epath), kpath, j);
-                problem(L, epath, "%s %s runs a shell: name the program itself", b, a);
+                problem(L, epath, "%s %s runs a shell: name the program itself", b, x);
                 return;
             }
-            /* the program it runs: somewhere after its options; look at every one it could be */
-            if (a && !strchr(a, '{') && watched(a)) {
-                int before = L->d.problems;
-                check_runs(L, argv, j, kpath);
+        }
+        if (strcmp(b, "su") == 0) {
+            problem(L, epath, "su runs a shell: name the program itself");
+            return;
+        }
+        int before = L->d.problems;
+        size_t p = n;
+        if (versioned_name(b, "find")) {
+            check_find(L, a, argv, i, kpath);
+        } else {
+            p = wrapped_program(L, a, argv, i, kpath);
+            if (L->d.problems == before && p < n)
+                check_wrapped(L, a, argv, p, b, kpath);
+        }
+        if (L->d.problems != before || !scan)
+            return;
+        /* and every argument the program could be, should the table above misread an option */
+        for (j = i + 1; j < n; j++) {
+            const char *x = arg_at(argv, j);
+            if (j != p && x && !strchr(x, '{') && watched(x)) {
+                check_runs(L, a, argv, j, kpath, false);
                 if (L->d.problems != before)
                     return;
             }
         }
-        if (strcmp(b, "su") == 0) {
-            fs_jpath_index(epath, sizeof(epath), kpath, i);
-            problem(L, epath, "su runs a shell: name the program itself");
-        }
     }
+}
+
+/* kubectl subcommands that run commands in pods or open tunnels: a catalog action is a typed
+ * change of an object (rollout, scale, patch, ...), never a command line in a container. */
+static const char *const kubectl_denied[] = {"exec",  "debug",        "attach", "run",
+                                             "proxy", "port-forward", "cp",     NULL};
+
+static void check_kubectl(struct loader *L, const json_t *argv, const char *kpath)
+{
+    char epath[512];
+    size_t at = 0;
+    const char *sub = arg_at(argv, 0);
+    if (fs_streq(sub, "alpha") && json_array_size(argv) > 1) {
+        at = 1; /* kubectl alpha debug, ... */
+        sub = arg_at(argv, 1);
+    }
+    fs_jpath_index(epath, sizeof(epath), kpath, at);
+    if (at == 1 && sub && has_placeholder(sub))
+        problem(L, epath, "kubectl alpha: a param must not choose the subcommand");
+    else if (sub && in_list(sub, kubectl_denied))
+        problem(L, epath,
+                "kubectl %s runs a command in a pod or opens a tunnel: a catalog action is a "
+                "typed change (rollout, scale, patch, ...), not a command line in a container",
+                sub);
 }
 
 static const char *const argv_keys[] = {"argv", NULL};
@@ -1081,8 +1422,12 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
                     check_program(L, kind, json_string_value(el), epath);
             }
         }
-        if (kind != FS_TARGET_KUBECTL && L->d.problems == argv_problems)
-            check_runs(L, argv, 0, kpath);
+        if (L->d.problems != argv_problems)
+            break;
+        if (kind == FS_TARGET_KUBECTL)
+            check_kubectl(L, argv, kpath);
+        else
+            check_runs(L, a, argv, 0, kpath, true);
         break;
     }
     case FS_TARGET_HTTP: {
@@ -1149,10 +1494,124 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
     return copy;
 }
 
+/* ---- probes ----------------------------------------------------------------------------- */
+
+/* The probes an action may name, and the read-only tool that answers each (fs_probe_def). Kept
+ * here, not in exec or tools, so that loading a catalog needs neither; test_catalog.c holds it
+ * to the tool registry. Sorted by name. */
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define NONE ((const char *const[]){NULL})
+static const struct fs_probe_def probes[] = {
+    /* no tool answers these yet: the built-in catalog's LLM-gateway, config and package
+     * actions name them, so they load, but their probe always fails (and the docs say so) */
+    {"budget_status", NULL, ARGS("scope"), ARGS("scope")},
+    {"cert_expiry", "host.cert_expiry", ARGS("path", "host", "port", "server_name"), NONE},
+    {"config_get", NULL, ARGS("file", "key"), ARGS("file", "key")},
+    {"dir_sizes", "host.dir_sizes", ARGS("path", "depth", "limit"), ARGS("path")},
+    {"file_stat", "host.file_stat", ARGS("path"), ARGS("path")},
+    {"fs_usage", "host.fs_usage", ARGS("mount", "include_pseudo"), NONE},
+    {"guardrail_rule_status", NULL, ARGS("rule"), ARGS("rule")},
+    {"http_status", NULL, ARGS("path"), ARGS("path")},
+    {"inode_usage", "host.inode_usage", ARGS("mount", "include_pseudo"), NONE},
+    {"journal_disk_usage", "host.journal_disk_usage", ARGS("directory"), NONE},
+    {"journal_lines", "host.journal_lines",
+     ARGS("lines", "kernel", "unit", "since", "priority", "filter"), NONE},
+    /* the executor reshapes kubernetes.get's row (exec/probe.c) */
+    {"k8s_deployment_status", "kubernetes.get", ARGS("namespace", "deployment"),
+     ARGS("namespace", "deployment")},
+    {"largest_files", "host.largest_files", ARGS("path", "limit", "min_size_bytes"), ARGS("path")},
+    {"listening_ports", "host.listening_ports", NONE, NONE},
+    {"load", "host.load", NONE, NONE},
+    {"log_lines", "host.log_lines", ARGS("path", "lines", "filter"), ARGS("path")},
+    {"memory", "host.memory", NONE, NONE},
+    {"model_group_route", NULL, ARGS("model_group"), ARGS("model_group")},
+    {"package_version", NULL, ARGS("package"), ARGS("package")},
+    {"process_info", "host.process_info", ARGS("pid"), ARGS("pid")},
+    {"provider_status", NULL, ARGS("provider"), ARGS("provider")},
+    {"rate_limit_status", NULL, ARGS("team"), ARGS("team")},
+    {"service_status", "host.service_status", ARGS("unit"), ARGS("unit")},
+    {"sla_contract_status", NULL, ARGS("contract"), ARGS("contract")},
+    {"top_processes", "host.top_processes", ARGS("sort", "limit"), NONE},
+};
+#undef ARGS
+#undef NONE
+
+const struct fs_probe_def *fs_catalog_probe(const char *name)
+{
+    for (size_t i = 0; name && i < FS_ARRAY_LEN(probes); i++)
+        if (strcmp(probes[i].name, name) == 0)
+            return &probes[i];
+    return NULL;
+}
+
+const struct fs_probe_def *fs_catalog_probes(size_t *n)
+{
+    *n = FS_ARRAY_LEN(probes);
+    return probes;
+}
+
 /* ---- loading: probes -------------------------------------------------------------------- */
 
 static const char *const precondition_keys[] = {"probe", "args", "expect", NULL};
 static const char *const verify_keys[] = {"probe", "args", "expect", "wait", NULL};
+
+/* A probe nothing answers would fail every run (or, before this check, go unnoticed until an
+ * action ran: k8s_deployment_status did). */
+static void unknown_probe(struct loader *L, const char *probe, const char *path)
+{
+    struct fs_suggest s;
+    fs_suggest_init(&s, probe, FS_MAX(4, strlen(probe) / 3 + 1)); /* k8s_deploy_status */
+    for (size_t i = 0; i < FS_ARRAY_LEN(probes); i++)
+        fs_suggest_offer(&s, probes[i].name, strlen(probes[i].name));
+    const char *best = fs_suggest_best(&s);
+    if (best) {
+        problem(L, path, "unknown probe \"%s\" (did you mean %s?)", probe, best);
+        return;
+    }
+    char list[1024];
+    size_t j = 0;
+    list[0] = '\0';
+    for (size_t i = 0; i < FS_ARRAY_LEN(probes) && j < sizeof(list); i++)
+        if (probes[i].tool)
+            j +=
+                (size_t)snprintf(list + j, sizeof(list) - j, "%s%s", j ? ", " : "", probes[i].name);
+    problem(L, path, "unknown probe \"%s\": a probe is a read-only tool the executor calls (%s)",
+            probe, list);
+}
+
+/* The probe's arguments are the ones its tool takes: a misspelt one would make the tool refuse
+ * the call, and the probe fail, on every run. */
+static void check_probe_args(struct loader *L, const struct fs_probe_def *pd, const json_t *args,
+                             const char *path)
+{
+    char child[512], list[400];
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)args, key, v)
+    {
+        if (in_list(key, pd->args))
+            continue;
+        fs_jpath_key(child, sizeof(child), path, key);
+        struct fs_suggest s;
+        fs_suggest_init(&s, key, 3);
+        for (const char *const *k = pd->args; *k; k++)
+            fs_suggest_offer(&s, *k, strlen(*k));
+        const char *best = fs_suggest_best(&s);
+        fs_diag_join(list, sizeof(list), pd->args);
+        if (best)
+            problem(L, child, "probe %s has no argument %s (did you mean %s?)", pd->name, key,
+                    best);
+        else if (!pd->args[0])
+            problem(L, child, "probe %s takes no arguments", pd->name);
+        else
+            problem(L, child, "probe %s has no argument %s (it takes %s)", pd->name, key, list);
+    }
+    for (const char *const *k = pd->required; *k; k++)
+        if (!json_object_get(args, *k)) {
+            fs_jpath_key(child, sizeof(child), path, *k);
+            problem(L, child, "required by probe %s", pd->name);
+        }
+}
 
 /* {probe, args, expect[, wait]} → {probe, args, expect[, wait_ms]}; NULL after problems. */
 static json_t *parse_probe(struct loader *L, const struct fs_action *a, json_t *v, const char *path,
@@ -1167,16 +1626,20 @@ static json_t *parse_probe(struct loader *L, const struct fs_action *a, json_t *
     }
     check_keys(L, v, path, verify ? verify_keys : precondition_keys);
     const char *probe = get_str(L, v, "probe", path, true, MAX_NAME);
-    if (probe && !is_name(probe)) {
-        fs_jpath_key(kpath, sizeof(kpath), path, "probe");
+    const struct fs_probe_def *pd = NULL;
+    fs_jpath_key(kpath, sizeof(kpath), path, "probe");
+    if (probe && !is_name(probe))
         problem(L, kpath, "expected a probe name ([a-z][a-z0-9_]*)");
-    }
+    else if (probe && !(pd = fs_catalog_probe(probe)))
+        unknown_probe(L, probe, kpath);
     json_t *args = json_object_get(v, "args");
     fs_jpath_key(kpath, sizeof(kpath), path, "args");
     if (args && !json_is_object(args))
         problem(L, kpath, "expected a mapping, got %s", fs_json_type_name(args));
     else if (args)
         check_tpl_json(L, a, args, kpath, true);
+    if (pd && (!args || json_is_object(args)))
+        check_probe_args(L, pd, args, kpath);
     const char *expect = get_str(L, v, "expect", path, true, MAX_EXPECT);
     int64_t wait_ms = 0;
     json_t *wait = json_object_get(v, "wait");
@@ -2452,8 +2915,12 @@ static void md_param_constraints(struct md *m, const struct fs_param *p)
 
 static void md_probe(struct md *m, const json_t *p, bool verify)
 {
+    const char *name = json_string_value(json_object_get(p, "probe"));
+    const struct fs_probe_def *pd = fs_catalog_probe(name);
     md_puts(m, "probe ");
-    md_code(m, json_string_value(json_object_get(p, "probe")));
+    md_code(m, name);
+    if (!pd || !pd->tool)
+        md_puts(m, " (no tool answers it yet: it always fails)");
     md_puts(m, " with ");
     md_json(m, json_object_get(p, "args"));
     md_puts(m, ", expect ");
@@ -2582,7 +3049,39 @@ int fs_catalog_doc_markdown(const struct fs_catalog *c, struct fs_buf *b)
                "`lua -e`, `php -r`, awk with a program text instead of `-f FILE`), or a "
                "wrapper (env, xargs, nice, timeout, sudo, su, nohup, setsid, stdbuf, find "
                "-exec, ...) that runs either is refused at load time, naming file, line and "
-               "argv element (docs/decisions/0003).\n\n");
+               "argv element (docs/decisions/0003). Nor may a param choose which program "
+               "runs: argv[0] is fixed text, and so are the program a wrapper or `find -exec` "
+               "runs, the name of an option or predicate in front of it (`env -{x}`, "
+               "`find -{x}`), the root it is found below (`chroot`, `sudo -R`, "
+               "`unshare --root`), the name of a variable a wrapper sets and the value of "
+               "PATH and LD_*. `ssh` and `watch`, which hand their command to a shell, are "
+               "refused as programs (an action reaches another host through its ssh target), "
+               "and so are the kubectl subcommands that run a command in a pod or open a "
+               "tunnel: exec, debug, attach, run, proxy, port-forward, cp.\n\n"
+               "## Probes\n\n"
+               "Preconditions and verify name one of these probes: the read-only tool the "
+               "executor calls for it, with the arguments that tool takes. A catalog that names "
+               "another probe, gives an argument the probe does not take or leaves out one it "
+               "requires is refused at load time. A probe no tool answers yet always fails: "
+               "the action's verification fails, and the executor rolls back or escalates.\n\n"
+               "| probe | answered by | arguments |\n|---|---|---|\n");
+    for (size_t i = 0; i < FS_ARRAY_LEN(probes); i++) {
+        const struct fs_probe_def *p = &probes[i];
+        md_printf(m, "| `%s` | ", p->name);
+        if (p->tool)
+            md_code(m, p->tool);
+        else
+            md_puts(m, "none yet: always fails");
+        md_puts(m, " | ");
+        for (const char *const *a = p->args; *a; a++) {
+            md_puts(m, a == p->args ? "" : ", ");
+            md_code(m, *a);
+            if (in_list(*a, p->required))
+                md_puts(m, " (required)");
+        }
+        md_puts(m, p->args[0] ? " |\n" : "none |\n");
+    }
+    md_puts(m, "\n## Actions\n\n");
     md_printf(m, "Catalog version `%s`, %zu actions.\n\n", c->version, c->n);
     md_puts(m, "| action | category | tier | baseline risk | reversible | idempotent | "
                "targets |\n|---|---|---|---|---|---|---|\n");

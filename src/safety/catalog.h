@@ -87,6 +87,27 @@ struct fs_catalog {
 
 /* Known categories (seed 000 table plus the seed 001 traffic actions), NULL-terminated. */
 extern const char *const fs_categories[];
+
+/* A probe an action's preconditions or verify may name, and what answers it. The catalog owns
+ * this vocabulary so that a load can refuse an unknown probe without depending on the
+ * executor or the tools: the executor (exec/probe.c) calls `tool` for a probe, and a unit test
+ * holds the table to the tool registry (every tool exists and is read-only, its arguments are
+ * the tool's, every read-only host tool is a probe). */
+struct fs_probe_def {
+    const char *name;
+    /* the read-only tool that answers it: "host.<name>", or another tool whose result the
+     * executor reshapes (k8s_deployment_status → kubernetes.get); NULL = a probe the built-in
+     * catalog names that no tool answers yet: it always fails (docs/catalog.md says so) */
+    const char *tool;
+    const char *const *args;     /* the argument names it takes, NULL-terminated */
+    const char *const *required; /* those it needs, NULL-terminated */
+};
+
+/* The probe named name, or NULL when there is none. */
+const struct fs_probe_def *fs_catalog_probe(const char *name);
+/* Every probe, sorted by name; *n gets how many. */
+const struct fs_probe_def *fs_catalog_probes(size_t *n);
+
 const char *fs_target_kind_name(enum fs_target_kind k);
 int fs_target_kind_parse(const char *s, enum fs_target_kind *out);
 

@@ -397,6 +397,30 @@ def test_cli_flow_without_tokens(ctx):
     check(r.returncode == 4 and "not_found" in r.stderr, r.stdout + r.stderr)
 
 
+def test_audit_api_refuses_an_unknown_type(ctx):
+    """GET /api/v1/audit?type=... with a type that is not a record type answers 400 with the
+    error shape naming the valid types, instead of an empty (and misleading) list; known types,
+    blanks around them and an empty item still select as before."""
+    d = ctx.daemon(config=_config(), env=_env()).start()
+    d.cli("freeze", "--as", "root", "--reason", "audit type filter",
+          env={"FORESTALL_TOKEN": TOKENS["root"][1]})
+    for bad in ("bogus", "freeze,bogus", "freezes", "Freeze"):
+        st, body = d.get("/api/v1/audit?limit=0&type=" + bad, headers=_as("vera"))
+        check(st == 400 and set(body) == {"error"} and
+              set(body["error"]) == {"code", "message", "path"}, (bad, st, body))
+        e = body["error"]
+        check(e["code"] == "invalid_argument" and e["path"] == "type", (bad, e))
+        check(e["message"].startswith(f'type: unknown record type "{bad.split(",")[-1]}"') and
+              "freeze, unfreeze" in e["message"] and "policy" in e["message"], (bad, e))
+    # the CSV form is refused the same way, not answered with a header and no rows
+    st, body = d.get("/api/v1/audit?format=csv&type=bogus", headers=_as("vera"))
+    check(st == 400 and body["error"]["path"] == "type", (st, body))
+    recs = _audit(d, _as("vera"), type="freeze")
+    check([r["type"] for r in recs] == ["freeze"], recs)
+    recs = _audit(d, _as("vera"), type="unfreeze,%20freeze,")
+    check([r["type"] for r in recs] == ["freeze"], recs)
+
+
 def test_audit_verify_export_and_tampering_cli(ctx):
     d = ctx.daemon(config=ENGINE_OFF).start()
     inc = _incident(d)

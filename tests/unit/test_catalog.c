@@ -12,7 +12,9 @@
 #include "core/embed.h"
 #include "core/fault.h"
 #include "core/json.h"
+#include "core/time.h"
 #include "safety/catalog.h"
+#include "tools/registry.h"
 
 static char tmpdir[] = "/tmp/fs-catalog-XXXXXX";
 static struct fs_catalog *def; /* the built-in catalog, loaded once */
@@ -1111,6 +1113,136 @@ static const struct {
     {HEAD "    targets: {local: {argv: [tcsh, -f]}}\n", "t.yaml:10", "argv[0]: tcsh is a shell"},
     {HEAD "    targets: {local: {argv: [csh]}}\n", "t.yaml:10", "argv[0]: csh is a shell"},
     {HEAD "    targets: {local: {argv: [ash]}}\n", "t.yaml:10", "argv[0]: ash is a shell"},
+    /* probes: every one is a probe some read-only tool answers, with that tool's arguments */
+    {HEAD
+     "    params: {namespace: {type: string, description: N.}}\n"
+     "    targets: {kubectl: {argv: [rollout, restart, deployment/web, -n, \"{namespace}\"]}}\n"
+     "    verify: {probe: k8s_deploy_status, args: {namespace: \"{namespace}\"}, expect: ok}\n",
+     "t.yaml:12",
+     "t.yaml:12: actions[0].verify.probe: unknown probe \"k8s_deploy_status\" (did "
+     "you mean k8s_deployment_status?)"},
+    {HEAD "    targets: {local: {argv: [du]}}\n"
+          "    preconditions: [{probe: frobnicate, expect: ok}]\n",
+     "t.yaml:11",
+     "actions[0].preconditions[0].probe: unknown probe \"frobnicate\": a probe is a "
+     "read-only tool the executor calls (cert_expiry, dir_sizes, file_stat, "},
+    {HEAD "    targets: {local: {argv: [du]}}\n"
+          "    verify: {probe: fs_usage, args: {path: /var/log}, expect: ok}\n",
+     "t.yaml:11",
+     "actions[0].verify.args.path: probe fs_usage has no argument path (it takes "
+     "mount, include_pseudo)"},
+    {HEAD "    targets: {local: {argv: [du]}}\n"
+          "    verify: {probe: file_stat, args: {pth: /var/log}, expect: exists}\n",
+     "t.yaml:11",
+     "actions[0].verify.args.pth: probe file_stat has no argument pth (did you mean "
+     "path?)"},
+    {HEAD "    targets: {local: {argv: [du]}}\n"
+          "    preconditions:\n"
+          "      - {probe: service_status, args: {}, expect: \"load_state == 'loaded'\"}\n",
+     "t.yaml:12",
+     "t.yaml:12: actions[0].preconditions[0].args.unit: required by probe "
+     "service_status"},
+    {HEAD "    targets: {local: {argv: [du]}}\n"
+          "    verify: {probe: memory, args: {unit: x}, expect: ok}\n",
+     "t.yaml:11", "actions[0].verify.args.unit: probe memory takes no arguments"},
+    {HEAD "    targets: {local: {argv: [du]}}\n"
+          "    verify: {probe: file_stat, args: {path: \"{nope}\"}, expect: exists}\n",
+     "t.yaml:11", "actions[0].verify.args.path: unknown placeholder {nope}"},
+    /* a param never chooses the program: not as argv[0] of any kind ... */
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {ssh: {argv: [\"/usr/bin/{p}\"]}}\n",
+     "t.yaml:11", "actions[0].targets.ssh.argv[0]: must be fixed text: no placeholders"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {kubectl: {argv: [\"{p}\", deployment/web]}}\n",
+     "t.yaml:11", "actions[0].targets.kubectl.argv[0]: must be fixed text: no placeholders"},
+    /* ... nor as the program a wrapper runs */
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [env, \"{p}\"]}}\n",
+     "t.yaml:11",
+     "actions[0].targets.local.argv[1]: env runs this argument as its program: a "
+     "param must never choose which program runs"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {ssh: {argv: [sudo, \"{p}\", restart]}}\n",
+     "t.yaml:11", "actions[0].targets.ssh.argv[1]: sudo runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [sudo, -u, \"{p}\", \"{p}\"]}}\n",
+     "t.yaml:11", "argv[3]: sudo runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [timeout, \"{p}\", \"/usr/sbin/{p}\"]}}\n",
+     "t.yaml:11", "argv[2]: timeout runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [nice, -n, \"5\", \"{p}\", --force]}}\n",
+     "t.yaml:11", "argv[3]: nice runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [xargs, \"-0\", -n, \"1\", \"{p}\"]}}\n",
+     "t.yaml:11", "argv[4]: xargs runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [env, FOO=1, \"{p}\"]}}\n",
+     "t.yaml:11", "argv[2]: env runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [nohup, stdbuf, -oL, env, \"{p}\"]}}\n",
+     "t.yaml:11", "argv[4]: env runs this argument as its program"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [find, /tmp, -name, \"*.x\", -exec, \"{p}\", \"{{}}\", "
+          "\";\"]}}\n",
+     "t.yaml:11", "argv[5]: find runs this argument as its program"},
+    {HEAD "    targets: {local: {argv: [find, /tmp, -type, f, -exec, \"{{}}\", \";\"]}}\n",
+     "t.yaml:10", "argv[5]: expected a program name"},
+    {HEAD "    targets: {local: {argv: [env, bin/fix]}}\n", "t.yaml:10",
+     "argv[1]: expected a program name (letters, digits, ._+-) or an absolute path"},
+    /* ... nor spells an option, a variable or a root that decides it */
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [find, /tmp, \"-{p}\", /usr/bin/id, \";\"]}}\n",
+     "t.yaml:11", "argv[2]: find -{p}: a param must not spell a find predicate"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [env, \"-{p}\", /usr/bin/id]}}\n",
+     "t.yaml:11", "argv[1]: a param must not choose an option of env"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [timeout, \"--{p}=KILL\", \"5\", /usr/bin/id]}}\n",
+     "t.yaml:11", "argv[1]: a param must not choose an option of timeout"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [env, \"{p}=1\", /usr/bin/id]}}\n",
+     "t.yaml:11", "argv[1]: env {p}=1: a param must not name an environment variable"},
+    {HEAD "    params: {p: {type: string, description: P.}}\n"
+          "    targets: {local: {argv: [env, \"PATH=/opt/{p}/bin\", fix]}}\n",
+     "t.yaml:11", "argv[1]: env PATH: a param must not fill PATH or LD_*"},
+    {HEAD "    params: {p: {type: path, description: P., under: [/opt]}}\n"
+          "    targets: {ssh: {argv: [sudo, \"LD_PRELOAD={p}\", /usr/bin/id]}}\n",
+     "t.yaml:11", "ssh.argv[1]: sudo LD_PRELOAD: a param must not fill PATH or LD_*"},
+    {HEAD "    params: {p: {type: path, description: P., under: [/srv]}}\n"
+          "    targets: {local: {argv: [chroot, \"{p}\", /bin/fix]}}\n",
+     "t.yaml:11", "argv[1]: chroot: the root a program is found below must be fixed text"},
+    {HEAD "    params: {p: {type: path, description: P., under: [/srv]}}\n"
+          "    targets: {local: {argv: [sudo, -R, \"{p}\", /bin/fix]}}\n",
+     "t.yaml:11", "argv[2]: sudo -R: the root a program is found below must be fixed text"},
+    {HEAD "    params: {p: {type: path, description: P., under: [/srv]}}\n"
+          "    targets: {local: {argv: [unshare, -m, \"--root={p}\", /bin/fix]}}\n",
+     "t.yaml:11", "argv[2]: unshare --root: the root a program is found below"},
+    /* programs that hand a command line to a shell of their own or of another host */
+    {HEAD "    params: {unit: {type: string, description: U.}}\n"
+          "    targets: {local: {argv: [ssh, db-1, \"systemctl restart {unit}\"]}}\n",
+     "t.yaml:11",
+     "actions[0].targets.local.argv[0]: ssh runs its command line through a shell "
+     "on the far side: use an ssh target"},
+    {HEAD "    targets: {ssh: {argv: [/usr/bin/ssh, -T, db-2, uptime]}}\n", "t.yaml:10",
+     "actions[0].targets.ssh.argv[0]: ssh runs its command line through a shell"},
+    {HEAD "    targets: {local: {argv: [watch, -n, \"5\", df]}}\n", "t.yaml:10",
+     "actions[0].targets.local.argv[0]: watch runs its command through sh -c"},
+    {HEAD "    targets: {local: {argv: [sudo, -u, ops, ssh, db-1, uptime]}}\n", "t.yaml:10",
+     "argv[3]: ssh runs its command line through a shell"},
+    {HEAD "    targets: {local: {argv: [timeout, \"60\", /usr/bin/watch, -x, df]}}\n", "t.yaml:10",
+     "argv[2]: watch runs its command through sh -c"},
+    /* kubectl: typed changes, never a command in a pod or a tunnel */
+    {HEAD "    params: {pod: {type: string, description: P.}}\n"
+          "    targets: {kubectl: {argv: [exec, \"{pod}\", --, kill, \"1\"]}}\n",
+     "t.yaml:11",
+     "actions[0].targets.kubectl.argv[0]: kubectl exec runs a command in a pod or "
+     "opens a tunnel"},
+    {HEAD "    targets: {kubectl: {argv: [alpha, debug, pod/web, --image=busybox]}}\n", "t.yaml:10",
+     "actions[0].targets.kubectl.argv[1]: kubectl debug runs a command in a pod"},
+    {HEAD "    params: {v: {type: string, description: V.}}\n"
+          "    targets: {kubectl: {argv: [alpha, \"{v}\", pod/web]}}\n",
+     "t.yaml:11", "kubectl.argv[1]: kubectl alpha: a param must not choose the subcommand"},
     {"actions: []\n", "t.yaml:1", "t.yaml:1: version: required"},
     {"version: [1]\nactions: []\n", "t.yaml:1", "version: expected a string"},
     {"version: \"1 2\"\nactions: []\n", "t.yaml:1", "version: expected 1 to 64 letters"},
@@ -1176,6 +1308,244 @@ static void test_programs_that_are_not_shells_pass(void **state)
         fs_catalog_free(c);
         fs_buf_release(&diag);
     }
+}
+
+/* What the program checks must not refuse: a param filling an option's value, an operand, a
+ * variable's value, an integer after "-", or an argument of the wrapped program; kubectl's
+ * typed changes. */
+static void test_params_that_do_not_choose_the_program_pass(void **state)
+{
+    static const char *const argvs[] = {
+        "[timeout, \"{s}\", systemctl, restart, ssh.service]",
+        "[sudo, -u, \"{s}\", systemctl, restart, ssh]",
+        "[sudo, \"--user={s}\", /usr/local/bin/fix]",
+        "[env, \"LANG={s}\", /usr/local/bin/fix, watch]",
+        "[nice, \"-{n}\", /usr/local/bin/fix]",
+        "[stdbuf, \"-o{s}\", /usr/local/bin/fix]",
+        "[find, \"{s}\", -xdev, -mtime, \"-{n}\", -delete]",
+        "[find, /tmp, -exec, /bin/rm, --, \"{{}}\", \"+\", -name, \"{s}\"]",
+        "[flock, /run/fix.lock, /usr/local/bin/fix, \"{s}\"]",
+        "[chroot, /srv/jail, /bin/fix, \"{s}\"]",
+        "[xargs, -n, \"{n}\", /usr/local/bin/fix, \"-{s}\"]",
+        "[setsid, -w, /usr/local/bin/fix, \"{s}\"]",
+        "[/usr/bin/systemctl, restart, \"{s}\"]",
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(argvs); i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml),
+                 HEAD "    targets: {local: {argv: %s}, ssh: {argv: %s}}\n"
+                      "    params:\n"
+                      "      s: {type: string, description: S.}\n"
+                      "      n: {type: integer, description: N., min: 1, max: 30}\n",
+                 argvs[i], argvs[i]);
+        struct fs_catalog *c = NULL;
+        struct fs_err err;
+        struct fs_buf diag = FS_BUF_INIT(0);
+        if (fs_catalog_load_buf(yaml, strlen(yaml), "t.yaml", NULL, &c, &diag, &err) < 0)
+            fail_msg("case %zu %s: %s", i, argvs[i], fs_buf_str(&diag));
+        fs_catalog_free(c);
+        fs_buf_release(&diag);
+    }
+    static const char *const kube[] = {
+        "[rollout, restart, \"deployment/{s}\"]",
+        "[scale, \"deployment/{s}\", --replicas=2]",
+        "[annotate, \"deployment/{s}\", x=y]",
+        "[alpha, events]",
+        "[cordon, \"{s}\"]",
+    };
+    for (size_t i = 0; i < FS_ARRAY_LEN(kube); i++) {
+        char yaml[1024];
+        snprintf(yaml, sizeof(yaml),
+                 HEAD "    targets: {kubectl: {argv: %s}}\n"
+                      "    params: {s: {type: string, description: S.}}\n",
+                 kube[i]);
+        struct fs_catalog *c = NULL;
+        struct fs_buf diag = FS_BUF_INIT(0);
+        if (fs_catalog_load_buf(yaml, strlen(yaml), "t.yaml", NULL, &c, &diag, NULL) < 0)
+            fail_msg("kubectl case %zu %s: %s", i, kube[i], fs_buf_str(&diag));
+        fs_catalog_free(c);
+        fs_buf_release(&diag);
+    }
+}
+
+/* A chain of wrappers is followed to its end in linear-ish time: a scan of every later
+ * argument at every level took 2^n steps (23 nohups: about 4 s; as many as an argv may hold:
+ * forever). The short chain fails in seconds should that come back; the long one must still
+ * find the shell at its end. */
+static void check_chain(int len, const char *last, int64_t max_ms)
+{
+    char yaml[2048], argv[1024];
+    size_t n = 0;
+    for (int i = 0; i < len; i++)
+        n += (size_t)snprintf(argv + n, sizeof(argv) - n, "%s", i % 3 == 2 ? "env, " : "nohup, ");
+    snprintf(yaml, sizeof(yaml), HEAD "    targets: {local: {argv: [%s%s]}}\n", argv, last);
+    struct fs_catalog *c = NULL;
+    struct fs_buf diag = FS_BUF_INIT(0);
+    int64_t t0 = fs_mono_ns();
+    int rc = fs_catalog_load_buf(yaml, strlen(yaml), "t.yaml", NULL, &c, &diag, NULL);
+    int64_t ms = (fs_mono_ns() - t0) / 1000000;
+    if (ms > max_ms)
+        fail_msg("a chain of %d wrappers took %lld ms to check", len, (long long)ms);
+    char want[64];
+    snprintf(want, sizeof(want), "argv[%d]: sh is a shell", len);
+    if (strcmp(last, "sh") == 0 && (rc != -FS_E_CONFIG || !strstr(fs_buf_str(&diag), want)))
+        fail_msg("a shell after %d wrappers is not refused: %s", len, fs_buf_str(&diag));
+    if (strcmp(last, "sh") != 0 && rc < 0)
+        fail_msg("a chain of wrappers around %s is refused: %s", last, fs_buf_str(&diag));
+    fs_catalog_free(c);
+    fs_buf_release(&diag);
+}
+
+static void test_wrapper_chain_is_followed_quickly(void **state)
+{
+    check_chain(23, "/usr/bin/id", 500);
+    check_chain(63, "/usr/bin/id", 1000);
+    check_chain(63, "sh", 1000);
+}
+
+/* Every kubectl subcommand that runs a command in a pod or opens a tunnel is refused. */
+static void test_kubectl_commands_and_tunnels_refused(void **state)
+{
+    static const char *const subs[] = {"exec",  "debug",        "attach", "run",
+                                       "proxy", "port-forward", "cp"};
+    for (size_t i = 0; i < FS_ARRAY_LEN(subs); i++) {
+        char yaml[1024], needle[200];
+        snprintf(yaml, sizeof(yaml), HEAD "    targets: {kubectl: {argv: [%s, pod/web]}}\n",
+                 subs[i]);
+        snprintf(needle, sizeof(needle),
+                 "t.yaml:10: actions[0].targets.kubectl.argv[0]: kubectl %s runs a command in a "
+                 "pod or opens a tunnel",
+                 subs[i]);
+        expect_bad("t.yaml", yaml, NULL, "t.yaml:10", needle);
+    }
+}
+
+/* The probe table is the executor's: every probe's tool is a built-in read-only tool, a
+ * host.<probe> probe takes exactly its tool's arguments and needs the ones it requires, every
+ * read-only host tool is a probe, and a probe no tool answers is one the built-in catalog
+ * names (so the list only shrinks) and the docs say so. */
+static bool in_list(const char *s, const char *const *list)
+{
+    for (; *list; list++)
+        if (strcmp(s, *list) == 0)
+            return true;
+    return false;
+}
+
+static const struct fs_tool_def *builtin_tool(const char *name)
+{
+    for (size_t i = 0; i < fs_builtin_tools_count(); i++)
+        if (strcmp(fs_builtin_tool(i)->name, name) == 0)
+            return fs_builtin_tool(i);
+    return NULL;
+}
+
+static bool same_names(const char *const *list, const json_t *names)
+{
+    size_t n = 0;
+    for (; list[n]; n++) {
+        bool found = false;
+        size_t i;
+        json_t *v;
+        if (json_is_object(names))
+            found = json_object_get(names, list[n]) != NULL;
+        else
+            json_array_foreach(names, i, v) found |= fs_streq(json_string_value(v), list[n]);
+        if (!found)
+            return false;
+    }
+    return n == (json_is_object(names) ? json_object_size(names) : json_array_size(names));
+}
+
+static bool builtin_names_probe(const char *name)
+{
+    for (size_t i = 0; i < def->n; i++) {
+        const struct fs_action *a = &def->actions[i];
+        if (a->verify && fs_streq(json_string_value(json_object_get(a->verify, "probe")), name))
+            return true;
+        size_t j;
+        json_t *p;
+        json_array_foreach(
+            a->preconditions, j,
+            p) if (fs_streq(json_string_value(json_object_get(p, "probe")), name)) return true;
+    }
+    return false;
+}
+
+static void test_probe_table_is_the_tools(void **state)
+{
+    size_t n;
+    const struct fs_probe_def *probes = fs_catalog_probes(&n);
+    assert_true(n > 0);
+    struct fs_buf md = FS_BUF_INIT(0);
+    assert_int_equal(fs_catalog_doc_markdown(def, &md), 0);
+    for (size_t i = 0; i < n; i++) {
+        const struct fs_probe_def *p = &probes[i];
+        if (i > 0 && strcmp(probes[i - 1].name, p->name) >= 0)
+            fail_msg("the probe table is not sorted at %s", p->name);
+        assert_ptr_equal(fs_catalog_probe(p->name), p);
+        for (const char *const *r = p->required; *r; r++)
+            if (!in_list(*r, p->args))
+                fail_msg("probe %s requires %s, which it does not take", p->name, *r);
+        char row[200];
+        snprintf(row, sizeof(row), "| `%s` | %s%s%s |", p->name, p->tool ? "`" : "",
+                 p->tool ? p->tool : "none yet: always fails", p->tool ? "`" : "");
+        if (!strstr(md.data, row))
+            fail_msg("docs/catalog.md lacks the row %s", row);
+        if (!p->tool) {
+            if (!builtin_names_probe(p->name))
+                fail_msg("no tool answers probe %s and no built-in action names it: drop it",
+                         p->name);
+            continue;
+        }
+        const struct fs_tool_def *t = builtin_tool(p->tool);
+        if (!t || !t->annotations.read_only)
+            fail_msg("probe %s: %s is not a built-in read-only tool", p->name, p->tool);
+        char host[128];
+        snprintf(host, sizeof(host), "host.%s", p->name);
+        if (strcmp(p->tool, host) != 0)
+            continue; /* a derived probe: exec/probe.c reshapes its arguments (test_exec.c) */
+        json_t *schema = js(t->input_schema);
+        json_t *req = json_object_get(schema, "required");
+        if (!same_names(p->args, json_object_get(schema, "properties")))
+            fail_msg("probe %s: its arguments are not %s's", p->name, p->tool);
+        json_t *none = json_array();
+        if (!same_names(p->required, req ? req : none))
+            fail_msg("probe %s: its required arguments are not %s's", p->name, p->tool);
+        json_decref(none);
+        json_decref(schema);
+    }
+    fs_buf_release(&md);
+    for (size_t i = 0; i < fs_builtin_tools_count(); i++) {
+        const struct fs_tool_def *t = fs_builtin_tool(i);
+        if (strncmp(t->name, "host.", 5) == 0 && t->annotations.read_only) {
+            const struct fs_probe_def *p = fs_catalog_probe(t->name + 5);
+            if (!p || !fs_streq(p->tool, t->name))
+                fail_msg("the read-only tool %s is not the probe %s", t->name, t->name + 5);
+        }
+    }
+    assert_null(fs_catalog_probe("k8s_deploy_status"));
+    assert_null(fs_catalog_probe(NULL));
+    assert_string_equal(fs_catalog_probe("k8s_deployment_status")->tool, "kubernetes.get");
+}
+
+/* An operator file is held to the same probes as the built-in one. */
+static void test_operator_probe(void **state)
+{
+    expect_bad("op.yaml",
+               "actions:\n"
+               "  - name: tmp_cleanup\n"
+               "    description: x\n"
+               "    category: log_cleanup\n"
+               "    tier: 1\n"
+               "    baseline_risk: 1\n"
+               "    reversible: false\n"
+               "    idempotent: \"no\"\n"
+               "    targets: {local: {argv: [du]}}\n"
+               "    verify: {probe: disk_usage, args: {mount: /tmp}, expect: ok}\n",
+               def, "op.yaml:10",
+               "op.yaml:10: actions[0].verify.probe: unknown probe \"disk_usage\" (did you mean "
+               "fs_usage?)");
 }
 
 static void test_every_problem_is_collected(void **state)
@@ -1470,6 +1840,11 @@ int main(void)
         cmocka_unit_test(test_operator_file_problems),
         cmocka_unit_test(test_broken_documents),
         cmocka_unit_test(test_programs_that_are_not_shells_pass),
+        cmocka_unit_test(test_params_that_do_not_choose_the_program_pass),
+        cmocka_unit_test(test_kubectl_commands_and_tunnels_refused),
+        cmocka_unit_test(test_wrapper_chain_is_followed_quickly),
+        cmocka_unit_test(test_probe_table_is_the_tools),
+        cmocka_unit_test(test_operator_probe),
         cmocka_unit_test(test_every_problem_is_collected),
         cmocka_unit_test(test_action_json),
         cmocka_unit_test(test_params_schema),
