@@ -108,7 +108,8 @@ static const struct route routes[] = {
      "\"service\",\"env\",\"reason\"}`; null clears it (the policy decides again)."},
     {"GET", "/api/v1/audit", fs_api_audit, 0, R_AUTH, FS_CAP_READ,
      "Audit records. Query: format=json|jsonl|csv, since=RFC3339, type=a,b, actor=NAME, "
-     "after=SEQ, limit=N (default 1000, 0 = all)."},
+     "after=SEQ, limit=N (default 1000, 0 = all). An unknown type is 400 `invalid_argument` "
+     "(path `type`), naming the valid ones."},
     {"GET", "/api/v1/audit/verify", fs_api_audit_verify, 0, R_AUTH, FS_CAP_READ,
      "Verify the audit chain and its signed checkpoints; 200 with `{\"ok\":...}` either way."},
     {"GET", "/api/v1/catalog", fs_api_catalog, 0, R_AUTH, FS_CAP_READ,

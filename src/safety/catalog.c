@@ -1502,11 +1502,11 @@ static json_t *parse_target(struct loader *L, const struct fs_action *a, enum fs
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define NONE ((const char *const[]){NULL})
 static const struct fs_probe_def probes[] = {
-    /* no tool answers these yet: the built-in catalog's LLM-gateway, config and package
-     * actions name them, so they load, but their probe always fails (and the docs say so) */
+    /* no tool answers the NULL ones yet: the built-in catalog's LLM-gateway actions name them,
+     * so they load, but their probe always fails (and the docs say so) */
     {"budget_status", NULL, ARGS("scope"), ARGS("scope")},
     {"cert_expiry", "host.cert_expiry", ARGS("path", "host", "port", "server_name"), NONE},
-    {"config_get", NULL, ARGS("file", "key"), ARGS("file", "key")},
+    {"config_get", "host.config_get", ARGS("file", "key"), ARGS("file", "key")},
     {"dir_sizes", "host.dir_sizes", ARGS("path", "depth", "limit"), ARGS("path")},
     {"file_stat", "host.file_stat", ARGS("path"), ARGS("path")},
     {"fs_usage", "host.fs_usage", ARGS("mount", "include_pseudo"), NONE},
@@ -1525,7 +1525,7 @@ static const struct fs_probe_def probes[] = {
     {"log_lines", "host.log_lines", ARGS("path", "lines", "filter"), ARGS("path")},
     {"memory", "host.memory", NONE, NONE},
     {"model_group_route", NULL, ARGS("model_group"), ARGS("model_group")},
-    {"package_version", NULL, ARGS("package"), ARGS("package")},
+    {"package_version", "host.package_version", ARGS("package"), ARGS("package")},
     {"process_info", "host.process_info", ARGS("pid"), ARGS("pid")},
     {"provider_status", NULL, ARGS("provider"), ARGS("provider")},
     {"rate_limit_status", NULL, ARGS("team"), ARGS("team")},

@@ -18,6 +18,7 @@
 #include "core/curl.h"
 #include "core/proc.h"
 #include "core/config.h"
+#include "core/redact.h"
 #include "core/time.h"
 #include "tools/host_int.h"
 #include "tools/registry.h"
@@ -91,6 +92,18 @@ static int path_arg(const json_t *args, const char *k, bool optional, const char
     return bad_arg(err, k, "must be an absolute, normalised path");
 }
 
+/* A program that is not there (where: "this host" or the ssh host; why: what said so). Those
+ * that are not part of a minimal Debian name the package to install. */
+static int missing(struct fs_tool_result *out, const char *prog, const char *where, const char *why)
+{
+    static const char *const debs[][2] = {{"crudini", "crudini"}, {"apt-cache", "apt"}};
+    for (size_t i = 0; i < FS_ARRAY_LEN(debs); i++)
+        if (fs_streq(prog, debs[i][0]))
+            return fs_tool_fail(out, "%s is not installed on %s (Debian package %s): %s", prog,
+                                where, debs[i][1], why);
+    return fs_tool_fail(out, "%s is not available on %s: %s", prog, where, why);
+}
+
 /* One program run on ctx's target and what its output parsed to, held until finish(). */
 struct run {
     struct fs_child c;
@@ -152,7 +165,7 @@ static int run_prog(struct run *r, const struct fs_tool_ctx *ctx, const char *co
                                         : fs_child_run(c, &e);
     free(sargv);
     if (rc == -FS_E_NOT_FOUND || rc == -FS_E_FORBIDDEN)
-        return fs_tool_fail(out, "%s is not available on this host: %s", argv[0], e.msg);
+        return missing(out, argv[0], "this host", e.msg);
     if (rc < 0) {
         if (err)
             *err = e;
@@ -168,7 +181,7 @@ static int run_prog(struct run *r, const struct fs_tool_ctx *ctx, const char *co
     if (remote && c->exit_code == 255)
         return fs_tool_fail(out, "ssh to %s failed: %s", ctx->ssh.host, se);
     if (remote && c->exit_code == 127)
-        return fs_tool_fail(out, "%s is not available on %s: %s", argv[0], ctx->ssh.host, se);
+        return missing(out, argv[0], ctx->ssh.host, se);
     if (c->exit_code != 0 && accept != EXIT_ANY &&
         !(accept == EXIT_PARTIAL && c->exit_code == 1 && c->out.len > 0))
         return fs_tool_fail(out, "%s exited with status %d: %s", argv[0], c->exit_code, se);
@@ -290,6 +303,14 @@ static int p_journal_lines(const char *buf, size_t len, const void *arg, json_t 
 
 PLAIN_PARSER(process)
 PLAIN_PARSER(stat)
+PLAIN_PARSER(config_value)
+
+/* arg: the package name. */
+static int p_apt_policy(const char *buf, size_t len, const void *arg, json_t **res,
+                        struct fs_err *pe)
+{
+    return fs_hp_apt_policy(buf, len, arg, res, pe);
+}
 
 /* arg: a const int64_t, now in ms. */
 static int p_pem(const char *buf, size_t len, const void *arg, json_t **res, struct fs_err *pe)
@@ -961,6 +982,112 @@ static int h_file_stat(void *cl, const json_t *args, const struct fs_tool_ctx *c
     return finish(&r, out, rc);
 }
 
+/* ---- probes: one package, one configuration value --------------------------------------- */
+
+/* A Debian package name as the schema has it: ^[a-z0-9][a-z0-9+.-]{0,127}$ (never an option). */
+static bool deb_package(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 128 || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '+' ||
+              s[i] == '.' || s[i] == '-'))
+            return false;
+    return true;
+}
+
+/* apt-cache policy alone: it prints both the installed version (from dpkg's status, "(none)"
+ * also for a package removed but not purged, which dpkg-query -W would still give a version)
+ * and the candidate, so one program answers, locally, over ssh and in the simulator alike. */
+static int h_package_version(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                             struct fs_tool_result *out, struct fs_err *err)
+{
+    const char *pkg = arg_str(args, "package");
+    if (!deb_package(pkg))
+        return bad_arg(err, "package", "must be a Debian package name");
+    const char *argv[] = {"apt-cache", "policy", "--", pkg, NULL};
+    struct run r;
+    int rc =
+        run_parsed(&r, ctx, argv, MIB, EXIT_ZERO, p_apt_policy, pkg, "apt-cache policy", out, err);
+    if (rc == 0 && r.res) {
+        /* apt reads a name it does not know as a regular expression ("a." lists thousands of
+         * packages, cut at the cap); it does so only when no package has that exact name, so
+         * the answer (unknown) does not depend on what the cap left out */
+        if (!json_is_true(json_object_get(r.res, "known")))
+            r.c.stdout_truncated = false;
+        if (json_object_set_new(r.res, "package", json_string(pkg)) < 0)
+            rc = -FS_E_NOMEM;
+    }
+    return finish(&r, out, rc);
+}
+
+/* The value as the caller may see it: a key that names a secret (db_password, api_token, ...)
+ * gets the marker the registry would give it under that name — the registry itself sees only
+ * "value" — so config_get never hands a password to a planner. */
+static int redact_by_key(json_t *res, const char *key, struct fs_tool_result *out)
+{
+    json_t *v = json_object_get(res, "value");
+    json_t *named = json_object();
+    size_t count = 0;
+    if (!named || json_object_set(named, key, v) < 0 || fs_redact_json(named, &count) < 0) {
+        json_decref(named);
+        return -FS_E_NOMEM;
+    }
+    int rc = 0;
+    void *it = json_object_iter(named);
+    if (count && it && json_object_set(res, "value", json_object_iter_value(it)) < 0)
+        rc = -FS_E_NOMEM;
+    out->redactions += count;
+    json_decref(named);
+    return rc;
+}
+
+static int h_config_get(void *cl, const json_t *args, const struct fs_tool_ctx *ctx,
+                        struct fs_tool_result *out, struct fs_err *err)
+{
+    const char *file, *key = arg_str(args, "key");
+    int rc = path_arg(args, "file", false, &file, err);
+    if (rc < 0)
+        return rc;
+    if (!under(file, "/etc") || fs_streq(file, "/etc"))
+        return bad_arg(err, "file", "must be below /etc");
+    if (!key || !key[0] || key[0] == '-')
+        return bad_arg(err, "key", "must be a key name");
+    /* "" is the section: the keys at the top of the file, before any [section] */
+    const char *argv[] = {"crudini", "--get", "--", file, "", key, NULL};
+    struct run r;
+    rc = run_prog(&r, ctx, argv, 64 * 1024, EXIT_ANY, out, err);
+    if (rc == 0 && r.ran && r.c.exit_code != 0) {
+        const char *e = r.c.err.data ? r.c.err.data : "";
+        /* crudini exits 1 for a missing key (and a missing section) and for everything else
+         * (no such file, a file it cannot parse): only the first is an answer */
+        if (r.c.exit_code == 1 &&
+            (strstr(e, "Parameter not found") || strstr(e, "Section not found"))) {
+            r.c.exit_code = 0; /* the status was the answer: the result is whole */
+            r.res = json_pack("{s:b,s:n}", "exists", 0, "value");
+            rc = r.res ? 0 : -FS_E_NOMEM;
+        } else {
+            char se[STDERR_SUMMARY];
+            fs_tool_stderr_line(&r.c.err, se, sizeof(se));
+            rc = fs_tool_fail(out, "crudini exited with status %d: %s", r.c.exit_code, se);
+        }
+    } else if (rc == 0 && r.ran && r.c.stdout_truncated) {
+        /* a value cut short would compare unequal to the one set: refuse it rather than lie */
+        rc = fs_tool_fail(out, "the value of %s in %s is larger than 64 KiB", key, file);
+    } else if (rc == 0 && r.ran) {
+        rc = parse_output(&r, p_config_value, NULL, "crudini", out);
+    }
+    if (rc == 0 && r.res) {
+        if (json_object_set_new(r.res, "file", json_string(file)) < 0 ||
+            json_object_set_new(r.res, "key", json_string(key)) < 0)
+            rc = -FS_E_NOMEM;
+        if (rc == 0)
+            rc = redact_by_key(r.res, key, out);
+    }
+    return finish(&r, out, rc);
+}
+
 /* ---- the table ---------------------------------------------------------------------------- */
 
 #define RO                                                                                         \
@@ -1136,6 +1263,30 @@ static const struct fs_tool_def host_tools[] = {
      "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"path\"],"
      "\"properties\":{\"path\":" PATH_PROP("Path to look at.") "}}",
      RO, h_file_stat},
+    {"host.package_version", "Package version",
+     "The installed and the candidate version of one Debian package (apt-cache policy): "
+     "installed is null when it is not installed, candidate null when no source offers it, "
+     "upgradable when both are set and differ (apt would change it). A name apt does not know "
+     "is known: false, not an error. The candidate is as fresh as the host's last apt update.",
+     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"package\"],"
+     "\"properties\":{\"package\":{\"type\":\"string\",\"maxLength\":128,"
+     "\"pattern\":\"^[a-z0-9][a-z0-9+.-]{0,127}$\","
+     "\"description\":\"Debian package name, e.g. openssl.\"}}}",
+     RO, h_package_version},
+    {"host.config_get", "Configuration value",
+     "One key at the top of an INI-style configuration file below /etc, before any [section] "
+     "(crudini --get): whether it is set and its value. A missing key is exists: false, not an "
+     "error; a missing file is an error. The value of a key that names a secret (password, "
+     "token, ...) is redacted. Needs crudini on the host.",
+     "{\"type\":\"object\",\"additionalProperties\":false,\"required\":[\"file\",\"key\"],"
+     "\"properties\":{\"file\":{\"type\":\"string\",\"maxLength\":256,"
+     "\"pattern\":\"^(?!.*//)(?!.*/\\\\.\\\\.?/)/etc/[A-Za-z0-9_][A-Za-z0-9._/-]{0,200}"
+     "\\\\.(?:conf|ini|cnf|cfg)$\","
+     "\"description\":\"Configuration file below /etc (.conf, .ini, .cnf or .cfg).\"},"
+     "\"key\":{\"type\":\"string\",\"maxLength\":128,"
+     "\"pattern\":\"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$\","
+     "\"description\":\"The key to read.\"}}}",
+     RO, h_config_get},
 };
 
 const struct fs_tool_table fs_host_tools = {host_tools, FS_ARRAY_LEN(host_tools)};

@@ -95,6 +95,21 @@ int fs_hp_process(const char *buf, size_t len, json_t **out, struct fs_err *err)
  * owner}. */
 int fs_hp_stat(const char *buf, size_t len, json_t **out, struct fs_err *err);
 
+/* `apt-cache policy -- PACKAGE` → {known, installed, candidate, upgradable}: the block headed
+ * "PACKAGE:" (or "PACKAGE:ARCH:" when there is no native one), its "Installed:" and
+ * "Candidate:" versions, "(none)" as null; upgradable = both set and different. No such block
+ * (apt prints nothing for a name it does not know, or the blocks of other packages the name
+ * matched as a regular expression; its "N: ..." notes are skipped) → {known: false, installed:
+ * null, candidate: null, upgradable: false}. A block without both lines, or a version that is
+ * not one (Debian: alphanumerics and . + - ~ :), is an error; an empty package -FS_E_INVALID. */
+int fs_hp_apt_policy(const char *buf, size_t len, const char *package, json_t **out,
+                     struct fs_err *err);
+
+/* `crudini --get FILE SECTION KEY` that exited 0 → {exists: true, value}: what it printed
+ * without the one "\n" it ends with (a multi-line value keeps its inner newlines; no output at
+ * all is an error). */
+int fs_hp_config_value(const char *buf, size_t len, json_t **out, struct fs_err *err);
+
 /* A JSON string from n raw bytes: invalid UTF-8 replaced by U+FFFD, everything else kept. */
 json_t *fs_hp_string(const char *s, size_t n);
 

@@ -1263,3 +1263,152 @@ int fs_hp_journal_files(const char *buf, size_t len, json_t **out, struct fs_err
     *out = o;
     return 0;
 }
+
+/* ---- apt-cache policy, crudini --get ------------------------------------------------------- */
+
+/* A Debian version as dpkg accepts it: [epoch:]upstream[-revision], alphanumerics and . + - ~ :
+ * only, at most 128 bytes. */
+static bool deb_version(const char *s, size_t n)
+{
+    if (n == 0 || n > 128)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '.' || c == '+' || c == '-' || c == '~' || c == ':'))
+            return false;
+    }
+    return true;
+}
+
+/* 2 when line is the header of package's own block ("bash:"), 1 when of the same name in
+ * another architecture ("bash:i386:"), 0 otherwise. */
+static int policy_header(const char *line, size_t n, const char *pkg, size_t pn)
+{
+    if (n < pn + 1 || memcmp(line, pkg, pn) != 0 || line[pn] != ':')
+        return 0;
+    if (n == pn + 1)
+        return 2;
+    if (n < pn + 3 || line[n - 1] != ':')
+        return 0;
+    for (size_t i = pn + 1; i < n - 1; i++)
+        if (!((line[i] >= 'a' && line[i] <= 'z') || (line[i] >= '0' && line[i] <= '9') ||
+              line[i] == '-'))
+            return 0;
+    return 1;
+}
+
+/* The value of an "  Installed: V" line of a block, as JSON (null for "(none)"). Returns 0, 1
+ * when V is not a version, -FS_E_NOMEM. */
+static int policy_version(const char *v, size_t n, json_t **out)
+{
+    while (n && is_space(*v))
+        v++, n--;
+    while (n && is_space(v[n - 1]))
+        n--;
+    if (n == 6 && memcmp(v, "(none)", 6) == 0) {
+        *out = json_null();
+        return 0;
+    }
+    if (!deb_version(v, n))
+        return 1;
+    *out = json_stringn(v, n);
+    return *out ? 0 : -FS_E_NOMEM;
+}
+
+int fs_hp_apt_policy(const char *buf, size_t len, const char *package, json_t **out,
+                     struct fs_err *err)
+{
+    *out = NULL;
+    size_t pn = package ? strlen(package) : 0;
+    if (pn == 0)
+        return fs_err_set(err, FS_E_INVALID, NULL, "no package name");
+    /* the best block: the native one, else one of another architecture */
+    const char *blk = NULL;
+    size_t blen = 0;
+    int best = 0;
+    size_t pos = 0, n;
+    const char *line;
+    const char *cur = NULL;
+    int cur_rank = 0;
+    while (next_rec(buf, len, &pos, '\n', &line, &n)) {
+        if (n && !is_space(line[0])) {
+            /* a header, or one of apt's notes ("N: ...", "W: ...", "E: ...") */
+            if (cur && cur_rank > best) {
+                best = cur_rank;
+                blk = cur;
+                blen = (size_t)(line - cur);
+            }
+            cur = NULL;
+            cur_rank = policy_header(line, n, package, pn);
+            if (cur_rank)
+                cur = line + n;
+        }
+    }
+    if (cur && cur_rank > best) {
+        best = cur_rank;
+        blk = cur;
+        blen = (size_t)(buf + len - cur);
+    }
+    json_t *inst = NULL, *cand = NULL;
+    if (best) {
+        size_t bpos = 0;
+        while (next_rec(blk, blen, &bpos, '\n', &line, &n)) {
+            size_t i = 0;
+            while (i < n && is_space(line[i]))
+                i++;
+            static const char ik[] = "Installed:", ck[] = "Candidate:";
+            json_t **slot = NULL;
+            size_t kl = 0;
+            if (n - i >= sizeof(ik) - 1 && memcmp(line + i, ik, sizeof(ik) - 1) == 0)
+                slot = &inst, kl = sizeof(ik) - 1;
+            else if (n - i >= sizeof(ck) - 1 && memcmp(line + i, ck, sizeof(ck) - 1) == 0)
+                slot = &cand, kl = sizeof(ck) - 1;
+            if (!slot || *slot)
+                continue; /* the version table, or a repeated line: the first one counts */
+            int rc = policy_version(line + i + kl, n - i - kl, slot);
+            if (rc == -FS_E_NOMEM)
+                return nomem(inst, cand, err);
+            if (rc > 0)
+                return bad_output(inst, cand, err,
+                                  "apt-cache policy printed a version that is not a Debian "
+                                  "version");
+        }
+        if (!inst || !cand)
+            return bad_output(inst, cand, err,
+                              "apt-cache policy printed no \"Installed:\" and \"Candidate:\" "
+                              "lines for the package");
+    } else {
+        inst = json_null();
+        cand = json_null();
+    }
+    bool upgradable = json_is_string(inst) && json_is_string(cand) &&
+                      strcmp(json_string_value(inst), json_string_value(cand)) != 0;
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "known", json_boolean(best != 0), ok);
+    ok = put(o, "installed", inst, ok);
+    ok = put(o, "candidate", cand, ok);
+    ok = put(o, "upgradable", json_boolean(upgradable), ok);
+    if (!ok)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}
+
+int fs_hp_config_value(const char *buf, size_t len, json_t **out, struct fs_err *err)
+{
+    *out = NULL;
+    if (len == 0)
+        return bad_output(NULL, NULL, err, "crudini --get printed nothing");
+    if (buf[len - 1] == '\n')
+        len--;
+    json_t *o = json_object();
+    bool ok = o != NULL;
+    ok = put(o, "exists", json_true(), ok);
+    ok = put(o, "value", fs_hp_string(buf, len), ok);
+    if (!ok)
+        return nomem(o, NULL, err);
+    *out = o;
+    return 0;
+}

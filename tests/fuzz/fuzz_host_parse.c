@@ -1,5 +1,7 @@
 /* fuzz_host_parse: libFuzzer target for the host tool parsers (src/tools/host_parse.c). The
- * first byte picks the parser, the rest is what the program printed. Any input must give either
+ * first byte picks the parser (modulo the number of slots; a new parser takes the next slot, so
+ * the committed seeds, whose first bytes are below the old count, keep their parser), the rest
+ * is what the program printed. Any input must give either
  * JSON that serialises (valid UTF-8 everywhere) with the promised top-level shape, or an error
  * with a code and a message — never a crash, a leak or undefined behaviour. */
 #include "core/common.h"
@@ -43,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *out = NULL;
     struct fs_err e = {0};
     int64_t cores;
-    switch (data[0] % 17) {
+    switch (data[0] % 19) {
     case 0: check(fs_hp_df(in, n, false, &out, &e), out, &e, "filesystems"); break;
     case 1: check(fs_hp_df(in, n, true, &out, &e), out, &e, "filesystems"); break;
     case 2: check(fs_hp_du(in, n, &out, &e), out, &e, "entries"); break;
@@ -66,6 +68,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 16:
         check(fs_hp_journal_lines(in, n, n > 2 ? "Killed" : NULL, &out, &e), out, &e, "lines");
         break;
+    case 17: {
+        int rc = fs_hp_apt_policy(in, n, "bash", &out, &e);
+        if (rc == 0 && !json_is_boolean(json_object_get(out, "upgradable")))
+            abort();
+        check(rc, out, &e, NULL);
+        break;
+    }
+    case 18: check(fs_hp_config_value(in, n, &out, &e), out, &e, NULL); break;
     }
     return 0;
 }

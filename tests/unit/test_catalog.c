@@ -1125,7 +1125,7 @@ static const struct {
           "    preconditions: [{probe: frobnicate, expect: ok}]\n",
      "t.yaml:11",
      "actions[0].preconditions[0].probe: unknown probe \"frobnicate\": a probe is a "
-     "read-only tool the executor calls (cert_expiry, dir_sizes, file_stat, "},
+     "read-only tool the executor calls (cert_expiry, config_get, dir_sizes, file_stat, "},
     {HEAD "    targets: {local: {argv: [du]}}\n"
           "    verify: {probe: fs_usage, args: {path: /var/log}, expect: ok}\n",
      "t.yaml:11",

@@ -272,6 +272,35 @@ static void test_argument_errors(void **state)
         {"host.cert_expiry", "{}", -FS_E_INVALID_PAYLOAD, "path", "path: required"},
         {"host.cert_expiry", "{\"path\":\"--version\"}", -FS_E_INVALID_PAYLOAD, "path",
          "path: must match"},
+        {"host.package_version", "{}", -FS_E_INVALID_PAYLOAD, "package", "package: required"},
+        {"host.package_version", "{\"package\":\"-y\"}", -FS_E_INVALID_PAYLOAD, "package",
+         "package: must match"},
+        {"host.package_version", "{\"package\":\"Bash\"}", -FS_E_INVALID_PAYLOAD, "package",
+         "package: must match"},
+        {"host.package_version", "{\"package\":\"a b\"}", -FS_E_INVALID_PAYLOAD, "package",
+         "package: must match"},
+        {"host.package_version", "{\"package\":\"libc6:i386\"}", -FS_E_INVALID_PAYLOAD, "package",
+         "package: must match"},
+        {"host.package_version", "{\"package\":\"ba*\"}", -FS_E_INVALID_PAYLOAD, "package",
+         "package: must match"},
+        {"host.config_get", "{\"file\":\"/etc/app.conf\"}", -FS_E_INVALID_PAYLOAD, "key",
+         "key: required"},
+        {"host.config_get", "{\"file\":\"/etc/shadow\",\"key\":\"k\"}", -FS_E_INVALID_PAYLOAD,
+         "file", "file: must match"},
+        {"host.config_get", "{\"file\":\"/etc/a/../shadow.conf\",\"key\":\"k\"}",
+         -FS_E_INVALID_PAYLOAD, "file", "file: must match"},
+        {"host.config_get", "{\"file\":\"/etc/a/./b.conf\",\"key\":\"k\"}", -FS_E_INVALID_PAYLOAD,
+         "file", "file: must match"},
+        {"host.config_get", "{\"file\":\"/etc//b.conf\",\"key\":\"k\"}", -FS_E_INVALID_PAYLOAD,
+         "file", "file: must match"},
+        {"host.config_get", "{\"file\":\"/etcx/b.conf\",\"key\":\"k\"}", -FS_E_INVALID_PAYLOAD,
+         "file", "file: must match"},
+        {"host.config_get", "{\"file\":\"/tmp/b.conf\",\"key\":\"k\"}", -FS_E_INVALID_PAYLOAD,
+         "file", "file: must match"},
+        {"host.config_get", "{\"file\":\"/etc/b.conf\",\"key\":\"-k\"}", -FS_E_INVALID_PAYLOAD,
+         "key", "key: must match"},
+        {"host.config_get", "{\"file\":\"/etc/b.conf\",\"key\":\"a b\"}", -FS_E_INVALID_PAYLOAD,
+         "key", "key: must match"},
     };
     for (size_t i = 0; i < FS_ARRAY_LEN(cases); i++) {
         json_t *a = J(cases[i].args);
@@ -322,6 +351,9 @@ enum parser {
     P_SS,
     P_JLINES,   /* journalctl -o short-iso, no filter */
     P_JLINES_F, /* the same, filter "Killed process" */
+    P_APT,      /* apt-cache policy -- bash */
+    P_APT_RE,   /* apt-cache policy -- zlib1g.dev (no such package: apt reads it as a regex) */
+    P_CONF,     /* crudini --get FILE "" KEY */
 };
 
 static int run_parser(enum parser p, const char *in, size_t len, json_t **out, struct fs_err *e)
@@ -340,6 +372,9 @@ static int run_parser(enum parser p, const char *in, size_t len, json_t **out, s
     case P_SS: return fs_hp_ss(in, len, out, e);
     case P_JLINES: return fs_hp_journal_lines(in, len, NULL, out, e);
     case P_JLINES_F: return fs_hp_journal_lines(in, len, "Killed process", out, e);
+    case P_APT: return fs_hp_apt_policy(in, len, "bash", out, e);
+    case P_APT_RE: return fs_hp_apt_policy(in, len, "zlib1g.dev", out, e);
+    case P_CONF: return fs_hp_config_value(in, len, out, e);
     }
     return -1;
 }
@@ -621,6 +656,104 @@ static const struct pcase pcases[] = {
       {"lines[1].message", "\"a report\\nKilled process in the second line\""},
       {"lines_read", "4"},
       {"lines_matched", "2"}}},
+    /* apt-cache policy -- bash, captured on Debian 12 (apt 2.6.1): installed and a newer
+     * candidate */
+    {P_APT,
+     "bash:\n"
+     "  Installed: 5.2.15-2+b8\n"
+     "  Candidate: 5.2.15-2+b13\n"
+     "  Version table:\n"
+     "     5.2.15-2+b13 500\n"
+     "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+     " *** 5.2.15-2+b8 100\n"
+     "        100 /var/lib/dpkg/status\n",
+     0,
+     0,
+     {{"known", "true"},
+      {"installed", "\"5.2.15-2+b8\""},
+      {"candidate", "\"5.2.15-2+b13\""},
+      {"upgradable", "true"}}},
+    /* the same output of a package that is not installed (captured: crudini, renamed) */
+    {P_APT,
+     "bash:\n"
+     "  Installed: (none)\n"
+     "  Candidate: 0.9.4-1\n"
+     "  Version table:\n"
+     "     0.9.4-1 500\n"
+     "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n",
+     0,
+     0,
+     {{"known", "true"},
+      {"installed", "null"},
+      {"candidate", "\"0.9.4-1\""},
+      {"upgradable", "false"}}},
+    /* an epoch, installed = candidate (captured: zlib1g-dev, renamed) */
+    {P_APT,
+     "bash:\n"
+     "  Installed: 1:1.2.13.dfsg-1\n"
+     "  Candidate: 1:1.2.13.dfsg-1\n"
+     "  Version table:\n"
+     " *** 1:1.2.13.dfsg-1 500\n"
+     "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+     "        100 /var/lib/dpkg/status\n",
+     0,
+     0,
+     {{"installed", "\"1:1.2.13.dfsg-1\""}, {"upgradable", "false"}}},
+    /* a name apt does not know: apt-cache policy prints nothing at all (captured, exit 0) */
+    {P_APT,
+     "",
+     0,
+     0,
+     {{"known", "false"}, {"installed", "null"}, {"candidate", "null"}, {"upgradable", "false"}}},
+    /* the note apt prints for it elsewhere (apt-cache show, older apt; on stderr) is skipped
+     * should it reach stdout */
+    {P_APT,
+     "N: Unable to locate package bash\n",
+     0,
+     0,
+     {{"known", "false"}, {"installed", "null"}}},
+    /* no package named zlib1g.dev, so apt matched it as a regex: zlib1g-dev's block (captured)
+     * is not the package asked for */
+    {P_APT_RE,
+     "zlib1g-dev:\n"
+     "  Installed: 1:1.2.13.dfsg-1\n"
+     "  Candidate: 1:1.2.13.dfsg-1\n"
+     "  Version table:\n"
+     " *** 1:1.2.13.dfsg-1 500\n"
+     "        500 http://deb.debian.org/debian bookworm/main amd64 Packages\n"
+     "        100 /var/lib/dpkg/status\n",
+     0,
+     0,
+     {{"known", "false"}, {"installed", "null"}, {"candidate", "null"}}},
+    /* composed: other blocks first, a note, the package only in another architecture, and a
+     * prefix of its name that is not it */
+    {P_APT,
+     "N: Ignoring file 'x.list.disabled' in directory '/etc/apt/sources.list.d/'\n"
+     "bash-doc:\n  Installed: 1\n  Candidate: 1\n  Version table:\n"
+     "bash:i386:\n  Installed: (none)\n  Candidate: 5.2.15-2+b8\n  Version table:\n"
+     "bashx:\n  Installed: 9\n  Candidate: 9\n",
+     0,
+     0,
+     {{"known", "true"}, {"installed", "null"}, {"candidate", "\"5.2.15-2+b8\""}}},
+    /* the native block wins over another architecture's, wherever it is; CRLF is read */
+    {P_APT,
+     "bash:arm64:\r\n  Installed: 2\r\n  Candidate: 2\r\n"
+     "bash:\r\n  Installed: 1.0\r\n  Candidate: 1.1\r\n  Version table:\r\n",
+     0,
+     0,
+     {{"installed", "\"1.0\""}, {"candidate", "\"1.1\""}, {"upgradable", "true"}}},
+    {P_APT, "bash:\n  Installed: 1.0\n  Version table:\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_APT, "bash:\n  Installed: 1.0 $(id)\n  Candidate: 1.0\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    {P_APT, "bash:\n  Installed: \n  Candidate: 1.0\n", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
+    /* crudini --get, captured (crudini 0.9.4): a value, an empty one, one with inner spaces
+     * (trailing ones are dropped by crudini), quotes kept, a continued value */
+    {P_CONF, "bar\n", 0, 0, {{"exists", "true"}, {"value", "\"bar\""}}},
+    {P_CONF, "\n", 0, 0, {{"exists", "true"}, {"value", "\"\""}}},
+    {P_CONF, "a b c\n", 0, 0, {{"value", "\"a b c\""}}},
+    {P_CONF, "\"x y\"\n", 0, 0, {{"value", "\"\\\"x y\\\"\""}}},
+    {P_CONF, "a\nb\n", 0, 0, {{"value", "\"a\\nb\""}}},
+    {P_CONF, "caf\xc3\xa9\n", 0, 0, {{"value", "\"caf\xc3\xa9\""}}},
+    {P_CONF, "", 0, -FS_E_INVALID_PAYLOAD, {{0}}},
 };
 
 static void test_parsers(void **state)
@@ -656,7 +789,7 @@ static void test_parser_garbage(void **state)
             x = x * 1103515245u + 12345u;
             junk[i] = round % 2 ? (char)(x >> 16) : " \t\n0123456789.:%/-[]\0"[(x >> 16) % 21];
         }
-        for (int p = P_DF; p <= P_JLINES_F; p++) {
+        for (int p = P_DF; p <= P_CONF; p++) {
             json_t *out = NULL;
             struct fs_err e = {0};
             if (run_parser((enum parser)p, junk, sizeof(junk), &out, &e) == 0) {
@@ -1031,6 +1164,158 @@ static void test_journal_argv(void **state)
     seen_argv = NULL;
 }
 
+/* A stand-in for a host with apt-cache and crudini: records the argv, prints what prog_out /
+ * prog_err say and exits prog_exit; prog_missing = no such program (as fs_child_run says). */
+static const char *prog_out, *prog_err;
+static int prog_exit;
+static bool prog_missing;
+
+static int standin_prog_run(const struct fs_sim *s, const char *host, struct fs_child *c,
+                            struct fs_err *err)
+{
+    json_decref(seen_argv);
+    seen_argv = json_array();
+    for (size_t i = 0; c->argv[i]; i++)
+        json_array_append_new(seen_argv, json_string(c->argv[i]));
+    if (prog_missing)
+        return fs_err_set(err, FS_E_NOT_FOUND, NULL, "cannot run '%s': not found in PATH",
+                          c->argv[0]);
+    fs_buf_init(&c->out, 0);
+    fs_buf_init(&c->err, 0);
+    c->out.max = c->max_stdout;
+    c->err.max = c->max_stderr;
+    /* what fs_child_run does with more than max_stdout: keep the first bytes, say so */
+    size_t n = strlen(prog_out);
+    c->stdout_truncated = n > c->max_stdout;
+    if (fs_buf_append(&c->out, prog_out, c->stdout_truncated ? c->max_stdout : n) < 0 ||
+        fs_buf_puts(&c->err, prog_err) < 0 || fs_buf_reserve(&c->out, 0) < 0 ||
+        fs_buf_reserve(&c->err, 0) < 0)
+        return fs_err_set(err, FS_E_NOMEM, NULL, NULL);
+    c->exit_code = prog_exit;
+    return 0;
+}
+
+static void set_prog(const char *out, const char *err, int code)
+{
+    prog_out = out;
+    prog_err = err;
+    prog_exit = code;
+    prog_missing = false;
+}
+
+/* The argv of host.package_version and host.config_get (the operands after "--", the empty
+ * section of crudini's top-level keys), and what they make of each answer. */
+static void test_package_config_argv(void **state)
+{
+    struct fs_sim sim = {.run = standin_prog_run};
+    struct fs_tool_ctx ctx = {.target = FS_TOOL_SIM, .sim = &sim, .sim_host = "web-1"};
+    struct fs_tool_result r = {0};
+
+    set_prog("g++:\n  Installed: 4:12.2.0-3\n  Candidate: 4:12.2.0-3\n  Version table:\n", "", 0);
+    call_good("host.package_version", "{\"package\":\"g++\"}", &ctx, &r);
+    expect_at(seen_argv, "", "[\"apt-cache\",\"policy\",\"--\",\"g++\"]", "argv");
+    expect_at(r.structured, "",
+              "{\"known\":true,\"installed\":\"4:12.2.0-3\",\"candidate\":\"4:12.2.0-3\","
+              "\"upgradable\":false,\"package\":\"g++\"}",
+              "package_version");
+    fs_tool_result_release(&r);
+    /* apt-cache failing is a tool failure with its reason */
+    set_prog("", "E: The package lists or status file could not be parsed or opened.\n", 100);
+    call_ok("host.package_version", "{\"package\":\"bash\"}", &ctx, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "apt-cache exited with status 100: E: The package lists"));
+    fs_tool_result_release(&r);
+
+    /* a value */
+    set_prog("200\n", "", 0);
+    call_good("host.config_get", "{\"file\":\"/etc/app/app.conf\",\"key\":\"max_conn\"}", &ctx, &r);
+    expect_at(seen_argv, "",
+              "[\"crudini\",\"--get\",\"--\",\"/etc/app/app.conf\",\"\",\"max_conn\"]", "argv");
+    expect_at(r.structured, "",
+              "{\"exists\":true,\"value\":\"200\",\"file\":\"/etc/app/app.conf\","
+              "\"key\":\"max_conn\"}",
+              "config_get");
+    assert_int_equal(r.redactions, 0);
+    fs_tool_result_release(&r);
+    /* no such key: an answer, whole (crudini 0.9.4's words and status) */
+    set_prog("", "Parameter not found: max_conn\n", 1);
+    call_good("host.config_get", "{\"file\":\"/etc/app/app.conf\",\"key\":\"max_conn\"}", &ctx, &r);
+    expect_at(r.structured, "exists", "false", "missing key");
+    expect_at(r.structured, "value", "null", "missing key");
+    assert_null(json_object_get(r.structured, "partial"));
+    fs_tool_result_release(&r);
+    /* no such file: an error, with crudini's reason */
+    set_prog("", "[Errno 2] No such file or directory: '/etc/app/app.conf'\n", 1);
+    call_ok("host.config_get", "{\"file\":\"/etc/app/app.conf\",\"key\":\"max_conn\"}", &ctx, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "crudini exited with status 1: [Errno 2] No such file"));
+    fs_tool_result_release(&r);
+    /* a key that names a secret: its value never leaves the tool */
+    set_prog("hunter2-is-not-a-good-one\n", "", 0);
+    call_good("host.config_get", "{\"file\":\"/etc/mysql/debian.cnf\",\"key\":\"db_password\"}",
+              &ctx, &r);
+    expect_at(r.structured, "value", "\"[REDACTED:password]\"", "secret key");
+    expect_at(r.structured, "exists", "true", "secret key");
+    assert_null(strstr(r.text, "hunter2"));
+    assert_true(r.redactions >= 1);
+    fs_tool_result_release(&r);
+    /* a value longer than the cap is refused, not cut */
+    size_t big = 70 * 1024;
+    char *huge = malloc(big + 1);
+    memset(huge, 'v', big);
+    huge[big] = '\0';
+    set_prog(huge, "", 0);
+    call_ok("host.config_get", "{\"file\":\"/etc/app.conf\",\"key\":\"k\"}", &ctx, &r);
+    assert_true(r.is_error);
+    assert_non_null(strstr(r.text, "larger than 64 KiB"));
+    fs_tool_result_release(&r);
+    free(huge);
+    /* not installed: said so, with the package to install */
+    set_prog("", "", 0);
+    prog_missing = true;
+    call_ok("host.config_get", "{\"file\":\"/etc/app.conf\",\"key\":\"k\"}", &ctx, &r);
+    assert_true(r.is_error);
+    assert_non_null(
+        strstr(r.text, "crudini is not installed on this host (Debian package crudini)"));
+    fs_tool_result_release(&r);
+    prog_missing = false;
+    json_decref(seen_argv);
+    seen_argv = NULL;
+}
+
+/* This machine's apt and crudini, for real: bash is known to apt on any Debian; crudini may
+ * be missing, which the tool says in so many words. */
+static void test_package_config_local(void **state)
+{
+    struct fs_tool_result r = {0};
+    call_ok("host.package_version", "{\"package\":\"bash\"}", NULL, &r);
+    if (!have_program("apt-cache")) {
+        assert_true(r.is_error);
+        assert_non_null(strstr(r.text, "apt-cache is not installed"));
+    } else {
+        if (r.is_error)
+            fail_msg("apt-cache: %s", r.text);
+        expect_at(r.structured, "known", "true", "bash");
+        expect_at(r.structured, "package", "\"bash\"", "bash");
+        assert_true(json_is_boolean(json_object_get(r.structured, "upgradable")));
+    }
+    fs_tool_result_release(&r);
+    if (have_program("apt-cache")) {
+        call_good("host.package_version", "{\"package\":\"no-such-package-forestall\"}", NULL, &r);
+        expect_at(r.structured, "known", "false", "unknown");
+        expect_at(r.structured, "installed", "null", "unknown");
+        fs_tool_result_release(&r);
+    }
+    call_ok("host.config_get", "{\"file\":\"/etc/forestall-unit-no-such.conf\",\"key\":\"k\"}",
+            NULL, &r);
+    assert_true(r.is_error);
+    if (!have_program("crudini"))
+        assert_non_null(strstr(r.text, "crudini is not installed on this host"));
+    else
+        assert_non_null(strstr(r.text, "No such file"));
+    fs_tool_result_release(&r);
+}
+
 /* This machine's own journal through the real journalctl (often empty in a container): the tool
  * runs, or says journalctl is missing. */
 static void test_journal_local(void **state)
@@ -1249,15 +1534,26 @@ static void test_stated_capacity(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_list_shape),      cmocka_unit_test(test_register_and_call),
-        cmocka_unit_test(test_argument_errors), cmocka_unit_test(test_doc_markdown),
-        cmocka_unit_test(test_parsers),         cmocka_unit_test(test_parser_garbage),
-        cmocka_unit_test(test_cert_expiry),     cmocka_unit_test(test_df_local),
-        cmocka_unit_test(test_du_find_local),   cmocka_unit_test(test_proc_tools_local),
-        cmocka_unit_test(test_ss_local),        cmocka_unit_test(test_systemd_tools_local),
-        cmocka_unit_test(test_log_lines_local), cmocka_unit_test(test_hostile_output),
-        cmocka_unit_test(test_journal_argv),    cmocka_unit_test(test_journal_local),
-        cmocka_unit_test(test_ssh_target),      cmocka_unit_test(test_stated_capacity),
+        cmocka_unit_test(test_list_shape),
+        cmocka_unit_test(test_register_and_call),
+        cmocka_unit_test(test_argument_errors),
+        cmocka_unit_test(test_doc_markdown),
+        cmocka_unit_test(test_parsers),
+        cmocka_unit_test(test_parser_garbage),
+        cmocka_unit_test(test_cert_expiry),
+        cmocka_unit_test(test_df_local),
+        cmocka_unit_test(test_du_find_local),
+        cmocka_unit_test(test_proc_tools_local),
+        cmocka_unit_test(test_ss_local),
+        cmocka_unit_test(test_systemd_tools_local),
+        cmocka_unit_test(test_log_lines_local),
+        cmocka_unit_test(test_hostile_output),
+        cmocka_unit_test(test_journal_argv),
+        cmocka_unit_test(test_journal_local),
+        cmocka_unit_test(test_ssh_target),
+        cmocka_unit_test(test_stated_capacity),
+        cmocka_unit_test(test_package_config_argv),
+        cmocka_unit_test(test_package_config_local),
     };
     return cmocka_run_group_tests(tests, setup, tools_teardown);
 }
