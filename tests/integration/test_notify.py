@@ -12,8 +12,8 @@ import subprocess
 import sys
 import time
 
-from lib import (Tmpfs, check, fill_journal, free_port, http_request, wait_for)
-from test_engine import AM_PATH, disk_alert, handled, need_root
+from lib import check, free_port, http_request, wait_for
+from test_engine import AM_PATH, disk_alert, handled, with_tmpfs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SECRET = "whsec-standin-0123456789abcdef"
@@ -64,19 +64,6 @@ def hook(name, url):
     return {"name": name, "type": "webhook", "url": url, "secret": {"env": "FORESTALL_TEST_HOOK"}}
 
 
-def with_journal(fn):
-    def run(ctx):
-        need_root()
-        fs = Tmpfs()
-        try:
-            fill_journal(os.path.join(fs.path, "journal"), 7, 4 * 1024 * 1024)
-            fn(ctx, fs)
-        finally:
-            fs.remove()
-    run.__name__ = fn.__name__
-    return run
-
-
 def supervised(d):
     r = d.cli("mode", "set", "supervised", "--as", "alice", "--reason", "people approve")
     check(r.returncode == 0, r.stdout + r.stderr)
@@ -88,7 +75,7 @@ def deliveries(d, channel):
                           "WHERE channel=? ORDER BY id", (channel,)).fetchall()
 
 
-@with_journal
+@with_tmpfs
 def test_webhook_pagerduty_and_a_channel_that_is_down(ctx, fs):
     peer = Peer(ctx)
     down = free_port()  # nothing listens there yet: connection refused
@@ -166,7 +153,7 @@ def test_webhook_pagerduty_and_a_channel_that_is_down(ctx, fs):
     check(took < 25, f"the remediation took {took:.1f}s")
 
 
-@with_journal
+@with_tmpfs
 def test_no_notification_is_lost_across_kill_9(ctx, fs):
     port = free_port()
     d = ctx.daemon(config=config([hook("ops-hook", f"http://127.0.0.1:{port}/hook/main")]),
